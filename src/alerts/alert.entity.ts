@@ -1,0 +1,44 @@
+import { Entity, Enum, Index, ManyToOne, OneToOne, PrimaryKey, Property, OptionalProps } from '@mikro-orm/core';
+import { Customer } from '../customers/customer.entity';
+import { Partner, User } from '../partners/partner.entity';
+import { Order } from '../transactions/transaction.entity';
+import { BlockReason } from '../transactions/transaction.enums';
+
+/**
+ * Written in the same transaction as its BLOCKED order. The bigserial id is the
+ * alert's monotonic cursor: subscribers resume from it.
+ */
+@Entity({ tableName: 'blocked_order_alerts' })
+@Index({ properties: ['partner', 'id'] })
+@Index({ properties: ['reseller', 'id'] })
+export class BlockedOrderAlert {
+  [OptionalProps]?: 'id' | 'reasons' | 'createdAt';
+
+  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  id!: string;
+
+  @OneToOne(() => Order, { owner: true, unique: true, deleteRule: 'cascade' })
+  order!: Order;
+
+  @ManyToOne(() => Customer, { deleteRule: 'cascade', index: true })
+  customer!: Customer;
+
+  /** The billing partner of the order. */
+  @ManyToOne(() => Partner)
+  partner!: Partner;
+
+  @ManyToOne(() => Partner, { nullable: true })
+  reseller?: Partner | null;
+
+  @Enum({ items: () => BlockReason, array: true })
+  reasons: BlockReason[] = [];
+
+  @Property({ columnType: 'timestamptz' })
+  createdAt: Date = new Date();
+
+  @Property({ columnType: 'timestamptz', nullable: true })
+  acknowledgedAt?: Date | null;
+
+  @ManyToOne(() => User, { nullable: true })
+  acknowledgedBy?: User | null;
+}

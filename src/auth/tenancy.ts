@@ -1,0 +1,94 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ForbiddenError, NotFoundError } from '../errors';
+import { PartnerType } from '../partners/partner.enums';
+import { isPlatformAdmin, seesAllPartners, type Viewer } from './viewer';
+
+/**
+ * Tenancy, in one place. A partner user sees a customer when its partner serves
+ * it: as the billing partner of a relationship, or as a reseller named on one.
+ * Everything else is answered as missing, so foreign ids leak nothing.
+ */
+
+/** A SQL condition on a customer id column (e.g. `c.id`) that keeps only customers the viewer may see. */
+export function visibleCustomerCondition(viewer: Viewer, column: string): { sql: string; params: unknown[] } {
+  if (seesAllPartners(viewer)) return { sql: 'true', params: [] };
+  return {
+    sql: `${column} in (
+      select r.customer_id from customer_relationships r where r.partner_id = ?
+      union
+      select r.customer_id from customer_relationships r
+        join customer_relationship_resellers rr on rr.relationship_id = r.id
+       where rr.reseller_id = ?)`,
+    params: [viewer.partnerId, viewer.partnerId],
+  };
+}
+
+export async function canSeeCustomer(em: EntityManager, viewer: Viewer, customerId: string): Promise<boolean> {
+  if (!isUuid(customerId)) return false;
+  const cond = visibleCustomerCondition(viewer, 'c.id');
+  const rows = await em
+    .getConnection()
+    .execute(`select 1 from customers c where c.id = ? and ${cond.sql}`, [customerId, ...cond.params]);
+  return rows.length > 0;
+}
+
+/** Throws NOT_FOUND unless the customer exists and the viewer may see it. */
+export async function assertCustomerVisible(em: EntityManager, viewer: Viewer, customerId: string): Promise<void> {
+  if (!(await canSeeCustomer(em, viewer, customerId))) throw new NotFoundError('Customer', customerId);
+}
+
+/** Partners a partner user may see: itself and the partners it is linked with. */
+export function visiblePartnerCondition(viewer: Viewer, column: string): { sql: string; params: unknown[] } {
+  if (seesAllPartners(viewer)) return { sql: 'true', params: [] };
+  return {
+    sql: `(${column} = ? or ${column} in (
+      select l.provider_id from reseller_links l where l.reseller_id = ?
+      union select l.reseller_id from reseller_links l where l.provider_id = ?))`,
+    params: [viewer.partnerId, viewer.partnerId, viewer.partnerId],
+  };
+}
+
+/**
+ * Resolves the billing partner a request acts for: the argument, else the viewer's
+ * own partner. A partner user may name only itself (or, as a reseller, a provider it
+ * is linked to, when `allowLinkedProvider`).
+ */
+export async function actingPartnerId(
+  em: EntityManager,
+  viewer: Viewer,
+  partnerId: string | null | undefined,
+  opts: { allowLinkedProvider?: boolean } = {},
+): Promise<string> {
+  if (seesAllPartners(viewer)) {
+    if (!partnerId) throw new ForbiddenError('partnerId is required for a caller without a partner');
+    if (!(await partnerExists(em, partnerId))) throw new NotFoundError('Partner', partnerId);
+    return partnerId;
+  }
+  if (!partnerId || partnerId === viewer.partnerId) return viewer.partnerId!;
+  if (opts.allowLinkedProvider && viewer.partnerType === PartnerType.INDIRECT_RESELLER) {
+    if (await isLinked(em, viewer.partnerId!, partnerId)) return partnerId;
+  }
+  throw new NotFoundError('Partner', partnerId);
+}
+
+export async function partnerExists(em: EntityManager, partnerId: string): Promise<boolean> {
+  if (!isUuid(partnerId)) return false;
+  const rows = await em.getConnection().execute('select 1 from partners where id = ?', [partnerId]);
+  return rows.length > 0;
+}
+
+export async function isLinked(em: EntityManager, resellerId: string, providerId: string): Promise<boolean> {
+  if (!isUuid(resellerId) || !isUuid(providerId)) return false;
+  const rows = await em
+    .getConnection()
+    .execute('select 1 from reseller_links where reseller_id = ? and provider_id = ?', [resellerId, providerId]);
+  return rows.length > 0;
+}
+
+export function assertPlatformAdmin(viewer: Viewer): void {
+  if (!isPlatformAdmin(viewer)) throw new ForbiddenError('Only a platform admin may do this');
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Ids are UUIDs; anything else cannot name a record (and must not reach SQL as a uuid). */
+export const isUuid = (id: unknown): id is string => typeof id === 'string' && UUID.test(id);

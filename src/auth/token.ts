@@ -1,0 +1,90 @@
+import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { Config } from '../config';
+import { Role } from '../partners/partner.enums';
+
+/** The claims the gateway trusts, after verification. */
+export interface Claims {
+  sub: string;
+  name: string;
+  partnerId?: string;
+  roles: Role[];
+}
+
+export class InvalidTokenError extends Error {}
+
+const KNOWN_ROLES = new Set<string>(Object.values(Role));
+const PLATFORM_ROLES = new Set<string>([Role.PLATFORM_ADMIN, Role.ANALYST]);
+
+export function parseClaims(payload: JWTPayload): Claims {
+  const { sub, name, partnerId, roles } = payload as Record<string, unknown>;
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) throw new InvalidTokenError('sub is missing');
+  if (!Array.isArray(roles) || roles.length === 0 || !roles.every((r) => typeof r === 'string' && KNOWN_ROLES.has(r))) {
+    throw new InvalidTokenError('roles must name known roles');
+  }
+  if (partnerId !== undefined && (typeof partnerId !== 'string' || partnerId.length === 0)) {
+    throw new InvalidTokenError('partnerId must be a string');
+  }
+  const platform = roles.some((r) => PLATFORM_ROLES.has(r));
+  if (platform && partnerId) throw new InvalidTokenError('platform roles carry no partnerId');
+  if (!platform && !partnerId) throw new InvalidTokenError('partner roles need a partnerId');
+  return {
+    sub,
+    name: typeof name === 'string' && name.trim() ? name.trim().slice(0, 255) : sub,
+    partnerId: partnerId as string | undefined,
+    roles: roles as Role[],
+  };
+}
+
+/** Verifies bearer tokens: HS256 with a shared secret, or RS256 from a JWKS URL. */
+export class TokenVerifier {
+  private readonly key: Uint8Array | JWTVerifyGetKey;
+  private readonly algorithms: string[];
+
+  constructor(private readonly jwt: Config['jwt']) {
+    if (jwt.jwksUrl) {
+      this.key = createRemoteJWKSet(new URL(jwt.jwksUrl));
+      this.algorithms = ['RS256'];
+    } else if (jwt.secret) {
+      this.key = new TextEncoder().encode(jwt.secret);
+      this.algorithms = ['HS256'];
+    } else {
+      throw new Error('No JWT verification key configured');
+    }
+  }
+
+  async verify(token: string): Promise<Claims> {
+    try {
+      const { payload } = await jwtVerify(token, this.key as Uint8Array, {
+        algorithms: this.algorithms,
+        issuer: this.jwt.issuer,
+        audience: this.jwt.audience,
+      });
+      return parseClaims(payload);
+    } catch (err) {
+      if (err instanceof InvalidTokenError) throw err;
+      throw new InvalidTokenError((err as Error).message);
+    }
+  }
+}
+
+/** Development tokens (HS256), for `npm run token`, the demo seed and tests. */
+export async function mintToken(
+  secret: string,
+  claims: { sub: string; name?: string; partnerId?: string; roles: Role[] },
+  options: { expiresIn?: string; issuer?: string; audience?: string } = {},
+): Promise<string> {
+  let jwt = new SignJWT({ name: claims.name ?? claims.sub, roles: claims.roles, ...(claims.partnerId ? { partnerId: claims.partnerId } : {}) })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(claims.sub)
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? '30d');
+  if (options.issuer) jwt = jwt.setIssuer(options.issuer);
+  if (options.audience) jwt = jwt.setAudience(options.audience);
+  return jwt.sign(new TextEncoder().encode(secret));
+}
+
+export function bearer(header: string | undefined | null): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1] : undefined;
+}

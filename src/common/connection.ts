@@ -1,0 +1,129 @@
+import type { QueryBuilder } from '@mikro-orm/postgresql';
+import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { BadUserInputError } from '../errors';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+@ObjectType({ description: 'Relay page information' })
+export class PageInfo {
+  @Field({ description: 'Whether more items follow this page' })
+  hasNextPage!: boolean;
+
+  @Field({ description: 'Whether items precede this page' })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Cursor of the first edge' })
+  startCursor!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Cursor of the last edge; pass it as `after` for the next page' })
+  endCursor!: string | null;
+}
+
+@ArgsType()
+export class PageArgs {
+  @Field(() => Int, { nullable: true, description: `Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})` })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Return items after this cursor' })
+  after?: string | null;
+}
+
+export interface Edge<T> {
+  cursor: string;
+  node: T;
+}
+
+export interface ConnectionResult<T> {
+  edges: Edge<T>[];
+  pageInfo: PageInfo;
+  totalCount: number;
+}
+
+/** Declares `<Name>Connection` and `<Name>Edge` for a node type. */
+export function ConnectionType<T extends object>(name: string, nodeType: ClassType<T>) {
+  @ObjectType(`${name}Edge`, { description: `An edge of a ${name} list` })
+  class EdgeType {
+    @Field({ description: 'Opaque cursor of this edge' })
+    cursor!: string;
+
+    @Field(() => nodeType, { description: 'The item' })
+    node!: T;
+  }
+
+  @ObjectType(`${name}Connection`, { description: `A page of ${name} items (Relay connection)` })
+  class ConnectionClass {
+    @Field(() => [EdgeType], { description: 'The items of this page' })
+    edges!: EdgeType[];
+
+    @Field(() => PageInfo, { description: 'Where this page stands' })
+    pageInfo!: PageInfo;
+
+    @Field(() => Int, { description: 'Number of items matching the filter, over all pages' })
+    totalCount!: number;
+  }
+  return ConnectionClass;
+}
+
+export function pageSize(first: number | null | undefined): number {
+  if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
+    throw new BadUserInputError(`first must be between 1 and ${MAX_PAGE_SIZE}`, 'first');
+  }
+  return first;
+}
+
+export function encodeCursor(values: unknown[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, arity: number): unknown[] {
+  try {
+    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(values) && values.length === arity && values.every((v) => typeof v === 'string' || typeof v === 'number')) {
+      return values;
+    }
+  } catch {
+    // fall through
+  }
+  throw new BadUserInputError('after is not a cursor from this list', 'after');
+}
+
+export interface KeysetColumn<T> {
+  /** SQL column, qualified with the query builder's alias, e.g. `c.created_at`. */
+  column: string;
+  value: (row: T) => string | number;
+}
+
+/**
+ * Keyset pagination over a MikroORM query builder whose filters are already set:
+ * ascending by `keys` (the last key must be unique), one statement for the page and
+ * one for the total count.
+ */
+export async function paginate<T extends object>(
+  qb: QueryBuilder<T>,
+  keys: KeysetColumn<T>[],
+  args: { first?: number | null; after?: string | null },
+): Promise<ConnectionResult<T>> {
+  const limit = pageSize(args.first);
+  const countQb = qb.clone();
+  const pageQb = qb.clone();
+  if (args.after) {
+    const values = decodeCursor(args.after, keys.length);
+    pageQb.andWhere(`(${keys.map((k) => k.column).join(', ')}) > (${keys.map(() => '?').join(', ')})`, values);
+  }
+  pageQb.orderBy(Object.fromEntries(keys.map((k) => [k.column, 'asc'])) as never).limit(limit + 1);
+  const [rows, totalCount] = await Promise.all([pageQb.getResultList(), countQb.getCount()]);
+  const page = rows.slice(0, limit);
+  const edges = page.map((node) => ({ node, cursor: encodeCursor(keys.map((k) => k.value(node))) }));
+  return {
+    edges,
+    totalCount,
+    pageInfo: {
+      hasNextPage: rows.length > limit,
+      hasPreviousPage: Boolean(args.after),
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
+    },
+  };
+}

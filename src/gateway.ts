@@ -1,0 +1,109 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
+import { initOrm } from './db/orm';
+import { migrate, withStartupLock } from './db/migrate';
+import { TokenVerifier } from './auth/token';
+import { ViewerDirectory } from './auth/viewer';
+import type { Context, Services } from './server/context';
+import { formatError } from './server/errors';
+import { createHttpServer } from './server/http';
+import { healthRoutes } from './server/health';
+import { attachSubscriptions } from './server/ws';
+import { gatewaySchema } from './server/schema';
+import { features } from './server/features';
+import { currentRequestId } from './server/request-scope';
+import { seedDemoData, type DemoSeed } from './seed/demo';
+
+export interface Gateway {
+  url: string;
+  port: number;
+  httpServer: Server;
+  orm: MikroORM;
+  services: Services;
+  /** What the demo seed created on this start, when it ran. */
+  demo?: DemoSeed;
+  stop(): Promise<void>;
+}
+
+/** The one start-up path, for `src/main.ts` and for the tests alike. */
+export async function createGateway(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<Gateway> {
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(`${config.dataDir}/pg`, config.embeddedPgPort);
+    databaseUrl = embedded.url;
+    log.info({ port: config.embeddedPgPort, dir: `${config.dataDir}/pg` }, 'embedded PostgreSQL started');
+  }
+
+  const orm = await initOrm(databaseUrl, { logger: (message) => log.debug({ component: 'orm' }, message) });
+  let demo: DemoSeed | undefined;
+  try {
+    await withStartupLock(databaseUrl, async () => {
+      const applied = await migrate(orm);
+      if (applied.length) log.info({ applied }, 'migrations applied');
+      if (config.seedDemo) demo = await seedDemoData(orm.em.fork() as never, config);
+    });
+  } catch (err) {
+    await orm.close();
+    await embedded?.stop();
+    throw err;
+  }
+
+  const services: Services = {
+    config,
+    orm,
+    log,
+    tokens: new TokenVerifier(config.jwt),
+    viewers: new ViewerDirectory(),
+    extras: new Map(),
+  };
+  const schema = await gatewaySchema();
+  const active = features();
+
+  let apollo: ApolloServer<Context> | undefined;
+  const httpServer = createHttpServer(() => apollo!, services, [...healthRoutes, ...active.flatMap((f) => f.routes ?? [])]);
+  apollo = new ApolloServer<Context>({
+    schema,
+    introspection: config.introspection,
+    includeStacktraceInErrorResponses: !config.production,
+    formatError: (formatted, error) => formatError(log, config.production)(formatted, error, currentRequestId()),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+    ],
+  });
+  await apollo.start();
+  const subscriptions = attachSubscriptions(httpServer, schema, services);
+
+  const started: typeof active = [];
+  for (const feature of active) {
+    await feature.start?.(services, httpServer);
+    started.push(feature);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await subscriptions.close();
+      await apollo!.stop(); // drains in-flight HTTP requests
+      for (const feature of started.reverse()) await feature.stop?.(services);
+      await orm.close();
+      await embedded?.stop();
+    })());
+
+  return { url: `http://127.0.0.1:${port}/graphql`, port, httpServer, orm, services, demo, stop };
+}

@@ -1,0 +1,152 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from '../config';
+import { Partner, ResellerLink, User } from '../partners/partner.entity';
+import { PartnerType, Role } from '../partners/partner.enums';
+import { Customer, CustomerRelationship } from '../customers/customer.entity';
+import { CloudInstance } from '../customers/customer.enums';
+import { AgreementTemplate } from '../agreements/agreement.entity';
+import { AgreementType, GLOBAL } from '../agreements/agreement.enums';
+import { Acceptance } from '../acceptance/acceptance.entity';
+import { Channel } from '../acceptance/acceptance.enums';
+import { Setting } from '../db/setting.entity';
+
+const SEEDED = 'demo_seeded_at';
+
+/** A demo user: what a token needs. */
+export interface DemoUser {
+  sub: string;
+  name: string;
+  roles: Role[];
+  partnerId?: string;
+  partnerName?: string;
+}
+
+export interface DemoSeed {
+  seededNow: boolean;
+  users: DemoUser[];
+}
+
+const PARTNERS = [
+  { key: 'direct', name: 'Contoso Cloud Direct', tenantId: 'demo-contoso-direct', type: PartnerType.DIRECT_BILL },
+  { key: 'provider', name: 'Northwind Distribution', tenantId: 'demo-northwind-provider', type: PartnerType.INDIRECT_PROVIDER },
+  { key: 'reseller', name: 'Fabrikam Solutions', tenantId: 'demo-fabrikam-reseller', type: PartnerType.INDIRECT_RESELLER },
+] as const;
+
+const PARTNER_ROLES = [Role.ADMIN, Role.AGENT, Role.VIEWER];
+
+function demoUsers(partners: Map<string, Partner>): DemoUser[] {
+  const users: DemoUser[] = [
+    { sub: 'demo-platform-admin', name: 'Pat Platform', roles: [Role.PLATFORM_ADMIN] },
+    { sub: 'demo-analyst', name: 'Ana Analyst', roles: [Role.ANALYST] },
+  ];
+  for (const p of PARTNERS) {
+    const partner = partners.get(p.key)!;
+    for (const role of PARTNER_ROLES) {
+      users.push({
+        sub: `demo-${p.key}-${role.toLowerCase()}`,
+        name: `${p.name} ${role.toLowerCase()}`,
+        roles: [role],
+        partnerId: partner.id,
+        partnerName: partner.name,
+      });
+    }
+  }
+  return users;
+}
+
+/**
+ * Loads the demo dataset into an empty database, once: a platform admin, one
+ * partner of each type with users of each role, a reseller linked to its
+ * provider, customers on the public and a national cloud, and agreement
+ * templates in two versions and two languages. Runs under the start-up lock.
+ */
+export async function seedDemoData(em: EntityManager, _config: Config): Promise<DemoSeed> {
+  const already = await em.findOne(Setting, { key: SEEDED });
+  const hasData = (await em.count(Partner)) > 0;
+  if (already || hasData) {
+    const partners = await em.find(Partner, { tenantId: { $in: PARTNERS.map((p) => p.tenantId) } });
+    const byKey = new Map<string, Partner>();
+    for (const p of PARTNERS) {
+      const found = partners.find((x) => x.tenantId === p.tenantId);
+      if (found) byKey.set(p.key, found);
+    }
+    return { seededNow: false, users: byKey.size === PARTNERS.length ? demoUsers(byKey) : [] };
+  }
+
+  const partners = new Map<string, Partner>();
+  for (const p of PARTNERS) {
+    partners.set(p.key, em.create(Partner, { name: p.name, tenantId: p.tenantId, type: p.type }));
+  }
+  em.create(ResellerLink, { reseller: partners.get('reseller')!, provider: partners.get('provider')! });
+
+  const users = demoUsers(partners);
+  const userRecords = new Map<string, User>();
+  for (const u of users) {
+    userRecords.set(
+      u.sub,
+      em.create(User, { id: u.sub, displayName: u.name, roles: u.roles, partner: u.partnerId ? partners.get(PARTNERS.find((p) => p.name === u.partnerName)!.key) : null }),
+    );
+  }
+
+  const templates = [
+    { templateId: 'mca-2018-en', version: '2018-11', versionRank: 1, language: 'en-US', effectiveFrom: '2018-11-07' },
+    { templateId: 'mca-2018-de', version: '2018-11', versionRank: 1, language: 'de-DE', effectiveFrom: '2018-11-07' },
+    { templateId: 'mca-2024-en', version: '2024-06', versionRank: 2, language: 'en-US', effectiveFrom: '2024-06-01' },
+    { templateId: 'mca-2024-de', version: '2024-06', versionRank: 2, language: 'de-DE', effectiveFrom: '2024-06-01' },
+  ].map((t) =>
+    em.create(AgreementTemplate, {
+      ...t,
+      type: AgreementType.MICROSOFT_CLOUD_AGREEMENT,
+      country: GLOBAL,
+      displayUri: `https://example.com/agreements/${t.templateId}.pdf`,
+    }),
+  );
+
+  const customer = (tenantId: string, companyName: string, domain: string, country: string, cloud: CloudInstance, first: string, last: string) =>
+    em.create(Customer, {
+      tenantId,
+      companyName,
+      domain,
+      country,
+      cloud,
+      primaryContact: { firstName: first, lastName: last, email: `${first.toLowerCase()}.${last.toLowerCase()}@${domain}`, phoneNumber: '+14255550100' },
+    });
+  const adatum = customer('demo-adatum', 'Adatum Corporation', 'adatum.example', 'US', CloudInstance.PUBLIC, 'Jane', 'Doe');
+  const litware = customer('demo-litware', 'Litware GmbH', 'litware.example', 'DE', CloudInstance.PUBLIC, 'Max', 'Muster');
+  const tailspin = customer('demo-tailspin', 'Tailspin Toys', 'tailspin.example', 'US', CloudInstance.PUBLIC, 'Sam', 'Lee');
+  const govAgency = customer('demo-gov', 'Woodgrove Agency', 'woodgrove.example', 'US', CloudInstance.US_GOVERNMENT, 'Ray', 'Gov');
+
+  const rel = (c: Customer, partner: Partner, resellers: Partner[] = []) => {
+    const r = em.create(CustomerRelationship, { customer: c, partner });
+    for (const reseller of resellers) r.resellers.add(reseller);
+  };
+  rel(adatum, partners.get('direct')!);
+  rel(litware, partners.get('provider')!, [partners.get('reseller')!]);
+  rel(tailspin, partners.get('direct')!);
+  rel(tailspin, partners.get('provider')!, [partners.get('reseller')!]);
+  rel(govAgency, partners.get('direct')!);
+
+  // Adatum confirmed the current agreement; Litware an older one (OUTDATED); Tailspin nothing yet.
+  em.create(Acceptance, {
+    customer: adatum,
+    partner: partners.get('direct')!,
+    template: templates[2],
+    dateAgreed: '2025-01-15',
+    contact: { ...adatum.primaryContact },
+    channel: Channel.DASHBOARD,
+    confirmedBy: userRecords.get('demo-direct-agent')!,
+  });
+  em.create(Acceptance, {
+    customer: litware,
+    partner: partners.get('provider')!,
+    template: templates[1],
+    dateAgreed: '2020-03-02',
+    contact: { ...litware.primaryContact },
+    channel: Channel.API,
+    confirmedBy: userRecords.get('demo-provider-agent')!,
+  });
+
+  em.create(Setting, { key: SEEDED, value: new Date().toISOString() });
+  await em.flush();
+  return { seededNow: true, users };
+}

@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { bearer, InvalidTokenError, type TokenVerifier } from '../auth/token';
+import { UnknownPartnerError, type Viewer, type ViewerDirectory } from '../auth/viewer';
+import { Loaders } from './loaders';
+
+/** Long-lived pieces of one gateway process that resolvers and services may reach. */
+export interface Services {
+  config: Config;
+  orm: MikroORM;
+  log: Logger;
+  tokens: TokenVerifier;
+  viewers: ViewerDirectory;
+  /** Feature hooks (alert hub, job queue, ...) registered at start-up by name. */
+  extras: Map<string, unknown>;
+}
+
+/** One per HTTP request and per WebSocket operation. */
+export interface Context {
+  requestId: string;
+  viewer: Viewer | null;
+  /** Why the presented token was refused, for the UNAUTHENTICATED message. */
+  authError?: string;
+  em: EntityManager;
+  loaders: Loaders;
+  services: Services;
+}
+
+export async function buildContext(services: Services, authorization: string | undefined | null, requestId: string = randomUUID()): Promise<Context> {
+  const em = services.orm.em.fork() as EntityManager;
+  const ctx: Context = { requestId, viewer: null, em, loaders: undefined as unknown as Loaders, services };
+  ctx.loaders = new Loaders(() => ctx);
+  const token = bearer(authorization);
+  if (authorization && !token) ctx.authError = 'The authorization header must be "Bearer <token>"';
+  if (token) {
+    try {
+      const claims = await services.tokens.verify(token);
+      ctx.viewer = await services.viewers.resolve(em, claims);
+    } catch (err) {
+      if (err instanceof InvalidTokenError || err instanceof UnknownPartnerError) {
+        ctx.authError = `Invalid token: ${err.message}`;
+      } else {
+        throw err;
+      }
+    }
+  }
+  return ctx;
+}

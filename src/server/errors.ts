@@ -1,0 +1,101 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { ArgumentValidationError } from 'type-graphql';
+import type { ValidationError } from 'class-validator';
+import { DriverException, ConnectionException, UniqueConstraintViolationException, NotFoundError as OrmNotFound } from '@mikro-orm/core';
+import type { Logger } from 'pino';
+
+/** Codes a client may see as they are; anything else is masked. */
+const PUBLIC_CODES = new Set([
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'BAD_USER_INPUT',
+  'CONFLICT',
+  'NOT_APPLICABLE',
+  'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'OPERATION_RESOLUTION_FAILURE',
+  'QUERY_TOO_COMPLEX',
+]);
+
+function firstViolation(errors: ValidationError[], prefix = ''): { field: string; message: string } | undefined {
+  for (const e of errors) {
+    const field = prefix ? `${prefix}.${e.property}` : e.property;
+    if (e.constraints && Object.keys(e.constraints).length) {
+      return { field, message: Object.values(e.constraints)[0] };
+    }
+    const nested = e.children && firstViolation(e.children, field);
+    if (nested) return nested;
+  }
+  return undefined;
+}
+
+/** "…at "input.contact.email"…" → "contact.email": the offending field of a variable coercion error. */
+function fieldOfCoercionError(message: string): string | undefined {
+  const at = /at "([^"]+)"/.exec(message)?.[1];
+  if (at) return at.split('.').slice(1).join('.') || at;
+  const variable = /Variable "\$(\w+)"/.exec(message)?.[1];
+  return variable;
+}
+
+const isConnectionFailure = (err: unknown): boolean => {
+  if (err instanceof ConnectionException) return true;
+  const code = (err as { code?: string } | null)?.code;
+  return (
+    typeof code === 'string' &&
+    (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003'].includes(code) ||
+      /Connection terminated|timeout exceeded when trying to connect|Knex: Timeout acquiring a connection/.test(String((err as Error).message)))
+  );
+};
+
+/**
+ * The one place errors become what a client sees: coded errors pass, validation
+ * errors name their field, database outages are SERVICE_UNAVAILABLE, and anything
+ * unexpected is logged with the request id and answered without internals.
+ */
+export function formatError(log: Logger, production: boolean) {
+  return (formatted: GraphQLFormattedError, error: unknown, requestId?: string): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof ArgumentValidationError) {
+      const v = firstViolation(original.extensions.validationErrors as unknown as ValidationError[]);
+      return { message: v ? `${v.field}: ${v.message}` : 'Invalid input', path: formatted.path, locations: formatted.locations, extensions: { code: 'BAD_USER_INPUT', field: v?.field } };
+    }
+    if (original instanceof UniqueConstraintViolationException) {
+      return { message: 'This conflicts with an existing record', path: formatted.path, extensions: { code: 'CONFLICT' } };
+    }
+    if (original instanceof OrmNotFound) {
+      return { message: 'Not found', path: formatted.path, extensions: { code: 'NOT_FOUND' } };
+    }
+    if (isConnectionFailure(original)) {
+      log.warn({ err: original, requestId }, 'database unavailable');
+      return { message: 'The database is unavailable; try again shortly', path: formatted.path, extensions: { code: 'SERVICE_UNAVAILABLE' } };
+    }
+    const code = formatted.extensions?.code as string | undefined;
+    if (code && PUBLIC_CODES.has(code) && !(original instanceof DriverException)) {
+      if (code === 'BAD_USER_INPUT' && !formatted.extensions?.field) {
+        const field = fieldOfCoercionError(formatted.message);
+        const { stacktrace: _s, ...extensions } = formatted.extensions ?? {};
+        return { ...formatted, extensions: { ...extensions, ...(field ? { field } : {}) } };
+      }
+      if (production) {
+        const { stacktrace: _s, ...extensions } = formatted.extensions ?? {};
+        return { ...formatted, extensions };
+      }
+      return formatted;
+    }
+    if (original instanceof GraphQLError && !original.originalError && !code) {
+      return formatted;
+    }
+    log.error({ err: original, requestId }, 'unexpected error');
+    return {
+      message: 'Internal error; quote the request id when reporting it',
+      path: formatted.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
+    };
+  };
+}

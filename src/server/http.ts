@@ -1,0 +1,80 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import type { Context, Services } from './context';
+import { buildContext } from './context';
+import { PayloadTooLargeError, readBody, sendJson, type Route } from './routes';
+import { requestScope } from './request-scope';
+
+export const MAX_BODY_BYTES = 1_000_000;
+
+/**
+ * One HTTP server for everything: GraphQL over HTTP on /graphql (Apollo through
+ * executeHTTPGraphQLRequest, so graphql-ws can share the server), then plain routes.
+ */
+export function createHttpServer(apollo: () => ApolloServer<Context>, services: Services, routes: Route[]): Server {
+  const table = new Map(routes.map((r) => [`${r.method} ${r.path}`, r]));
+
+  async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    const method = (req.method ?? 'GET').toUpperCase();
+    res.setHeader('x-request-id', requestId);
+    const route = table.get(`${method} ${url.pathname}`);
+    if (route) return route.handle(req, res, services, url);
+    if (url.pathname !== '/graphql') return sendJson(res, 404, { error: 'not found' });
+    if (method !== 'GET' && method !== 'POST' && method !== 'OPTIONS') {
+      return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, POST' });
+    }
+
+    let body: unknown;
+    if (method === 'POST') {
+      let text: string;
+      try {
+        text = await readBody(req, MAX_BODY_BYTES);
+      } catch (err) {
+        if (err instanceof PayloadTooLargeError) {
+          return sendJson(res, 413, { errors: [{ message: `Request body over ${MAX_BODY_BYTES} bytes`, extensions: { code: 'BAD_REQUEST' } }] });
+        }
+        throw err;
+      }
+      const type = req.headers['content-type'] ?? '';
+      if (type.includes('application/json')) {
+        try {
+          body = text ? JSON.parse(text) : {};
+        } catch {
+          return sendJson(res, 400, { errors: [{ message: 'The body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+        }
+      } else {
+        body = text;
+      }
+    }
+
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const result = await apollo().executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method, headers, search: url.search, body },
+      context: () => buildContext(services, req.headers.authorization, requestId),
+    });
+    for (const [key, value] of result.headers) res.setHeader(key, value);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === 'complete') {
+      res.end(result.body.string);
+    } else {
+      for await (const chunk of result.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  }
+
+  return createServer((req, res) => {
+    const requestId: string = randomUUID();
+    requestScope.run({ requestId }, () => {
+      handle(req, res, requestId).catch((err) => {
+        services.log.error({ err, requestId }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal error', extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } }] });
+        else res.end();
+      });
+    });
+  });
+}

@@ -1,0 +1,61 @@
+import DataLoader from 'dataloader';
+import type { Context } from './context';
+
+/**
+ * A DataLoader recipe. Features define their loaders next to their services with
+ * `defineLoader`; each request gets its own instances lazily through `.of(ctx)`,
+ * so batching and caching never cross requests.
+ */
+export interface LoaderDef<K, V> {
+  of(ctx: Pick<Context, 'loaders'>): DataLoader<K, V>;
+}
+
+export class Loaders {
+  private readonly instances = new Map<object, DataLoader<unknown, unknown>>();
+
+  constructor(private readonly ctx: () => Context) {}
+
+  get<K, V>(def: object, create: (ctx: Context) => DataLoader<K, V>): DataLoader<K, V> {
+    let loader = this.instances.get(def) as DataLoader<K, V> | undefined;
+    if (!loader) {
+      loader = create(this.ctx());
+      this.instances.set(def, loader as DataLoader<unknown, unknown>);
+    }
+    return loader;
+  }
+
+  /** Drops cached values, e.g. after a mutation changed what the loaders read. */
+  clear(): void {
+    for (const loader of this.instances.values()) loader.clearAll();
+  }
+}
+
+/** `batch` receives every key asked for in one tick and answers in the same order. */
+export function defineLoader<K, V>(
+  batch: (ctx: Context, keys: readonly K[]) => Promise<ReadonlyArray<V | Error>>,
+  options: DataLoader.Options<K, V, unknown> = {},
+): LoaderDef<K, V> {
+  const def: LoaderDef<K, V> = {
+    of: (ctx) => ctx.loaders.get(def, (full) => new DataLoader<K, V, unknown>((keys) => batch(full, keys), options)),
+  };
+  return def;
+}
+
+/** Groups rows by a key, answering one array per requested key (empty when none). */
+export function groupBy<K, R>(keys: readonly K[], rows: R[], keyOf: (row: R) => K): R[][] {
+  const groups = new Map<K, R[]>();
+  for (const row of rows) {
+    const k = keyOf(row);
+    const list = groups.get(k);
+    if (list) list.push(row);
+    else groups.set(k, [row]);
+  }
+  return keys.map((k) => groups.get(k) ?? []);
+}
+
+/** Picks one row per requested key (null when none). */
+export function indexBy<K, R>(keys: readonly K[], rows: R[], keyOf: (row: R) => K): (R | null)[] {
+  const index = new Map<K, R>();
+  for (const row of rows) index.set(keyOf(row), row);
+  return keys.map((k) => index.get(k) ?? null);
+}

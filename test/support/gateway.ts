@@ -1,0 +1,68 @@
+import 'reflect-metadata';
+import pino from 'pino';
+import { loadConfig, type Config } from '../../src/config';
+import { createGateway, type Gateway } from '../../src/gateway';
+import { mintToken } from '../../src/auth/token';
+import { Role } from '../../src/partners/partner.enums';
+import { freshDatabase } from './database';
+
+export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256';
+
+export interface TestGateway extends Gateway {
+  databaseUrl: string;
+  /** POST /graphql; answers the parsed JSON body and the HTTP status. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResponse<T>>;
+  /** SQL statements run while `work` runs. */
+  countStatements(work: () => Promise<unknown>): Promise<number>;
+}
+
+export interface GqlResponse<T> {
+  status: number;
+  data?: T;
+  errors?: { message: string; path?: string[]; extensions?: { code?: string; field?: string; [k: string]: unknown } }[];
+}
+
+/** Starts the gateway on a random port against a fresh, migrated database. */
+export async function startGateway(overrides: Partial<Config> = {}, databaseUrl?: string): Promise<TestGateway> {
+  const db = databaseUrl ? undefined : await freshDatabase();
+  const url = databaseUrl ?? db!.url;
+  const base = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false' });
+  const config: Config = { ...base, port: 0, databaseUrl: url, seedDemo: false, logLevel: 'silent', ...overrides };
+  const gateway = await createGateway(config, pino({ level: 'silent' }));
+  let statements = 0;
+  const knex = gateway.orm.em.getConnection().getKnex();
+  knex.on('query', () => {
+    statements++;
+  });
+  return {
+    ...gateway,
+    databaseUrl: url,
+    stop: async () => {
+      await gateway.stop();
+      await db?.drop();
+    },
+    gql: (query, variables, token) => gql(gateway.url, query, variables, token),
+    countStatements: async (work) => {
+      const before = statements;
+      await work();
+      return statements - before;
+    },
+  };
+}
+
+export async function gql<T = any>(url: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResponse<T>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as GqlResponse<T>;
+  return { ...body, status: res.status };
+}
+
+export function tokenFor(claims: { sub: string; name?: string; partnerId?: string; roles: Role[] }, options = {}): Promise<string> {
+  return mintToken(TEST_SECRET, claims, options);
+}
+
+export const platformAdminToken = () => tokenFor({ sub: 'test-platform-admin', name: 'Platform Admin', roles: [Role.PLATFORM_ADMIN] });
+export const analystToken = () => tokenFor({ sub: 'test-analyst', name: 'Analyst', roles: [Role.ANALYST] });

@@ -1,0 +1,33 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Tests run against a real PostgreSQL: the one at DATABASE_URL when set, else an
+ * embedded one started here once for the whole run (each test file then makes
+ * its own fresh database on it).
+ */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export default async function globalSetup(): Promise<void> {
+  if (process.env.DATABASE_URL) {
+    process.env.TEST_ADMIN_DATABASE_URL = process.env.DATABASE_URL;
+    return;
+  }
+  const { startEmbeddedPostgres } = await import('../../src/db/embedded');
+  const dir = mkdtempSync(join(tmpdir(), 'cg-test-pg-'));
+  const port = await freePort();
+  const db = await startEmbeddedPostgres(dir, port, 'postgres');
+  process.env.TEST_ADMIN_DATABASE_URL = db.url;
+  (globalThis as Record<string, unknown>).__embeddedPg = { db, dir };
+}
