@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startEmbeddedPostgres } from '../../src/db/embedded';
 
 /**
  * Tests run against a real PostgreSQL: the one at DATABASE_URL when set, else an
@@ -24,7 +25,6 @@ export default async function globalSetup(): Promise<void> {
     process.env.TEST_ADMIN_DATABASE_URL = process.env.DATABASE_URL;
     return;
   }
-  const { startEmbeddedPostgres } = await import('../../src/db/embedded');
   const dir = mkdtempSync(join(tmpdir(), 'cg-test-pg-'));
   const port = await freePort();
   const db = await startEmbeddedPostgres(dir, port, 'postgres');
