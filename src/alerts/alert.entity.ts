@@ -1,4 +1,5 @@
 import { Entity, Enum, Index, ManyToOne, OneToOne, PrimaryKey, Property, OptionalProps } from '@mikro-orm/core';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { Customer } from '../customers/customer.entity';
 import { Partner, User } from '../partners/partner.entity';
 import { Order } from '../transactions/transaction.entity';
@@ -8,12 +9,14 @@ import { BlockReason } from '../transactions/transaction.enums';
  * Written in the same transaction as its BLOCKED order. The bigserial id is the
  * alert's monotonic cursor: subscribers resume from it.
  */
+@ObjectType({ description: 'An alert raised when the gate blocked an order; its cursor orders every alert ever raised' })
 @Entity({ tableName: 'blocked_order_alerts' })
 @Index({ properties: ['partner', 'id'] })
 @Index({ properties: ['reseller', 'id'] })
 export class BlockedOrderAlert {
   [OptionalProps]?: 'id' | 'reasons' | 'createdAt';
 
+  @Field(() => ID, { description: 'The alert id (also its cursor)' })
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;
 
@@ -30,12 +33,15 @@ export class BlockedOrderAlert {
   @ManyToOne(() => Partner, { nullable: true })
   reseller?: Partner | null;
 
+  @Field(() => [BlockReason], { description: 'Why the gate blocked the order, in the order of the rules' })
   @Enum({ items: () => BlockReason, array: true })
   reasons: BlockReason[] = [];
 
+  @Field({ description: 'When the order was blocked' })
   @Property({ columnType: 'timestamptz' })
   createdAt: Date = new Date();
 
+  @Field(() => Date, { nullable: true, description: 'When a user of the partner acknowledged the alert; null while open' })
   @Property({ columnType: 'timestamptz', nullable: true })
   acknowledgedAt?: Date | null;
 
