@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Embedded, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, Unique, OptionalProps } from '@mikro-orm/core';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { Contact } from '../common/contact';
+import { DateScalar } from '../common/scalars';
 import { Customer } from '../customers/customer.entity';
 import { Partner, User } from '../partners/partner.entity';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import { AcceptanceStatus, Channel, SubmissionStatus } from './acceptance.enums';
 
 /** A customer's acceptance of an agreement, confirmed by one billing partner. */
+@ObjectType({ description: "A customer's acceptance of an agreement, recorded by one billing partner" })
 @Entity({ tableName: 'acceptances' })
 @Index({ properties: ['customer', 'partner', 'recordedAt'] })
 // The database itself guarantees one active confirmation per (customer, partner).
@@ -18,6 +21,7 @@ import { AcceptanceStatus, Channel, SubmissionStatus } from './acceptance.enums'
 export class Acceptance {
   [OptionalProps]?: 'id' | 'channel' | 'status' | 'recordedAt';
 
+  @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -31,46 +35,57 @@ export class Acceptance {
   @ManyToOne(() => AgreementTemplate, { fieldName: 'template_id' })
   template!: AgreementTemplate;
 
+  @Field(() => DateScalar, { description: 'The day the person accepted' })
   @Property({ type: 'date' })
   dateAgreed!: string;
 
+  @Field(() => Contact, { description: 'The person who accepted (masked for analysts)' })
   @Embedded(() => Contact, { prefix: 'contact_' })
   contact!: Contact;
 
   /** Free text: the employee behind a shared service account, or the reseller of an approved submission. */
+  @Field(() => String, { nullable: true, description: 'The employee behind a shared service account, or the reseller of an approved submission' })
   @Property({ type: 'text', nullable: true })
   onBehalfOf?: string | null;
 
+  @Field(() => Channel, { description: 'Where the confirmation was recorded' })
   @Enum({ items: () => Channel })
   channel: Channel = Channel.API;
 
+  @Field(() => AcceptanceStatus, { description: 'ACTIVE, SUPERSEDED by a newer confirmation, or WITHDRAWN' })
   @Enum({ items: () => AcceptanceStatus })
   status: AcceptanceStatus = AcceptanceStatus.ACTIVE;
 
   @ManyToOne(() => User)
   confirmedBy!: User;
 
+  @Field({ description: 'When the confirmation was recorded' })
   @Property({ columnType: 'timestamptz' })
   recordedAt: Date = new Date();
 
+  @Field(() => Date, { nullable: true, description: 'When a newer confirmation replaced this one' })
   @Property({ columnType: 'timestamptz', nullable: true })
   supersededAt?: Date | null;
 
+  @Field(() => Date, { nullable: true, description: 'When the acceptance was withdrawn' })
   @Property({ columnType: 'timestamptz', nullable: true })
   withdrawnAt?: Date | null;
 
   @ManyToOne(() => User, { nullable: true })
   withdrawnBy?: User | null;
 
+  @Field(() => String, { nullable: true, description: 'Why the acceptance was withdrawn' })
   @Property({ type: 'text', nullable: true })
   withdrawalReason?: string | null;
 }
 
 /** One corrected contact field: the audit trail of section 4. */
+@ObjectType({ description: 'One corrected contact field of an acceptance: who, when, old and new value' })
 @Entity({ tableName: 'acceptance_corrections' })
 export class AcceptanceCorrection {
   [OptionalProps]?: 'id' | 'correctedAt';
 
+  @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -80,9 +95,11 @@ export class AcceptanceCorrection {
   @ManyToOne(() => User)
   correctedBy!: User;
 
+  @Field({ description: 'When the correction was made' })
   @Property({ columnType: 'timestamptz' })
   correctedAt: Date = new Date();
 
+  @Field({ description: 'The corrected contact field: firstName, lastName, email or phoneNumber' })
   @Property()
   field!: string;
 
@@ -94,11 +111,13 @@ export class AcceptanceCorrection {
 }
 
 /** Acceptance details a reseller hands to its provider for review. */
+@ObjectType({ description: 'Acceptance details a reseller handed to its provider for review' })
 @Entity({ tableName: 'acceptance_submissions' })
 @Index({ properties: ['provider', 'status'] })
 export class AcceptanceSubmission {
   [OptionalProps]?: 'id' | 'status' | 'submittedAt';
 
+  @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -114,27 +133,33 @@ export class AcceptanceSubmission {
   @ManyToOne(() => AgreementTemplate, { fieldName: 'template_id' })
   template!: AgreementTemplate;
 
+  @Field(() => DateScalar, { description: 'The day the person accepted' })
   @Property({ type: 'date' })
   dateAgreed!: string;
 
+  @Field(() => Contact, { description: 'The person who accepted (masked for analysts)' })
   @Embedded(() => Contact, { prefix: 'contact_' })
   contact!: Contact;
 
+  @Field(() => SubmissionStatus, { description: 'PENDING until the provider approves or rejects it' })
   @Enum({ items: () => SubmissionStatus })
   status: SubmissionStatus = SubmissionStatus.PENDING;
 
   @ManyToOne(() => User)
   submittedBy!: User;
 
+  @Field({ description: 'When the reseller submitted it' })
   @Property({ columnType: 'timestamptz' })
   submittedAt: Date = new Date();
 
   @ManyToOne(() => User, { nullable: true })
   reviewedBy?: User | null;
 
+  @Field(() => Date, { nullable: true, description: 'When the provider reviewed it' })
   @Property({ columnType: 'timestamptz', nullable: true })
   reviewedAt?: Date | null;
 
+  @Field(() => String, { nullable: true, description: "The provider's note (required on rejection)" })
   @Property({ type: 'text', nullable: true })
   reviewNote?: string | null;
 

@@ -2,15 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property, Unique, OptionalProps } from '@mikro-orm/core';
 import { Customer } from '../customers/customer.entity';
 import { Partner, User } from '../partners/partner.entity';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Channel } from '../acceptance/acceptance.enums';
+import { DateScalar } from '../common/scalars';
 import { BlockReason, OrderOutcome, SubscriptionStatus, TransactionKind, TransactionWarning } from './transaction.enums';
 
 /** A product subscription created by a completed NEW_PURCHASE. */
+@ObjectType({ description: 'A product subscription, created by a completed NEW_PURCHASE and extended by renewals' })
 @Entity({ tableName: 'subscriptions' })
 @Index({ properties: ['customer', 'partner'] })
 export class Subscription {
   [OptionalProps]?: 'id' | 'status' | 'createdAt';
 
+  @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -24,27 +28,34 @@ export class Subscription {
   @ManyToOne(() => Partner, { nullable: true })
   reseller?: Partner | null;
 
+  @Field({ description: 'The product offer' })
   @Property()
   offerId!: string;
 
+  @Field(() => Int, { description: 'Number of seats' })
   @Property()
   seats!: number;
 
+  @Field(() => SubscriptionStatus, { description: 'ACTIVE, or CANCELLED (e.g. by a withdrawal)' })
   @Enum({ items: () => SubscriptionStatus })
   status: SubscriptionStatus = SubscriptionStatus.ACTIVE;
 
   /** End of the current one-year term, extended by renewals. */
+  @Field(() => DateScalar, { description: 'End of the current one-year term; renewals extend it by a year' })
   @Property({ type: 'date', index: true })
   renewsOn!: string;
 
+  @Field({ description: 'When the subscription was created' })
   @Property({ columnType: 'timestamptz' })
   createdAt: Date = new Date();
 
+  @Field(() => Date, { nullable: true, description: 'When the subscription was cancelled' })
   @Property({ columnType: 'timestamptz', nullable: true })
   cancelledAt?: Date | null;
 }
 
 /** Every transaction attempt, completed or blocked, with the gate's reasons. */
+@ObjectType({ description: "A transaction attempt, completed or blocked, with the gate's reasons and warnings" })
 @Entity({ tableName: 'orders' })
 @Index({ properties: ['customer', 'partner', 'outcome'] })
 @Index({ properties: ['partner', 'createdAt'] })
@@ -53,6 +64,7 @@ export class Subscription {
 export class Order {
   [OptionalProps]?: 'id' | 'blockReasons' | 'warnings' | 'createdAt';
 
+  @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -67,31 +79,40 @@ export class Order {
   @ManyToOne(() => Partner, { nullable: true, index: true })
   reseller?: Partner | null;
 
+  @Field(() => TransactionKind, { description: 'What the transaction does' })
   @Enum({ items: () => TransactionKind })
   kind!: TransactionKind;
 
+  @Field(() => Channel, { description: 'Where it was placed: DASHBOARD or API' })
   @Enum({ items: () => Channel })
   channel!: Channel;
 
+  @Field(() => OrderOutcome, { description: "The gate's decision" })
   @Enum({ items: () => OrderOutcome })
   outcome!: OrderOutcome;
 
+  @Field(() => [BlockReason], { description: 'Why it was blocked, in the order of the rules; empty when completed' })
   @Enum({ items: () => BlockReason, array: true })
   blockReasons: BlockReason[] = [];
 
+  @Field(() => [TransactionWarning], { description: 'What the gate noticed without blocking' })
   @Enum({ items: () => TransactionWarning, array: true })
   warnings: TransactionWarning[] = [];
 
   /** Business time: now, or a replayed instant set by a platform admin. */
+  @Field({ description: 'Business time of the order (replayed history may lie in the past)' })
   @Property({ columnType: 'timestamptz' })
   requestedAt!: Date;
 
+  @Field({ description: 'When the attempt was recorded' })
   @Property({ columnType: 'timestamptz' })
   createdAt: Date = new Date();
 
+  @Field(() => String, { nullable: true, description: 'The offer bought (NEW_PURCHASE)' })
   @Property({ nullable: true })
   offerId?: string | null;
 
+  @Field(() => Int, { description: 'Seats: bought, the new total (SEAT_CHANGE), or renewed' })
   @Property()
   quantity!: number;
 
@@ -101,6 +122,7 @@ export class Order {
   @ManyToOne(() => User)
   placedBy!: User;
 
+  @Field({ description: "The client's idempotency key" })
   @Property()
   idempotencyKey!: string;
 
