@@ -54,6 +54,17 @@ function demoUsers(partners: Map<string, Partner>): DemoUser[] {
   return users;
 }
 
+/** The demo users, when the demo partners exist in this database (else none). */
+export async function findDemoUsers(em: EntityManager): Promise<DemoUser[]> {
+  const partners = await em.find(Partner, { tenantId: { $in: PARTNERS.map((p) => p.tenantId) } });
+  const byKey = new Map<string, Partner>();
+  for (const p of PARTNERS) {
+    const found = partners.find((x) => x.tenantId === p.tenantId);
+    if (found) byKey.set(p.key, found);
+  }
+  return byKey.size === PARTNERS.length ? demoUsers(byKey) : [];
+}
+
 /**
  * Loads the demo dataset into an empty database, once: a platform admin, one
  * partner of each type with users of each role, a reseller linked to its
@@ -63,15 +74,7 @@ function demoUsers(partners: Map<string, Partner>): DemoUser[] {
 export async function seedDemoData(em: EntityManager, _config: Config): Promise<DemoSeed> {
   const already = await em.findOne(Setting, { key: SEEDED });
   const hasData = (await em.count(Partner)) > 0;
-  if (already || hasData) {
-    const partners = await em.find(Partner, { tenantId: { $in: PARTNERS.map((p) => p.tenantId) } });
-    const byKey = new Map<string, Partner>();
-    for (const p of PARTNERS) {
-      const found = partners.find((x) => x.tenantId === p.tenantId);
-      if (found) byKey.set(p.key, found);
-    }
-    return { seededNow: false, users: byKey.size === PARTNERS.length ? demoUsers(byKey) : [] };
-  }
+  if (already || hasData) return { seededNow: false, users: await findDemoUsers(em) };
 
   const partners = new Map<string, Partner>();
   for (const p of PARTNERS) {

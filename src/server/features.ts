@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import type { Services } from './context';
 import type { Route } from './routes';
+import { alertsFeature } from '../alerts/alert.feature';
+import { createGraphiQLFeature } from '../graphiql/graphiql.feature';
 
 /**
  * A feature that needs more than resolvers: background listeners, job queues,
@@ -15,5 +17,5 @@ export interface Feature {
 
 /** Features in start order; they stop in reverse. */
 export function features(): Feature[] {
-  return [];
+  return [createGraphiQLFeature(), alertsFeature()];
 }

@@ -5,8 +5,27 @@ import type { Context, Services } from './context';
 import { buildContext } from './context';
 import { PayloadTooLargeError, readBody, sendJson, type Route } from './routes';
 import { requestScope } from './request-scope';
+import { isConnectionFailure } from './errors';
+import { ServiceUnavailableError } from '../errors';
 
 export const MAX_BODY_BYTES = 1_000_000;
+
+const CORS_ALLOW_HEADERS = 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id';
+
+/**
+ * CORS by configuration (CORS_ORIGINS, comma-separated; `*` for any origin). Tokens
+ * travel in the Authorization header, never in cookies, so credentials are not allowed.
+ * Answers whether the request's origin, if any, is allowed.
+ */
+function applyCors(req: IncomingMessage, res: ServerResponse, origins: string[]): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true;
+  res.setHeader('vary', 'Origin');
+  if (!origins.includes('*') && !origins.includes(origin)) return false;
+  res.setHeader('access-control-allow-origin', origin);
+  res.setHeader('access-control-expose-headers', 'x-request-id, retry-after');
+  return true;
+}
 
 /**
  * One HTTP server for everything: GraphQL over HTTP on /graphql (Apollo through
@@ -19,8 +38,20 @@ export function createHttpServer(apollo: () => ApolloServer<Context>, services: 
     const url = new URL(req.url ?? '/', 'http://gateway');
     const method = (req.method ?? 'GET').toUpperCase();
     res.setHeader('x-request-id', requestId);
+    const corsAllowed = applyCors(req, res, services.config.corsOrigins);
+    if (method === 'OPTIONS' && req.headers['access-control-request-method']) {
+      // A browser's preflight: answered here for every path, nothing else runs.
+      if (!corsAllowed) return sendJson(res, 403, { errors: [{ message: 'Origin not allowed', extensions: { code: 'FORBIDDEN' } }] });
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-headers': CORS_ALLOW_HEADERS,
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return;
+    }
     const route = table.get(`${method} ${url.pathname}`);
-    if (route) return route.handle(req, res, services, url);
+    if (route && (!route.accepts || route.accepts(req, url))) return route.handle(req, res, services, url);
     if (url.pathname !== '/graphql') return sendJson(res, 404, { error: 'not found' });
     if (method !== 'GET' && method !== 'POST' && method !== 'OPTIONS') {
       return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, POST' });
@@ -47,6 +78,10 @@ export function createHttpServer(apollo: () => ApolloServer<Context>, services: 
       } else {
         body = text;
       }
+      if (Array.isArray(body)) {
+        // Batches would multiply every per-operation limit; one operation per request.
+        return sendJson(res, 400, { errors: [{ message: 'Batched operations are not accepted; send one operation per request', extensions: { code: 'BAD_REQUEST' } }] });
+      }
     }
 
     const headers = new HeaderMap();
@@ -55,7 +90,15 @@ export function createHttpServer(apollo: () => ApolloServer<Context>, services: 
     }
     const result = await apollo().executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
-      context: () => buildContext(services, req.headers.authorization, requestId),
+      context: () =>
+        buildContext(services, req.headers.authorization, requestId).catch((err) => {
+          // Resolving the viewer reads the database: while it is down, fail fast with a code.
+          if (!isConnectionFailure(err)) throw err;
+          services.log.warn({ err, requestId }, 'database unavailable');
+          throw Object.assign(new ServiceUnavailableError(), {
+            extensions: { code: 'SERVICE_UNAVAILABLE', requestId, http: { status: 503, headers: new HeaderMap([['retry-after', '5']]) } },
+          });
+        }),
     });
     for (const [key, value] of result.headers) res.setHeader(key, value);
     res.statusCode = result.status ?? 200;

@@ -5,6 +5,8 @@ import type { Services } from './context';
 export interface Route {
   method: 'GET' | 'POST';
   path: string;
+  /** When present, the route serves only requests it accepts (others fall through, e.g. to GraphQL). */
+  accepts?(req: IncomingMessage, url: URL): boolean;
   handle(req: IncomingMessage, res: ServerResponse, services: Services, url: URL): Promise<void>;
 }
 
