@@ -1,46 +1,62 @@
 import { randomUUID } from 'node:crypto';
 import { Collection, Embedded, Entity, Enum, ManyToMany, ManyToOne, PrimaryKey, Property, Unique, OptionalProps } from '@mikro-orm/core';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { Contact } from '../common/contact';
 import { Partner } from '../partners/partner.entity';
 import { CloudInstance } from './customer.enums';
 
+/**
+ * The GraphQL type too. Relationship, compliance and acceptance fields are field
+ * resolvers (src/customers/customer.resolver.ts, src/acceptance), never columns.
+ */
+@ObjectType({ description: 'An organization buying Microsoft cloud services through one or more partners' })
 @Entity({ tableName: 'customers' })
 export class Customer {
   [OptionalProps]?: 'id' | 'cloud' | 'createdAt';
 
+  @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
+  @Field({ description: "The customer's Microsoft Entra tenant id; unique" })
   @Property()
   @Unique()
   tenantId!: string;
 
+  @Field({ description: 'Company name' })
   @Property()
   companyName!: string;
 
+  @Field({ description: 'Primary domain name, lower case' })
   @Property()
   domain!: string;
 
   /** ISO 3166-1 alpha-2, upper case. */
+  @Field({ description: 'ISO 3166-1 alpha-2 country code, e.g. US' })
   @Property({ length: 2, index: true })
   country!: string;
 
+  @Field(() => CloudInstance, { description: 'The cloud instance the customer lives in' })
   @Enum({ items: () => CloudInstance })
   cloud: CloudInstance = CloudInstance.PUBLIC;
 
+  @Field(() => Contact, { description: 'Primary contact inside the organization (masked for analysts)' })
   @Embedded(() => Contact, { prefix: 'contact_' })
   primaryContact!: Contact;
 
+  @Field({ description: 'When the customer was created' })
   @Property({ columnType: 'timestamptz' })
   createdAt: Date = new Date();
 }
 
 /** A (customer, billing partner) pair; for indirect business it names the reseller(s) too. */
+@ObjectType({ description: 'A customer working with one billing partner, and for indirect business the reseller(s) serving it' })
 @Entity({ tableName: 'customer_relationships' })
 @Unique({ properties: ['customer', 'partner'] })
 export class CustomerRelationship {
   [OptionalProps]?: 'id' | 'createdAt';
 
+  @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -54,6 +70,7 @@ export class CustomerRelationship {
   @ManyToMany({ entity: () => Partner, pivotTable: 'customer_relationship_resellers', joinColumn: 'relationship_id', inverseJoinColumn: 'reseller_id' })
   resellers = new Collection<Partner>(this);
 
+  @Field({ description: 'When the relationship was created' })
   @Property({ columnType: 'timestamptz' })
   createdAt: Date = new Date();
 }
