@@ -1,15 +1,106 @@
-import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { SubscribeResolverData } from 'type-graphql';
+import { ANY_ROLE, WRITERS } from '../auth/roles';
+import { ConnectionType, PageArgs } from '../common/connection';
+import { UnauthenticatedError } from '../errors';
 import type { Context } from '../server/context';
+import { Loaders } from '../server/loaders';
 import { Partner, User } from '../partners/partner.entity';
+import { Customer } from '../customers/customer.entity';
+import { Order } from '../transactions/transaction.entity';
 import { partnerById } from '../partners/partner.loaders';
 import { BlockedOrderAlert } from './alert.entity';
-import { userById } from './alert.loaders';
+import { alertHub } from './alert.feature';
+import { AlertFilter } from './alert.inputs';
+import { customerById, orderById, userById } from './alert.loaders';
+import { AlertService } from './alert.service';
+import { checkScopeIds, parseCursor } from './alert.tenancy';
+
+export const BlockedOrderAlertConnection = ConnectionType('BlockedOrderAlert', BlockedOrderAlert);
+
+@ObjectType({ description: 'The result of acknowledging an alert' })
+export class AcknowledgeAlertPayload {
+  @Field(() => BlockedOrderAlert, { description: 'The alert, now acknowledged' })
+  alert!: BlockedOrderAlert;
+}
+
+interface SubscriptionArgs {
+  partnerId?: string | null;
+  customerId?: string | null;
+  after?: string | null;
+}
+
+/**
+ * The subscription's source: a stream from the process's alert hub. graphql-ws builds
+ * the context once per subscription and a socket lives for hours, so each delivered
+ * batch gets a fresh EntityManager and fresh DataLoaders.
+ */
+function subscribeToAlerts({ args, context }: SubscribeResolverData<unknown, SubscriptionArgs, Context>): AsyncIterableIterator<BlockedOrderAlert> {
+  const viewer = context.viewer;
+  if (!viewer) throw new UnauthenticatedError(context.authError);
+  checkScopeIds(args);
+  const after = args.after ? parseCursor(args.after, 'after') : null;
+  const hub = alertHub(context.services);
+  return hub.subscribe({ viewer, partnerId: args.partnerId, customerId: args.customerId }, after, () => {
+    context.em = hub.fork();
+    context.loaders = new Loaders(() => context);
+  });
+}
+
+const service = (ctx: Context) => new AlertService(ctx.em, ctx.viewer!);
 
 @Resolver(() => BlockedOrderAlert)
 export class BlockedOrderAlertResolver {
+  @Authorized(ANY_ROLE)
+  @Query(() => BlockedOrderAlertConnection, {
+    description: 'Blocked-order alerts the caller receives, oldest first by cursor (pass the last endCursor as the subscription `after` to continue live)',
+  })
+  blockedOrderAlerts(
+    @Arg('filter', () => AlertFilter, { nullable: true, description: 'Narrows the list' }) filter: AlertFilter | null,
+    @Args() page: PageArgs,
+    @Ctx() ctx: Context,
+  ) {
+    return service(ctx).list(filter, page);
+  }
+
+  @Authorized(WRITERS)
+  @Mutation(() => AcknowledgeAlertPayload, {
+    description: "Acknowledges an alert (an ADMIN or AGENT of the alert's billing partner or reseller, or a platform admin)",
+  })
+  async acknowledgeAlert(@Arg('id', () => ID, { description: 'The alert id' }) id: string, @Ctx() ctx: Context): Promise<AcknowledgeAlertPayload> {
+    const alert = await service(ctx).acknowledge(id);
+    return { alert };
+  }
+
+  @Authorized(ANY_ROLE)
+  @Subscription(() => BlockedOrderAlert, {
+    name: 'blockedOrderAlerts',
+    subscribe: subscribeToAlerts as never,
+    description:
+      'Blocked-order alerts as they are raised, for the partners the caller belongs to (all for platform roles). With `after`, every later alert is delivered first, then live ones, none lost or doubled',
+  })
+  liveBlockedOrderAlerts(
+    @Root() alert: BlockedOrderAlert,
+    @Arg('partnerId', () => ID, { nullable: true, description: 'Only alerts this partner is a party to (narrows, never widens)' }) _partnerId: string | null,
+    @Arg('customerId', () => ID, { nullable: true, description: 'Only alerts of this customer' }) _customerId: string | null,
+    @Arg('after', () => String, { nullable: true, description: 'Resume after this alert cursor' }) _after: string | null,
+  ): BlockedOrderAlert {
+    return alert;
+  }
+
   @FieldResolver(() => String, { description: 'Monotonic cursor (equal to the id): pass it as `after` to resume' })
   cursor(@Root() alert: BlockedOrderAlert): string {
     return String(alert.id);
+  }
+
+  @FieldResolver(() => Order, { description: 'The blocked order' })
+  async order(@Root() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<Order> {
+    return (await orderById.of(ctx).load(alert.order.id))!;
+  }
+
+  @FieldResolver(() => Customer, { description: 'The customer the order was for' })
+  async customer(@Root() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<Customer> {
+    return (await customerById.of(ctx).load(alert.customer.id))!;
   }
 
   @FieldResolver(() => Partner, { description: 'The billing partner of the blocked order' })

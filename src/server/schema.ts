@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import { createPubSub } from '@graphql-yoga/subscription';
 import { authChecker } from '../auth/roles';
 import { DateTimeScalar } from '../common/scalars';
 
@@ -27,6 +28,8 @@ export function gatewaySchema(): Promise<GraphQLSchema> {
     resolvers: resolverClasses() as [Function, ...Function[]],
     authChecker,
     authMode: 'error',
+    // type-graphql requires a PubSub once any @Subscription exists; the alerts subscription brings its own source.
+    pubSub: createPubSub(),
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
   });

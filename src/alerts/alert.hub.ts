@@ -1,0 +1,365 @@
+import { Client } from 'pg';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import { BlockedOrderAlert } from './alert.entity';
+import { ALERT_CHANNEL } from './alert.record';
+import { alertInScope, alertScopeCondition, type AlertScope } from './alert.tenancy';
+
+export interface AlertHubOptions {
+  /** Slow timer: reads the table even without a ring, in case a NOTIFY was missed. */
+  pollMs: number;
+  /** Rows per read of the process stream. */
+  batchSize: number;
+  /** Rows per table page while a subscriber catches up. */
+  pageSize: number;
+  /** Alerts queued per subscriber before it falls back to reading the table. */
+  maxQueue: number;
+  /** Reconnect backoff of the LISTEN connection, doubling from min to max. */
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+}
+
+export const DEFAULT_HUB_OPTIONS: AlertHubOptions = {
+  pollMs: 2_000,
+  batchSize: 500,
+  pageSize: 200,
+  maxQueue: 1_000,
+  reconnectMinMs: 250,
+  reconnectMaxMs: 10_000,
+};
+
+const idOf = (a: BlockedOrderAlert) => BigInt(a.id);
+
+/**
+ * One per gateway process. The alerts table is the mailbox and NOTIFY only the
+ * doorbell: on a ring (or the slow timer) the hub reads every alert after its
+ * last-seen cursor in one query and fans them out in memory to its subscribers.
+ * A missed ring costs at most one timer period; nothing is ever read from the
+ * notification payload, so a lost or duplicated ring loses or doubles nothing.
+ */
+export class AlertHub {
+  readonly options: AlertHubOptions;
+  /** Every alert up to this cursor has been fanned out (or predates the hub). */
+  lastSeen = 0n;
+  private listener?: Client;
+  private timer?: NodeJS.Timeout;
+  private reconnectTimer?: NodeJS.Timeout;
+  private reconnectDelay: number;
+  private stopped = false;
+  private pumping?: Promise<void>;
+  private again = false;
+  /** Subscribers of partner users, by their partner id; platform roles in `everything`. */
+  private readonly byPartner = new Map<string, Set<AlertStream>>();
+  private readonly everything = new Set<AlertStream>();
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly log: Logger,
+    options: Partial<AlertHubOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_HUB_OPTIONS, ...options };
+    this.reconnectDelay = this.options.reconnectMinMs;
+  }
+
+  async start(): Promise<void> {
+    const rows = await this.orm.em.fork().getConnection().execute<{ max: string | null }[]>('select max(id)::text as max from blocked_order_alerts');
+    this.lastSeen = BigInt(rows[0]?.max ?? 0);
+    await this.listen();
+    this.timer = setInterval(() => this.ring(), this.options.pollMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    clearTimeout(this.reconnectTimer);
+    for (const s of [...this.everything, ...[...this.byPartner.values()].flatMap((set) => [...set])]) s.close();
+    await this.pumping;
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+  }
+
+  /** Subscribers currently registered in this process. */
+  subscriberCount(): number {
+    let n = this.everything.size;
+    for (const set of this.byPartner.values()) n += set.size;
+    return n;
+  }
+
+  /**
+   * A stream of the alerts in `scope`: from `after` when given (served from the
+   * table until it reaches the process stream), else from now on.
+   */
+  subscribe(scope: AlertScope, after: bigint | null, onBatch: () => void = () => undefined): AlertStream {
+    const stream = new AlertStream(this, scope, after, onBatch);
+    const key = scope.viewer.partnerId;
+    if (!key) this.everything.add(stream);
+    else {
+      let set = this.byPartner.get(key);
+      if (!set) this.byPartner.set(key, (set = new Set()));
+      set.add(stream);
+    }
+    return stream;
+  }
+
+  /** @internal */
+  unregister(stream: AlertStream): void {
+    const key = stream.scope.viewer.partnerId;
+    if (!key) this.everything.delete(stream);
+    else {
+      const set = this.byPartner.get(key);
+      set?.delete(stream);
+      if (set?.size === 0) this.byPartner.delete(key);
+    }
+  }
+
+  /** @internal */
+  warn(err: unknown, message: string): void {
+    this.log.warn({ err }, message);
+  }
+
+  /** A fresh EntityManager: the hub and each delivered batch get their own, never a long-lived one. */
+  fork(): EntityManager {
+    return this.orm.em.fork() as EntityManager;
+  }
+
+  /** The doorbell: read what is new. Rings during a read cause one more read, never a parallel one. */
+  ring(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.readNew();
+        } while (this.again && !this.stopped);
+      } catch (err) {
+        // The timer tries again; subscribers lose nothing since lastSeen did not move.
+        this.log.warn({ err }, 'reading new alerts failed');
+      } finally {
+        this.pumping = undefined;
+      }
+    })();
+  }
+
+  /** Resolves once every alert up to `cursor` has been fanned out (tests and shutdown use it). */
+  async caughtUp(cursor: bigint): Promise<void> {
+    while (this.lastSeen < cursor && !this.stopped) {
+      this.ring();
+      await (this.pumping ?? new Promise((r) => setTimeout(r, 10)));
+    }
+  }
+
+  private async readNew(): Promise<void> {
+    for (;;) {
+      const rows = await this.fork().find(
+        BlockedOrderAlert,
+        { id: { $gt: String(this.lastSeen) } },
+        { orderBy: { id: 'asc' }, limit: this.options.batchSize },
+      );
+      if (!rows.length || this.stopped) return;
+      // Advance first: a subscriber that overflows during this fan-out re-reads up to here from the table.
+      this.lastSeen = idOf(rows[rows.length - 1]);
+      for (const alert of rows) this.fanOut(alert);
+      if (rows.length < this.options.batchSize) return;
+    }
+  }
+
+  private fanOut(alert: BlockedOrderAlert): void {
+    const resellerId = alert.reseller?.id ?? null;
+    const parties = { partnerId: alert.partner.id, resellerId, customerId: alert.customer.id };
+    const offer = (set: Set<AlertStream> | undefined) => {
+      if (set) for (const s of set) if (alertInScope(s.scope, parties)) s.offer(alert);
+    };
+    offer(this.everything);
+    offer(this.byPartner.get(alert.partner.id));
+    if (resellerId) offer(this.byPartner.get(resellerId));
+  }
+
+  private async listen(): Promise<void> {
+    const client = new Client({ connectionString: this.orm.config.get('clientUrl') });
+    // Errors and ends both mean the same: reconnect, then read what was missed meanwhile.
+    client.on('error', (err) => this.dropped(client, err));
+    client.on('end', () => this.dropped(client));
+    client.on('notification', () => this.ring());
+    try {
+      await client.connect();
+      await client.query(`listen ${ALERT_CHANNEL}`);
+    } catch (err) {
+      this.dropped(client, err as Error);
+      return;
+    }
+    this.listener = client;
+    this.reconnectDelay = this.options.reconnectMinMs;
+    this.ring();
+  }
+
+  private dropped(client: Client, err?: Error): void {
+    if (this.stopped || (this.listener && this.listener !== client)) return;
+    if (this.reconnectTimer) return;
+    this.listener = undefined;
+    client.removeAllListeners();
+    client.on('error', () => undefined);
+    void client.end().catch(() => undefined);
+    this.log.warn({ err, retryInMs: this.reconnectDelay }, 'alert listener connection lost; reconnecting');
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.stopped) void this.listen();
+    }, this.reconnectDelay);
+    this.reconnectTimer.unref();
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, this.options.reconnectMaxMs);
+  }
+}
+
+/**
+ * One subscriber. Its state is a cursor (the last alert handed out) and a mark: every
+ * alert up to the mark is read from the table, every alert after it arrives through
+ * the bounded in-memory queue. Catching up (`after`) and overflow are the same thing:
+ * the table is read in pages from the cursor up to the mark, then the queue takes
+ * over. Alerts are handed out in cursor order and never twice (anything at or below
+ * the cursor is skipped), so the seam between table and queue has no gap and no
+ * duplicate.
+ *
+ * Overflow: when the queue is full, it is dropped and the mark moves to the hub's
+ * last-seen cursor, so the subscriber reads those alerts from the table at its own
+ * pace instead. Memory stays bounded and nothing is lost.
+ */
+export class AlertStream implements AsyncIterableIterator<BlockedOrderAlert> {
+  cursor: bigint;
+  mark: bigint;
+  needTable: boolean;
+  /** How many times the queue overflowed (observable for tests and metrics). */
+  overflows = 0;
+  /** The highest number of alerts ever queued at once. */
+  maxQueued = 0;
+  private queue: BlockedOrderAlert[] = [];
+  private batch: BlockedOrderAlert[] = [];
+  private generation = 0;
+  private closed = false;
+  private wake?: () => void;
+
+  constructor(
+    private readonly hub: AlertHub,
+    readonly scope: AlertScope,
+    after: bigint | null,
+    private readonly onBatch: () => void,
+  ) {
+    this.mark = hub.lastSeen;
+    this.cursor = after ?? hub.lastSeen;
+    this.needTable = this.cursor < this.mark;
+  }
+
+  /** Called by the hub, synchronously during a fan-out. */
+  offer(alert: BlockedOrderAlert): void {
+    if (this.closed || idOf(alert) <= this.mark) return;
+    if (this.queue.length >= this.hub.options.maxQueue) {
+      this.queue = [];
+      this.mark = this.hub.lastSeen;
+      this.needTable = true;
+      this.generation++;
+      this.overflows++;
+    } else {
+      this.queue.push(alert);
+      this.maxQueued = Math.max(this.maxQueued, this.queue.length);
+    }
+    this.signal();
+  }
+
+  queued(): number {
+    return this.queue.length;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.batch = [];
+    this.hub.unregister(this);
+    this.signal();
+  }
+
+  async next(): Promise<IteratorResult<BlockedOrderAlert>> {
+    while (!this.closed) {
+      const alert = this.batch.shift();
+      if (alert) {
+        if (idOf(alert) <= this.cursor) continue;
+        this.cursor = idOf(alert);
+        return { value: alert, done: false };
+      }
+      if (this.needTable) {
+        await this.readPage();
+        continue;
+      }
+      if (this.queue.length) {
+        this.batch = this.queue;
+        this.queue = [];
+        this.onBatch();
+        continue;
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    return { value: undefined, done: true };
+  }
+
+  async return(): Promise<IteratorResult<BlockedOrderAlert>> {
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  async throw(err?: unknown): Promise<IteratorResult<BlockedOrderAlert>> {
+    this.close();
+    throw err;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<BlockedOrderAlert> {
+    return this;
+  }
+
+  private signal(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** One page of the table between the cursor and the mark; a database error is retried, not surfaced. */
+  private async readPage(): Promise<void> {
+    if (this.cursor >= this.mark) {
+      this.needTable = false;
+      return;
+    }
+    const generation = this.generation;
+    const { pageSize } = this.hub.options;
+    const cond = alertScopeCondition(this.scope, 'a');
+    let rows: BlockedOrderAlert[];
+    try {
+      rows = await this.hub
+        .fork()
+        .createQueryBuilder(BlockedOrderAlert, 'a')
+        .where({ id: { $gt: String(this.cursor), $lte: String(this.mark) } })
+        .andWhere(cond.sql, cond.params)
+        .orderBy({ id: 'asc' })
+        .limit(pageSize)
+        .getResultList();
+    } catch (err) {
+      this.hub.warn(err, 'reading alerts for a subscriber failed; retrying');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.hub.options.pollMs);
+        t.unref();
+        this.wake = () => (clearTimeout(t), resolve());
+      });
+      return;
+    }
+    if (this.closed) return;
+    if (rows.length) {
+      this.batch = rows;
+      this.onBatch();
+    }
+    // A full page may have more behind it; a short one means the table is read up to the
+    // mark, unless an overflow moved the mark meanwhile.
+    if (rows.length < pageSize && generation === this.generation) this.needTable = false;
+  }
+}
