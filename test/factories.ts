@@ -96,3 +96,131 @@ export async function anAgreement(
   await e.flush();
   return template;
 }
+
+// --- Blocked orders and their alerts (alerts feature) ---
+// Imports beside the factories that use them, so this block only appends.
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { Order } from '../src/transactions/transaction.entity';
+import { BlockReason, OrderOutcome, TransactionKind } from '../src/transactions/transaction.enums';
+import { Channel } from '../src/acceptance/acceptance.enums';
+import { recordBlockedOrderAlert } from '../src/alerts/alert.record';
+
+export interface BlockedOrderFixture {
+  customer: Customer;
+  /** The billing partner. */
+  partner: Partner;
+  reseller?: Partner | null;
+  reasons?: BlockReason[];
+  kind?: TransactionKind;
+}
+
+/**
+ * BLOCKED orders with their alerts, all in ONE transaction (one commit, one ring),
+ * written the way the transactions feature writes them: the order, then
+ * `recordBlockedOrderAlert` inside the same `em.transactional`. Answers the alert
+ * cursors in order. Takes anything with an ORM, so a test can raise alerts while no
+ * gateway is running.
+ */
+export async function blockedOrders(target: { orm: MikroORM }, orders: BlockedOrderFixture[]): Promise<string[]> {
+  const e = target.orm.em.fork() as EntityManager;
+  return e.transactional(async (tx) => {
+    const placedBy = tx.create(User, { id: unique('placer'), displayName: 'Order Placer', partner: null, roles: [Role.AGENT] });
+    const cursors: string[] = [];
+    for (const o of orders) {
+      const reasons = o.reasons ?? [BlockReason.ACCEPTANCE_NOT_CONFIRMED];
+      const order = tx.create(Order, {
+        customer: tx.getReference(Customer, o.customer.id),
+        partner: tx.getReference(Partner, o.partner.id),
+        reseller: o.reseller ? tx.getReference(Partner, o.reseller.id) : null,
+        kind: o.kind ?? TransactionKind.NEW_PURCHASE,
+        channel: Channel.API,
+        outcome: OrderOutcome.BLOCKED,
+        blockReasons: reasons,
+        requestedAt: new Date(),
+        quantity: 1,
+        placedBy,
+        idempotencyKey: unique('key'),
+        idempotencyScope: (o.reseller ?? o.partner).id,
+        requestHash: 'test',
+      });
+      await tx.flush();
+      cursors.push(await recordBlockedOrderAlert(tx as EntityManager, order));
+    }
+    return cursors;
+  });
+}
+
+/** One BLOCKED order and its alert; answers the alert's cursor. */
+export async function aBlockedOrder(target: { orm: MikroORM }, order: BlockedOrderFixture): Promise<string> {
+  return (await blockedOrders(target, [order]))[0];
+}
+
+// --- Acceptances, subscriptions and orders (acceptance and transactions features) ---
+import { Acceptance } from '../src/acceptance/acceptance.entity';
+import { AcceptanceStatus } from '../src/acceptance/acceptance.enums';
+import { Subscription } from '../src/transactions/transaction.entity';
+
+/** A recorded acceptance of `template` by `partner` for `customer` (ACTIVE unless told). */
+export async function anAcceptance(
+  gw: Gateway,
+  data: { customer: Customer; partner: Partner; template: AgreementTemplate; status?: AcceptanceStatus; dateAgreed?: string; confirmedBy?: User },
+): Promise<Acceptance> {
+  const e = em(gw);
+  const user = data.confirmedBy ?? (await aUser(gw, { partner: data.partner }));
+  const acceptance = e.create(Acceptance, {
+    customer: e.getReference(Customer, data.customer.id),
+    partner: e.getReference(Partner, data.partner.id),
+    template: e.getReference(AgreementTemplate, data.template.templateId),
+    dateAgreed: data.dateAgreed ?? data.template.effectiveFrom,
+    contact: { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phoneNumber: null },
+    confirmedBy: e.getReference(User, user.id),
+    status: data.status ?? AcceptanceStatus.ACTIVE,
+    withdrawnAt: data.status === AcceptanceStatus.WITHDRAWN ? new Date() : null,
+    supersededAt: data.status === AcceptanceStatus.SUPERSEDED ? new Date() : null,
+  });
+  await e.flush();
+  return acceptance;
+}
+
+/** An ACTIVE subscription of `customer` billed by `partner`. */
+export async function aSubscription(
+  gw: Gateway,
+  data: { customer: Customer; partner: Partner; reseller?: Partner; offerId?: string; seats?: number; renewsOn?: string },
+): Promise<Subscription> {
+  const e = em(gw);
+  const subscription = e.create(Subscription, {
+    customer: e.getReference(Customer, data.customer.id),
+    partner: e.getReference(Partner, data.partner.id),
+    reseller: data.reseller ? e.getReference(Partner, data.reseller.id) : null,
+    offerId: data.offerId ?? unique('offer'),
+    seats: data.seats ?? 10,
+    renewsOn: data.renewsOn ?? '2030-01-01',
+  });
+  await e.flush();
+  return subscription;
+}
+
+/** A stored order (COMPLETED unless told), e.g. to make a customer an existing one. */
+export async function anOrder(
+  gw: Gateway,
+  data: { customer: Customer; partner: Partner; outcome?: OrderOutcome; kind?: TransactionKind; requestedAt?: Date },
+): Promise<Order> {
+  const e = em(gw);
+  const user = await aUser(gw, { partner: data.partner });
+  const order = e.create(Order, {
+    customer: e.getReference(Customer, data.customer.id),
+    partner: e.getReference(Partner, data.partner.id),
+    kind: data.kind ?? TransactionKind.NEW_PURCHASE,
+    channel: Channel.API,
+    outcome: data.outcome ?? OrderOutcome.COMPLETED,
+    requestedAt: data.requestedAt ?? new Date(Date.now() - 86_400_000),
+    offerId: 'offer-earlier',
+    quantity: 1,
+    placedBy: e.getReference(User, user.id),
+    idempotencyKey: unique('key'),
+    idempotencyScope: 'fixture',
+    requestHash: 'fixture',
+  });
+  await e.flush();
+  return order;
+}

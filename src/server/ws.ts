@@ -1,10 +1,19 @@
 import type { Server } from 'node:http';
-import { parse, validate, specifiedRules, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { GraphQLError, parse, validate, specifiedRules, type DocumentNode, type GraphQLSchema, type ParseOptions, type ValidationRule } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { randomUUID } from 'node:crypto';
 import { buildContext, type Services } from './context';
 import { formatError } from './errors';
+
+/** Query limits applied to every WebSocket operation, the same as on HTTP (see src/server/limits.ts). */
+export interface OperationGuard {
+  parseOptions?: ParseOptions;
+  /** Largest accepted WebSocket message, in bytes. */
+  maxPayload?: number;
+  /** Coded errors refusing the operation before any resolver runs; empty to accept it. */
+  check?(document: DocumentNode, variables: Record<string, unknown> | null | undefined, operationName: string | null | undefined): readonly GraphQLError[];
+}
 
 export interface SubscriptionServer {
   close(): Promise<void>;
@@ -21,8 +30,9 @@ export function attachSubscriptions(
   schema: GraphQLSchema,
   services: Services,
   extraRules: ValidationRule[] = [],
+  guard: OperationGuard = {},
 ): SubscriptionServer {
-  const wss = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', ...(guard.maxPayload ? { maxPayload: guard.maxPayload } : {}) });
   const mask = formatError(services.log, services.config.production);
   const rules = [...specifiedRules, ...extraRules];
   const disposable = useServer<{ authorization?: string }>(
@@ -41,12 +51,17 @@ export function attachSubscriptions(
       onSubscribe: (_ctx, _id, payload) => {
         let document;
         try {
-          document = parse(payload.query);
+          document = parse(payload.query, guard.parseOptions);
         } catch (err) {
-          return [err as never];
+          return [coded(err as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
         }
         const errors = validate(schema, document, rules);
-        if (errors.length) return errors;
+        // Coded as on HTTP (Apollo codes them the same way), so clients handle both alike.
+        if (errors.length) return errors.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED'));
+        const refused = guard.check?.(document, payload.variables, payload.operationName);
+        if (refused?.length) return [...refused];
+        // Parsed and validated once here: graphql-ws would otherwise parse again, without the limits.
+        return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
       },
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((e) => {
@@ -62,12 +77,50 @@ export function attachSubscriptions(
     wss,
     30_000,
   );
+  // In-flight HTTP requests, so shutdown can let them finish before closing sockets.
+  let inflight = 0;
+  let drained: (() => void) | undefined;
+  httpServer.on('request', (_req, res) => {
+    inflight++;
+    res.once('close', () => {
+      if (--inflight === 0) drained?.();
+    });
+  });
+  let closing = false;
+  wss.on('connection', (socket) => {
+    if (closing) socket.close(1001, 'Server shutting down');
+  });
+
   return {
     clients: () => wss.clients.size,
+    /**
+     * Graceful: refuse new sockets, let in-flight HTTP requests finish (an order blocked
+     * right now still reaches its subscribers), then close every socket with 1001 (Going
+     * Away) so clients reconnect elsewhere and resume with `after`. Sockets that do not
+     * answer the close handshake are terminated.
+     */
     close: async () => {
-      for (const socket of wss.clients) socket.close(1001, 'Going away');
+      closing = true;
+      if (inflight > 0) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, SHUTDOWN_DRAIN_MS);
+          drained = () => (clearTimeout(t), resolve());
+        });
+      }
+      const sockets = [...wss.clients];
+      const gone = Promise.all(sockets.map((s) => new Promise<void>((resolve) => (s.readyState === s.CLOSED ? resolve() : s.once('close', () => resolve())))));
+      for (const socket of sockets) socket.close(1001, 'Server shutting down');
+      const cap = setTimeout(() => sockets.forEach((s) => s.terminate()), SHUTDOWN_DRAIN_MS);
+      await gone;
+      clearTimeout(cap);
       await disposable.dispose();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/** Longest wait for in-flight HTTP requests, then for sockets to finish their close handshake. */
+const SHUTDOWN_DRAIN_MS = 5_000;
+
+function coded(e: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, originalError: e.originalError, extensions: { ...e.extensions, code } });
 }
