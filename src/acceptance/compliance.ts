@@ -1,5 +1,90 @@
 import type { Viewer } from '../auth/viewer';
+import { isUuid } from '../auth/tenancy';
+import { PartnerType } from '../partners/partner.enums';
+import { AgreementType, GLOBAL } from '../agreements/agreement.enums';
 import type { ComplianceStatus } from './acceptance.enums';
+
+/**
+ * A customer's compliance status, DESIGN.md section 2, written once in SQL so that
+ * the `complianceStatus` field (through a DataLoader) and the `customers` filter
+ * cannot disagree:
+ * - national clouds: NOT_APPLICABLE;
+ * - per billing partner: CONFIRMED (active, current template), OUTDATED (active,
+ *   template ranked below the current one), WITHDRAWN (no active one, the last was
+ *   withdrawn), MISSING (never confirmed);
+ * - over several partners: the least compliant, MISSING < WITHDRAWN < OUTDATED < CONFIRMED.
+ */
+
+/** Which billing partners a status is judged against. */
+export type ComplianceScope =
+  | { kind: 'partner'; partnerId: string }
+  /** Every billing partner of the customer (callers without a partner, no argument). */
+  | { kind: 'all' }
+  /** The billing partners whose relationship names this reseller (a reseller, no argument). */
+  | { kind: 'resellerOf'; resellerId: string };
+
+/**
+ * The `partnerId` argument, else the caller's partner; for callers without a
+ * partner, all billing partners. A reseller never confirms itself, so for a
+ * reseller caller its status is that of the provider(s) it serves the customer through.
+ */
+export function complianceScope(viewer: Viewer, partnerId: string | null | undefined): ComplianceScope {
+  if (partnerId) return { kind: 'partner', partnerId };
+  if (!viewer.partnerId) return { kind: 'all' };
+  if (viewer.partnerType === PartnerType.INDIRECT_RESELLER) return { kind: 'resellerOf', resellerId: viewer.partnerId };
+  return { kind: 'partner', partnerId: viewer.partnerId };
+}
+
+export const scopeKey = (s: ComplianceScope): string =>
+  s.kind === 'partner' ? `p:${s.partnerId}` : s.kind === 'resellerOf' ? `r:${s.resellerId}` : 'all';
+
+/** SQL listing the scope's partner ids (column `partner_id`) for the customer aliased `cc`. */
+export function scopePartnersSql(scope: ComplianceScope): { sql: string; params: unknown[] } {
+  if (scope.kind === 'partner') {
+    // A malformed id names no partner: the status is MISSING, as for any partner that never confirmed.
+    return { sql: 'select ?::uuid as partner_id', params: [isUuid(scope.partnerId) ? scope.partnerId : null] };
+  }
+  if (scope.kind === 'all') {
+    return { sql: 'select r.partner_id from customer_relationships r where r.customer_id = cc.id', params: [] };
+  }
+  return {
+    sql: `select r.partner_id from customer_relationships r
+            join customer_relationship_resellers rr on rr.relationship_id = r.id
+           where r.customer_id = cc.id and rr.reseller_id = ?`,
+    params: [isUuid(scope.resellerId) ? scope.resellerId : null],
+  };
+}
+
+/** Effective templates of the customer's country, else GLOBAL: the rank of the current one (as src/agreements/current.ts). */
+const CURRENT_RANK_SQL = `coalesce(
+  (select max(x.version_rank) from agreement_templates x
+    where x.type = '${AgreementType.MICROSOFT_CLOUD_AGREEMENT}' and upper(x.country) = upper(cc.country)
+      and x.effective_from <= (now() at time zone 'utc')::date),
+  (select max(x.version_rank) from agreement_templates x
+    where x.type = '${AgreementType.MICROSOFT_CLOUD_AGREEMENT}' and upper(x.country) = '${GLOBAL}'
+      and x.effective_from <= (now() at time zone 'utc')::date))`;
+
+/** A SQL expression: the status (text) of the customer whose id is `customerIdColumn`. */
+export function complianceStatusSql(scope: ComplianceScope, customerIdColumn: string): { sql: string; params: unknown[] } {
+  const partners = scopePartnersSql(scope);
+  return {
+    sql: `(select case when cc.cloud <> 'PUBLIC' then 'NOT_APPLICABLE'
+        else (array['MISSING','WITHDRAWN','OUTDATED','CONFIRMED'])[1 + coalesce((
+          select min(case
+              when a.id is null then
+                case when exists (select 1 from acceptances w
+                                   where w.customer_id = cc.id and w.partner_id = ps.partner_id and w.status = 'WITHDRAWN')
+                     then 1 else 0 end
+              when t.version_rank < coalesce(${CURRENT_RANK_SQL}, t.version_rank) then 2
+              else 3 end)
+            from (${partners.sql}) ps
+            left join acceptances a on a.customer_id = cc.id and a.partner_id = ps.partner_id and a.status = 'ACTIVE'
+            left join agreement_templates t on t.template_id = a.template_id
+        ), 0)] end
+      from customers cc where cc.id = ${customerIdColumn})`,
+    params: partners.params,
+  };
+}
 
 /**
  * A SQL condition on a customer id column keeping customers whose compliance status
@@ -10,10 +95,11 @@ import type { ComplianceStatus } from './acceptance.enums';
  * Owned by the acceptance feature (issue 3); the customers list calls it for its filter.
  */
 export function complianceStatusCondition(
-  _viewer: Viewer,
-  _status: ComplianceStatus,
-  _partnerId: string | null,
-  _customerIdColumn: string,
+  viewer: Viewer,
+  status: ComplianceStatus,
+  partnerId: string | null,
+  customerIdColumn: string,
 ): { sql: string; params: unknown[] } {
-  throw new Error('complianceStatusCondition: implemented by the acceptance feature');
+  const expr = complianceStatusSql(complianceScope(viewer, partnerId), customerIdColumn);
+  return { sql: `${expr.sql} = ?`, params: [...expr.params, status] };
 }

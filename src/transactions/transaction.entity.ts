@@ -8,7 +8,8 @@ import { DateScalar } from '../common/scalars';
 import { BlockReason, OrderOutcome, SubscriptionStatus, TransactionKind, TransactionWarning } from './transaction.enums';
 
 /** A product subscription created by a completed NEW_PURCHASE. */
-@ObjectType({ description: 'A product subscription, created by a completed NEW_PURCHASE and extended by renewals' })
+// Named ProductSubscription in GraphQL: `Subscription` is the root type of graphql-ws operations.
+@ObjectType('ProductSubscription', { description: 'A product subscription, created by a completed NEW_PURCHASE and extended by renewals' })
 @Entity({ tableName: 'subscriptions' })
 @Index({ properties: ['customer', 'partner'] })
 export class Subscription {

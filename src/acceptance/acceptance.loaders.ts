@@ -1,0 +1,141 @@
+import { defineLoader, groupBy, indexBy } from '../server/loaders';
+import { Customer } from '../customers/customer.entity';
+import { User } from '../partners/partner.entity';
+import { seesAllPartners } from '../auth/viewer';
+import { Subscription } from '../transactions/transaction.entity';
+import { Acceptance, AcceptanceCorrection } from './acceptance.entity';
+import { complianceStatusSql, scopeKey, scopePartnersSql, type ComplianceScope } from './compliance';
+import type { ComplianceStatus } from './acceptance.enums';
+
+/**
+ * Loaders of the acceptance feature. Keys that depend on a compliance scope carry it,
+ * so a page of customers asked with one scope costs one statement per loader.
+ */
+export interface ScopedKey {
+  scope: ComplianceScope;
+  customerId: string;
+}
+const scopedCacheKey = (k: ScopedKey) => `${scopeKey(k.scope)}|${k.customerId}`;
+
+/** Batches keys by scope: one statement per distinct scope. */
+async function byScope<V>(keys: readonly ScopedKey[], run: (scope: ComplianceScope, customerIds: string[]) => Promise<Map<string, V>>, empty: V): Promise<V[]> {
+  const groups = new Map<string, { scope: ComplianceScope; ids: string[] }>();
+  for (const k of keys) {
+    const g = groups.get(scopeKey(k.scope)) ?? { scope: k.scope, ids: [] };
+    g.ids.push(k.customerId);
+    groups.set(scopeKey(k.scope), g);
+  }
+  const results = new Map<string, Map<string, V>>();
+  await Promise.all([...groups].map(async ([key, g]) => results.set(key, await run(g.scope, [...new Set(g.ids)]))));
+  return keys.map((k) => results.get(scopeKey(k.scope))!.get(k.customerId) ?? empty);
+}
+
+/** The complianceStatus field: the same SQL as the customers filter. */
+export const complianceStatusOf = defineLoader<ScopedKey, ComplianceStatus>(
+  (ctx, keys) =>
+    byScope(
+      keys,
+      async (scope, ids) => {
+        const expr = complianceStatusSql(scope, 'c.id');
+        const rows = await ctx.em
+          .getConnection()
+          .execute<{ id: string; status: ComplianceStatus }[]>(`select c.id, ${expr.sql} as status from customers c where c.id = any(?)`, [
+            ...expr.params,
+            ids,
+          ]);
+        return new Map(rows.map((r) => [r.id, r.status]));
+      },
+      'MISSING' as ComplianceStatus,
+    ),
+  { cacheKeyFn: scopedCacheKey },
+);
+
+/**
+ * The acceptance relative to the scope: the active one, else the latest (e.g. the
+ * withdrawn one). When the scope holds several partners there is no single answer: null.
+ */
+export const acceptanceOf = defineLoader<ScopedKey, Acceptance | null>(
+  (ctx, keys) =>
+    byScope(
+      keys,
+      async (scope, ids) => {
+        const partners = scopePartnersSql(scope);
+        const rows = await ctx.em.getConnection().execute<{ customer_id: string; id: string }[]>(
+          `select cc.id as customer_id, pick.id
+             from customers cc
+             join lateral (select array_agg(distinct x.partner_id) as ids from (${partners.sql}) x) ps on cardinality(ps.ids) = 1
+             join lateral (select a.id from acceptances a
+                            where a.customer_id = cc.id and a.partner_id = ps.ids[1]
+                            order by (a.status = 'ACTIVE') desc, a.recorded_at desc, a.id limit 1) pick on true
+            where cc.id = any(?)`,
+          [...partners.params, ids],
+        );
+        if (rows.length === 0) return new Map();
+        const found = await ctx.em.find(Acceptance, { id: { $in: rows.map((r) => r.id) } }, { populate: ['template'] });
+        const byId = new Map(found.map((a) => [a.id, a]));
+        return new Map(rows.map((r) => [r.customer_id, byId.get(r.id) ?? null]));
+      },
+      null,
+    ),
+  { cacheKeyFn: scopedCacheKey },
+);
+
+/** Every acceptance of the scope's partners for the customer, newest first. */
+export const acceptanceHistoryOf = defineLoader<ScopedKey, Acceptance[]>(
+  (ctx, keys) =>
+    byScope(
+      keys,
+      async (scope, ids) => {
+        const partners = scopePartnersSql(scope);
+        const rows = await ctx.em.getConnection().execute<{ id: string }[]>(
+          `select a.id from acceptances a join customers cc on cc.id = a.customer_id
+            where a.customer_id = any(?) and a.partner_id in (${partners.sql})`,
+          [ids, ...partners.params],
+        );
+        if (rows.length === 0) return new Map();
+        const found = await ctx.em.find(
+          Acceptance,
+          { id: { $in: rows.map((r) => r.id) } },
+          { populate: ['template'], orderBy: { recordedAt: 'desc', id: 'asc' } },
+        );
+        const grouped = groupBy(ids, found, (a) => a.customer.id);
+        return new Map(ids.map((id, i) => [id, grouped[i]]));
+      },
+      [] as Acceptance[],
+    ),
+  { cacheKeyFn: scopedCacheKey },
+);
+
+/** Acceptances by id (the one an approved submission recorded). */
+export const acceptanceById = defineLoader<string, Acceptance | null>(async (ctx, ids) => {
+  const rows = await ctx.em.find(Acceptance, { id: { $in: [...ids] } });
+  return indexBy(ids, rows, (a) => a.id);
+});
+
+/** Corrections of each acceptance, oldest first. */
+export const correctionsOf = defineLoader<string, AcceptanceCorrection[]>(async (ctx, ids) => {
+  const rows = await ctx.em.find(AcceptanceCorrection, { acceptance: { $in: [...ids] } }, { orderBy: { correctedAt: 'asc', id: 'asc' } });
+  return groupBy(ids, rows, (c) => c.acceptance.id);
+});
+
+/** Subscriptions of each customer the viewer may see: its own as billing partner or as reseller. */
+export const subscriptionsOfCustomer = defineLoader<string, Subscription[]>(async (ctx, ids) => {
+  const v = ctx.viewer!;
+  const where = seesAllPartners(v)
+    ? { customer: { $in: [...ids] } }
+    : { customer: { $in: [...ids] }, $or: [{ partner: v.partnerId }, { reseller: v.partnerId }] };
+  const rows = await ctx.em.find(Subscription, where, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  return groupBy(ids, rows, (s) => s.customer.id);
+});
+
+/** Customers by id (relations of submissions and orders). */
+export const customerById = defineLoader<string, Customer | null>(async (ctx, ids) => {
+  const rows = await ctx.em.find(Customer, { id: { $in: [...ids] } });
+  return indexBy(ids, rows, (c) => c.id);
+});
+
+/** Users by id (confirmedBy, correctedBy, placedBy). */
+export const userById = defineLoader<string, User | null>(async (ctx, ids) => {
+  const rows = await ctx.em.find(User, { id: { $in: [...ids] } });
+  return indexBy(ids, rows, (u) => u.id);
+});

@@ -1,0 +1,291 @@
+import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { ANY_ROLE, WRITERS } from '../auth/roles';
+import { contactValue, type ContactKind } from '../auth/mask';
+import { isUuid } from '../auth/tenancy';
+import { seesAllPartners } from '../auth/viewer';
+import { ConnectionType, PageArgs } from '../common/connection';
+import type { Context } from '../server/context';
+import { Customer } from '../customers/customer.entity';
+import { AgreementTemplate } from '../agreements/agreement.entity';
+import { templateById } from '../agreements/agreement.loaders';
+import { Partner, User } from '../partners/partner.entity';
+import { PartnerType } from '../partners/partner.enums';
+import { partnerById, providersOfReseller } from '../partners/partner.loaders';
+import { Subscription } from '../transactions/transaction.entity';
+import { Acceptance, AcceptanceCorrection, AcceptanceSubmission } from './acceptance.entity';
+import { ComplianceStatus, SubmissionStatus } from './acceptance.enums';
+import {
+  ConfirmCustomerAcceptanceInput,
+  CorrectAcceptanceContactInput,
+  ReviewAcceptanceSubmissionInput,
+  SubmitAcceptanceInput,
+  WithdrawCustomerAcceptanceInput,
+} from './acceptance.inputs';
+import {
+  acceptanceById,
+  acceptanceHistoryOf,
+  acceptanceOf,
+  complianceStatusOf,
+  correctionsOf,
+  customerById,
+  subscriptionsOfCustomer,
+  userById,
+} from './acceptance.loaders';
+import { AcceptanceService } from './acceptance.service';
+import { complianceScope } from './compliance';
+import { SubmissionService } from './submission.service';
+
+export const AcceptanceSubmissionConnection = ConnectionType('AcceptanceSubmission', AcceptanceSubmission);
+
+@ObjectType({ description: 'The recorded confirmation, and the one it replaced' })
+export class ConfirmCustomerAcceptancePayload {
+  @Field(() => Acceptance, { description: 'The new, active acceptance' })
+  acceptance!: Acceptance;
+
+  @Field(() => Acceptance, { nullable: true, description: 'The acceptance this one superseded, if there was an active one' })
+  superseded!: Acceptance | null;
+}
+
+@ObjectType({ description: 'The corrected acceptance' })
+export class CorrectAcceptanceContactPayload {
+  @Field(() => Acceptance, { description: 'The acceptance with its corrected contact and its corrections' })
+  acceptance!: Acceptance;
+}
+
+@ObjectType({ description: 'The withdrawn acceptance and what the withdrawal cancelled' })
+export class WithdrawCustomerAcceptancePayload {
+  @Field(() => Acceptance, { description: 'The acceptance, now WITHDRAWN' })
+  acceptance!: Acceptance;
+
+  @Field(() => [Subscription], { description: "The partner's subscriptions of this customer the withdrawal cancelled" })
+  cancelledSubscriptions!: Subscription[];
+}
+
+@ObjectType({ description: 'The submission handed to the provider' })
+export class SubmitAcceptancePayload {
+  @Field(() => AcceptanceSubmission, { description: 'The new, PENDING submission' })
+  submission!: AcceptanceSubmission;
+}
+
+@ObjectType({ description: "The reviewed submission and, on approval, the provider's acceptance" })
+export class ReviewAcceptanceSubmissionPayload {
+  @Field(() => AcceptanceSubmission, { description: 'The submission, now APPROVED or REJECTED' })
+  submission!: AcceptanceSubmission;
+
+  @Field(() => Acceptance, { nullable: true, description: "The provider's acceptance recorded on approval" })
+  acceptance!: Acceptance | null;
+}
+
+const acceptances = (ctx: Context) => new AcceptanceService(ctx.em, ctx.viewer!);
+const submissions = (ctx: Context) => new SubmissionService(ctx.em, ctx.viewer!);
+
+const loadUser = (ctx: Context, user: User | null | undefined) => (user ? userById.of(ctx).load(user.id) : null);
+const loadPartner = (ctx: Context, partner: Partner | null | undefined) => (partner ? partnerById.of(ctx).load(partner.id) : null);
+
+@Resolver(() => Acceptance)
+export class AcceptanceResolver {
+  @Authorized(WRITERS)
+  @Mutation(() => ConfirmCustomerAcceptancePayload, {
+    description: "Records a customer's acceptance for its billing partner, superseding the active one (billing partners and platform admins; never a reseller)",
+  })
+  async confirmCustomerAcceptance(@Arg('input') input: ConfirmCustomerAcceptanceInput, @Ctx() ctx: Context): Promise<ConfirmCustomerAcceptancePayload> {
+    const result = await acceptances(ctx).confirm(input);
+    ctx.loaders.clear();
+    return result;
+  }
+
+  @Authorized(WRITERS)
+  @Mutation(() => CorrectAcceptanceContactPayload, { description: "Corrects the contact of the partner's active acceptance; every changed field is kept in `corrections`" })
+  async correctAcceptanceContact(@Arg('input') input: CorrectAcceptanceContactInput, @Ctx() ctx: Context): Promise<CorrectAcceptanceContactPayload> {
+    const acceptance = await acceptances(ctx).correctContact(input);
+    ctx.loaders.clear();
+    return { acceptance };
+  }
+
+  @Authorized(WRITERS)
+  @Mutation(() => WithdrawCustomerAcceptancePayload, {
+    description: "Withdraws the partner's active acceptance and cancels the partner's active subscriptions of that customer",
+  })
+  async withdrawCustomerAcceptance(@Arg('input') input: WithdrawCustomerAcceptanceInput, @Ctx() ctx: Context): Promise<WithdrawCustomerAcceptancePayload> {
+    const { acceptance, cancelled } = await acceptances(ctx).withdraw(input);
+    ctx.loaders.clear();
+    return { acceptance, cancelledSubscriptions: cancelled };
+  }
+
+  @FieldResolver(() => AgreementTemplate, { description: 'The accepted agreement template' })
+  agreement(@Root() a: Acceptance, @Ctx() ctx: Context) {
+    return templateById.of(ctx).load(a.template.templateId);
+  }
+
+  @FieldResolver(() => Partner, { description: 'The billing partner that confirmed' })
+  partner(@Root() a: Acceptance, @Ctx() ctx: Context) {
+    return loadPartner(ctx, a.partner);
+  }
+
+  @FieldResolver(() => Customer, { description: 'The customer who accepted' })
+  customer(@Root() a: Acceptance, @Ctx() ctx: Context) {
+    return customerById.of(ctx).load(a.customer.id);
+  }
+
+  @FieldResolver(() => User, { description: 'The partner user who recorded the confirmation' })
+  confirmedBy(@Root() a: Acceptance, @Ctx() ctx: Context) {
+    return loadUser(ctx, a.confirmedBy);
+  }
+
+  @FieldResolver(() => User, { nullable: true, description: 'Who withdrew the acceptance' })
+  withdrawnBy(@Root() a: Acceptance, @Ctx() ctx: Context) {
+    return loadUser(ctx, a.withdrawnBy);
+  }
+
+  @FieldResolver(() => [AcceptanceCorrection], { description: 'Every correction of the contact, oldest first (the audit trail)' })
+  corrections(@Root() a: Acceptance, @Ctx() ctx: Context) {
+    return correctionsOf.of(ctx).load(a.id);
+  }
+}
+
+const correctionKind = (field: string): ContactKind => (field === 'email' ? 'email' : field === 'phoneNumber' ? 'phone' : 'name');
+
+@Resolver(() => AcceptanceCorrection)
+export class AcceptanceCorrectionResolver {
+  @FieldResolver(() => User, { description: 'Who made the correction' })
+  correctedBy(@Root() c: AcceptanceCorrection, @Ctx() ctx: Context) {
+    return loadUser(ctx, c.correctedBy);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'The value before (contact data: masked for analysts)' })
+  oldValue(@Root() c: AcceptanceCorrection, @Ctx() ctx: Context): string | null {
+    return contactValue(ctx.viewer, correctionKind(c.field), c.oldValue);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'The value after (contact data: masked for analysts)' })
+  newValue(@Root() c: AcceptanceCorrection, @Ctx() ctx: Context): string | null {
+    return contactValue(ctx.viewer, correctionKind(c.field), c.newValue);
+  }
+}
+
+@Resolver(() => AcceptanceSubmission)
+export class AcceptanceSubmissionResolver {
+  @Authorized(WRITERS)
+  @Mutation(() => SubmitAcceptancePayload, { description: 'A reseller hands acceptance details to a provider it is linked to, for review' })
+  async submitAcceptanceToProvider(@Arg('input') input: SubmitAcceptanceInput, @Ctx() ctx: Context): Promise<SubmitAcceptancePayload> {
+    return { submission: await submissions(ctx).submit(input) };
+  }
+
+  @Authorized(WRITERS)
+  @Mutation(() => ReviewAcceptanceSubmissionPayload, {
+    description: "The provider approves a submission (recording its own acceptance, onBehalfOf naming the reseller) or rejects it with a note",
+  })
+  async reviewAcceptanceSubmission(@Arg('input') input: ReviewAcceptanceSubmissionInput, @Ctx() ctx: Context): Promise<ReviewAcceptanceSubmissionPayload> {
+    const result = await submissions(ctx).review(input);
+    ctx.loaders.clear();
+    return result;
+  }
+
+  @Authorized(ANY_ROLE)
+  @Query(() => AcceptanceSubmissionConnection, {
+    description: 'Submissions the caller may see: a provider those made to it, a reseller its own, platform roles all',
+  })
+  acceptanceSubmissions(
+    @Arg('status', () => SubmissionStatus, { nullable: true, description: 'Only submissions in this state' }) status: SubmissionStatus | null,
+    @Args() page: PageArgs,
+    @Ctx() ctx: Context,
+  ) {
+    return submissions(ctx).list({ status, ...page });
+  }
+
+  @FieldResolver(() => Customer, { description: 'The customer who accepted' })
+  customer(@Root() s: AcceptanceSubmission, @Ctx() ctx: Context) {
+    return customerById.of(ctx).load(s.customer.id);
+  }
+
+  @FieldResolver(() => Partner, { description: 'The provider asked to confirm' })
+  provider(@Root() s: AcceptanceSubmission, @Ctx() ctx: Context) {
+    return loadPartner(ctx, s.provider);
+  }
+
+  @FieldResolver(() => Partner, { description: 'The reseller that submitted' })
+  reseller(@Root() s: AcceptanceSubmission, @Ctx() ctx: Context) {
+    return loadPartner(ctx, s.reseller);
+  }
+
+  @FieldResolver(() => AgreementTemplate, { description: 'The accepted agreement template' })
+  agreement(@Root() s: AcceptanceSubmission, @Ctx() ctx: Context) {
+    return templateById.of(ctx).load(s.template.templateId);
+  }
+
+  @FieldResolver(() => User, { description: 'The reseller user who submitted' })
+  submittedBy(@Root() s: AcceptanceSubmission, @Ctx() ctx: Context) {
+    return loadUser(ctx, s.submittedBy);
+  }
+
+  @FieldResolver(() => User, { nullable: true, description: 'The provider user who reviewed' })
+  reviewedBy(@Root() s: AcceptanceSubmission, @Ctx() ctx: Context) {
+    return loadUser(ctx, s.reviewedBy);
+  }
+
+  @FieldResolver(() => Acceptance, { nullable: true, description: "The provider's acceptance recorded on approval" })
+  acceptance(@Root() s: AcceptanceSubmission, @Ctx() ctx: Context) {
+    return s.acceptance ? acceptanceById.of(ctx).load(s.acceptance.id) : null;
+  }
+}
+
+const partnerArg = { nullable: true, description: "The billing partner; defaults to the caller's partner (for callers without one: see the field)" };
+
+/**
+ * Whether the viewer may read acceptance records of `partnerId`: platform roles any,
+ * a partner its own, a reseller those of the providers it is linked to.
+ */
+async function mayReadPartner(ctx: Context, partnerId: string | null | undefined): Promise<boolean> {
+  const v = ctx.viewer!;
+  if (!partnerId || seesAllPartners(v) || partnerId === v.partnerId) return true;
+  if (!isUuid(partnerId)) return false;
+  if (v.partnerType !== PartnerType.INDIRECT_RESELLER) return false;
+  return (await providersOfReseller.of(ctx).load(v.partnerId!)).some((p) => p.id === partnerId);
+}
+
+/** The acceptance fields of a customer (DESIGN.md section 2), all through DataLoaders. */
+@Resolver(() => Customer)
+export class CustomerAcceptanceResolver {
+  @FieldResolver(() => ComplianceStatus, {
+    description:
+      'Acceptance state relative to one billing partner: the argument, else the caller\'s partner; for callers without a partner, the least compliant across the customer\'s billing partners (MISSING, WITHDRAWN, OUTDATED, CONFIRMED); NOT_APPLICABLE on national clouds',
+  })
+  complianceStatus(
+    @Root() customer: Customer,
+    @Arg('partnerId', () => ID, partnerArg) partnerId: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<ComplianceStatus> {
+    return complianceStatusOf.of(ctx).load({ scope: complianceScope(ctx.viewer!, partnerId), customerId: customer.id });
+  }
+
+  @FieldResolver(() => Acceptance, {
+    nullable: true,
+    description:
+      'The acceptance relative to one billing partner (the active one, else the latest); for callers without a partner and no argument, the only billing partner\'s, null when there are several',
+  })
+  async acceptance(
+    @Root() customer: Customer,
+    @Arg('partnerId', () => ID, partnerArg) partnerId: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<Acceptance | null> {
+    if (!(await mayReadPartner(ctx, partnerId))) return null;
+    return acceptanceOf.of(ctx).load({ scope: complianceScope(ctx.viewer!, partnerId), customerId: customer.id });
+  }
+
+  @FieldResolver(() => [Acceptance], {
+    description: 'Every acceptance relative to the billing partner (all billing partners for callers without one), newest first, superseded and withdrawn ones included',
+  })
+  async acceptanceHistory(
+    @Root() customer: Customer,
+    @Arg('partnerId', () => ID, partnerArg) partnerId: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<Acceptance[]> {
+    if (!(await mayReadPartner(ctx, partnerId))) return [];
+    return acceptanceHistoryOf.of(ctx).load({ scope: complianceScope(ctx.viewer!, partnerId), customerId: customer.id });
+  }
+
+  @FieldResolver(() => [Subscription], { description: "The customer's subscriptions the caller may see (its own as billing partner or reseller), oldest first" })
+  subscriptions(@Root() customer: Customer, @Ctx() ctx: Context): Promise<Subscription[]> {
+    return subscriptionsOfCustomer.of(ctx).load(customer.id);
+  }
+}

@@ -1,0 +1,53 @@
+import { BadUserInputError } from '../errors';
+import { AgreementType, GLOBAL } from '../agreements/agreement.enums';
+import { todayUtc } from '../agreements/current';
+
+/** The checks of section 4 on what was accepted, as pure functions. */
+
+export interface TemplateLike {
+  templateId: string;
+  type: string;
+  country: string;
+  effectiveFrom: string;
+}
+
+/** The template must exist, be an MCA, and be the customer's country's or GLOBAL. */
+export function checkTemplate(template: TemplateLike | null, customerCountry: string, templateId: string): TemplateLike {
+  if (!template) throw new BadUserInputError(`Agreement template ${templateId} does not exist`, 'templateId');
+  if (template.type !== AgreementType.MICROSOFT_CLOUD_AGREEMENT) {
+    throw new BadUserInputError('templateId must name a MICROSOFT_CLOUD_AGREEMENT template', 'templateId');
+  }
+  const country = template.country.toUpperCase();
+  if (country !== GLOBAL && country !== customerCountry.toUpperCase()) {
+    throw new BadUserInputError(`templateId must name a template for ${customerCountry.toUpperCase()} or GLOBAL`, 'templateId');
+  }
+  return template;
+}
+
+/**
+ * The acceptance date may lie neither in the future (judged in UTC, the day the
+ * gateway judges agreements on) nor before the template took effect.
+ */
+export function checkDateAgreed(dateAgreed: string, template: TemplateLike, now: Date = new Date()): string {
+  if (dateAgreed > todayUtc(now)) throw new BadUserInputError('dateAgreed may not lie in the future', 'dateAgreed');
+  if (dateAgreed < template.effectiveFrom) {
+    throw new BadUserInputError(`dateAgreed may not lie before the template's effectiveFrom (${template.effectiveFrom})`, 'dateAgreed');
+  }
+  return dateAgreed;
+}
+
+const FREE_TEXT_MAX = 500;
+
+/** Optional free text: trimmed, blank is absent. */
+export function optionalText(value: string | null | undefined, field: string): string | null {
+  const text = (value ?? '').trim();
+  if (!text) return null;
+  if (text.length > FREE_TEXT_MAX) throw new BadUserInputError(`${field} is longer than ${FREE_TEXT_MAX} characters`, field);
+  return text;
+}
+
+export function requiredText(value: string | null | undefined, field: string): string {
+  const text = optionalText(value, field);
+  if (!text) throw new BadUserInputError(`${field} is required`, field);
+  return text;
+}

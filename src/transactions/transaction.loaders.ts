@@ -1,0 +1,8 @@
+import { defineLoader, indexBy } from '../server/loaders';
+import { Subscription } from './transaction.entity';
+
+/** Subscriptions by id (the subscription of an order). */
+export const subscriptionById = defineLoader<string, Subscription | null>(async (ctx, ids) => {
+  const rows = await ctx.em.find(Subscription, { id: { $in: [...ids] } });
+  return indexBy(ids, rows, (s) => s.id);
+});

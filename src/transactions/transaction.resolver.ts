@@ -1,0 +1,118 @@
+import { Arg, Args, Authorized, Ctx, Field, FieldResolver, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { ANY_ROLE, WRITERS } from '../auth/roles';
+import { ConnectionType, PageArgs } from '../common/connection';
+import type { Context } from '../server/context';
+import { Customer } from '../customers/customer.entity';
+import { AgreementTemplate } from '../agreements/agreement.entity';
+import { Partner, User } from '../partners/partner.entity';
+import { partnerById } from '../partners/partner.loaders';
+import { BlockedOrderAlert } from '../alerts/alert.entity';
+import { customerById, userById } from '../acceptance/acceptance.loaders';
+import { Order, Subscription } from './transaction.entity';
+import { BlockReason, TransactionWarning } from './transaction.enums';
+import { OrderFilter, TransactionInput } from './transaction.inputs';
+import { subscriptionById } from './transaction.loaders';
+import { TransactionService } from './transaction.service';
+
+export const OrderConnection = ConnectionType('Order', Order);
+
+@ObjectType({ description: 'The stored order and, when it was blocked, its alert' })
+export class AttemptTransactionPayload {
+  @Field(() => Order, { description: 'The order: COMPLETED or BLOCKED, with reasons and warnings' })
+  order!: Order;
+
+  @Field(() => BlockedOrderAlert, { nullable: true, description: 'The alert raised for a BLOCKED order' })
+  alert!: BlockedOrderAlert | null;
+}
+
+@ObjectType({ description: 'What the gate would decide now; nothing is stored' })
+export class TransactionPreflight {
+  @Field({ description: 'Whether the transaction would complete' })
+  allowed!: boolean;
+
+  @Field(() => [BlockReason], { description: 'Why it would be blocked, in the order of the rules' })
+  blockReasons!: BlockReason[];
+
+  @Field(() => [TransactionWarning], { description: 'What the gate would note without blocking' })
+  warnings!: TransactionWarning[];
+
+  @Field(() => AgreementTemplate, { nullable: true, description: 'The agreement the customer must have accepted (the current one); null when not gated' })
+  requiredAgreement!: AgreementTemplate | null;
+}
+
+const service = (ctx: Context) => new TransactionService(ctx.em, ctx.viewer!);
+
+@Resolver(() => Order)
+export class OrderResolver {
+  @Authorized(WRITERS)
+  @Mutation(() => AttemptTransactionPayload, {
+    description: 'Places a transaction: the gate decides COMPLETED or BLOCKED and the attempt is stored either way (idempotent per key and partner)',
+  })
+  async attemptTransaction(@Arg('input') input: TransactionInput, @Ctx() ctx: Context): Promise<AttemptTransactionPayload> {
+    const result = await service(ctx).attempt(input);
+    ctx.loaders.clear();
+    return result;
+  }
+
+  @Authorized(ANY_ROLE)
+  @Query(() => TransactionPreflight, { description: 'A dry run of attemptTransaction through the same gate; stores nothing' })
+  async preflightTransaction(@Arg('input') input: TransactionInput, @Ctx() ctx: Context): Promise<TransactionPreflight> {
+    const d = await service(ctx).preflight(input);
+    return { allowed: d.outcome === 'COMPLETED', blockReasons: d.blockReasons, warnings: d.warnings, requiredAgreement: d.requiredAgreement as AgreementTemplate | null };
+  }
+
+  @Authorized(ANY_ROLE)
+  @Query(() => OrderConnection, {
+    description: "Orders the caller may see, oldest first: a billing partner its own (a provider also its resellers'), a reseller only its own, platform roles all",
+  })
+  orders(
+    @Arg('filter', () => OrderFilter, { nullable: true, description: 'Narrows the list' }) filter: OrderFilter | null,
+    @Args() page: PageArgs,
+    @Ctx() ctx: Context,
+  ) {
+    return service(ctx).list(filter, page);
+  }
+
+  @FieldResolver(() => Customer, { description: 'The customer' })
+  customer(@Root() o: Order, @Ctx() ctx: Context) {
+    return customerById.of(ctx).load(o.customer.id);
+  }
+
+  @FieldResolver(() => Partner, { description: 'The billing partner' })
+  partner(@Root() o: Order, @Ctx() ctx: Context) {
+    return partnerById.of(ctx).load(o.partner.id);
+  }
+
+  @FieldResolver(() => Partner, { nullable: true, description: 'The reseller that placed the order through its provider, if any' })
+  reseller(@Root() o: Order, @Ctx() ctx: Context) {
+    return o.reseller ? partnerById.of(ctx).load(o.reseller.id) : null;
+  }
+
+  @FieldResolver(() => Subscription, { nullable: true, description: 'The subscription created, changed or renewed (or that would have been)' })
+  subscription(@Root() o: Order, @Ctx() ctx: Context) {
+    return o.subscription ? subscriptionById.of(ctx).load(o.subscription.id) : null;
+  }
+
+  @FieldResolver(() => User, { description: 'The user who placed the order' })
+  placedBy(@Root() o: Order, @Ctx() ctx: Context) {
+    return userById.of(ctx).load(o.placedBy.id);
+  }
+}
+
+@Resolver(() => Subscription)
+export class SubscriptionResolver {
+  @FieldResolver(() => Customer, { description: 'The customer' })
+  customer(@Root() s: Subscription, @Ctx() ctx: Context) {
+    return customerById.of(ctx).load(s.customer.id);
+  }
+
+  @FieldResolver(() => Partner, { description: 'The billing partner' })
+  partner(@Root() s: Subscription, @Ctx() ctx: Context) {
+    return partnerById.of(ctx).load(s.partner.id);
+  }
+
+  @FieldResolver(() => Partner, { nullable: true, description: 'The reseller serving it, if any' })
+  reseller(@Root() s: Subscription, @Ctx() ctx: Context) {
+    return s.reseller ? partnerById.of(ctx).load(s.reseller.id) : null;
+  }
+}
