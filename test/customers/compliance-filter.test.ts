@@ -28,7 +28,7 @@ async function accept(customer: Customer, by: Partner, template: AgreementTempla
   em.create(Acceptance, {
     customer: em.getReference(Customer, customer.id),
     partner: em.getReference(Partner, by.id),
-    template: em.getReference(AgreementTemplate, template.templateId),
+    template: em.getReference(AgreementTemplate, template.templateId as never),
     dateAgreed: '2024-07-01',
     contact: { firstName: 'Jane', lastName: 'Doe', email: 'jane@example.com', phoneNumber: null },
     confirmedBy: em.getReference(User, user.id),
