@@ -73,7 +73,7 @@ export class AlertHub {
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.reconnectTimer);
-    for (const s of [...this.everything, ...[...this.byPartner.values()].flatMap((set) => [...set])]) s.close();
+    for (const s of this.streams()) s.close();
     await this.pumping;
     const listener = this.listener;
     this.listener = undefined;
@@ -82,9 +82,17 @@ export class AlertHub {
 
   /** Subscribers currently registered in this process. */
   subscriberCount(): number {
-    let n = this.everything.size;
-    for (const set of this.byPartner.values()) n += set.size;
-    return n;
+    return this.streams().length;
+  }
+
+  /** The registered streams (for metrics and tests). */
+  streams(): AlertStream[] {
+    return [...this.everything, ...[...this.byPartner.values()].flatMap((set) => [...set])];
+  }
+
+  /** The server process id of the LISTEN connection, while connected. */
+  listenerPid(): number | undefined {
+    return (this.listener as (Client & { processID?: number }) | undefined)?.processID;
   }
 
   /**
@@ -181,7 +189,7 @@ export class AlertHub {
   }
 
   private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.orm.config.get('clientUrl') });
+    const client = new Client({ connectionString: this.orm.config.get('clientUrl'), application_name: 'consent-gateway alert listener' });
     // Errors and ends both mean the same: reconnect, then read what was missed meanwhile.
     client.on('error', (err) => this.dropped(client, err));
     client.on('end', () => this.dropped(client));

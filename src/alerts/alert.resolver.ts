@@ -1,5 +1,6 @@
 import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { SubscribeResolverData } from 'type-graphql';
+import { GraphQLError } from 'graphql';
 import { ANY_ROLE, WRITERS } from '../auth/roles';
 import { ConnectionType, PageArgs } from '../common/connection';
 import { UnauthenticatedError } from '../errors';
@@ -85,6 +86,8 @@ export class BlockedOrderAlertResolver {
     @Arg('customerId', () => ID, { nullable: true, description: 'Only alerts of this customer' }) _customerId: string | null,
     @Arg('after', () => String, { nullable: true, description: 'Resume after this alert cursor' }) _after: string | null,
   ): BlockedOrderAlert {
+    // Without a source event this runs as a plain HTTP request, which cannot stream.
+    if (!alert) throw new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) on /graphql', { extensions: { code: 'BAD_REQUEST' } });
     return alert;
   }
 

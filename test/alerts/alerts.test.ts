@@ -142,6 +142,11 @@ describe('blocked-order alerts: subscription tenancy (DESIGN 6)', () => {
     expect(e2[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
+  it('a subscription sent over HTTP is refused with BAD_REQUEST (it needs WebSocket)', async () => {
+    const res = await gw.gql(ON_BLOCKED_ORDER, {}, await analystToken());
+    expect(res.errors?.[0].extensions?.code).toBe('BAD_REQUEST');
+  });
+
   it('malformed arguments are BAD_USER_INPUT naming the argument', async () => {
     expect.assertions(2);
     const { client } = connect(gw, await analystToken());
