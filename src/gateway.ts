@@ -14,13 +14,18 @@ import { TokenVerifier } from './auth/token';
 import { ViewerDirectory } from './auth/viewer';
 import type { Context, Services } from './server/context';
 import { formatError } from './server/errors';
-import { createHttpServer } from './server/http';
+import { createHttpServer, MAX_BODY_BYTES } from './server/http';
 import { healthRoutes } from './server/health';
 import { attachSubscriptions } from './server/ws';
 import { gatewaySchema } from './server/schema';
 import { features } from './server/features';
 import { currentRequestId } from './server/request-scope';
 import { seedDemoData, type DemoSeed } from './seed/demo';
+import { checkOperation, limitsPlugin } from './server/limits';
+import { GatewayMetrics, METRICS_KEY, metricsPlugin, metricsRoute } from './server/metrics';
+import { requestLogPlugin } from './server/logging';
+import { applyMutationRateLimit, MutationRateLimiter, RATE_LIMITER_KEY } from './server/rate-limit';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
 
 export interface Gateway {
   url: string;
@@ -67,21 +72,37 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
   };
   const schema = await gatewaySchema();
   const active = features();
+  const metrics = new GatewayMetrics(orm);
+  services.extras.set(METRICS_KEY, metrics);
+  const rateLimiter = new MutationRateLimiter(config.rateLimit, log);
+  services.extras.set(RATE_LIMITER_KEY, rateLimiter);
+  applyMutationRateLimit(schema);
 
   let apollo: ApolloServer<Context> | undefined;
-  const httpServer = createHttpServer(() => apollo!, services, [...healthRoutes, ...active.flatMap((f) => f.routes ?? [])]);
+  const httpServer = createHttpServer(() => apollo!, services, [...healthRoutes, metricsRoute, ...active.flatMap((f) => f.routes ?? [])]);
   apollo = new ApolloServer<Context>({
     schema,
     introspection: config.introspection,
     includeStacktraceInErrorResponses: !config.production,
+    // Without introspection, "did you mean" suggestions would leak the schema anyway.
+    hideSchemaDetailsFromClientErrors: !config.introspection,
+    parseOptions: { maxTokens: config.limits.tokens },
     formatError: (formatted, error) => formatError(log, config.production)(formatted, error, currentRequestId()),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      limitsPlugin(config.limits),
+      requestLogPlugin(log),
+      metricsPlugin(metrics),
     ],
   });
   await apollo.start();
-  const subscriptions = attachSubscriptions(httpServer, schema, services);
+  const subscriptions = attachSubscriptions(httpServer, schema, services, config.introspection ? [] : [NoSchemaIntrospectionCustomRule], {
+    parseOptions: { maxTokens: config.limits.tokens },
+    maxPayload: MAX_BODY_BYTES,
+    check: (document, variables, operationName) => checkOperation(schema, document, variables, operationName, config.limits),
+  });
+  metrics.countWsConnectionsWith(() => subscriptions.clients());
 
   const started: typeof active = [];
   for (const feature of active) {
@@ -101,6 +122,7 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
       await subscriptions.close();
       await apollo!.stop(); // drains in-flight HTTP requests
       for (const feature of started.reverse()) await feature.stop?.(services);
+      await rateLimiter.close();
       await orm.close();
       await embedded?.stop();
     })());

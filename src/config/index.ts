@@ -22,6 +22,25 @@ export interface Config {
   logLevel: string;
   introspection: boolean;
   corsOrigins: string[];
+  /** Query limits, the same on HTTP and WebSocket (src/server/limits.ts). */
+  limits: QueryLimits;
+  rateLimit: {
+    /** Mutations per partner (or platform user) per window. */
+    mutationsPerMinute: number;
+    /** Shared counters across instances; in memory per process when absent. */
+    redisUrl?: string;
+  };
+}
+
+export interface QueryLimits {
+  /** Deepest field nesting (introspection fields excepted). */
+  depth: number;
+  /** Highest estimated cost: a field costs 1, a paged list `first` × its children. */
+  cost: number;
+  /** Most aliases in one document, fragments expanded. */
+  aliases: number;
+  /** Most lexical tokens in one document. */
+  tokens: number;
 }
 
 export class ConfigError extends Error {}
@@ -59,6 +78,18 @@ export function developmentSecret(dataDir: string): string {
   return secret;
 }
 
+function redisUrl(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`REDIS_URL is not a URL: "${raw}"`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${raw}"`);
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const dataDir = resolve(env.DATA_DIR ?? '.data');
@@ -89,5 +120,15 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', !production),
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    limits: {
+      depth: intVar(env, 'MAX_QUERY_DEPTH', 10, 1, 1000),
+      cost: intVar(env, 'MAX_QUERY_COST', 10_000, 1, 10_000_000),
+      aliases: intVar(env, 'MAX_QUERY_ALIASES', 30, 0, 100_000),
+      tokens: intVar(env, 'MAX_QUERY_TOKENS', 3_000, 100, 1_000_000),
+    },
+    rateLimit: {
+      mutationsPerMinute: intVar(env, 'RATE_LIMIT_MUTATIONS_PER_MINUTE', 600, 1, 10_000_000),
+      redisUrl: redisUrl(env.REDIS_URL),
+    },
   };
 }

@@ -4,6 +4,7 @@ import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
 import { DriverException, ConnectionException, UniqueConstraintViolationException, NotFoundError as OrmNotFound } from '@mikro-orm/core';
 import type { Logger } from 'pino';
+import { isTokenLimitError, QUERY_TOO_COMPLEX } from './limits';
 
 /** Codes a client may see as they are; anything else is masked. */
 const PUBLIC_CODES = new Set([
@@ -43,13 +44,16 @@ function fieldOfCoercionError(message: string): string | undefined {
   return variable;
 }
 
-const isConnectionFailure = (err: unknown): boolean => {
+/** Whether an error means the database could not be reached (down, restarting, pool exhausted). */
+export const isConnectionFailure = (err: unknown): boolean => {
   if (err instanceof ConnectionException) return true;
+  const cause = (err as { originalError?: unknown; cause?: unknown } | null)?.originalError ?? (err as { cause?: unknown } | null)?.cause;
+  if (cause && cause !== err && isConnectionFailure(cause)) return true;
   const code = (err as { code?: string } | null)?.code;
   return (
     typeof code === 'string' &&
     (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003'].includes(code) ||
-      /Connection terminated|timeout exceeded when trying to connect|Knex: Timeout acquiring a connection/.test(String((err as Error).message)))
+      /Connection terminated|timeout exceeded when trying to connect|Knex: Timeout acquiring a connection|Client was closed and is not queryable|Connection refused/i.test(String((err as Error).message)))
   );
 };
 
@@ -73,9 +77,17 @@ export function formatError(log: Logger, production: boolean) {
     }
     if (isConnectionFailure(original)) {
       log.warn({ err: original, requestId }, 'database unavailable');
-      return { message: 'The database is unavailable; try again shortly', path: formatted.path, extensions: { code: 'SERVICE_UNAVAILABLE' } };
+      return { message: 'The database is unavailable; try again shortly', path: formatted.path, extensions: { code: 'SERVICE_UNAVAILABLE', requestId } };
     }
-    const code = formatted.extensions?.code as string | undefined;
+    if (isTokenLimitError(formatted.message)) {
+      return { message: formatted.message.replace(/^Syntax Error: /, ''), extensions: { code: QUERY_TOO_COMPLEX, limit: 'tokens' } };
+    }
+    let code = formatted.extensions?.code as string | undefined;
+    if (!code && original instanceof GraphQLError && !original.originalError && !original.path) {
+      // graphql-ws reports parse, validation and variable errors uncoded; give them Apollo's codes.
+      code = /^Syntax Error/.test(original.message) ? 'GRAPHQL_PARSE_FAILED' : /^Variable "\$/.test(original.message) ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED';
+      formatted = { ...formatted, extensions: { ...formatted.extensions, code } };
+    }
     if (code && PUBLIC_CODES.has(code) && !(original instanceof DriverException)) {
       if (code === 'BAD_USER_INPUT' && !formatted.extensions?.field) {
         const field = fieldOfCoercionError(formatted.message);

@@ -1,0 +1,162 @@
+import {
+  GraphQLError,
+  Kind,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
+import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { QueryLimits } from '../config';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../common/connection';
+
+export const QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX';
+
+/** A refusal by one of the limits; `limit` names which, so a client can tell them apart. */
+export class QueryTooComplexError extends GraphQLError {
+  constructor(limit: 'depth' | 'cost' | 'aliases' | 'tokens', maximum: number, actual?: number) {
+    super(
+      actual === undefined
+        ? `The query exceeds the ${limit} limit of ${maximum}`
+        : `The query's ${limit} is ${actual}, over the limit of ${maximum}`,
+      { extensions: { code: QUERY_TOO_COMPLEX, limit, maximum, ...(actual === undefined ? {} : { actual }), http: { status: 400 } } },
+    );
+  }
+}
+
+/** graphql's parser refuses over-long documents with this message (parse's `maxTokens`). */
+export const isTokenLimitError = (message: string) => /Document contains more tha[nt] \d+ tokens/.test(message);
+
+/**
+ * A paged list costs `first` (default page size when absent) times its children, so
+ * nested connections multiply; every other field costs 1 plus its children.
+ */
+const pageEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
+  if (!field.args.some((a) => a.name === 'first')) return undefined;
+  const first = typeof args.first === 'number' ? Math.min(Math.max(args.first, 1), MAX_PAGE_SIZE) : DEFAULT_PAGE_SIZE;
+  return 1 + first * Math.max(childComplexity, 1);
+};
+
+const estimators = [fieldExtensionsEstimator(), pageEstimator, simpleEstimator({ defaultComplexity: 1 })];
+
+type Variables = Record<string, unknown> | null | undefined;
+
+/** Most field selections an operation may expand to, fragments included. */
+const MAX_FIELDS = 10_000;
+
+interface Walk {
+  fields: number;
+  depth: number;
+  aliases: number;
+  /** The first `first` argument outside 1..MAX_PAGE_SIZE. */
+  badFirst?: unknown;
+}
+
+function argumentValue(node: ValueNode, variables: Variables, defaults: Map<string, ValueNode | undefined>): unknown {
+  if (node.kind === Kind.INT) return Number(node.value);
+  if (node.kind === Kind.FLOAT) return Number(node.value);
+  if (node.kind === Kind.VARIABLE) {
+    const name = node.name.value;
+    if (variables && name in variables) return variables[name];
+    const fallback = defaults.get(name);
+    return fallback ? argumentValue(fallback, variables, defaults) : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * One walk over the operation with fragments expanded: depth (introspection fields
+ * excepted, so GraphiQL's schema query passes), aliases, and page sizes. Fragment
+ * cycles end the walk along that path (the validation rules report them).
+ */
+function walk(operation: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>, variables: Variables): Walk {
+  const defaults = new Map(operation.variableDefinitions?.map((d) => [d.variable.name.value, d.defaultValue]) ?? []);
+  const result: Walk = { fields: 0, depth: 0, aliases: 0 };
+  const visit = (set: SelectionSetNode, depth: number, active: Set<string>): void => {
+    for (const selection of set.selections) {
+      // A bound on the work itself: fragments spread many times expand exponentially.
+      if (result.fields > MAX_FIELDS) return;
+      if (selection.kind === Kind.FIELD) {
+        result.fields++;
+        if (selection.name.value.startsWith('__')) continue;
+        if (selection.alias) result.aliases++;
+        result.depth = Math.max(result.depth, depth + 1);
+        for (const arg of selection.arguments ?? []) {
+          if (arg.name.value !== 'first' || result.badFirst !== undefined) continue;
+          const value = argumentValue(arg.value, variables, defaults);
+          if (value !== undefined && value !== null && !(Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_PAGE_SIZE)) {
+            result.badFirst = value;
+          }
+        }
+        if (selection.selectionSet) visit(selection.selectionSet, depth + 1, active);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        visit(selection.selectionSet, depth, active);
+      } else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        if (!fragment || active.has(name)) continue;
+        active.add(name);
+        visit(fragment.selectionSet, depth, active);
+        active.delete(name);
+      }
+    }
+  };
+  visit(operation.selectionSet, 0, new Set());
+  return result;
+}
+
+/**
+ * The limits one operation must meet before any resolver runs, on HTTP (through
+ * `limitsPlugin`) and on graphql-ws (through its onSubscribe) alike. Call it after
+ * validation. Answers the refusals, empty when the operation may run.
+ */
+export function checkOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Variables,
+  operationName: string | null | undefined,
+  limits: QueryLimits,
+): GraphQLError[] {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+  if (!operation) return []; // execution reports the missing or ambiguous operation
+  const fragments = new Map(
+    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
+  );
+
+  const shape = walk(operation, fragments, variables);
+  if (shape.fields > MAX_FIELDS) return [new QueryTooComplexError('cost', limits.cost)];
+  if (shape.depth > limits.depth) return [new QueryTooComplexError('depth', limits.depth, shape.depth)];
+  if (shape.aliases > limits.aliases) return [new QueryTooComplexError('aliases', limits.aliases, shape.aliases)];
+  if (shape.badFirst !== undefined) {
+    return [new GraphQLError(`first must be between 1 and ${MAX_PAGE_SIZE}`, { extensions: { code: 'BAD_USER_INPUT', field: 'first', http: { status: 400 } } })];
+  }
+
+  let cost: number;
+  try {
+    cost = getComplexity({ schema, query: document, variables: (variables ?? {}) as Record<string, unknown>, operationName: operation.name?.value, estimators });
+  } catch (err) {
+    if (/number of nodes/.test((err as Error).message)) return [new QueryTooComplexError('cost', limits.cost)];
+    // Variables that do not coerce: execution refuses the operation before any resolver runs.
+    return [];
+  }
+  if (cost > limits.cost) return [new QueryTooComplexError('cost', limits.cost, cost)];
+  return [];
+}
+
+/** Apollo plugin applying `checkOperation` to every HTTP operation once it is parsed and validated. */
+export function limitsPlugin(limits: QueryLimits): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, document, schema }) {
+          const refused = checkOperation(schema, document, request.variables, request.operationName, limits);
+          if (refused.length) throw refused[0];
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { RateLimitedError } from '../errors';
+import type { Context, Services } from './context';
+import type { Viewer } from '../auth/viewer';
+import { metricsOf } from './metrics';
+
+const WINDOW_SECONDS = 60;
+export const RATE_LIMITER_KEY = 'mutationRateLimiter';
+
+/** The bucket a caller's mutations count against: its partner, or itself for platform users. */
+export const rateLimitKey = (viewer: Viewer): string => (viewer.partnerId ? `partner:${viewer.partnerId}` : `user:${viewer.userId}`);
+
+/**
+ * Mutations per partner per minute. Counters live in Redis when REDIS_URL is set, so
+ * every instance shares them; while Redis is unreachable an in-memory limiter with the
+ * same budget stands in (per instance), so mutations are neither all refused nor unlimited.
+ */
+export class MutationRateLimiter {
+  readonly store: 'memory' | 'redis';
+  private readonly limiter: RateLimiterAbstract;
+  private readonly redis?: Redis;
+
+  constructor(config: Config['rateLimit'], log: Logger, keyPrefix = 'cg-mutations') {
+    const options = { points: config.mutationsPerMinute, duration: WINDOW_SECONDS, keyPrefix };
+    if (config.redisUrl) {
+      this.redis = new Redis(config.redisUrl, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2000,
+        lazyConnect: false,
+        // Keep retrying in the background; the memory limiter covers meanwhile.
+        retryStrategy: (times) => Math.min(times * 200, 5000),
+      });
+      this.redis.on('error', (err) => log.warn({ err: err.message }, 'rate limit store (Redis) unavailable; using in-memory limits'));
+      this.limiter = new RateLimiterRedis({
+        ...options,
+        storeClient: this.redis,
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: new RateLimiterMemory(options),
+      });
+      this.store = 'redis';
+    } else {
+      this.limiter = new RateLimiterMemory(options);
+      this.store = 'memory';
+    }
+  }
+
+  /** Counts one mutation; throws RATE_LIMITED with the seconds to wait when the budget is spent. */
+  async consume(key: string): Promise<void> {
+    try {
+      await this.limiter.consume(key, 1);
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) {
+        throw new RateLimitedError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
+      }
+      throw rejection;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.redis) return;
+    this.redis.disconnect();
+  }
+}
+
+const wrapped = new WeakSet<GraphQLSchema>();
+
+/**
+ * Wraps every Mutation root field so it first counts against the caller's budget, on
+ * HTTP and graphql-ws alike. The schema is shared by the gateways of a process, so
+ * the limiter is found per request through the context's services. Unauthenticated
+ * calls pass through to the authorization check, which refuses them.
+ */
+export function applyMutationRateLimit(schema: GraphQLSchema): void {
+  if (wrapped.has(schema)) return;
+  wrapped.add(schema);
+  for (const field of Object.values(schema.getMutationType()?.getFields() ?? {})) {
+    const resolve: GraphQLFieldResolver<unknown, Context> = field.resolve ?? defaultFieldResolver;
+    field.resolve = async (source, args, context: Context, info) => {
+      const limiter = context.services.extras.get(RATE_LIMITER_KEY) as MutationRateLimiter | undefined;
+      if (limiter && context.viewer) {
+        try {
+          await limiter.consume(rateLimitKey(context.viewer));
+        } catch (err) {
+          if (err instanceof RateLimitedError) metricsOf(context.services)?.rateLimited.inc();
+          throw err;
+        }
+      }
+      return resolve(source, args, context, info);
+    };
+  }
+}
+
+export const rateLimiterOf = (services: Services) => services.extras.get(RATE_LIMITER_KEY) as MutationRateLimiter | undefined;
