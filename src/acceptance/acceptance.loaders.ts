@@ -6,6 +6,7 @@ import { Subscription } from '../transactions/transaction.entity';
 import { Acceptance, AcceptanceCorrection } from './acceptance.entity';
 import { complianceStatusSql, scopeKey, scopePartnersSql, type ComplianceScope } from './compliance';
 import type { ComplianceStatus } from './acceptance.enums';
+import { CONTACT_FIELDS } from './acceptance.rules';
 
 /**
  * Loaders of the acceptance feature. Keys that depend on a compliance scope carry it,
@@ -39,7 +40,7 @@ export const complianceStatusOf = defineLoader<ScopedKey, ComplianceStatus>(
         const expr = complianceStatusSql(scope, 'c.id');
         const rows = await ctx.em
           .getConnection()
-          .execute<{ id: string; status: ComplianceStatus }[]>(`select c.id, ${expr.sql} as status from customers c where c.id = any(?)`, [
+          .execute<{ id: string; status: ComplianceStatus }[]>(`select c.id, ${expr.sql} as status from customers c where c.id in (?)`, [
             ...expr.params,
             ids,
           ]);
@@ -67,7 +68,7 @@ export const acceptanceOf = defineLoader<ScopedKey, Acceptance | null>(
              join lateral (select a.id from acceptances a
                             where a.customer_id = cc.id and a.partner_id = ps.ids[1]
                             order by (a.status = 'ACTIVE') desc, a.recorded_at desc, a.id limit 1) pick on true
-            where cc.id = any(?)`,
+            where cc.id in (?)`,
           [...partners.params, ids],
         );
         if (rows.length === 0) return new Map();
@@ -89,7 +90,7 @@ export const acceptanceHistoryOf = defineLoader<ScopedKey, Acceptance[]>(
         const partners = scopePartnersSql(scope);
         const rows = await ctx.em.getConnection().execute<{ id: string }[]>(
           `select a.id from acceptances a join customers cc on cc.id = a.customer_id
-            where a.customer_id = any(?) and a.partner_id in (${partners.sql})`,
+            where a.customer_id in (?) and a.partner_id in (${partners.sql})`,
           [ids, ...partners.params],
         );
         if (rows.length === 0) return new Map();
@@ -114,7 +115,10 @@ export const acceptanceById = defineLoader<string, Acceptance | null>(async (ctx
 
 /** Corrections of each acceptance, oldest first. */
 export const correctionsOf = defineLoader<string, AcceptanceCorrection[]>(async (ctx, ids) => {
-  const rows = await ctx.em.find(AcceptanceCorrection, { acceptance: { $in: [...ids] } }, { orderBy: { correctedAt: 'asc', id: 'asc' } });
+  const rows = await ctx.em.find(AcceptanceCorrection, { acceptance: { $in: [...ids] } });
+  // One correction writes its fields at one instant: within it, in the contact's field order.
+  const order = (c: AcceptanceCorrection) => CONTACT_FIELDS.indexOf(c.field as (typeof CONTACT_FIELDS)[number]);
+  rows.sort((a, b) => a.correctedAt.getTime() - b.correctedAt.getTime() || order(a) - order(b));
   return groupBy(ids, rows, (c) => c.acceptance.id);
 });
 

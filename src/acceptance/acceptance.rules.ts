@@ -36,6 +36,9 @@ export function checkDateAgreed(dateAgreed: string, template: TemplateLike, now:
   return dateAgreed;
 }
 
+/** The contact fields a correction may change, in the order they are recorded. */
+export const CONTACT_FIELDS = ['firstName', 'lastName', 'email', 'phoneNumber'] as const;
+
 const FREE_TEXT_MAX = 500;
 
 /** Optional free text: trimmed, blank is absent. */

@@ -14,7 +14,7 @@ import { SubscriptionStatus } from '../transactions/transaction.enums';
 import { Acceptance, AcceptanceCorrection } from './acceptance.entity';
 import { AcceptanceStatus, Channel } from './acceptance.enums';
 import type { ConfirmCustomerAcceptanceInput, CorrectAcceptanceContactInput, WithdrawCustomerAcceptanceInput } from './acceptance.inputs';
-import { checkDateAgreed, checkTemplate, optionalText, requiredText } from './acceptance.rules';
+import { CONTACT_FIELDS, checkDateAgreed, checkTemplate, optionalText, requiredText } from './acceptance.rules';
 
 /** What a confirmation records, once validated. */
 export interface ConfirmationData {
@@ -27,8 +27,6 @@ export interface ConfirmationData {
   channel: Channel;
   confirmedBy: string;
 }
-
-const CONTACT_FIELDS = ['firstName', 'lastName', 'email', 'phoneNumber'] as const;
 
 /** Runs SQL inside the transaction `em` belongs to. */
 export const execIn = <T extends Record<string, unknown>[] = Record<string, unknown>[]>(em: EntityManager, sql: string, params: unknown[]) =>

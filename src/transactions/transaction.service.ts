@@ -72,7 +72,7 @@ export class TransactionService {
       return await this.em.transactional(async (t) => {
         const tx = t as EntityManager;
         // Identical retries queue here; the second finds the first's order once it committed.
-        await tx.getConnection().execute('select pg_advisory_xact_lock(?, hashtext(?))', [IDEMPOTENCY_LOCK, `${scope}\u0000${key}`], 'all', tx.getTransactionContext());
+        await tx.getConnection().execute('select pg_advisory_xact_lock(?, hashtext(?))', [IDEMPOTENCY_LOCK, `${scope}:${key}`], 'all', tx.getTransactionContext());
         const earlier = await this.earlier(tx, scope, key, hash);
         if (earlier) return earlier;
         return this.place(tx, await this.prepare(tx, input, true), { key, scope, hash });
