@@ -170,7 +170,8 @@ export async function anAcceptance(
   const acceptance = e.create(Acceptance, {
     customer: e.getReference(Customer, data.customer.id),
     partner: e.getReference(Partner, data.partner.id),
-    template: e.getReference(AgreementTemplate, data.template.templateId),
+    // AgreementTemplate declares no PrimaryKeyProp, so the ORM cannot type its string key.
+    template: e.getReference(AgreementTemplate, data.template.templateId as never) as AgreementTemplate,
     dateAgreed: data.dateAgreed ?? data.template.effectiveFrom,
     contact: { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phoneNumber: null },
     confirmedBy: e.getReference(User, user.id),
