@@ -47,7 +47,7 @@ export class AgreementResolver {
 
   @Authorized(PLATFORM_ADMIN)
   @Mutation(() => PublishAgreementPayload, { description: 'Publishes an agreement template (platform admins only)' })
-  async publishAgreement(@Arg('input', () => PublishAgreementInput) input: PublishAgreementInput, @Ctx() ctx: Context): Promise<PublishAgreementPayload> {
+  async publishAgreement(@Arg('input', () => PublishAgreementInput, { description: 'The template to publish' }) input: PublishAgreementInput, @Ctx() ctx: Context): Promise<PublishAgreementPayload> {
     const agreement = await service(ctx).publish(input);
     // A new rank changes what is current: drop the request's cached answers.
     ctx.loaders.clear();

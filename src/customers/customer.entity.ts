@@ -14,7 +14,7 @@ import { CloudInstance } from './customer.enums';
 export class Customer {
   [OptionalProps]?: 'id' | 'cloud' | 'createdAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Customer id' })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -56,7 +56,7 @@ export class Customer {
 export class CustomerRelationship {
   [OptionalProps]?: 'id' | 'createdAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Relationship id' })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

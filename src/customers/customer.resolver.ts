@@ -53,7 +53,7 @@ export class CustomerResolver {
   @Mutation(() => CreateCustomerPayload, {
     description: "Creates a customer with its billing partner (and reseller): platform admins for anyone, a partner's ADMIN or AGENT for itself",
   })
-  async createCustomer(@Arg('input', () => CreateCustomerInput) input: CreateCustomerInput, @Ctx() ctx: Context): Promise<CreateCustomerPayload> {
+  async createCustomer(@Arg('input', () => CreateCustomerInput, { description: 'The customer, its billing partner and reseller' }) input: CreateCustomerInput, @Ctx() ctx: Context): Promise<CreateCustomerPayload> {
     const customer = await service(ctx).create(input);
     forgetReads(ctx);
     return { customer };
@@ -64,7 +64,7 @@ export class CustomerResolver {
     description: "Adds a billing partner to a customer, or a linked reseller to the billing partner's relationship; adding what exists changes nothing",
   })
   async addCustomerRelationship(
-    @Arg('input', () => AddCustomerRelationshipInput) input: AddCustomerRelationshipInput,
+    @Arg('input', () => AddCustomerRelationshipInput, { description: 'The customer, billing partner and reseller' }) input: AddCustomerRelationshipInput,
     @Ctx() ctx: Context,
   ): Promise<AddCustomerRelationshipPayload> {
     await service(ctx).addRelationship(input);

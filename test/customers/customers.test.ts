@@ -190,6 +190,15 @@ describe('creating customers', () => {
     expect(await rowCounts(gw)).toEqual(before);
   });
 
+  it('under concurrent creations with one tenant id, exactly one customer is created and the others are BAD_USER_INPUT on tenantId', async () => {
+    const before = await rowCounts(gw);
+    const token = await aPartnerToken(direct, Role.AGENT);
+    const results = await Promise.all([1, 2, 3, 4].map(() => gw.gql(CREATE, { input: input({ tenantId: 'raced-tenant' }) }, token)));
+    expect(results.filter((r) => !r.errors).length).toBe(1);
+    for (const r of results.filter((r) => r.errors)) expect(r.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'tenantId' });
+    expect(await rowCounts(gw)).toEqual({ ...before, customers: before.customers + 1, relationships: before.relationships + 1 });
+  });
+
   it.each([
     ['primaryContact.email', { primaryContact: { ...contact, email: 'not-an-email' } }],
     ['primaryContact.phoneNumber', { primaryContact: { ...contact, phoneNumber: 'call me' } }],
@@ -355,6 +364,16 @@ describe('adding relationships', () => {
     const again = await gw.gql(ADD, { input: { customerId: c.id, partnerId: provider.id, resellerId: reseller2.id } }, token);
     expect(rels(again.data.addCustomerRelationship.customer)).toEqual([{ partner: provider.id, resellers: ids([reseller, reseller2]) }]);
     expect(await rowCounts(gw)).toEqual(before);
+  });
+
+  it('concurrent identical additions end with one relationship and one reseller entry, without errors', async () => {
+    const c = await aCustomer(gw, { partners: [{ partner: direct }] });
+    const before = await rowCounts(gw);
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(() => gw.gql(ADD, { input: { customerId: c.id, partnerId: provider.id, resellerId: reseller.id } }, admin)),
+    );
+    for (const r of results) expect(r.errors).toBeUndefined();
+    expect(await rowCounts(gw)).toEqual({ ...before, relationships: before.relationships + 1, resellers: before.resellers + 1 });
   });
 
   it('a billing partner cannot add a reseller that is not linked to it, nor act for another partner', async () => {
