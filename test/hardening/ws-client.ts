@@ -13,9 +13,8 @@ export function wsClient(httpUrl: string, token: string): Client {
     webSocketImpl: WebSocket,
     connectionParams: { authorization: `Bearer ${token}` },
     retryAttempts: 0,
-    lazy: true,
-    // Keeps the socket between operations: a close racing the next subscribe would end it empty.
-    lazyCloseTimeout: 60_000,
+    // One socket for the client's life: a lazy close racing the next subscribe would end it empty.
+    lazy: false,
   });
 }
 
