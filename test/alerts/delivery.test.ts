@@ -186,6 +186,47 @@ describe('across gateway instances and restarts', () => {
   });
 });
 
+describe('graceful shutdown', () => {
+  it('lets in-flight HTTP requests finish, then closes WebSocket subscribers with 1001', async () => {
+    expect.assertions(3);
+    const other = await startGateway({}, gw.databaseUrl);
+    let stopped = false;
+    stops.push(() => (stopped ? Promise.resolve() : other.stop()));
+    const t = await aTenant();
+    const id = await aBlockedOrder(gw, t.order);
+    const ws = connect(other, await aPartnerToken(t.partner, Role.VIEWER));
+    const sub = subscribe(ws.client, ON_BLOCKED_ORDER);
+    await subscribersRegistered(other, 1);
+
+    // Hold the alert's row lock so an acknowledgement through `other` stays in flight.
+    const holder = await initOrm(gw.databaseUrl);
+    stops.push(() => holder.close());
+    const knex = holder.em.getConnection().getKnex();
+    const trx = await knex.transaction();
+    await trx.raw('select 1 from blocked_order_alerts where id = ? for update', [id]);
+    const order: string[] = [];
+    const ack = other
+      .gql('mutation ($id: ID!) { acknowledgeAlert(id: $id) { alert { id acknowledgedAt } } }', { id }, await aPartnerToken(t.partner, Role.AGENT))
+      .then((res) => (order.push('http answered'), res));
+    void ws.closed.then(() => order.push('socket closed'));
+    // Until the acknowledgement waits on the lock.
+    const waiting = async () =>
+      (await knex.raw("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'update blocked_order_alerts%'")).rows[0].n > 0;
+    while (!(await waiting())) await new Promise((r) => setTimeout(r, 10));
+
+    const stopping = other.stop().then(() => (stopped = true));
+    // Give a wrong implementation the chance to close the socket first, then let the request finish.
+    await new Promise((r) => setTimeout(r, 300));
+    await trx.commit();
+    const res = await ack;
+    await stopping;
+    expect(res.data.acknowledgeAlert.alert.id).toBe(id);
+    expect((await ws.closed).code).toBe(1001);
+    expect(order).toEqual(['http answered', 'socket closed']);
+    await sub.ended;
+  });
+});
+
 describe('the doorbell', () => {
   it('delivery is driven by NOTIFY (no timer needed), and the LISTEN connection reconnects after it drops, reading what it missed', async () => {
     expect.assertions(3);
