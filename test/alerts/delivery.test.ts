@@ -150,6 +150,29 @@ describe('across gateway instances and restarts', () => {
     expect(cursorsOf(await sub.until(reached(raised[1])))).toEqual(raised);
   });
 
+  it('an order blocked by attemptTransaction on instance A reaches a subscriber on instance B, once, with the cursor the mutation answered', async () => {
+    expect.assertions(3);
+    const b = await startGateway({}, gw.databaseUrl);
+    stops.push(() => b.stop());
+    const t = await aTenant();
+    const { client } = connect(b, await aPartnerToken(t.partner, Role.AGENT));
+    const before = hubOf(b).subscriberCount();
+    const sub = subscribe(client, ON_BLOCKED_ORDER);
+    await subscribersRegistered(b, before + 1);
+    const attempt = await gw.gql(
+      `mutation ($input: TransactionInput!) { attemptTransaction(input: $input) { order { id outcome } alert { id cursor } } }`,
+      { input: { customerId: t.customer.id, kind: 'NEW_PURCHASE', offerId: 'offer-1', quantity: 1, idempotencyKey: 'alerts-e2e-1' } },
+      await aPartnerToken(t.partner, Role.AGENT),
+    );
+    expect(attempt.errors ?? attempt.data.attemptTransaction.order.outcome).toBe('BLOCKED');
+    const cursor = attempt.data.attemptTransaction.alert.cursor;
+    // A sentinel after it proves nothing else (no duplicate) arrives in between.
+    const sentinel = await aBlockedOrder(gw, t.order);
+    const received = await sub.until(reached(sentinel));
+    expect(cursorsOf(received)).toEqual([cursor, sentinel]);
+    expect(received[0]).toMatchObject({ reasons: ['ACCEPTANCE_NOT_CONFIRMED'], order: { id: attempt.data.attemptTransaction.order.id, kind: 'NEW_PURCHASE' } });
+  });
+
   it('a client resuming with its last cursor after a gateway restart loses nothing (alerts raised while no gateway ran)', async () => {
     expect.assertions(3);
     const db = await freshDatabase();
