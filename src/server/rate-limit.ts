@@ -61,6 +61,11 @@ export class MutationRateLimiter {
     }
   }
 
+  /** Whether counters are in Redis right now (false while it is unreachable, or without REDIS_URL). */
+  get shared(): boolean {
+    return this.redis?.status === 'ready';
+  }
+
   async close(): Promise<void> {
     if (!this.redis) return;
     this.redis.disconnect();
