@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { aCustomer, aPartner } from '../factories';
+import { aCustomer, aPartner, aPartnerToken } from '../factories';
+import { Role } from '../../src/partners/partner.enums';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
 import { browserAvailable, CHROMIUM, CHROMIUM_ARGS } from '../support/browser';
 
@@ -65,6 +66,38 @@ describeInBrowser('GraphiQL, served by the gateway', () => {
     expect(body.data.viewer).toEqual({ userId: 'test-platform-admin', roles: ['PLATFORM_ADMIN'] });
     expect(body.data.partners.edges.map((e: { node: { name: string } }) => e.node.name)).toContain('Browser Partner');
     await page.screenshot({ path: `${SHOTS}/graphiql-query.png` });
+    await page.close();
+  });
+
+  it('runs a subscription over graphql-ws and shows the alert of an order blocked meanwhile', async () => {
+    const partner = await aPartner(gw, { name: 'Alerted Partner' });
+    const customer = await aCustomer(gw, { companyName: 'Unconfirmed Customer', partners: [{ partner }] });
+    const agent = await aPartnerToken(partner, Role.AGENT);
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${gw.port}/graphql?token=${agent}`);
+    await page.waitForSelector('.graphiql-query-editor .CodeMirror', { timeout: 15000 });
+    await setQuery(page, 'subscription WatchBlocked { blockedOrderAlerts { cursor reasons customer { companyName } } }');
+    await page.click('.graphiql-execute-button');
+    // Give the socket a moment to subscribe, then block an order through the API.
+    await page.waitForTimeout(1000);
+    const attempt = await gw.gql(
+      `mutation ($input: TransactionInput!) { attemptTransaction(input: $input) { order { outcome } alert { cursor } } }`,
+      { input: { customerId: customer.id, kind: 'NEW_PURCHASE', offerId: 'offer-1', quantity: 5, idempotencyKey: 'browser-1' } },
+      agent,
+    );
+    expect(attempt.data.attemptTransaction.order.outcome).toBe('BLOCKED');
+    await page.waitForFunction(
+      () => ((document.querySelector('.graphiql-response .CodeMirror') as any)?.CodeMirror.getValue() ?? '').includes('Unconfirmed Customer'),
+      undefined,
+      { timeout: 15000 },
+    );
+    const body = JSON.parse(await responseText(page));
+    expect(body.data.blockedOrderAlerts).toEqual({
+      cursor: attempt.data.attemptTransaction.alert.cursor,
+      reasons: ['ACCEPTANCE_NOT_CONFIRMED'],
+      customer: { companyName: 'Unconfirmed Customer' },
+    });
+    await page.screenshot({ path: `${SHOTS}/graphiql-subscription.png` });
     await page.close();
   });
 });

@@ -7,11 +7,12 @@
   var httpUrl = new URL(config.path, window.location.href).toString();
   var wsUrl = httpUrl.replace(/^http/, 'ws');
   var clients = {};
+  // The token from ?token= (or the demo login) applies to every tab whose Headers name none.
+  var fallbackAuthorization = config.token ? 'Bearer ' + config.token : undefined;
 
   function authorizationOf(headers) {
-    if (!headers) return undefined;
-    for (var key in headers) if (key.toLowerCase() === 'authorization') return headers[key];
-    return undefined;
+    if (headers) for (var key in headers) if (key.toLowerCase() === 'authorization') return headers[key];
+    return fallbackAuthorization;
   }
 
   /** One graphql-ws client per token: connectionParams are fixed when a socket opens. */
@@ -40,6 +41,9 @@
       });
     }
     var requestHeaders = Object.assign({ 'content-type': 'application/json', accept: 'application/json' }, headers);
+    var authorization = authorizationOf(headers);
+    if (authorization) requestHeaders.authorization = authorization;
+    for (var key in headers) if (key !== 'authorization' && key.toLowerCase() === 'authorization') delete requestHeaders[key];
     return fetch(httpUrl, { method: 'POST', headers: requestHeaders, body: JSON.stringify(params) }).then(function (res) {
       return res.json();
     });
@@ -73,6 +77,7 @@
         .then(function (res) { return res.json(); })
         .then(function (body) {
           if (!body.token) return;
+          fallbackAuthorization = 'Bearer ' + body.token;
           // Remount so the new token fills the Headers editor.
           localStorage.removeItem('graphiql:headers');
           ReactDOM.unmountComponentAtNode(document.getElementById('graphiql'));
