@@ -57,7 +57,7 @@ export class TransactionService {
   /** A dry run: the same validation and the same gate as `attempt`, and nothing written. */
   async preflight(input: TransactionInput): Promise<GateDecision> {
     this.assertRequestedAtAllowed(input);
-    const prepared = await this.prepare(this.em, input, false);
+    const prepared = await this.prepare(this.em, input);
     return decide(await loadGateFacts(this.em, prepared), this.policy);
   }
 
@@ -68,14 +68,21 @@ export class TransactionService {
     if (key.length > KEY_MAX) throw new BadUserInputError(`idempotencyKey is longer than ${KEY_MAX} characters`, 'idempotencyKey');
     const scope = this.viewer.partnerId ?? 'platform';
     const hash = requestHash(input);
+    // Outside the transaction: a plain retry is answered without queueing, and validation
+    // (which reads through the pool) never runs while this request holds a connection.
+    const replay = await this.earlier(this.em, scope, key, hash);
+    if (replay) return replay;
+    const prepared = await this.prepare(this.em, input);
     try {
       return await this.em.transactional(async (t) => {
         const tx = t as EntityManager;
-        // Identical retries queue here; the second finds the first's order once it committed.
+        // Identical concurrent requests queue here; the next finds the first's order once it committed.
         await tx.getConnection().execute('select pg_advisory_xact_lock(?, hashtext(?))', [IDEMPOTENCY_LOCK, `${scope}:${key}`], 'all', tx.getTransactionContext());
         const earlier = await this.earlier(tx, scope, key, hash);
         if (earlier) return earlier;
-        return this.place(tx, await this.prepare(tx, input, true), { key, scope, hash });
+        // From here on only this transaction's connection is used, so queued requests cannot starve it.
+        if (prepared.subscription) prepared.subscription = await this.lockSubscription(tx, prepared.subscription.id);
+        return this.place(tx, prepared, { key, scope, hash });
       });
     } catch (err) {
       // The unique (scope, key) index is the backstop should two requests ever pass the lock together.
@@ -85,6 +92,15 @@ export class TransactionService {
       }
       throw err;
     }
+  }
+
+  /** Re-reads the subscription under a row lock: concurrent changes of one subscription apply one after the other. */
+  private async lockSubscription(tx: EntityManager, id: string): Promise<Subscription> {
+    const subscription = await tx.findOneOrFail(Subscription, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    if (subscription.status !== SubscriptionStatus.ACTIVE) {
+      throw new BadUserInputError(`The subscription is ${subscription.status}`, 'subscriptionId');
+    }
+    return subscription;
   }
 
   /** The first order under this key, if any; a different request under the key is a CONFLICT. */
@@ -150,7 +166,7 @@ export class TransactionService {
   }
 
   /** Validation in the order of the input; answers with the coded error of the first problem. */
-  private async prepare(em: EntityManager, input: TransactionInput, lock: boolean): Promise<Prepared> {
+  private async prepare(em: EntityManager, input: TransactionInput): Promise<Prepared> {
     const kind = input.kind;
     if (!Number.isInteger(input.quantity) || input.quantity < 1) throw new BadUserInputError('quantity must be more than 0', 'quantity');
     let offerId: string | null = null;
@@ -168,11 +184,7 @@ export class TransactionService {
     let subscription: Subscription | null = null;
     if (kind !== TransactionKind.NEW_PURCHASE) {
       subscription = isUuid(input.subscriptionId)
-        ? await em.findOne(
-            Subscription,
-            { id: input.subscriptionId, customer: customer.id, partner: partnerId },
-            lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {},
-          )
+        ? await em.findOne(Subscription, { id: input.subscriptionId, customer: customer.id, partner: partnerId })
         : null;
       if (!subscription) throw new NotFoundError('Subscription', input.subscriptionId!, 'subscriptionId');
       if (subscription.status !== SubscriptionStatus.ACTIVE) {
