@@ -21,7 +21,6 @@ import {
  * the test until it is removed.
  */
 const KNOWN_MISSING: Record<string, string> = {
-  ComplianceSummary: 'compliance summary (alerts.graphql)',
   ConnectPartnerCenter: 'Partner Center sync, DESIGN.md section 8',
   DisconnectPartnerCenter: 'Partner Center sync, DESIGN.md section 8',
   ImportAgreementTemplates: 'Partner Center sync, DESIGN.md section 8',

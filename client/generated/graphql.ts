@@ -1,0 +1,1573 @@
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = Maybe<T>;
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string; }
+  String: { input: string; output: string; }
+  Boolean: { input: boolean; output: boolean; }
+  Int: { input: number; output: number; }
+  Float: { input: number; output: number; }
+  /** An ISO 8601 calendar date, e.g. 2026-11-24 */
+  Date: { input: string; output: string; }
+  /** An ISO 8601 instant, e.g. 2026-11-24T10:00:00Z */
+  DateTime: { input: string; output: string; }
+  /** A field whose value conforms to the standard internet email address format as specified in HTML Spec: https://html.spec.whatwg.org/multipage/input.html#valid-e-mail-address. */
+  EmailAddress: { input: string; output: string; }
+  /** A field whose value conforms to the standard E.164 format as specified in: https://en.wikipedia.org/wiki/E.164. Basically this is +17895551234. */
+  PhoneNumber: { input: string; output: string; }
+};
+
+/** A customer's acceptance of an agreement, recorded by one billing partner */
+export type Acceptance = {
+  __typename?: 'Acceptance';
+  /** The accepted agreement template */
+  agreement: AgreementTemplate;
+  /** Where the confirmation was recorded */
+  channel: Channel;
+  /** The partner user who recorded the confirmation */
+  confirmedBy: User;
+  /** The person who accepted (masked for analysts) */
+  contact: Contact;
+  /** Every correction of the contact, oldest first (the audit trail) */
+  corrections: Array<AcceptanceCorrection>;
+  /** The customer who accepted */
+  customer: Customer;
+  /** The day the person accepted */
+  dateAgreed: Scalars['Date']['output'];
+  /** The acceptance id */
+  id: Scalars['ID']['output'];
+  /** The employee behind a shared service account, or the reseller of an approved submission */
+  onBehalfOf: Maybe<Scalars['String']['output']>;
+  /** The billing partner that confirmed */
+  partner: Partner;
+  /** When the confirmation was recorded */
+  recordedAt: Scalars['DateTime']['output'];
+  /** ACTIVE, SUPERSEDED by a newer confirmation, or WITHDRAWN */
+  status: AcceptanceStatus;
+  /** When a newer confirmation replaced this one */
+  supersededAt: Maybe<Scalars['DateTime']['output']>;
+  /** Why the acceptance was withdrawn */
+  withdrawalReason: Maybe<Scalars['String']['output']>;
+  /** When the acceptance was withdrawn */
+  withdrawnAt: Maybe<Scalars['DateTime']['output']>;
+  /** Who withdrew the acceptance */
+  withdrawnBy: Maybe<User>;
+};
+
+/** One corrected contact field of an acceptance: who, when, old and new value */
+export type AcceptanceCorrection = {
+  __typename?: 'AcceptanceCorrection';
+  /** When the correction was made */
+  correctedAt: Scalars['DateTime']['output'];
+  /** Who made the correction */
+  correctedBy: User;
+  /** The corrected contact field: firstName, lastName, email or phoneNumber */
+  field: Scalars['String']['output'];
+  /** The correction id */
+  id: Scalars['ID']['output'];
+  /** The value after (contact data: masked for analysts) */
+  newValue: Maybe<Scalars['String']['output']>;
+  /** The value before (contact data: masked for analysts) */
+  oldValue: Maybe<Scalars['String']['output']>;
+};
+
+/** Lifecycle of one recorded acceptance */
+export type AcceptanceStatus =
+  | 'ACTIVE'
+  | 'SUPERSEDED'
+  | 'WITHDRAWN';
+
+/** Acceptance details a reseller handed to its provider for review */
+export type AcceptanceSubmission = {
+  __typename?: 'AcceptanceSubmission';
+  /** The provider's acceptance recorded on approval */
+  acceptance: Maybe<Acceptance>;
+  /** The accepted agreement template */
+  agreement: AgreementTemplate;
+  /** The person who accepted (masked for analysts) */
+  contact: Contact;
+  /** The customer who accepted */
+  customer: Customer;
+  /** The day the person accepted */
+  dateAgreed: Scalars['Date']['output'];
+  /** The submission id */
+  id: Scalars['ID']['output'];
+  /** The provider asked to confirm */
+  provider: Partner;
+  /** The reseller that submitted */
+  reseller: Partner;
+  /** The provider's note (required on rejection) */
+  reviewNote: Maybe<Scalars['String']['output']>;
+  /** When the provider reviewed it */
+  reviewedAt: Maybe<Scalars['DateTime']['output']>;
+  /** The provider user who reviewed */
+  reviewedBy: Maybe<User>;
+  /** PENDING until the provider approves or rejects it */
+  status: SubmissionStatus;
+  /** When the reseller submitted it */
+  submittedAt: Scalars['DateTime']['output'];
+  /** The reseller user who submitted */
+  submittedBy: User;
+};
+
+/** A page of AcceptanceSubmission items (Relay connection) */
+export type AcceptanceSubmissionConnection = {
+  __typename?: 'AcceptanceSubmissionConnection';
+  /** The items of this page */
+  edges: Array<AcceptanceSubmissionEdge>;
+  /** Where this page stands */
+  pageInfo: PageInfo;
+  /** Number of items matching the filter, over all pages */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** An edge of a AcceptanceSubmission list */
+export type AcceptanceSubmissionEdge = {
+  __typename?: 'AcceptanceSubmissionEdge';
+  /** Opaque cursor of this edge */
+  cursor: Scalars['String']['output'];
+  /** The item */
+  node: AcceptanceSubmission;
+};
+
+/** The result of acknowledging an alert */
+export type AcknowledgeAlertPayload = {
+  __typename?: 'AcknowledgeAlertPayload';
+  /** The alert, now acknowledged */
+  alert: BlockedOrderAlert;
+};
+
+/** A billing partner for an existing customer, or a reseller added to an existing relationship */
+export type AddCustomerRelationshipInput = {
+  /** The customer */
+  customerId: Scalars['ID']['input'];
+  /** The billing partner (direct-bill partner or provider) */
+  partnerId: Scalars['ID']['input'];
+  /** A reseller linked to the billing partner, added to the relationship */
+  resellerId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** The result of adding a relationship */
+export type AddCustomerRelationshipPayload = {
+  __typename?: 'AddCustomerRelationshipPayload';
+  /** The customer, with its relationships as they now stand */
+  customer: Customer;
+};
+
+/** One published version of an agreement, for a country (or GLOBAL) and a language */
+export type AgreementTemplate = {
+  __typename?: 'AgreementTemplate';
+  /** ISO 3166-1 alpha-2 country code, or GLOBAL for every country without its own template */
+  country: Scalars['String']['output'];
+  /** When the template was published */
+  createdAt: Scalars['DateTime']['output'];
+  /** Where the agreement text can be read */
+  displayUri: Scalars['String']['output'];
+  /** First day the template applies */
+  effectiveFrom: Scalars['Date']['output'];
+  /** Whether this is (a translation of) the current version for its type and country, effective today */
+  isCurrent: Scalars['Boolean']['output'];
+  /** BCP 47 language tag, e.g. en-US */
+  language: Scalars['String']['output'];
+  /** Stable identifier of the template */
+  templateId: Scalars['String']['output'];
+  /** Which agreement this is a version of */
+  type: AgreementType;
+  /** Version label, e.g. 2024-06 */
+  version: Scalars['String']['output'];
+  /** Integer order of versions within the type; higher is newer */
+  versionRank: Scalars['Int']['output'];
+};
+
+/** The kind of agreement a template is */
+export type AgreementType =
+  | 'MICROSOFT_CLOUD_AGREEMENT'
+  | 'MICROSOFT_CUSTOMER_AGREEMENT';
+
+/** Narrows the blocked-order alerts a caller may see */
+export type AlertFilter = {
+  /** true: only acknowledged alerts; false: only open ones */
+  acknowledged?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Only alerts of this customer */
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Only alerts this partner is a party to (as billing partner or as reseller) */
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Only alerts listing this reason */
+  reason?: InputMaybe<BlockReason>;
+};
+
+/** The stored order and, when it was blocked, its alert */
+export type AttemptTransactionPayload = {
+  __typename?: 'AttemptTransactionPayload';
+  /** The alert raised for a BLOCKED order */
+  alert: Maybe<BlockedOrderAlert>;
+  /** The order: COMPLETED or BLOCKED, with reasons and warnings */
+  order: Order;
+};
+
+/** Why the gate blocked a transaction */
+export type BlockReason =
+  | 'ACCEPTANCE_NOT_CONFIRMED'
+  | 'ACCEPTANCE_WITHDRAWN'
+  | 'AGREEMENT_VERSION_OUTDATED'
+  | 'RESELLER_NOT_AUTHORIZED';
+
+/** An alert raised when the gate blocked an order; its cursor orders every alert ever raised */
+export type BlockedOrderAlert = {
+  __typename?: 'BlockedOrderAlert';
+  /** When a user of the partner acknowledged the alert; null while open */
+  acknowledgedAt: Maybe<Scalars['DateTime']['output']>;
+  /** Who acknowledged the alert; null while open */
+  acknowledgedBy: Maybe<User>;
+  /** When the order was blocked */
+  createdAt: Scalars['DateTime']['output'];
+  /** Monotonic cursor (equal to the id): pass it as `after` to resume */
+  cursor: Scalars['String']['output'];
+  /** The customer the order was for */
+  customer: Customer;
+  /** The alert id (also its cursor) */
+  id: Scalars['ID']['output'];
+  /** The blocked order */
+  order: Order;
+  /** The billing partner of the blocked order */
+  partner: Partner;
+  /** Why the gate blocked the order, in the order of the rules */
+  reasons: Array<BlockReason>;
+  /** The reseller that placed the order through its provider, if any */
+  reseller: Maybe<Partner>;
+};
+
+/** A page of BlockedOrderAlert items (Relay connection) */
+export type BlockedOrderAlertConnection = {
+  __typename?: 'BlockedOrderAlertConnection';
+  /** The items of this page */
+  edges: Array<BlockedOrderAlertEdge>;
+  /** Where this page stands */
+  pageInfo: PageInfo;
+  /** Number of items matching the filter, over all pages */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** An edge of a BlockedOrderAlert list */
+export type BlockedOrderAlertEdge = {
+  __typename?: 'BlockedOrderAlertEdge';
+  /** Opaque cursor of this edge */
+  cursor: Scalars['String']['output'];
+  /** The item */
+  node: BlockedOrderAlert;
+};
+
+/** Where a partner acted: its dashboard or the API */
+export type Channel =
+  | 'API'
+  | 'DASHBOARD';
+
+/** The Microsoft cloud the customer lives in; national clouds do not support acceptance confirmation */
+export type CloudInstance =
+  | 'CHINA'
+  | 'GERMANY'
+  | 'PUBLIC'
+  | 'US_GOVERNMENT';
+
+/** A customer's acceptance state relative to one billing partner */
+export type ComplianceStatus =
+  | 'CONFIRMED'
+  | 'MISSING'
+  | 'NOT_APPLICABLE'
+  | 'OUTDATED'
+  | 'WITHDRAWN';
+
+/** Customers by compliance status and blocked orders by reason, for one partner or across all */
+export type ComplianceSummary = {
+  __typename?: 'ComplianceSummary';
+  /** Blocked orders by reason (an order may list several), most frequent first */
+  blockedByReason: Array<ReasonCount>;
+  /** Blocked orders */
+  blockedOrders: Scalars['Int']['output'];
+  /** Customers with a current confirmation */
+  confirmed: Scalars['Int']['output'];
+  /** Customers counted */
+  customers: Scalars['Int']['output'];
+  /** Customers with no confirmation */
+  missing: Scalars['Int']['output'];
+  /** Customers on national clouds, where acceptance does not apply */
+  notApplicable: Scalars['Int']['output'];
+  /** Customers whose confirmation is of an older agreement */
+  outdated: Scalars['Int']['output'];
+  /** Customers whose acceptance was withdrawn */
+  withdrawn: Scalars['Int']['output'];
+};
+
+/** A customer's acceptance of the agreement, recorded by its billing partner */
+export type ConfirmCustomerAcceptanceInput = {
+  /** Where the confirmation is recorded */
+  channel?: InputMaybe<Channel>;
+  /** The person inside the customer organization who accepted */
+  contact: ContactInput;
+  /** The customer who accepted */
+  customerId: Scalars['ID']['input'];
+  /** The day the person accepted: not in the future, not before the template's effectiveFrom */
+  dateAgreed: Scalars['Date']['input'];
+  /** The employee behind a shared service account recording this */
+  onBehalfOf?: InputMaybe<Scalars['String']['input']>;
+  /** The billing partner confirming; defaults to the caller's partner (required for platform admins) */
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+  /** The accepted template: a MICROSOFT_CLOUD_AGREEMENT of the customer's country or GLOBAL */
+  templateId: Scalars['String']['input'];
+};
+
+/** The recorded confirmation, and the one it replaced */
+export type ConfirmCustomerAcceptancePayload = {
+  __typename?: 'ConfirmCustomerAcceptancePayload';
+  /** The new, active acceptance */
+  acceptance: Acceptance;
+  /** The acceptance this one superseded, if there was an active one */
+  superseded: Maybe<Acceptance>;
+};
+
+/** A person inside the customer organization */
+export type Contact = {
+  __typename?: 'Contact';
+  /** Email address (masked for analysts) */
+  email: Scalars['EmailAddress']['output'];
+  /** Given name (masked for analysts) */
+  firstName: Scalars['String']['output'];
+  /** Family name (masked for analysts) */
+  lastName: Scalars['String']['output'];
+  /** Phone number in E.164, e.g. +14255550100 (masked for analysts) */
+  phoneNumber: Maybe<Scalars['String']['output']>;
+};
+
+/** A person inside the customer organization */
+export type ContactInput = {
+  /** Email address */
+  email: Scalars['EmailAddress']['input'];
+  /** Given name; required, trimmed */
+  firstName: Scalars['String']['input'];
+  /** Family name; required, trimmed */
+  lastName: Scalars['String']['input'];
+  /** Phone number in E.164, e.g. +14255550100 */
+  phoneNumber?: InputMaybe<Scalars['PhoneNumber']['input']>;
+};
+
+/** A corrected contact for an acceptance; each changed field joins the audit trail */
+export type CorrectAcceptanceContactInput = {
+  /** The acceptance to correct */
+  acceptanceId: Scalars['ID']['input'];
+  /** The whole contact as it should read */
+  contact: ContactInput;
+};
+
+/** The corrected acceptance */
+export type CorrectAcceptanceContactPayload = {
+  __typename?: 'CorrectAcceptanceContactPayload';
+  /** The acceptance with its corrected contact and its corrections */
+  acceptance: Acceptance;
+};
+
+/** A new customer and its first relationship */
+export type CreateCustomerInput = {
+  /** Cloud instance; PUBLIC when absent */
+  cloud?: InputMaybe<CloudInstance>;
+  /** Company name; required, trimmed */
+  companyName: Scalars['String']['input'];
+  /** ISO 3166-1 alpha-2 country code, e.g. US (any case) */
+  country: Scalars['String']['input'];
+  /** Primary domain name, e.g. contoso.com */
+  domain: Scalars['String']['input'];
+  /** Billing partner (direct-bill partner or provider); defaults to the caller's partner. Required for platform admins and resellers */
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Primary contact inside the organization */
+  primaryContact: ContactInput;
+  /** For indirect business: the reseller serving the customer, linked to the billing partner */
+  resellerId?: InputMaybe<Scalars['ID']['input']>;
+  /** The customer's Microsoft Entra tenant id; generated when absent; unique */
+  tenantId?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The result of creating a customer */
+export type CreateCustomerPayload = {
+  __typename?: 'CreateCustomerPayload';
+  /** The new customer, with its relationship */
+  customer: Customer;
+};
+
+/** An organization buying Microsoft cloud services through one or more partners */
+export type Customer = {
+  __typename?: 'Customer';
+  /** The acceptance relative to one billing partner (the active one, else the latest); for callers without a partner and no argument, the only billing partner's, null when there are several */
+  acceptance: Maybe<Acceptance>;
+  /** Every acceptance relative to the billing partner (all billing partners for callers without one), newest first, superseded and withdrawn ones included */
+  acceptanceHistory: Array<Acceptance>;
+  /** The cloud instance the customer lives in */
+  cloud: CloudInstance;
+  /** Company name */
+  companyName: Scalars['String']['output'];
+  /** Acceptance state relative to one billing partner: the argument, else the caller's partner; for callers without a partner, the least compliant across the customer's billing partners (MISSING, WITHDRAWN, OUTDATED, CONFIRMED); NOT_APPLICABLE on national clouds */
+  complianceStatus: ComplianceStatus;
+  /** ISO 3166-1 alpha-2 country code, e.g. US */
+  country: Scalars['String']['output'];
+  /** When the customer was created */
+  createdAt: Scalars['DateTime']['output'];
+  /** Primary domain name, lower case */
+  domain: Scalars['String']['output'];
+  /** Customer id */
+  id: Scalars['ID']['output'];
+  /** Primary contact inside the organization (masked for analysts) */
+  primaryContact: Contact;
+  /** Billing partners (with their resellers) the customer works with; a partner user sees only those involving its partner */
+  relationships: Array<CustomerRelationship>;
+  /** The customer's subscriptions the caller may see (its own as billing partner or reseller), oldest first */
+  subscriptions: Array<ProductSubscription>;
+  /** The customer's Microsoft Entra tenant id; unique */
+  tenantId: Scalars['String']['output'];
+};
+
+
+/** An organization buying Microsoft cloud services through one or more partners */
+export type CustomerAcceptanceArgs = {
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/** An organization buying Microsoft cloud services through one or more partners */
+export type CustomerAcceptanceHistoryArgs = {
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/** An organization buying Microsoft cloud services through one or more partners */
+export type CustomerComplianceStatusArgs = {
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** A page of Customer items (Relay connection) */
+export type CustomerConnection = {
+  __typename?: 'CustomerConnection';
+  /** The items of this page */
+  edges: Array<CustomerEdge>;
+  /** Where this page stands */
+  pageInfo: PageInfo;
+  /** Number of items matching the filter, over all pages */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** An edge of a Customer list */
+export type CustomerEdge = {
+  __typename?: 'CustomerEdge';
+  /** Opaque cursor of this edge */
+  cursor: Scalars['String']['output'];
+  /** The item */
+  node: Customer;
+};
+
+/** Narrows a customer list; every given field must match */
+export type CustomerFilter = {
+  /** Customers with this compliance status, relative to partnerId, else the caller's partner, else the least compliant across billing partners */
+  complianceStatus?: InputMaybe<ComplianceStatus>;
+  /** ISO 3166-1 alpha-2 country code */
+  country?: InputMaybe<Scalars['String']['input']>;
+  /** Customers this partner serves, as billing partner or as reseller */
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Part of the company name or domain, case-insensitive */
+  search?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** A customer working with one billing partner, and for indirect business the reseller(s) serving it */
+export type CustomerRelationship = {
+  __typename?: 'CustomerRelationship';
+  /** When the relationship was created */
+  createdAt: Scalars['DateTime']['output'];
+  /** Relationship id */
+  id: Scalars['ID']['output'];
+  /** The billing partner: a direct-bill partner or a provider */
+  partner: Partner;
+  /** For indirect business: the resellers serving the customer (a reseller sees only itself) */
+  resellers: Array<Partner>;
+};
+
+/** Links an indirect reseller to an indirect provider */
+export type LinkResellerInput = {
+  providerId: Scalars['ID']['input'];
+  resellerId: Scalars['ID']['input'];
+};
+
+export type LinkResellerPayload = {
+  __typename?: 'LinkResellerPayload';
+  /** The reseller, now linked */
+  reseller: Partner;
+};
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Acknowledges an alert (an ADMIN or AGENT of the alert's billing partner or reseller, or a platform admin) */
+  acknowledgeAlert: AcknowledgeAlertPayload;
+  /** Adds a billing partner to a customer, or a linked reseller to the billing partner's relationship; adding what exists changes nothing */
+  addCustomerRelationship: AddCustomerRelationshipPayload;
+  /** Places a transaction: the gate decides COMPLETED or BLOCKED and the attempt is stored either way (idempotent per key and partner) */
+  attemptTransaction: AttemptTransactionPayload;
+  /** Records a customer's acceptance for its billing partner, superseding the active one (billing partners and platform admins; never a reseller) */
+  confirmCustomerAcceptance: ConfirmCustomerAcceptancePayload;
+  /** Corrects the contact of the partner's active acceptance; every changed field is kept in `corrections` */
+  correctAcceptanceContact: CorrectAcceptanceContactPayload;
+  /** Creates a customer with its billing partner (and reseller): platform admins for anyone, a partner's ADMIN or AGENT for itself */
+  createCustomer: CreateCustomerPayload;
+  /** Links a reseller to a provider (platform admins, or the provider's ADMIN) */
+  linkResellerToProvider: LinkResellerPayload;
+  /** Publishes an agreement template (platform admins only) */
+  publishAgreement: PublishAgreementPayload;
+  /** Registers a partner (platform admins only) */
+  registerPartner: RegisterPartnerPayload;
+  /** The provider approves a submission (recording its own acceptance, onBehalfOf naming the reseller) or rejects it with a note */
+  reviewAcceptanceSubmission: ReviewAcceptanceSubmissionPayload;
+  /** A reseller hands acceptance details to a provider it is linked to, for review */
+  submitAcceptanceToProvider: SubmitAcceptancePayload;
+  /** Withdraws the partner's active acceptance and cancels the partner's active subscriptions of that customer */
+  withdrawCustomerAcceptance: WithdrawCustomerAcceptancePayload;
+};
+
+
+export type MutationAcknowledgeAlertArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationAddCustomerRelationshipArgs = {
+  input: AddCustomerRelationshipInput;
+};
+
+
+export type MutationAttemptTransactionArgs = {
+  input: TransactionInput;
+};
+
+
+export type MutationConfirmCustomerAcceptanceArgs = {
+  input: ConfirmCustomerAcceptanceInput;
+};
+
+
+export type MutationCorrectAcceptanceContactArgs = {
+  input: CorrectAcceptanceContactInput;
+};
+
+
+export type MutationCreateCustomerArgs = {
+  input: CreateCustomerInput;
+};
+
+
+export type MutationLinkResellerToProviderArgs = {
+  input: LinkResellerInput;
+};
+
+
+export type MutationPublishAgreementArgs = {
+  input: PublishAgreementInput;
+};
+
+
+export type MutationRegisterPartnerArgs = {
+  input: RegisterPartnerInput;
+};
+
+
+export type MutationReviewAcceptanceSubmissionArgs = {
+  input: ReviewAcceptanceSubmissionInput;
+};
+
+
+export type MutationSubmitAcceptanceToProviderArgs = {
+  input: SubmitAcceptanceInput;
+};
+
+
+export type MutationWithdrawCustomerAcceptanceArgs = {
+  input: WithdrawCustomerAcceptanceInput;
+};
+
+/** A transaction attempt, completed or blocked, with the gate's reasons and warnings */
+export type Order = {
+  __typename?: 'Order';
+  /** Why it was blocked, in the order of the rules; empty when completed */
+  blockReasons: Array<BlockReason>;
+  /** Where it was placed: DASHBOARD or API */
+  channel: Channel;
+  /** When the attempt was recorded */
+  createdAt: Scalars['DateTime']['output'];
+  /** The customer */
+  customer: Customer;
+  /** The order id */
+  id: Scalars['ID']['output'];
+  /** The client's idempotency key */
+  idempotencyKey: Scalars['String']['output'];
+  /** What the transaction does */
+  kind: TransactionKind;
+  /** The offer bought (NEW_PURCHASE) */
+  offerId: Maybe<Scalars['String']['output']>;
+  /** The gate's decision */
+  outcome: OrderOutcome;
+  /** The billing partner */
+  partner: Partner;
+  /** The user who placed the order */
+  placedBy: User;
+  /** Seats: bought, the new total (SEAT_CHANGE), or renewed */
+  quantity: Scalars['Int']['output'];
+  /** Business time of the order (replayed history may lie in the past) */
+  requestedAt: Scalars['DateTime']['output'];
+  /** The reseller that placed the order through its provider, if any */
+  reseller: Maybe<Partner>;
+  /** The subscription created, changed or renewed (or that would have been) */
+  subscription: Maybe<ProductSubscription>;
+  /** What the gate noticed without blocking */
+  warnings: Array<TransactionWarning>;
+};
+
+/** A page of Order items (Relay connection) */
+export type OrderConnection = {
+  __typename?: 'OrderConnection';
+  /** The items of this page */
+  edges: Array<OrderEdge>;
+  /** Where this page stands */
+  pageInfo: PageInfo;
+  /** Number of items matching the filter, over all pages */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** An edge of a Order list */
+export type OrderEdge = {
+  __typename?: 'OrderEdge';
+  /** Opaque cursor of this edge */
+  cursor: Scalars['String']['output'];
+  /** The item */
+  node: Order;
+};
+
+/** Narrows the orders listed */
+export type OrderFilter = {
+  /** Only orders of this customer */
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Only orders of this kind */
+  kind?: InputMaybe<TransactionKind>;
+  /** Only COMPLETED or only BLOCKED orders */
+  outcome?: InputMaybe<OrderOutcome>;
+  /** Only orders billed by this partner */
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** The gate's decision on a transaction attempt */
+export type OrderOutcome =
+  | 'BLOCKED'
+  | 'COMPLETED';
+
+/** Relay page information */
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  /** Cursor of the last edge; pass it as `after` for the next page */
+  endCursor: Maybe<Scalars['String']['output']>;
+  /** Whether more items follow this page */
+  hasNextPage: Scalars['Boolean']['output'];
+  /** Whether items precede this page */
+  hasPreviousPage: Scalars['Boolean']['output'];
+  /** Cursor of the first edge */
+  startCursor: Maybe<Scalars['String']['output']>;
+};
+
+/** A CSP partner: direct-bill partner, indirect provider or indirect reseller */
+export type Partner = {
+  __typename?: 'Partner';
+  /** When the partner was registered */
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  /** Display name */
+  name: Scalars['String']['output'];
+  /** For a reseller: the providers it sells through */
+  providers: Array<Partner>;
+  /** For a provider: the resellers linked to it */
+  resellers: Array<Partner>;
+  /** The partner's Microsoft Entra tenant id */
+  tenantId: Scalars['String']['output'];
+  type: PartnerType;
+};
+
+/** A page of Partner items (Relay connection) */
+export type PartnerConnection = {
+  __typename?: 'PartnerConnection';
+  /** The items of this page */
+  edges: Array<PartnerEdge>;
+  /** Where this page stands */
+  pageInfo: PageInfo;
+  /** Number of items matching the filter, over all pages */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** An edge of a Partner list */
+export type PartnerEdge = {
+  __typename?: 'PartnerEdge';
+  /** Opaque cursor of this edge */
+  cursor: Scalars['String']['output'];
+  /** The item */
+  node: Partner;
+};
+
+/** How a partner does CSP business */
+export type PartnerType =
+  | 'DIRECT_BILL'
+  | 'INDIRECT_PROVIDER'
+  | 'INDIRECT_RESELLER';
+
+/** A product subscription, created by a completed NEW_PURCHASE and extended by renewals */
+export type ProductSubscription = {
+  __typename?: 'ProductSubscription';
+  /** When the subscription was cancelled */
+  cancelledAt: Maybe<Scalars['DateTime']['output']>;
+  /** When the subscription was created */
+  createdAt: Scalars['DateTime']['output'];
+  /** The customer */
+  customer: Customer;
+  /** The subscription id */
+  id: Scalars['ID']['output'];
+  /** The product offer */
+  offerId: Scalars['String']['output'];
+  /** The billing partner */
+  partner: Partner;
+  /** End of the current one-year term; renewals extend it by a year */
+  renewsOn: Scalars['Date']['output'];
+  /** The reseller serving it, if any */
+  reseller: Maybe<Partner>;
+  /** Number of seats */
+  seats: Scalars['Int']['output'];
+  /** ACTIVE, or CANCELLED (e.g. by a withdrawal) */
+  status: SubscriptionStatus;
+};
+
+/** A new agreement template (platform admins only) */
+export type PublishAgreementInput = {
+  /** ISO 3166-1 alpha-2 country code, or GLOBAL */
+  country: Scalars['String']['input'];
+  /** http(s) URL where the agreement text can be read */
+  displayUri: Scalars['String']['input'];
+  /** First day the template applies */
+  effectiveFrom: Scalars['Date']['input'];
+  /** BCP 47 language tag, e.g. en-US */
+  language: Scalars['String']['input'];
+  /** Stable identifier; generated when absent; must be unused */
+  templateId?: InputMaybe<Scalars['String']['input']>;
+  /** Which agreement this is a version of */
+  type: AgreementType;
+  /** Version label, e.g. 2024-06 */
+  version: Scalars['String']['input'];
+  /** Order of versions within the type, 1 or more; higher is newer */
+  versionRank: Scalars['Int']['input'];
+};
+
+/** The result of publishing a template */
+export type PublishAgreementPayload = {
+  __typename?: 'PublishAgreementPayload';
+  /** The template, as stored */
+  agreement: AgreementTemplate;
+};
+
+export type Query = {
+  __typename?: 'Query';
+  /** Submissions the caller may see: a provider those made to it, a reseller its own, platform roles all */
+  acceptanceSubmissions: AcceptanceSubmissionConnection;
+  /** Agreement templates, by type then newest rank first; every argument narrows the list */
+  agreements: Array<AgreementTemplate>;
+  /** Blocked-order alerts the caller receives, oldest first by cursor (pass the last endCursor as the subscription `after` to continue live) */
+  blockedOrderAlerts: BlockedOrderAlertConnection;
+  /** Customers by compliance status and blocked orders by reason: the caller's partner, one named partner, or (platform roles) everything */
+  complianceSummary: ComplianceSummary;
+  /** The template in force today for a country: the effective one of highest rank for the country, else GLOBAL's; null when none is effective */
+  currentAgreement: Maybe<AgreementTemplate>;
+  /** One customer, or null when it does not exist or is not visible to the caller */
+  customer: Maybe<Customer>;
+  /** Customers the caller may see, by company name */
+  customers: CustomerConnection;
+  /** Orders the caller may see, oldest first: a billing partner its own (a provider also its resellers'), a reseller only its own, platform roles all */
+  orders: OrderConnection;
+  /** One partner, or null when it does not exist or is not visible */
+  partner: Maybe<Partner>;
+  /** Partners the caller may see: all for platform roles; itself and linked partners otherwise */
+  partners: PartnerConnection;
+  /** A dry run of attemptTransaction through the same gate; stores nothing */
+  preflightTransaction: TransactionPreflight;
+  /** The caller, from the bearer token */
+  viewer: ViewerInfo;
+};
+
+
+export type QueryAcceptanceSubmissionsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<SubmissionStatus>;
+};
+
+
+export type QueryAgreementsArgs = {
+  country?: InputMaybe<Scalars['String']['input']>;
+  language?: InputMaybe<Scalars['String']['input']>;
+  type?: InputMaybe<AgreementType>;
+};
+
+
+export type QueryBlockedOrderAlertsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<AlertFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryComplianceSummaryArgs = {
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type QueryCurrentAgreementArgs = {
+  country: Scalars['String']['input'];
+  language?: InputMaybe<Scalars['String']['input']>;
+  type: AgreementType;
+};
+
+
+export type QueryCustomerArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryCustomersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<CustomerFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryOrdersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<OrderFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryPartnerArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryPartnersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryPreflightTransactionArgs = {
+  input: TransactionInput;
+};
+
+/** Blocked orders for one reason */
+export type ReasonCount = {
+  __typename?: 'ReasonCount';
+  /** Blocked orders listing this reason */
+  count: Scalars['Int']['output'];
+  /** The block reason */
+  reason: BlockReason;
+};
+
+/** A new partner (platform admins only) */
+export type RegisterPartnerInput = {
+  /** Display name */
+  name: Scalars['String']['input'];
+  /** The partner's Microsoft Entra tenant id; unique */
+  tenantId: Scalars['String']['input'];
+  type: PartnerType;
+};
+
+export type RegisterPartnerPayload = {
+  __typename?: 'RegisterPartnerPayload';
+  partner: Partner;
+};
+
+/** A provider's review of a reseller's submission */
+export type ReviewAcceptanceSubmissionInput = {
+  /** APPROVE records the confirmation; REJECT sends it back */
+  decision: ReviewDecision;
+  /** A note for the reseller; required when rejecting */
+  note?: InputMaybe<Scalars['String']['input']>;
+  /** The submission to review */
+  submissionId: Scalars['ID']['input'];
+};
+
+/** The reviewed submission and, on approval, the provider's acceptance */
+export type ReviewAcceptanceSubmissionPayload = {
+  __typename?: 'ReviewAcceptanceSubmissionPayload';
+  /** The provider's acceptance recorded on approval */
+  acceptance: Maybe<Acceptance>;
+  /** The submission, now APPROVED or REJECTED */
+  submission: AcceptanceSubmission;
+};
+
+/** A provider's answer to a submission */
+export type ReviewDecision =
+  | 'APPROVE'
+  | 'REJECT';
+
+/** A role from the identity provider */
+export type Role =
+  | 'ADMIN'
+  | 'AGENT'
+  | 'ANALYST'
+  | 'PLATFORM_ADMIN'
+  | 'VIEWER';
+
+/** State of a reseller's submission to its provider */
+export type SubmissionStatus =
+  | 'APPROVED'
+  | 'PENDING'
+  | 'REJECTED';
+
+/** Acceptance details a reseller hands to its provider */
+export type SubmitAcceptanceInput = {
+  /** The person inside the customer organization who accepted */
+  contact: ContactInput;
+  /** The customer who accepted */
+  customerId: Scalars['ID']['input'];
+  /** The day the person accepted: not in the future, not before the template's effectiveFrom */
+  dateAgreed: Scalars['Date']['input'];
+  /** The provider the reseller sells through for this customer */
+  providerId: Scalars['ID']['input'];
+  /** The accepted template: a MICROSOFT_CLOUD_AGREEMENT of the customer's country or GLOBAL */
+  templateId: Scalars['String']['input'];
+};
+
+/** The submission handed to the provider */
+export type SubmitAcceptancePayload = {
+  __typename?: 'SubmitAcceptancePayload';
+  /** The new, PENDING submission */
+  submission: AcceptanceSubmission;
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Blocked-order alerts as they are raised, for the partners the caller belongs to (all for platform roles). With `after`, every later alert is delivered first, then live ones, none lost or doubled */
+  blockedOrderAlerts: BlockedOrderAlert;
+};
+
+
+export type SubscriptionBlockedOrderAlertsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** State of a product subscription */
+export type SubscriptionStatus =
+  | 'ACTIVE'
+  | 'CANCELLED';
+
+/** A transaction attempt: it passes through the gate and is stored as an order */
+export type TransactionInput = {
+  /** Where it is placed */
+  channel?: InputMaybe<Channel>;
+  /** The customer transacting */
+  customerId: Scalars['ID']['input'];
+  /** Client key: the same key from the same partner returns the first result and creates nothing more */
+  idempotencyKey: Scalars['String']['input'];
+  /** What the transaction does */
+  kind: TransactionKind;
+  /** The offer bought; required for NEW_PURCHASE */
+  offerId?: InputMaybe<Scalars['String']['input']>;
+  /** The billing partner; defaults to the caller's partner (a reseller names its provider; platform admins must name one) */
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Seats, more than 0: bought, the new total for SEAT_CHANGE, or renewed */
+  quantity: Scalars['Int']['input'];
+  /** Business time, default now; only a platform admin may set it (to replay history) */
+  requestedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** The reseller placing the order through the billing partner (a reseller: itself, the default) */
+  resellerId?: InputMaybe<Scalars['ID']['input']>;
+  /** The subscription changed or renewed; required for SEAT_CHANGE, RENEWAL and AUTO_RENEWAL */
+  subscriptionId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** What a partner transaction does */
+export type TransactionKind =
+  | 'AUTO_RENEWAL'
+  | 'NEW_PURCHASE'
+  | 'RENEWAL'
+  | 'SEAT_CHANGE';
+
+/** What the gate would decide now; nothing is stored */
+export type TransactionPreflight = {
+  __typename?: 'TransactionPreflight';
+  /** Whether the transaction would complete */
+  allowed: Scalars['Boolean']['output'];
+  /** Why it would be blocked, in the order of the rules */
+  blockReasons: Array<BlockReason>;
+  /** The agreement the customer must have accepted (the current one); null when not gated */
+  requiredAgreement: Maybe<AgreementTemplate>;
+  /** What the gate would note without blocking */
+  warnings: Array<TransactionWarning>;
+};
+
+/** Something the gate noticed without blocking */
+export type TransactionWarning =
+  | 'ACCEPTANCE_NOT_APPLICABLE'
+  | 'ACCEPTANCE_NOT_CONFIRMED'
+  | 'ACCEPTANCE_WITHDRAWN'
+  | 'AGREEMENT_UPDATE_AVAILABLE'
+  | 'AGREEMENT_VERSION_OUTDATED'
+  | 'BEFORE_ENFORCEMENT';
+
+/** A person known from the identity provider */
+export type User = {
+  __typename?: 'User';
+  /** The token's display name */
+  displayName: Scalars['String']['output'];
+  /** The token's subject */
+  id: Scalars['ID']['output'];
+};
+
+/** Who is calling */
+export type ViewerInfo = {
+  __typename?: 'ViewerInfo';
+  /** The token's display name */
+  displayName: Scalars['String']['output'];
+  /** The partner the caller belongs to; null for platform admins and analysts */
+  partner: Maybe<Partner>;
+  roles: Array<Role>;
+  /** The token's subject */
+  userId: Scalars['ID']['output'];
+};
+
+/** Withdraws the active acceptance of a customer with a billing partner */
+export type WithdrawCustomerAcceptanceInput = {
+  /** The customer that no longer agrees */
+  customerId: Scalars['ID']['input'];
+  /** The billing partner; defaults to the caller's partner (required for platform admins) */
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Why the acceptance is withdrawn; required */
+  reason: Scalars['String']['input'];
+};
+
+/** The withdrawn acceptance and what the withdrawal cancelled */
+export type WithdrawCustomerAcceptancePayload = {
+  __typename?: 'WithdrawCustomerAcceptancePayload';
+  /** The acceptance, now WITHDRAWN */
+  acceptance: Acceptance;
+  /** The partner's subscriptions of this customer the withdrawal cancelled */
+  cancelledSubscriptions: Array<ProductSubscription>;
+};
+
+/** Lifecycle of one recorded acceptance */
+export type AcceptanceStatus =
+  | 'ACTIVE'
+  | 'SUPERSEDED'
+  | 'WITHDRAWN';
+
+/** A billing partner for an existing customer, or a reseller added to an existing relationship */
+export type AddCustomerRelationshipInput = {
+  /** The customer */
+  customerId: string | number;
+  /** The billing partner (direct-bill partner or provider) */
+  partnerId: string | number;
+  /** A reseller linked to the billing partner, added to the relationship */
+  resellerId?: string | number | null | undefined;
+};
+
+/** The kind of agreement a template is */
+export type AgreementType =
+  | 'MICROSOFT_CLOUD_AGREEMENT'
+  | 'MICROSOFT_CUSTOMER_AGREEMENT';
+
+/** Narrows the blocked-order alerts a caller may see */
+export type AlertFilter = {
+  /** true: only acknowledged alerts; false: only open ones */
+  acknowledged?: boolean | null | undefined;
+  /** Only alerts of this customer */
+  customerId?: string | number | null | undefined;
+  /** Only alerts this partner is a party to (as billing partner or as reseller) */
+  partnerId?: string | number | null | undefined;
+  /** Only alerts listing this reason */
+  reason?: BlockReason | null | undefined;
+};
+
+/** Why the gate blocked a transaction */
+export type BlockReason =
+  | 'ACCEPTANCE_NOT_CONFIRMED'
+  | 'ACCEPTANCE_WITHDRAWN'
+  | 'AGREEMENT_VERSION_OUTDATED'
+  | 'RESELLER_NOT_AUTHORIZED';
+
+/** Where a partner acted: its dashboard or the API */
+export type Channel =
+  | 'API'
+  | 'DASHBOARD';
+
+/** The Microsoft cloud the customer lives in; national clouds do not support acceptance confirmation */
+export type CloudInstance =
+  | 'CHINA'
+  | 'GERMANY'
+  | 'PUBLIC'
+  | 'US_GOVERNMENT';
+
+/** A customer's acceptance state relative to one billing partner */
+export type ComplianceStatus =
+  | 'CONFIRMED'
+  | 'MISSING'
+  | 'NOT_APPLICABLE'
+  | 'OUTDATED'
+  | 'WITHDRAWN';
+
+/** A customer's acceptance of the agreement, recorded by its billing partner */
+export type ConfirmCustomerAcceptanceInput = {
+  /** Where the confirmation is recorded */
+  channel?: Channel | null | undefined;
+  /** The person inside the customer organization who accepted */
+  contact: ContactInput;
+  /** The customer who accepted */
+  customerId: string | number;
+  /** The day the person accepted: not in the future, not before the template's effectiveFrom */
+  dateAgreed: string;
+  /** The employee behind a shared service account recording this */
+  onBehalfOf?: string | null | undefined;
+  /** The billing partner confirming; defaults to the caller's partner (required for platform admins) */
+  partnerId?: string | number | null | undefined;
+  /** The accepted template: a MICROSOFT_CLOUD_AGREEMENT of the customer's country or GLOBAL */
+  templateId: string;
+};
+
+/** A person inside the customer organization */
+export type ContactInput = {
+  /** Email address */
+  email: string;
+  /** Given name; required, trimmed */
+  firstName: string;
+  /** Family name; required, trimmed */
+  lastName: string;
+  /** Phone number in E.164, e.g. +14255550100 */
+  phoneNumber?: string | null | undefined;
+};
+
+/** A corrected contact for an acceptance; each changed field joins the audit trail */
+export type CorrectAcceptanceContactInput = {
+  /** The acceptance to correct */
+  acceptanceId: string | number;
+  /** The whole contact as it should read */
+  contact: ContactInput;
+};
+
+/** A new customer and its first relationship */
+export type CreateCustomerInput = {
+  /** Cloud instance; PUBLIC when absent */
+  cloud?: CloudInstance | null | undefined;
+  /** Company name; required, trimmed */
+  companyName: string;
+  /** ISO 3166-1 alpha-2 country code, e.g. US (any case) */
+  country: string;
+  /** Primary domain name, e.g. contoso.com */
+  domain: string;
+  /** Billing partner (direct-bill partner or provider); defaults to the caller's partner. Required for platform admins and resellers */
+  partnerId?: string | number | null | undefined;
+  /** Primary contact inside the organization */
+  primaryContact: ContactInput;
+  /** For indirect business: the reseller serving the customer, linked to the billing partner */
+  resellerId?: string | number | null | undefined;
+  /** The customer's Microsoft Entra tenant id; generated when absent; unique */
+  tenantId?: string | null | undefined;
+};
+
+/** Narrows a customer list; every given field must match */
+export type CustomerFilter = {
+  /** Customers with this compliance status, relative to partnerId, else the caller's partner, else the least compliant across billing partners */
+  complianceStatus?: ComplianceStatus | null | undefined;
+  /** ISO 3166-1 alpha-2 country code */
+  country?: string | null | undefined;
+  /** Customers this partner serves, as billing partner or as reseller */
+  partnerId?: string | number | null | undefined;
+  /** Part of the company name or domain, case-insensitive */
+  search?: string | null | undefined;
+};
+
+/** Links an indirect reseller to an indirect provider */
+export type LinkResellerInput = {
+  providerId: string | number;
+  resellerId: string | number;
+};
+
+/** Narrows the orders listed */
+export type OrderFilter = {
+  /** Only orders of this customer */
+  customerId?: string | number | null | undefined;
+  /** Only orders of this kind */
+  kind?: TransactionKind | null | undefined;
+  /** Only COMPLETED or only BLOCKED orders */
+  outcome?: OrderOutcome | null | undefined;
+  /** Only orders billed by this partner */
+  partnerId?: string | number | null | undefined;
+};
+
+/** The gate's decision on a transaction attempt */
+export type OrderOutcome =
+  | 'BLOCKED'
+  | 'COMPLETED';
+
+/** How a partner does CSP business */
+export type PartnerType =
+  | 'DIRECT_BILL'
+  | 'INDIRECT_PROVIDER'
+  | 'INDIRECT_RESELLER';
+
+/** A new agreement template (platform admins only) */
+export type PublishAgreementInput = {
+  /** ISO 3166-1 alpha-2 country code, or GLOBAL */
+  country: string;
+  /** http(s) URL where the agreement text can be read */
+  displayUri: string;
+  /** First day the template applies */
+  effectiveFrom: string;
+  /** BCP 47 language tag, e.g. en-US */
+  language: string;
+  /** Stable identifier; generated when absent; must be unused */
+  templateId?: string | null | undefined;
+  /** Which agreement this is a version of */
+  type: AgreementType;
+  /** Version label, e.g. 2024-06 */
+  version: string;
+  /** Order of versions within the type, 1 or more; higher is newer */
+  versionRank: number;
+};
+
+/** A new partner (platform admins only) */
+export type RegisterPartnerInput = {
+  /** Display name */
+  name: string;
+  /** The partner's Microsoft Entra tenant id; unique */
+  tenantId: string;
+  type: PartnerType;
+};
+
+/** A provider's review of a reseller's submission */
+export type ReviewAcceptanceSubmissionInput = {
+  /** APPROVE records the confirmation; REJECT sends it back */
+  decision: ReviewDecision;
+  /** A note for the reseller; required when rejecting */
+  note?: string | null | undefined;
+  /** The submission to review */
+  submissionId: string | number;
+};
+
+/** A provider's answer to a submission */
+export type ReviewDecision =
+  | 'APPROVE'
+  | 'REJECT';
+
+/** A role from the identity provider */
+export type Role =
+  | 'ADMIN'
+  | 'AGENT'
+  | 'ANALYST'
+  | 'PLATFORM_ADMIN'
+  | 'VIEWER';
+
+/** State of a reseller's submission to its provider */
+export type SubmissionStatus =
+  | 'APPROVED'
+  | 'PENDING'
+  | 'REJECTED';
+
+/** Acceptance details a reseller hands to its provider */
+export type SubmitAcceptanceInput = {
+  /** The person inside the customer organization who accepted */
+  contact: ContactInput;
+  /** The customer who accepted */
+  customerId: string | number;
+  /** The day the person accepted: not in the future, not before the template's effectiveFrom */
+  dateAgreed: string;
+  /** The provider the reseller sells through for this customer */
+  providerId: string | number;
+  /** The accepted template: a MICROSOFT_CLOUD_AGREEMENT of the customer's country or GLOBAL */
+  templateId: string;
+};
+
+/** State of a product subscription */
+export type SubscriptionStatus =
+  | 'ACTIVE'
+  | 'CANCELLED';
+
+/** A transaction attempt: it passes through the gate and is stored as an order */
+export type TransactionInput = {
+  /** Where it is placed */
+  channel?: Channel | null | undefined;
+  /** The customer transacting */
+  customerId: string | number;
+  /** Client key: the same key from the same partner returns the first result and creates nothing more */
+  idempotencyKey: string;
+  /** What the transaction does */
+  kind: TransactionKind;
+  /** The offer bought; required for NEW_PURCHASE */
+  offerId?: string | null | undefined;
+  /** The billing partner; defaults to the caller's partner (a reseller names its provider; platform admins must name one) */
+  partnerId?: string | number | null | undefined;
+  /** Seats, more than 0: bought, the new total for SEAT_CHANGE, or renewed */
+  quantity: number;
+  /** Business time, default now; only a platform admin may set it (to replay history) */
+  requestedAt?: string | null | undefined;
+  /** The reseller placing the order through the billing partner (a reseller: itself, the default) */
+  resellerId?: string | number | null | undefined;
+  /** The subscription changed or renewed; required for SEAT_CHANGE, RENEWAL and AUTO_RENEWAL */
+  subscriptionId?: string | number | null | undefined;
+};
+
+/** What a partner transaction does */
+export type TransactionKind =
+  | 'AUTO_RENEWAL'
+  | 'NEW_PURCHASE'
+  | 'RENEWAL'
+  | 'SEAT_CHANGE';
+
+/** Something the gate noticed without blocking */
+export type TransactionWarning =
+  | 'ACCEPTANCE_NOT_APPLICABLE'
+  | 'ACCEPTANCE_NOT_CONFIRMED'
+  | 'ACCEPTANCE_WITHDRAWN'
+  | 'AGREEMENT_UPDATE_AVAILABLE'
+  | 'AGREEMENT_VERSION_OUTDATED'
+  | 'BEFORE_ENFORCEMENT';
+
+/** Withdraws the active acceptance of a customer with a billing partner */
+export type WithdrawCustomerAcceptanceInput = {
+  /** The customer that no longer agrees */
+  customerId: string | number;
+  /** The billing partner; defaults to the caller's partner (required for platform admins) */
+  partnerId?: string | number | null | undefined;
+  /** Why the acceptance is withdrawn; required */
+  reason: string;
+};
+
+export type ConfirmCustomerAcceptanceMutationVariables = Exact<{
+  input: ConfirmCustomerAcceptanceInput;
+}>;
+
+
+export type ConfirmCustomerAcceptanceMutation = { confirmCustomerAcceptance: { acceptance: { id: string, status: AcceptanceStatus, dateAgreed: string, channel: Channel, onBehalfOf: string | null, agreement: { templateId: string, version: string }, contact: { firstName: string, lastName: string, email: string, phoneNumber: string | null } }, superseded: { id: string, status: AcceptanceStatus, supersededAt: string | null } | null } };
+
+export type CorrectAcceptanceContactMutationVariables = Exact<{
+  input: CorrectAcceptanceContactInput;
+}>;
+
+
+export type CorrectAcceptanceContactMutation = { correctAcceptanceContact: { acceptance: { id: string, contact: { firstName: string, lastName: string, email: string, phoneNumber: string | null }, corrections: Array<{ correctedAt: string, field: string, oldValue: string | null, newValue: string | null, correctedBy: { id: string } }> } } };
+
+export type WithdrawCustomerAcceptanceMutationVariables = Exact<{
+  input: WithdrawCustomerAcceptanceInput;
+}>;
+
+
+export type WithdrawCustomerAcceptanceMutation = { withdrawCustomerAcceptance: { acceptance: { id: string, status: AcceptanceStatus, withdrawnAt: string | null }, cancelledSubscriptions: Array<{ id: string, offerId: string, seats: number, status: SubscriptionStatus }> } };
+
+export type SubmitAcceptanceToProviderMutationVariables = Exact<{
+  input: SubmitAcceptanceInput;
+}>;
+
+
+export type SubmitAcceptanceToProviderMutation = { submitAcceptanceToProvider: { submission: { id: string, status: SubmissionStatus, submittedAt: string, customer: { id: string }, provider: { id: string }, reseller: { id: string } } } };
+
+export type ReviewAcceptanceSubmissionMutationVariables = Exact<{
+  input: ReviewAcceptanceSubmissionInput;
+}>;
+
+
+export type ReviewAcceptanceSubmissionMutation = { reviewAcceptanceSubmission: { submission: { id: string, status: SubmissionStatus, reviewNote: string | null }, acceptance: { id: string, status: AcceptanceStatus, onBehalfOf: string | null } | null } };
+
+export type AcceptanceSubmissionsQueryVariables = Exact<{
+  status?: SubmissionStatus | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type AcceptanceSubmissionsQuery = { acceptanceSubmissions: { totalCount: number, edges: Array<{ node: { id: string, status: SubmissionStatus, submittedAt: string, customer: { id: string, companyName: string }, reseller: { id: string, name: string } } }> } };
+
+export type AgreementsQueryVariables = Exact<{
+  type?: AgreementType | null | undefined;
+  country?: string | null | undefined;
+  language?: string | null | undefined;
+}>;
+
+
+export type AgreementsQuery = { agreements: Array<{ templateId: string, type: AgreementType, version: string, versionRank: number, country: string, language: string, displayUri: string, effectiveFrom: string, isCurrent: boolean }> };
+
+export type CurrentAgreementQueryVariables = Exact<{
+  type: AgreementType;
+  country: string;
+  language?: string | null | undefined;
+}>;
+
+
+export type CurrentAgreementQuery = { currentAgreement: { templateId: string, version: string, versionRank: number, displayUri: string } | null };
+
+export type PublishAgreementMutationVariables = Exact<{
+  input: PublishAgreementInput;
+}>;
+
+
+export type PublishAgreementMutation = { publishAgreement: { agreement: { templateId: string, version: string, versionRank: number, isCurrent: boolean } } };
+
+export type OnBlockedOrderSubscriptionVariables = Exact<{
+  partnerId?: string | number | null | undefined;
+  customerId?: string | number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type OnBlockedOrderSubscription = { blockedOrderAlerts: { id: string, cursor: string, createdAt: string, reasons: Array<BlockReason>, acknowledgedAt: string | null, order: { id: string, kind: TransactionKind, channel: Channel }, customer: { id: string, companyName: string }, partner: { id: string, name: string }, reseller: { id: string, name: string } | null } };
+
+export type BlockedOrderAlertsQueryVariables = Exact<{
+  filter?: AlertFilter | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type BlockedOrderAlertsQuery = { blockedOrderAlerts: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, cursor: string, createdAt: string, reasons: Array<BlockReason>, acknowledgedAt: string | null, order: { id: string, kind: TransactionKind, channel: Channel }, customer: { id: string, companyName: string }, partner: { id: string, name: string }, reseller: { id: string, name: string } | null } }> } };
+
+export type AcknowledgeAlertMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type AcknowledgeAlertMutation = { acknowledgeAlert: { alert: { id: string, acknowledgedAt: string | null, acknowledgedBy: { id: string } | null } } };
+
+export type ComplianceSummaryQueryVariables = Exact<{
+  partnerId?: string | number | null | undefined;
+}>;
+
+
+export type ComplianceSummaryQuery = { complianceSummary: { customers: number, confirmed: number, outdated: number, missing: number, withdrawn: number, notApplicable: number, blockedOrders: number, blockedByReason: Array<{ reason: BlockReason, count: number }> } };
+
+export type AlertFieldsFragment = { id: string, cursor: string, createdAt: string, reasons: Array<BlockReason>, acknowledgedAt: string | null, order: { id: string, kind: TransactionKind, channel: Channel }, customer: { id: string, companyName: string }, partner: { id: string, name: string }, reseller: { id: string, name: string } | null };
+
+export type CreateCustomerMutationVariables = Exact<{
+  input: CreateCustomerInput;
+}>;
+
+
+export type CreateCustomerMutation = { createCustomer: { customer: { id: string, tenantId: string, companyName: string, domain: string, country: string, cloud: CloudInstance, primaryContact: { firstName: string, lastName: string, email: string, phoneNumber: string | null } } } };
+
+export type AddCustomerRelationshipMutationVariables = Exact<{
+  input: AddCustomerRelationshipInput;
+}>;
+
+
+export type AddCustomerRelationshipMutation = { addCustomerRelationship: { customer: { id: string, relationships: Array<{ partner: { id: string }, resellers: Array<{ id: string }> }> } } };
+
+export type CustomerQueryVariables = Exact<{
+  id: string | number;
+  partnerId?: string | number | null | undefined;
+}>;
+
+
+export type CustomerQuery = { customer: { id: string, companyName: string, country: string, cloud: CloudInstance, complianceStatus: ComplianceStatus, relationships: Array<{ partner: { id: string, name: string, type: PartnerType }, resellers: Array<{ id: string, name: string }> }>, acceptance: { id: string, status: AcceptanceStatus, dateAgreed: string, channel: Channel, recordedAt: string, onBehalfOf: string | null, agreement: { templateId: string, type: AgreementType, version: string, isCurrent: boolean }, contact: { firstName: string, lastName: string, email: string, phoneNumber: string | null }, partner: { id: string }, confirmedBy: { id: string, displayName: string } } | null, acceptanceHistory: Array<{ id: string, status: AcceptanceStatus, recordedAt: string, supersededAt: string | null, withdrawnAt: string | null }>, subscriptions: Array<{ id: string, offerId: string, seats: number, status: SubscriptionStatus }> } | null };
+
+export type CustomersQueryVariables = Exact<{
+  filter?: CustomerFilter | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type CustomersQuery = { customers: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, companyName: string, country: string, complianceStatus: ComplianceStatus, acceptance: { id: string, dateAgreed: string, agreement: { templateId: string, version: string } } | null, relationships: Array<{ partner: { id: string, name: string } }> } }> } };
+
+export type AcceptanceFieldsFragment = { id: string, status: AcceptanceStatus, dateAgreed: string, channel: Channel, recordedAt: string, onBehalfOf: string | null, agreement: { templateId: string, type: AgreementType, version: string, isCurrent: boolean }, contact: { firstName: string, lastName: string, email: string, phoneNumber: string | null }, partner: { id: string }, confirmedBy: { id: string, displayName: string } };
+
+export type ViewerQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ViewerQuery = { viewer: { userId: string, displayName: string, roles: Array<Role>, partner: { id: string, name: string, type: PartnerType } | null } };
+
+export type PartnersQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type PartnersQuery = { partners: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, name: string, type: PartnerType, tenantId: string } }> } };
+
+export type PartnerQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type PartnerQuery = { partner: { id: string, name: string, type: PartnerType, providers: Array<{ id: string, name: string }>, resellers: Array<{ id: string, name: string }> } | null };
+
+export type RegisterPartnerMutationVariables = Exact<{
+  input: RegisterPartnerInput;
+}>;
+
+
+export type RegisterPartnerMutation = { registerPartner: { partner: { id: string, name: string, type: PartnerType, tenantId: string } } };
+
+export type LinkResellerToProviderMutationVariables = Exact<{
+  input: LinkResellerInput;
+}>;
+
+
+export type LinkResellerToProviderMutation = { linkResellerToProvider: { reseller: { id: string, providers: Array<{ id: string }> } } };
+
+export type AttemptTransactionMutationVariables = Exact<{
+  input: TransactionInput;
+}>;
+
+
+export type AttemptTransactionMutation = { attemptTransaction: { order: { id: string, kind: TransactionKind, channel: Channel, outcome: OrderOutcome, blockReasons: Array<BlockReason>, warnings: Array<TransactionWarning>, requestedAt: string, createdAt: string, offerId: string | null, quantity: number, idempotencyKey: string, customer: { id: string }, partner: { id: string }, reseller: { id: string } | null, subscription: { id: string, seats: number, status: SubscriptionStatus } | null }, alert: { id: string, cursor: string } | null } };
+
+export type PreflightTransactionQueryVariables = Exact<{
+  input: TransactionInput;
+}>;
+
+
+export type PreflightTransactionQuery = { preflightTransaction: { allowed: boolean, blockReasons: Array<BlockReason>, warnings: Array<TransactionWarning>, requiredAgreement: { templateId: string, version: string } | null } };
+
+export type OrdersQueryVariables = Exact<{
+  filter?: OrderFilter | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type OrdersQuery = { orders: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, kind: TransactionKind, channel: Channel, outcome: OrderOutcome, blockReasons: Array<BlockReason>, warnings: Array<TransactionWarning>, requestedAt: string, createdAt: string, offerId: string | null, quantity: number, idempotencyKey: string, customer: { id: string }, partner: { id: string }, reseller: { id: string } | null, subscription: { id: string, seats: number, status: SubscriptionStatus } | null } }> } };
+
+export type OrderFieldsFragment = { id: string, kind: TransactionKind, channel: Channel, outcome: OrderOutcome, blockReasons: Array<BlockReason>, warnings: Array<TransactionWarning>, requestedAt: string, createdAt: string, offerId: string | null, quantity: number, idempotencyKey: string, customer: { id: string }, partner: { id: string }, reseller: { id: string } | null, subscription: { id: string, seats: number, status: SubscriptionStatus } | null };
+
+export const AlertFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"AlertFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"BlockedOrderAlert"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"cursor"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"reasons"}},{"kind":"Field","name":{"kind":"Name","value":"acknowledgedAt"}},{"kind":"Field","name":{"kind":"Name","value":"order"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"channel"}}]}},{"kind":"Field","name":{"kind":"Name","value":"customer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"companyName"}}]}},{"kind":"Field","name":{"kind":"Name","value":"partner"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}},{"kind":"Field","name":{"kind":"Name","value":"reseller"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]} as unknown as DocumentNode<AlertFieldsFragment, unknown>;
+export const AcceptanceFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"AcceptanceFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Acceptance"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"dateAgreed"}},{"kind":"Field","name":{"kind":"Name","value":"channel"}},{"kind":"Field","name":{"kind":"Name","value":"recordedAt"}},{"kind":"Field","name":{"kind":"Name","value":"onBehalfOf"}},{"kind":"Field","name":{"kind":"Name","value":"agreement"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"templateId"}},{"kind":"Field","name":{"kind":"Name","value":"type"}},{"kind":"Field","name":{"kind":"Name","value":"version"}},{"kind":"Field","name":{"kind":"Name","value":"isCurrent"}}]}},{"kind":"Field","name":{"kind":"Name","value":"contact"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"phoneNumber"}}]}},{"kind":"Field","name":{"kind":"Name","value":"partner"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"confirmedBy"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"displayName"}}]}}]}}]} as unknown as DocumentNode<AcceptanceFieldsFragment, unknown>;
+export const OrderFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"OrderFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Order"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"channel"}},{"kind":"Field","name":{"kind":"Name","value":"outcome"}},{"kind":"Field","name":{"kind":"Name","value":"blockReasons"}},{"kind":"Field","name":{"kind":"Name","value":"warnings"}},{"kind":"Field","name":{"kind":"Name","value":"requestedAt"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"offerId"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"idempotencyKey"}},{"kind":"Field","name":{"kind":"Name","value":"customer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"partner"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"reseller"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"subscription"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"seats"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]} as unknown as DocumentNode<OrderFieldsFragment, unknown>;
+export const ConfirmCustomerAcceptanceDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ConfirmCustomerAcceptance"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ConfirmCustomerAcceptanceInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"confirmCustomerAcceptance"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"acceptance"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"dateAgreed"}},{"kind":"Field","name":{"kind":"Name","value":"channel"}},{"kind":"Field","name":{"kind":"Name","value":"onBehalfOf"}},{"kind":"Field","name":{"kind":"Name","value":"agreement"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"templateId"}},{"kind":"Field","name":{"kind":"Name","value":"version"}}]}},{"kind":"Field","name":{"kind":"Name","value":"contact"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"phoneNumber"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"superseded"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"supersededAt"}}]}}]}}]}}]} as unknown as DocumentNode<ConfirmCustomerAcceptanceMutation, ConfirmCustomerAcceptanceMutationVariables>;
+export const CorrectAcceptanceContactDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CorrectAcceptanceContact"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CorrectAcceptanceContactInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"correctAcceptanceContact"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"acceptance"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"contact"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"phoneNumber"}}]}},{"kind":"Field","name":{"kind":"Name","value":"corrections"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"correctedAt"}},{"kind":"Field","name":{"kind":"Name","value":"correctedBy"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"field"}},{"kind":"Field","name":{"kind":"Name","value":"oldValue"}},{"kind":"Field","name":{"kind":"Name","value":"newValue"}}]}}]}}]}}]}}]} as unknown as DocumentNode<CorrectAcceptanceContactMutation, CorrectAcceptanceContactMutationVariables>;
+export const WithdrawCustomerAcceptanceDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"WithdrawCustomerAcceptance"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"WithdrawCustomerAcceptanceInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"withdrawCustomerAcceptance"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"acceptance"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"withdrawnAt"}}]}},{"kind":"Field","name":{"kind":"Name","value":"cancelledSubscriptions"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"offerId"}},{"kind":"Field","name":{"kind":"Name","value":"seats"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]}}]} as unknown as DocumentNode<WithdrawCustomerAcceptanceMutation, WithdrawCustomerAcceptanceMutationVariables>;
+export const SubmitAcceptanceToProviderDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"SubmitAcceptanceToProvider"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"SubmitAcceptanceInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"submitAcceptanceToProvider"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"submission"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"submittedAt"}},{"kind":"Field","name":{"kind":"Name","value":"customer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"provider"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"reseller"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}}]}}]}}]} as unknown as DocumentNode<SubmitAcceptanceToProviderMutation, SubmitAcceptanceToProviderMutationVariables>;
+export const ReviewAcceptanceSubmissionDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ReviewAcceptanceSubmission"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ReviewAcceptanceSubmissionInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"reviewAcceptanceSubmission"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"submission"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reviewNote"}}]}},{"kind":"Field","name":{"kind":"Name","value":"acceptance"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"onBehalfOf"}}]}}]}}]}}]} as unknown as DocumentNode<ReviewAcceptanceSubmissionMutation, ReviewAcceptanceSubmissionMutationVariables>;
+export const AcceptanceSubmissionsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"AcceptanceSubmissions"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"status"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"SubmissionStatus"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"acceptanceSubmissions"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"status"},"value":{"kind":"Variable","name":{"kind":"Name","value":"status"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totalCount"}},{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"submittedAt"}},{"kind":"Field","name":{"kind":"Name","value":"customer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"companyName"}}]}},{"kind":"Field","name":{"kind":"Name","value":"reseller"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]}}]}}]}}]} as unknown as DocumentNode<AcceptanceSubmissionsQuery, AcceptanceSubmissionsQueryVariables>;
+export const AgreementsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Agreements"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"type"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"AgreementType"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"country"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"language"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"agreements"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"type"},"value":{"kind":"Variable","name":{"kind":"Name","value":"type"}}},{"kind":"Argument","name":{"kind":"Name","value":"country"},"value":{"kind":"Variable","name":{"kind":"Name","value":"country"}}},{"kind":"Argument","name":{"kind":"Name","value":"language"},"value":{"kind":"Variable","name":{"kind":"Name","value":"language"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"templateId"}},{"kind":"Field","name":{"kind":"Name","value":"type"}},{"kind":"Field","name":{"kind":"Name","value":"version"}},{"kind":"Field","name":{"kind":"Name","value":"versionRank"}},{"kind":"Field","name":{"kind":"Name","value":"country"}},{"kind":"Field","name":{"kind":"Name","value":"language"}},{"kind":"Field","name":{"kind":"Name","value":"displayUri"}},{"kind":"Field","name":{"kind":"Name","value":"effectiveFrom"}},{"kind":"Field","name":{"kind":"Name","value":"isCurrent"}}]}}]}}]} as unknown as DocumentNode<AgreementsQuery, AgreementsQueryVariables>;
+export const CurrentAgreementDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"CurrentAgreement"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"type"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"AgreementType"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"country"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"language"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"currentAgreement"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"type"},"value":{"kind":"Variable","name":{"kind":"Name","value":"type"}}},{"kind":"Argument","name":{"kind":"Name","value":"country"},"value":{"kind":"Variable","name":{"kind":"Name","value":"country"}}},{"kind":"Argument","name":{"kind":"Name","value":"language"},"value":{"kind":"Variable","name":{"kind":"Name","value":"language"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"templateId"}},{"kind":"Field","name":{"kind":"Name","value":"version"}},{"kind":"Field","name":{"kind":"Name","value":"versionRank"}},{"kind":"Field","name":{"kind":"Name","value":"displayUri"}}]}}]}}]} as unknown as DocumentNode<CurrentAgreementQuery, CurrentAgreementQueryVariables>;
+export const PublishAgreementDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"PublishAgreement"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"PublishAgreementInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"publishAgreement"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"agreement"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"templateId"}},{"kind":"Field","name":{"kind":"Name","value":"version"}},{"kind":"Field","name":{"kind":"Name","value":"versionRank"}},{"kind":"Field","name":{"kind":"Name","value":"isCurrent"}}]}}]}}]}}]} as unknown as DocumentNode<PublishAgreementMutation, PublishAgreementMutationVariables>;
+export const OnBlockedOrderDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"subscription","name":{"kind":"Name","value":"OnBlockedOrder"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"partnerId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"customerId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"blockedOrderAlerts"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"partnerId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"partnerId"}}},{"kind":"Argument","name":{"kind":"Name","value":"customerId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"customerId"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"AlertFields"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"AlertFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"BlockedOrderAlert"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"cursor"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"reasons"}},{"kind":"Field","name":{"kind":"Name","value":"acknowledgedAt"}},{"kind":"Field","name":{"kind":"Name","value":"order"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"channel"}}]}},{"kind":"Field","name":{"kind":"Name","value":"customer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"companyName"}}]}},{"kind":"Field","name":{"kind":"Name","value":"partner"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}},{"kind":"Field","name":{"kind":"Name","value":"reseller"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]} as unknown as DocumentNode<OnBlockedOrderSubscription, OnBlockedOrderSubscriptionVariables>;
+export const BlockedOrderAlertsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"BlockedOrderAlerts"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"AlertFilter"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"blockedOrderAlerts"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totalCount"}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}},{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cursor"}},{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"AlertFields"}}]}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"AlertFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"BlockedOrderAlert"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"cursor"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"reasons"}},{"kind":"Field","name":{"kind":"Name","value":"acknowledgedAt"}},{"kind":"Field","name":{"kind":"Name","value":"order"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"channel"}}]}},{"kind":"Field","name":{"kind":"Name","value":"customer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"companyName"}}]}},{"kind":"Field","name":{"kind":"Name","value":"partner"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}},{"kind":"Field","name":{"kind":"Name","value":"reseller"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]} as unknown as DocumentNode<BlockedOrderAlertsQuery, BlockedOrderAlertsQueryVariables>;
+export const AcknowledgeAlertDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AcknowledgeAlert"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"acknowledgeAlert"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"alert"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"acknowledgedAt"}},{"kind":"Field","name":{"kind":"Name","value":"acknowledgedBy"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}}]}}]}}]} as unknown as DocumentNode<AcknowledgeAlertMutation, AcknowledgeAlertMutationVariables>;
+export const ComplianceSummaryDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"ComplianceSummary"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"partnerId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"complianceSummary"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"partnerId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"partnerId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"customers"}},{"kind":"Field","name":{"kind":"Name","value":"confirmed"}},{"kind":"Field","name":{"kind":"Name","value":"outdated"}},{"kind":"Field","name":{"kind":"Name","value":"missing"}},{"kind":"Field","name":{"kind":"Name","value":"withdrawn"}},{"kind":"Field","name":{"kind":"Name","value":"notApplicable"}},{"kind":"Field","name":{"kind":"Name","value":"blockedOrders"}},{"kind":"Field","name":{"kind":"Name","value":"blockedByReason"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"reason"}},{"kind":"Field","name":{"kind":"Name","value":"count"}}]}}]}}]}}]} as unknown as DocumentNode<ComplianceSummaryQuery, ComplianceSummaryQueryVariables>;
+export const CreateCustomerDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CreateCustomer"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateCustomerInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createCustomer"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"customer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"tenantId"}},{"kind":"Field","name":{"kind":"Name","value":"companyName"}},{"kind":"Field","name":{"kind":"Name","value":"domain"}},{"kind":"Field","name":{"kind":"Name","value":"country"}},{"kind":"Field","name":{"kind":"Name","value":"cloud"}},{"kind":"Field","name":{"kind":"Name","value":"primaryContact"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"phoneNumber"}}]}}]}}]}}]}}]} as unknown as DocumentNode<CreateCustomerMutation, CreateCustomerMutationVariables>;
+export const AddCustomerRelationshipDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AddCustomerRelationship"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"AddCustomerRelationshipInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"addCustomerRelationship"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"customer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"relationships"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"partner"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"resellers"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}}]}}]}}]}}]} as unknown as DocumentNode<AddCustomerRelationshipMutation, AddCustomerRelationshipMutationVariables>;
+export const CustomerDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Customer"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"partnerId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"customer"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"companyName"}},{"kind":"Field","name":{"kind":"Name","value":"country"}},{"kind":"Field","name":{"kind":"Name","value":"cloud"}},{"kind":"Field","name":{"kind":"Name","value":"relationships"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"partner"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"type"}}]}},{"kind":"Field","name":{"kind":"Name","value":"resellers"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"complianceStatus"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"partnerId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"partnerId"}}}]},{"kind":"Field","name":{"kind":"Name","value":"acceptance"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"partnerId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"partnerId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"AcceptanceFields"}}]}},{"kind":"Field","name":{"kind":"Name","value":"acceptanceHistory"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"partnerId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"partnerId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"recordedAt"}},{"kind":"Field","name":{"kind":"Name","value":"supersededAt"}},{"kind":"Field","name":{"kind":"Name","value":"withdrawnAt"}}]}},{"kind":"Field","name":{"kind":"Name","value":"subscriptions"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"offerId"}},{"kind":"Field","name":{"kind":"Name","value":"seats"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"AcceptanceFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Acceptance"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"dateAgreed"}},{"kind":"Field","name":{"kind":"Name","value":"channel"}},{"kind":"Field","name":{"kind":"Name","value":"recordedAt"}},{"kind":"Field","name":{"kind":"Name","value":"onBehalfOf"}},{"kind":"Field","name":{"kind":"Name","value":"agreement"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"templateId"}},{"kind":"Field","name":{"kind":"Name","value":"type"}},{"kind":"Field","name":{"kind":"Name","value":"version"}},{"kind":"Field","name":{"kind":"Name","value":"isCurrent"}}]}},{"kind":"Field","name":{"kind":"Name","value":"contact"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"phoneNumber"}}]}},{"kind":"Field","name":{"kind":"Name","value":"partner"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"confirmedBy"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"displayName"}}]}}]}}]} as unknown as DocumentNode<CustomerQuery, CustomerQueryVariables>;
+export const CustomersDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Customers"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"CustomerFilter"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"customers"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totalCount"}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}},{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cursor"}},{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"companyName"}},{"kind":"Field","name":{"kind":"Name","value":"country"}},{"kind":"Field","name":{"kind":"Name","value":"complianceStatus"}},{"kind":"Field","name":{"kind":"Name","value":"acceptance"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"dateAgreed"}},{"kind":"Field","name":{"kind":"Name","value":"agreement"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"templateId"}},{"kind":"Field","name":{"kind":"Name","value":"version"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"relationships"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"partner"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]}}]}}]}}]}}]} as unknown as DocumentNode<CustomersQuery, CustomersQueryVariables>;
+export const ViewerDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Viewer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"viewer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"userId"}},{"kind":"Field","name":{"kind":"Name","value":"displayName"}},{"kind":"Field","name":{"kind":"Name","value":"roles"}},{"kind":"Field","name":{"kind":"Name","value":"partner"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"type"}}]}}]}}]}}]} as unknown as DocumentNode<ViewerQuery, ViewerQueryVariables>;
+export const PartnersDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Partners"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"partners"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totalCount"}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}},{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cursor"}},{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"type"}},{"kind":"Field","name":{"kind":"Name","value":"tenantId"}}]}}]}}]}}]}}]} as unknown as DocumentNode<PartnersQuery, PartnersQueryVariables>;
+export const PartnerDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Partner"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"partner"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"type"}},{"kind":"Field","name":{"kind":"Name","value":"providers"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}},{"kind":"Field","name":{"kind":"Name","value":"resellers"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]}}]} as unknown as DocumentNode<PartnerQuery, PartnerQueryVariables>;
+export const RegisterPartnerDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RegisterPartner"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"RegisterPartnerInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"registerPartner"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"partner"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"type"}},{"kind":"Field","name":{"kind":"Name","value":"tenantId"}}]}}]}}]}}]} as unknown as DocumentNode<RegisterPartnerMutation, RegisterPartnerMutationVariables>;
+export const LinkResellerToProviderDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"LinkResellerToProvider"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"LinkResellerInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"linkResellerToProvider"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"reseller"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"providers"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}}]}}]}}]} as unknown as DocumentNode<LinkResellerToProviderMutation, LinkResellerToProviderMutationVariables>;
+export const AttemptTransactionDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AttemptTransaction"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TransactionInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"attemptTransaction"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"order"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"OrderFields"}}]}},{"kind":"Field","name":{"kind":"Name","value":"alert"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"cursor"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"OrderFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Order"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"channel"}},{"kind":"Field","name":{"kind":"Name","value":"outcome"}},{"kind":"Field","name":{"kind":"Name","value":"blockReasons"}},{"kind":"Field","name":{"kind":"Name","value":"warnings"}},{"kind":"Field","name":{"kind":"Name","value":"requestedAt"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"offerId"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"idempotencyKey"}},{"kind":"Field","name":{"kind":"Name","value":"customer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"partner"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"reseller"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"subscription"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"seats"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]} as unknown as DocumentNode<AttemptTransactionMutation, AttemptTransactionMutationVariables>;
+export const PreflightTransactionDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"PreflightTransaction"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TransactionInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"preflightTransaction"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"allowed"}},{"kind":"Field","name":{"kind":"Name","value":"blockReasons"}},{"kind":"Field","name":{"kind":"Name","value":"warnings"}},{"kind":"Field","name":{"kind":"Name","value":"requiredAgreement"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"templateId"}},{"kind":"Field","name":{"kind":"Name","value":"version"}}]}}]}}]}}]} as unknown as DocumentNode<PreflightTransactionQuery, PreflightTransactionQueryVariables>;
+export const OrdersDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Orders"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"OrderFilter"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"orders"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totalCount"}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}},{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"OrderFields"}}]}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"OrderFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Order"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"channel"}},{"kind":"Field","name":{"kind":"Name","value":"outcome"}},{"kind":"Field","name":{"kind":"Name","value":"blockReasons"}},{"kind":"Field","name":{"kind":"Name","value":"warnings"}},{"kind":"Field","name":{"kind":"Name","value":"requestedAt"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"offerId"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"idempotencyKey"}},{"kind":"Field","name":{"kind":"Name","value":"customer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"partner"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"reseller"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"subscription"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"seats"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]} as unknown as DocumentNode<OrdersQuery, OrdersQueryVariables>;

@@ -1,0 +1,97 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Field, Int, ObjectType } from 'type-graphql';
+import { isUuid, visibleCustomerCondition } from '../auth/tenancy';
+import type { Viewer } from '../auth/viewer';
+import { NotFoundError } from '../errors';
+import { ComplianceStatus } from '../acceptance/acceptance.enums';
+import { complianceScope, complianceStatusSql } from '../acceptance/compliance';
+import { alertScopeCondition } from '../alerts/alert.tenancy';
+import { BlockReason } from '../transactions/transaction.enums';
+
+@ObjectType({ description: 'Blocked orders for one reason' })
+export class ReasonCount {
+  @Field(() => BlockReason, { description: 'The block reason' })
+  reason!: BlockReason;
+
+  @Field(() => Int, { description: 'Blocked orders listing this reason' })
+  count!: number;
+}
+
+@ObjectType({ description: 'Customers by compliance status and blocked orders by reason, for one partner or across all' })
+export class ComplianceSummary {
+  @Field(() => Int, { description: 'Customers counted' })
+  customers!: number;
+
+  @Field(() => Int, { description: 'Customers with a current confirmation' })
+  confirmed!: number;
+
+  @Field(() => Int, { description: 'Customers whose confirmation is of an older agreement' })
+  outdated!: number;
+
+  @Field(() => Int, { description: 'Customers with no confirmation' })
+  missing!: number;
+
+  @Field(() => Int, { description: 'Customers whose acceptance was withdrawn' })
+  withdrawn!: number;
+
+  @Field(() => Int, { description: 'Customers on national clouds, where acceptance does not apply' })
+  notApplicable!: number;
+
+  @Field(() => Int, { description: 'Blocked orders' })
+  blockedOrders!: number;
+
+  @Field(() => [ReasonCount], { description: 'Blocked orders by reason (an order may list several), most frequent first' })
+  blockedByReason!: ReasonCount[];
+}
+
+/**
+ * Counts computed in SQL (never by loading rows), with the same compliance rules as
+ * the `complianceStatus` field and the same tenancy as `customers` and alerts: a
+ * partner user counts only what its partner serves; `partnerId` narrows to one
+ * partner (a partner user may name only its own).
+ */
+export async function complianceSummary(em: EntityManager, viewer: Viewer, partnerId: string | null | undefined): Promise<ComplianceSummary> {
+  if (partnerId && (!isUuid(partnerId) || (viewer.partnerId && partnerId !== viewer.partnerId))) {
+    throw new NotFoundError('Partner', partnerId, 'partnerId');
+  }
+  const conn = em.getConnection();
+  const visible = visibleCustomerCondition(viewer, 'c.id');
+  const served = partnerId
+    ? {
+        sql: `c.id in (select r.customer_id from customer_relationships r where r.partner_id = ?
+                       union select r.customer_id from customer_relationships r
+                         join customer_relationship_resellers rr on rr.relationship_id = r.id where rr.reseller_id = ?)`,
+        params: [partnerId, partnerId],
+      }
+    : { sql: 'true', params: [] };
+  const status = complianceStatusSql(complianceScope(viewer, partnerId), 'c.id');
+  const alerts = alertScopeCondition({ viewer, partnerId }, 'a');
+
+  const [statusRows, reasonRows, blockedRows] = await Promise.all([
+    conn.execute<{ status: ComplianceStatus; n: string }[]>(
+      `select s.status, count(*) as n
+         from (select ${status.sql} as status from customers c where ${visible.sql} and ${served.sql}) s
+        group by s.status`,
+      [...status.params, ...visible.params, ...served.params],
+    ),
+    conn.execute<{ reason: BlockReason; n: string }[]>(
+      `select r.reason, count(*) as n from blocked_order_alerts a cross join unnest(a.reasons) as r(reason)
+        where ${alerts.sql} group by r.reason order by count(*) desc, r.reason`,
+      alerts.params,
+    ),
+    conn.execute<{ n: string }[]>(`select count(*) as n from blocked_order_alerts a where ${alerts.sql}`, alerts.params),
+  ]);
+
+  const byStatus = new Map(statusRows.map((r) => [r.status, Number(r.n)]));
+  const count = (s: ComplianceStatus) => byStatus.get(s) ?? 0;
+  return {
+    customers: statusRows.reduce((sum, r) => sum + Number(r.n), 0),
+    confirmed: count(ComplianceStatus.CONFIRMED),
+    outdated: count(ComplianceStatus.OUTDATED),
+    missing: count(ComplianceStatus.MISSING),
+    withdrawn: count(ComplianceStatus.WITHDRAWN),
+    notApplicable: count(ComplianceStatus.NOT_APPLICABLE),
+    blockedOrders: Number(blockedRows[0]?.n ?? 0),
+    blockedByReason: reasonRows.map((r) => ({ reason: r.reason, count: Number(r.n) })),
+  };
+}
