@@ -21,7 +21,7 @@ import { AcceptanceStatus, Channel, SubmissionStatus } from './acceptance.enums'
 export class Acceptance {
   [OptionalProps]?: 'id' | 'channel' | 'status' | 'recordedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The acceptance id' })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -85,7 +85,7 @@ export class Acceptance {
 export class AcceptanceCorrection {
   [OptionalProps]?: 'id' | 'correctedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The correction id' })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -117,7 +117,7 @@ export class AcceptanceCorrection {
 export class AcceptanceSubmission {
   [OptionalProps]?: 'id' | 'status' | 'submittedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The submission id' })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

@@ -88,7 +88,7 @@ export class AcceptanceResolver {
   @Mutation(() => ConfirmCustomerAcceptancePayload, {
     description: "Records a customer's acceptance for its billing partner, superseding the active one (billing partners and platform admins; never a reseller)",
   })
-  async confirmCustomerAcceptance(@Arg('input') input: ConfirmCustomerAcceptanceInput, @Ctx() ctx: Context): Promise<ConfirmCustomerAcceptancePayload> {
+  async confirmCustomerAcceptance(@Arg('input', () => ConfirmCustomerAcceptanceInput, { description: 'The customer, partner, template, date and contact of the acceptance' }) input: ConfirmCustomerAcceptanceInput, @Ctx() ctx: Context): Promise<ConfirmCustomerAcceptancePayload> {
     const result = await acceptances(ctx).confirm(input);
     ctx.loaders.clear();
     return result;
@@ -96,7 +96,7 @@ export class AcceptanceResolver {
 
   @Authorized(WRITERS)
   @Mutation(() => CorrectAcceptanceContactPayload, { description: "Corrects the contact of the partner's active acceptance; every changed field is kept in `corrections`" })
-  async correctAcceptanceContact(@Arg('input') input: CorrectAcceptanceContactInput, @Ctx() ctx: Context): Promise<CorrectAcceptanceContactPayload> {
+  async correctAcceptanceContact(@Arg('input', () => CorrectAcceptanceContactInput, { description: 'The acceptance and its corrected contact' }) input: CorrectAcceptanceContactInput, @Ctx() ctx: Context): Promise<CorrectAcceptanceContactPayload> {
     const acceptance = await acceptances(ctx).correctContact(input);
     ctx.loaders.clear();
     return { acceptance };
@@ -106,7 +106,7 @@ export class AcceptanceResolver {
   @Mutation(() => WithdrawCustomerAcceptancePayload, {
     description: "Withdraws the partner's active acceptance and cancels the partner's active subscriptions of that customer",
   })
-  async withdrawCustomerAcceptance(@Arg('input') input: WithdrawCustomerAcceptanceInput, @Ctx() ctx: Context): Promise<WithdrawCustomerAcceptancePayload> {
+  async withdrawCustomerAcceptance(@Arg('input', () => WithdrawCustomerAcceptanceInput, { description: 'The customer, partner and reason' }) input: WithdrawCustomerAcceptanceInput, @Ctx() ctx: Context): Promise<WithdrawCustomerAcceptancePayload> {
     const { acceptance, cancelled } = await acceptances(ctx).withdraw(input);
     ctx.loaders.clear();
     return { acceptance, cancelledSubscriptions: cancelled };
@@ -167,7 +167,7 @@ export class AcceptanceCorrectionResolver {
 export class AcceptanceSubmissionResolver {
   @Authorized(WRITERS)
   @Mutation(() => SubmitAcceptancePayload, { description: 'A reseller hands acceptance details to a provider it is linked to, for review' })
-  async submitAcceptanceToProvider(@Arg('input') input: SubmitAcceptanceInput, @Ctx() ctx: Context): Promise<SubmitAcceptancePayload> {
+  async submitAcceptanceToProvider(@Arg('input', () => SubmitAcceptanceInput, { description: 'The customer, provider and acceptance details' }) input: SubmitAcceptanceInput, @Ctx() ctx: Context): Promise<SubmitAcceptancePayload> {
     return { submission: await submissions(ctx).submit(input) };
   }
 
@@ -175,7 +175,7 @@ export class AcceptanceSubmissionResolver {
   @Mutation(() => ReviewAcceptanceSubmissionPayload, {
     description: "The provider approves a submission (recording its own acceptance, onBehalfOf naming the reseller) or rejects it with a note",
   })
-  async reviewAcceptanceSubmission(@Arg('input') input: ReviewAcceptanceSubmissionInput, @Ctx() ctx: Context): Promise<ReviewAcceptanceSubmissionPayload> {
+  async reviewAcceptanceSubmission(@Arg('input', () => ReviewAcceptanceSubmissionInput, { description: 'The submission and the decision' }) input: ReviewAcceptanceSubmissionInput, @Ctx() ctx: Context): Promise<ReviewAcceptanceSubmissionPayload> {
     const result = await submissions(ctx).review(input);
     ctx.loaders.clear();
     return result;

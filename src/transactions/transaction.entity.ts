@@ -15,7 +15,7 @@ import { BlockReason, OrderOutcome, SubscriptionStatus, TransactionKind, Transac
 export class Subscription {
   [OptionalProps]?: 'id' | 'status' | 'createdAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The subscription id' })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -65,7 +65,7 @@ export class Subscription {
 export class Order {
   [OptionalProps]?: 'id' | 'blockReasons' | 'warnings' | 'createdAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The order id' })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

@@ -48,7 +48,7 @@ export class OrderResolver {
   @Mutation(() => AttemptTransactionPayload, {
     description: 'Places a transaction: the gate decides COMPLETED or BLOCKED and the attempt is stored either way (idempotent per key and partner)',
   })
-  async attemptTransaction(@Arg('input') input: TransactionInput, @Ctx() ctx: Context): Promise<AttemptTransactionPayload> {
+  async attemptTransaction(@Arg('input', () => TransactionInput, { description: 'The transaction: customer, kind, partners, subscription or offer, quantity and idempotency key' }) input: TransactionInput, @Ctx() ctx: Context): Promise<AttemptTransactionPayload> {
     const result = await service(ctx).attempt(input);
     ctx.loaders.clear();
     return result;
@@ -56,7 +56,7 @@ export class OrderResolver {
 
   @Authorized(ANY_ROLE)
   @Query(() => TransactionPreflight, { description: 'A dry run of attemptTransaction through the same gate; stores nothing' })
-  async preflightTransaction(@Arg('input') input: TransactionInput, @Ctx() ctx: Context): Promise<TransactionPreflight> {
+  async preflightTransaction(@Arg('input', () => TransactionInput, { description: 'The transaction: customer, kind, partners, subscription or offer, quantity and idempotency key' }) input: TransactionInput, @Ctx() ctx: Context): Promise<TransactionPreflight> {
     const d = await service(ctx).preflight(input);
     return { allowed: d.outcome === 'COMPLETED', blockReasons: d.blockReasons, warnings: d.warnings, requiredAgreement: d.requiredAgreement as AgreementTemplate | null };
   }
