@@ -99,8 +99,8 @@ export class AlertHub {
    * A stream of the alerts in `scope`: from `after` when given (served from the
    * table until it reaches the process stream), else from now on.
    */
-  subscribe(scope: AlertScope, after: bigint | null, onBatch: () => void = () => undefined): AlertStream {
-    const stream = new AlertStream(this, scope, after, onBatch);
+  subscribe(scope: AlertScope, after: bigint | null, hooks: StreamHooks = {}): AlertStream {
+    const stream = new AlertStream(this, scope, after, hooks);
     const key = scope.viewer.partnerId;
     if (!key) this.everything.add(stream);
     else {
@@ -223,6 +223,16 @@ export class AlertHub {
   }
 }
 
+/** What the subscription resolver wants to know about its stream. */
+export interface StreamHooks {
+  /** Before each delivered batch (a table page or a drained queue): fork a fresh EntityManager. */
+  onBatch?(): void;
+  /** An alert was handed out. */
+  onDeliver?(): void;
+  /** The stream ended (client unsubscribed, socket closed, gateway stopping). */
+  onClose?(): void;
+}
+
 /**
  * One subscriber. Its state is a cursor (the last alert handed out) and a mark: every
  * alert up to the mark is read from the table, every alert after it arrives through
@@ -254,7 +264,7 @@ export class AlertStream implements AsyncIterableIterator<BlockedOrderAlert> {
     private readonly hub: AlertHub,
     readonly scope: AlertScope,
     after: bigint | null,
-    private readonly onBatch: () => void,
+    private readonly hooks: StreamHooks,
   ) {
     this.mark = hub.lastSeen;
     this.cursor = after ?? hub.lastSeen;
@@ -288,6 +298,7 @@ export class AlertStream implements AsyncIterableIterator<BlockedOrderAlert> {
     this.batch = [];
     this.hub.unregister(this);
     this.signal();
+    this.hooks.onClose?.();
   }
 
   async next(): Promise<IteratorResult<BlockedOrderAlert>> {
@@ -296,6 +307,7 @@ export class AlertStream implements AsyncIterableIterator<BlockedOrderAlert> {
       if (alert) {
         if (idOf(alert) <= this.cursor) continue;
         this.cursor = idOf(alert);
+        this.hooks.onDeliver?.();
         return { value: alert, done: false };
       }
       if (this.needTable) {
@@ -305,7 +317,7 @@ export class AlertStream implements AsyncIterableIterator<BlockedOrderAlert> {
       if (this.queue.length) {
         this.batch = this.queue;
         this.queue = [];
-        this.onBatch();
+        this.hooks.onBatch?.();
         continue;
       }
       await new Promise<void>((resolve) => (this.wake = resolve));
@@ -364,7 +376,7 @@ export class AlertStream implements AsyncIterableIterator<BlockedOrderAlert> {
     if (this.closed) return;
     if (rows.length) {
       this.batch = rows;
-      this.onBatch();
+      this.hooks.onBatch?.();
     }
     // A full page may have more behind it; a short one means the table is read up to the
     // mark, unless an overflow moved the mark meanwhile.

@@ -6,6 +6,7 @@ import { ConnectionType, PageArgs } from '../common/connection';
 import { UnauthenticatedError } from '../errors';
 import type { Context } from '../server/context';
 import { Loaders } from '../server/loaders';
+import { metricsOf } from '../server/metrics';
 import { Partner, User } from '../partners/partner.entity';
 import { Customer } from '../customers/customer.entity';
 import { Order } from '../transactions/transaction.entity';
@@ -42,9 +43,15 @@ function subscribeToAlerts({ args, context }: SubscribeResolverData<unknown, Sub
   checkScopeIds(args);
   const after = args.after ? parseCursor(args.after, 'after') : null;
   const hub = alertHub(context.services);
-  return hub.subscribe({ viewer, partnerId: args.partnerId, customerId: args.customerId }, after, () => {
-    context.em = hub.fork();
-    context.loaders = new Loaders(() => context);
+  const metrics = metricsOf(context.services);
+  metrics?.activeSubscriptions.inc();
+  return hub.subscribe({ viewer, partnerId: args.partnerId, customerId: args.customerId }, after, {
+    onBatch: () => {
+      context.em = hub.fork();
+      context.loaders = new Loaders(() => context);
+    },
+    onDeliver: () => metrics?.alertsDelivered.inc(),
+    onClose: () => metrics?.activeSubscriptions.dec(),
   });
 }
 

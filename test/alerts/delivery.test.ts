@@ -5,6 +5,7 @@ import { freshDatabase } from '../support/database';
 import { PartnerType, Role } from '../../src/partners/partner.enums';
 import { initOrm } from '../../src/db/orm';
 import { AlertHub } from '../../src/alerts/alert.hub';
+import { metricsOf } from '../../src/server/metrics';
 import type { Viewer } from '../../src/auth/viewer';
 import type { Partner } from '../../src/partners/partner.entity';
 import type { BlockedOrderAlert } from '../../src/alerts/alert.entity';
@@ -81,6 +82,28 @@ describe('replay and live delivery', () => {
     const [, two] = await sub.until(reached(a2));
     expect(one.partner.name).toBe(t.partner.name);
     expect(two.partner.name).toBe('Renamed Ltd');
+  });
+});
+
+describe('metrics', () => {
+  it('counts delivered alerts and active subscriptions', async () => {
+    expect.assertions(3);
+    const metrics = metricsOf(gw.services)!;
+    const value = async (m: { get(): Promise<{ values: { value: number }[] }> }) => (await m.get()).values[0]?.value ?? 0;
+    const t = await aTenant();
+    const deliveredBefore = await value(metrics.alertsDelivered);
+    const activeBefore = await value(metrics.activeSubscriptions);
+    const { client } = connect(gw, await aPartnerToken(t.partner, Role.AGENT));
+    const before = hubOf(gw).subscriberCount();
+    const sub = subscribe(client, ON_BLOCKED_ORDER);
+    await subscribersRegistered(gw, before + 1);
+    expect(await value(metrics.activeSubscriptions)).toBe(activeBefore + 1);
+    const cursors = await blockedOrders(gw, [t.order, t.order]);
+    await sub.until(reached(cursors[1]));
+    expect(await value(metrics.alertsDelivered)).toBeGreaterThanOrEqual(deliveredBefore + 2);
+    sub.unsubscribe();
+    while (hubOf(gw).subscriberCount() > before) await new Promise((r) => setTimeout(r, 10));
+    expect(await value(metrics.activeSubscriptions)).toBe(activeBefore);
   });
 });
 
