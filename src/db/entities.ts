@@ -6,6 +6,7 @@ import { Acceptance, AcceptanceCorrection, AcceptanceSubmission } from '../accep
 import { Order, Subscription } from '../transactions/transaction.entity';
 import { BlockedOrderAlert } from '../alerts/alert.entity';
 import { Setting } from './setting.entity';
+import { RenewalRiskAlert } from '../renewals/renewal.entity';
 
 /** Every entity of the domain; the migrations must bring a database to exactly these. */
 export const entities = [
@@ -23,4 +24,5 @@ export const entities = [
   Order,
   BlockedOrderAlert,
   Setting,
+  RenewalRiskAlert,
 ];
