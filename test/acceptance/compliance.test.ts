@@ -152,9 +152,16 @@ describe('no N+1', () => {
       const admin = await platformAdminToken();
       await gw.gql(CUSTOMERS, { filter: { partnerId: partner.id }, first: 100 }, admin); // warm caches (viewer record)
       let res: any;
-      const statements = await gw.countStatements(async () => {
-        res = await gw.gql(CUSTOMERS, { filter: { partnerId: partner.id }, first: 100 }, admin);
-      });
+      // The gateway's background work (alert delivery) may land a statement in a window: the least of three counts is the query's own.
+      const counts: number[] = [];
+      for (let run = 0; run < 3; run++) {
+        counts.push(
+          await gw.countStatements(async () => {
+            res = await gw.gql(CUSTOMERS, { filter: { partnerId: partner.id }, first: 100 }, admin);
+          }),
+        );
+      }
+      const statements = Math.min(...counts);
       expect(res.errors).toBeUndefined();
       expect(res.data.customers.edges).toHaveLength(n);
       // A single billing partner each: the admin sees that partner's acceptance.
@@ -167,5 +174,6 @@ describe('no N+1', () => {
     const five = await count(5);
     const fifty = await count(50);
     expect(fifty).toBe(five);
+    expect(five).toBeLessThanOrEqual(10);
   });
 });
