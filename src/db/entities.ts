@@ -7,6 +7,7 @@ import { Order, Subscription } from '../transactions/transaction.entity';
 import { BlockedOrderAlert } from '../alerts/alert.entity';
 import { Setting } from './setting.entity';
 import { RenewalRiskAlert } from '../renewals/renewal.entity';
+import { AcceptanceImport, AcceptanceSync, PartnerCenterConnection } from '../partner-center/partner-center.entity';
 
 /** Every entity of the domain; the migrations must bring a database to exactly these. */
 export const entities = [
@@ -25,4 +26,7 @@ export const entities = [
   BlockedOrderAlert,
   Setting,
   RenewalRiskAlert,
+  PartnerCenterConnection,
+  AcceptanceSync,
+  AcceptanceImport,
 ];

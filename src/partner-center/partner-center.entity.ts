@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, Enum, Index, ManyToOne, OneToOne, PrimaryKey, Property, Unique, OptionalProps } from '@mikro-orm/core';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Partner, User } from '../partners/partner.entity';
+import { Acceptance } from '../acceptance/acceptance.entity';
+import { SyncStatus } from './partner-center.enums';
+
+/**
+ * A partner's Partner Center credentials. Deliberately not a GraphQL type: the
+ * secret and the refresh token are stored encrypted (src/partner-center/credentials.ts)
+ * and nothing reads them back out; the API shows PartnerCenterConnection instead.
+ */
+@Entity({ tableName: 'partner_center_connections' })
+export class PartnerCenterConnection {
+  [OptionalProps]?: 'connectedAt';
+
+  @OneToOne({ entity: () => Partner, primary: true, owner: true, deleteRule: 'cascade', fieldName: 'partner_id' })
+  partner!: Partner;
+
+  @Property({ type: 'text' })
+  clientId!: string;
+
+  /** AES-256-GCM, bound to the partner and the field (see credentials.ts). */
+  @Property({ type: 'text' })
+  clientSecretEnc!: string;
+
+  @Property({ type: 'text' })
+  refreshTokenEnc!: string;
+
+  @Property({ columnType: 'timestamptz' })
+  connectedAt: Date = new Date();
+
+  @Property({ columnType: 'timestamptz', nullable: true })
+  lastTokenAt?: Date | null;
+
+  /** The last token request's failure (never a secret); null while tokens are issued. */
+  @Property({ type: 'text', nullable: true })
+  lastError?: string | null;
+}
+
+/**
+ * The sync state of one acceptance, written in the transaction that records the
+ * confirmation (or corrects its contact): the transactional outbox's row. `jobId`
+ * names the one pg-boss job allowed to deliver it; any other job for it is stale.
+ */
+@ObjectType('AcceptanceSync', { description: 'Delivery of one confirmation to Partner Center' })
+@Entity({ tableName: 'acceptance_syncs' })
+@Index({ properties: ['partner', 'status', 'createdAt', 'acceptance'] })
+export class AcceptanceSync {
+  [OptionalProps]?: 'attempts' | 'createdAt';
+
+  @OneToOne({ entity: () => Acceptance, primary: true, owner: true, deleteRule: 'cascade', fieldName: 'acceptance_id' })
+  acceptance!: Acceptance;
+
+  @ManyToOne(() => Partner, { deleteRule: 'cascade' })
+  partner!: Partner;
+
+  @Field(() => SyncStatus, { description: 'NOT_CONNECTED, PENDING, SYNCED, FAILED or NOT_APPLICABLE' })
+  @Enum({ items: () => SyncStatus })
+  status!: SyncStatus;
+
+  @Field(() => Int, { description: 'Delivery attempts made for the current request id' })
+  @Property()
+  attempts: number = 0;
+
+  /** One per confirmation (a contact correction is a new request), reused on every retry. */
+  @Field(() => ID, { nullable: true, description: 'The MS-RequestId sent upstream: one per confirmation (a contact correction gets a new one), the same on every retry' })
+  @Property({ type: 'uuid', nullable: true })
+  requestId?: string | null;
+
+  /** The gateway request that recorded it; sent as MS-CorrelationId and logged with every attempt. */
+  @Property({ type: 'text', nullable: true })
+  correlationId?: string | null;
+
+  @Property({ type: 'uuid', nullable: true })
+  jobId?: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the last attempt started' })
+  @Property({ columnType: 'timestamptz', nullable: true })
+  lastAttemptAt?: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the next attempt is due (PENDING after a failed attempt)' })
+  @Property({ columnType: 'timestamptz', nullable: true })
+  nextAttemptAt?: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'When Partner Center confirmed it' })
+  @Property({ columnType: 'timestamptz', nullable: true })
+  syncedAt?: Date | null;
+
+  @Field(() => String, { nullable: true, description: "The last failure: Partner Center's message or the transport error" })
+  @Property({ type: 'text', nullable: true })
+  lastError?: string | null;
+
+  @Property({ columnType: 'timestamptz' })
+  createdAt: Date = new Date();
+}
+
+/** One bulk file import; with an Idempotency-Key, a re-sent file answers this result again. */
+@Entity({ tableName: 'acceptance_imports' })
+@Unique({ properties: ['partner', 'idempotencyKey'] })
+export class AcceptanceImport {
+  [OptionalProps]?: 'id' | 'createdAt';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @ManyToOne(() => Partner, { deleteRule: 'cascade' })
+  partner!: Partner;
+
+  @Property({ type: 'text', nullable: true })
+  idempotencyKey?: string | null;
+
+  /** SHA-256 of the file: the same key with another file is refused. */
+  @Property({ type: 'text', nullable: true })
+  fileHash?: string | null;
+
+  @ManyToOne(() => User)
+  importedBy!: User;
+
+  @Property({ type: 'jsonb', nullable: true })
+  result?: unknown;
+
+  @Property({ columnType: 'timestamptz' })
+  createdAt: Date = new Date();
+}
