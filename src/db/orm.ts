@@ -38,7 +38,14 @@ export function ormOptions(clientUrl: string, extra: Partial<Options> = {}): Opt
       snapshot: false,
       migrationsList: migrationsList(),
     },
-    pool: { min: 0, max: 10 },
+    // Fail fast while the database is down (SERVICE_UNAVAILABLE in seconds, not knex's
+    // 60 s default), and recover by itself: broken connections are dropped, new ones made.
+    pool: { min: 0, max: 10, acquireTimeoutMillis: 5_000, createTimeoutMillis: 3_000, idleTimeoutMillis: 30_000, createRetryIntervalMillis: 200 },
+    driverOptions: {
+      connection: { connectionTimeoutMillis: 3_000, keepAlive: true },
+      // knex would print pool warnings ("Connection Error: ...") to the console; they go to the ORM log.
+      log: { warn: (m: unknown) => extra.logger?.(`knex: ${m}`), error: (m: unknown) => extra.logger?.(`knex: ${m}`), debug: () => {}, deprecate: () => {} },
+    },
     // Entities are created from code; the identity map is per forked EntityManager.
     allowGlobalContext: false,
     forceUtcTimezone: true,

@@ -32,8 +32,8 @@ export interface HardeningGateway extends Gateway {
 }
 
 /** Like test/support's startGateway, with a captured logger and any configuration. */
-export async function startLoggedGateway(overrides: Partial<Config> = {}, env: Record<string, string> = {}): Promise<HardeningGateway> {
-  const db = await freshDatabase();
+export async function startLoggedGateway(overrides: Partial<Config> = {}, env: Record<string, string> = {}, databaseUrl?: string): Promise<HardeningGateway> {
+  const db = databaseUrl ? { url: databaseUrl, drop: async () => {} } : await freshDatabase();
   const base = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false', ...env });
   const capture = new LogCapture();
   const gateway = await createGateway({ ...base, port: 0, databaseUrl: db.url, seedDemo: false, ...overrides }, capture.logger);
