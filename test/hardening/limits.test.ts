@@ -4,7 +4,7 @@ import { Kind, parse } from 'graphql';
 import type { Client } from 'graphql-ws';
 import { aPartner } from '../factories';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { wsClient, wsOnce } from './ws-client';
+import { wsClient, wsOnce, wsOversizedMessage } from './ws-client';
 import { checkOperation } from '../../src/server/limits';
 import { gatewaySchema } from '../../src/server/schema';
 import { loadConfig } from '../../src/config';
@@ -169,6 +169,10 @@ describe('query limits over graphql-ws', () => {
   it('an over-long document is QUERY_TOO_COMPLEX (tokens)', async () => {
     const res = await wsOnce(ws, LONG_DOCUMENT);
     expect(res.errors?.[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', limit: 'tokens' });
+  });
+
+  it('a message over 1 MB closes the socket with 1009 (message too big)', async () => {
+    expect(await wsOversizedMessage(gw.url, admin, 1_100_000)).toBe(1009);
   });
 
   it('a syntax error is GRAPHQL_PARSE_FAILED and an unknown field GRAPHQL_VALIDATION_FAILED', async () => {

@@ -83,6 +83,8 @@ describe('database outage', () => {
       body: JSON.stringify({ query: '{ viewer { userId } }' }),
     });
     expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect((await fetch(`http://127.0.0.1:${gw.port}/healthz`)).status).toBe(200);
     expect((await res.json()).errors[0].extensions.code).toBe('SERVICE_UNAVAILABLE');
 
     // Back: the same gateway, no restart.

@@ -52,3 +52,19 @@ export function wsCloseCode(httpUrl: string, connectionParams: Record<string, un
     socket.on('error', reject);
   });
 }
+
+/** Sends one message of `bytes` bytes after the connection is acknowledged; answers the close code. */
+export function wsOversizedMessage(httpUrl: string, token: string, bytes: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(httpUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+    socket.on('message', (data) => {
+      if (JSON.parse(String(data)).type !== 'connection_ack') return;
+      const query = `{ viewer { userId } } # ${'x'.repeat(bytes)}`;
+      socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+    });
+    socket.on('close', (code) => resolve(code));
+    socket.on('error', () => undefined); // the close event follows
+    setTimeout(() => reject(new Error('the socket stayed open')), 10_000).unref();
+  });
+}
