@@ -32,6 +32,20 @@ export function todayUtc(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10);
 }
 
+/**
+ * The most likely language of a country (DE → de, US → en), from the Unicode
+ * likely-subtags data built into Intl; used to pick among translations of the
+ * current version when nothing better is known.
+ */
+export function languageOfCountry(country: string): string | null {
+  if (!/^[A-Za-z]{2}$/.test(country)) return null;
+  try {
+    return new Intl.Locale(`und-${country.toUpperCase()}`).maximize().language;
+  } catch {
+    return null;
+  }
+}
+
 export function isEffective(t: Pick<TemplateFacts, 'effectiveFrom'>, today: string): boolean {
   // YYYY-MM-DD strings order like the dates they name.
   return t.effectiveFrom <= today;

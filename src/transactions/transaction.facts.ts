@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import { AgreementType, GLOBAL } from '../agreements/agreement.enums';
-import { currentTemplate, todayUtc } from '../agreements/current';
+import { currentTemplate, languageOfCountry, todayUtc } from '../agreements/current';
 import { Channel } from '../acceptance/acceptance.enums';
 import type { Customer } from '../customers/customer.entity';
 import { CloudInstance } from '../customers/customer.enums';
@@ -66,7 +66,14 @@ export async function loadGateFacts(em: EntityManager, q: FactsQuery): Promise<L
     requestedAt: q.requestedAt,
     nationalCloud: q.customer.cloud !== CloudInstance.PUBLIC,
     acceptance,
-    currentAgreement: currentTemplate(templates, { type: AgreementType.MICROSOFT_CLOUD_AGREEMENT, country: q.customer.country, today }),
+    // Any translation of the current version satisfies the gate; the one named as
+    // requiredAgreement is in the customer's country's language where one exists.
+    currentAgreement: currentTemplate(templates, {
+      type: AgreementType.MICROSOFT_CLOUD_AGREEMENT,
+      country: q.customer.country,
+      language: languageOfCountry(q.customer.country),
+      today,
+    }),
     existingCustomer: row.existing,
     reseller: q.resellerId ? { linkedToProvider: row.linked, servesCustomer: row.serving } : null,
   };

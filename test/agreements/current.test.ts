@@ -1,4 +1,4 @@
-import { currentTemplate, isCurrentTemplate, isEffective, languageFit, todayUtc, type TemplateFacts } from '../../src/agreements/current';
+import { currentTemplate, isCurrentTemplate, isEffective, languageFit, languageOfCountry, todayUtc, type TemplateFacts } from '../../src/agreements/current';
 
 const MCA = 'MICROSOFT_CLOUD_AGREEMENT';
 const MCUA = 'MICROSOFT_CUSTOMER_AGREEMENT';
@@ -85,5 +85,14 @@ describe('helpers', () => {
     expect(isCurrentTemplate(t('en-1'), current, TODAY)).toBe(false);
     expect(isCurrentTemplate(t('us-2', { versionRank: 2, country: 'US' }), current, TODAY)).toBe(false);
     expect(isCurrentTemplate(t('en-2'), null, TODAY)).toBe(false);
+  });
+
+  it("a country's likely language picks among translations of the current version", () => {
+    expect(languageOfCountry('DE')).toBe('de');
+    expect(languageOfCountry('us')).toBe('en');
+    expect(languageOfCountry('GLOBAL')).toBeNull();
+    const translations = [t('mca-de', { versionRank: 2, language: 'de-DE' }), t('mca-en', { versionRank: 2, language: 'en-US' })];
+    expect(currentTemplate(translations, { type: translations[0].type, country: 'US', language: languageOfCountry('US'), today: TODAY })?.templateId).toBe('mca-en');
+    expect(currentTemplate(translations, { type: translations[0].type, country: 'DE', language: languageOfCountry('DE'), today: TODAY })?.templateId).toBe('mca-de');
   });
 });
