@@ -235,7 +235,7 @@ const partnerArg = { nullable: true, description: "The billing partner; defaults
  * Whether the viewer may read acceptance records of `partnerId`: platform roles any,
  * a partner its own, a reseller those of the providers it is linked to.
  */
-async function mayReadPartner(ctx: Context, partnerId: string | null | undefined): Promise<boolean> {
+export async function mayReadPartner(ctx: Context, partnerId: string | null | undefined): Promise<boolean> {
   const v = ctx.viewer!;
   if (!partnerId || seesAllPartners(v) || partnerId === v.partnerId) return true;
   if (!isUuid(partnerId)) return false;

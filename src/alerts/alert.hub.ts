@@ -1,9 +1,9 @@
 import { Client } from 'pg';
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, EntityName, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { BlockedOrderAlert } from './alert.entity';
 import { ALERT_CHANNEL } from './alert.record';
-import { alertInScope, alertScopeCondition, type AlertScope } from './alert.tenancy';
+import { alertInScope, alertScopeCondition, type AlertParties, type AlertScope } from './alert.tenancy';
 
 export interface AlertHubOptions {
   /** Slow timer: reads the table even without a ring, in case a NOTIFY was missed. */
@@ -28,7 +28,34 @@ export const DEFAULT_HUB_OPTIONS: AlertHubOptions = {
   reconnectMaxMs: 10_000,
 };
 
-const idOf = (a: BlockedOrderAlert) => BigInt(a.id);
+/** An alert row: its bigserial id is its cursor. */
+export interface AlertRecord {
+  id: string;
+}
+
+/**
+ * A kind of alert the hub delivers: its table (the mailbox, with `partner_id`,
+ * `reseller_id` and `customer_id` columns for the tenancy rule), its NOTIFY channel
+ * (the doorbell) and who it concerns. Blocked-order alerts are the hub's own kind;
+ * other kinds (renewal-risk alerts) `attach` to it and share its one LISTEN connection.
+ */
+export interface AlertKind<T extends AlertRecord> {
+  name: string;
+  table: string;
+  channel: string;
+  entity: EntityName<T>;
+  parties(alert: T): AlertParties;
+}
+
+export const BLOCKED_ORDER_ALERTS: AlertKind<BlockedOrderAlert> = {
+  name: 'blocked-order',
+  table: 'blocked_order_alerts',
+  channel: ALERT_CHANNEL,
+  entity: BlockedOrderAlert,
+  parties: (a) => ({ partnerId: a.partner.id, resellerId: a.reseller?.id ?? null, customerId: a.customer.id }),
+};
+
+const idOf = (a: AlertRecord) => BigInt(a.id);
 
 /**
  * One per gateway process. The alerts table is the mailbox and NOTIFY only the
@@ -37,7 +64,7 @@ const idOf = (a: BlockedOrderAlert) => BigInt(a.id);
  * A missed ring costs at most one timer period; nothing is ever read from the
  * notification payload, so a lost or duplicated ring loses or doubles nothing.
  */
-export class AlertHub {
+export class AlertHub<T extends AlertRecord = BlockedOrderAlert> {
   readonly options: AlertHubOptions;
   /** Every alert up to this cursor has been fanned out (or predates the hub). */
   lastSeen = 0n;
@@ -49,27 +76,57 @@ export class AlertHub {
   private pumping?: Promise<void>;
   private again = false;
   /** Subscribers of partner users, by their partner id; platform roles in `everything`. */
-  private readonly byPartner = new Map<string, Set<AlertStream>>();
-  private readonly everything = new Set<AlertStream>();
+  private readonly byPartner = new Map<string, Set<AlertStream<T>>>();
+  private readonly everything = new Set<AlertStream<T>>();
+  /** Hubs of other kinds attached to this one, by channel: they share its LISTEN connection and timer. */
+  private readonly attached = new Map<string, AlertHub<any>>();
+  private parent?: AlertHub<any>;
 
   constructor(
     private readonly orm: MikroORM,
     private readonly log: Logger,
     options: Partial<AlertHubOptions> = {},
+    readonly kind: AlertKind<T> = BLOCKED_ORDER_ALERTS as unknown as AlertKind<T>,
   ) {
     this.options = { ...DEFAULT_HUB_OPTIONS, ...options };
     this.reconnectDelay = this.options.reconnectMinMs;
   }
 
   async start(): Promise<void> {
-    const rows = await this.orm.em.fork().getConnection().execute<{ max: string | null }[]>('select max(id)::text as max from blocked_order_alerts');
+    const rows = await this.orm.em.fork().getConnection().execute<{ max: string | null }[]>(`select max(id)::text as max from ${this.kind.table}`);
     this.lastSeen = BigInt(rows[0]?.max ?? 0);
+    // An attached hub is rung by its parent: no connection or timer of its own.
+    if (this.parent) return;
     await this.listen();
-    this.timer = setInterval(() => this.ring(), this.options.pollMs);
+    this.timer = setInterval(() => this.ringAll(), this.options.pollMs);
     this.timer.unref();
   }
 
+  /**
+   * Delivers another kind of alert through this hub's LISTEN connection: the returned
+   * hub has its own table, cursor and subscribers, and the same guarantees.
+   */
+  async attach<K extends AlertRecord>(kind: AlertKind<K>): Promise<AlertHub<K>> {
+    const existing = this.attached.get(kind.channel);
+    if (existing) return existing as AlertHub<K>;
+    const hub = new AlertHub<K>(this.orm, this.log, this.options, kind);
+    hub.parent = this;
+    await hub.start();
+    this.attached.set(kind.channel, hub);
+    // While disconnected, the next listen() listens to every attached channel.
+    await this.listener?.query(`listen ${kind.channel}`).catch((err) => this.warn(err, 'listening to an attached alert channel failed'));
+    hub.ring();
+    return hub;
+  }
+
+  /** Rings this hub and every attached one (the timer, a (re)connect). */
+  private ringAll(): void {
+    this.ring();
+    for (const hub of this.attached.values()) hub.ring();
+  }
+
   async stop(): Promise<void> {
+    for (const hub of this.attached.values()) await hub.stop();
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.reconnectTimer);
@@ -86,12 +143,14 @@ export class AlertHub {
   }
 
   /** The registered streams (for metrics and tests). */
-  streams(): AlertStream[] {
-    return [...this.everything, ...[...this.byPartner.values()].flatMap((set) => [...set])];
+  streams(): AlertStream<any>[] {
+    const own: AlertStream<any>[] = [...this.everything, ...[...this.byPartner.values()].flatMap((set) => [...set])];
+    return [...own, ...[...this.attached.values()].flatMap((hub) => hub.streams())];
   }
 
   /** The server process id of the LISTEN connection, while connected. */
   listenerPid(): number | undefined {
+    if (this.parent) return this.parent.listenerPid();
     return (this.listener as (Client & { processID?: number }) | undefined)?.processID;
   }
 
@@ -99,8 +158,8 @@ export class AlertHub {
    * A stream of the alerts in `scope`: from `after` when given (served from the
    * table until it reaches the process stream), else from now on.
    */
-  subscribe(scope: AlertScope, after: bigint | null, hooks: StreamHooks = {}): AlertStream {
-    const stream = new AlertStream(this, scope, after, hooks);
+  subscribe(scope: AlertScope, after: bigint | null, hooks: StreamHooks = {}): AlertStream<T> {
+    const stream = new AlertStream<T>(this, scope, after, hooks);
     const key = scope.viewer.partnerId;
     if (!key) this.everything.add(stream);
     else {
@@ -112,7 +171,7 @@ export class AlertHub {
   }
 
   /** @internal */
-  unregister(stream: AlertStream): void {
+  unregister(stream: AlertStream<T>): void {
     const key = stream.scope.viewer.partnerId;
     if (!key) this.everything.delete(stream);
     else {
@@ -164,11 +223,11 @@ export class AlertHub {
 
   private async readNew(): Promise<void> {
     for (;;) {
-      const rows = await this.fork().find(
-        BlockedOrderAlert,
-        { id: { $gt: String(this.lastSeen) } },
-        { orderBy: { id: 'asc' }, limit: this.options.batchSize },
-      );
+      const rows = (await this.fork().find(
+        this.kind.entity,
+        { id: { $gt: String(this.lastSeen) } } as never,
+        { orderBy: { id: 'asc' } as never, limit: this.options.batchSize },
+      )) as T[];
       if (!rows.length || this.stopped) return;
       // Advance first: a subscriber that overflows during this fan-out re-reads up to here from the table.
       this.lastSeen = idOf(rows[rows.length - 1]);
@@ -177,14 +236,14 @@ export class AlertHub {
     }
   }
 
-  private fanOut(alert: BlockedOrderAlert): void {
-    const resellerId = alert.reseller?.id ?? null;
-    const parties = { partnerId: alert.partner.id, resellerId, customerId: alert.customer.id };
-    const offer = (set: Set<AlertStream> | undefined) => {
+  private fanOut(alert: T): void {
+    const parties = this.kind.parties(alert);
+    const resellerId = parties.resellerId;
+    const offer = (set: Set<AlertStream<T>> | undefined) => {
       if (set) for (const s of set) if (alertInScope(s.scope, parties)) s.offer(alert);
     };
     offer(this.everything);
-    offer(this.byPartner.get(alert.partner.id));
+    offer(this.byPartner.get(parties.partnerId));
     if (resellerId) offer(this.byPartner.get(resellerId));
   }
 
@@ -193,17 +252,18 @@ export class AlertHub {
     // Errors and ends both mean the same: reconnect, then read what was missed meanwhile.
     client.on('error', (err) => this.dropped(client, err));
     client.on('end', () => this.dropped(client));
-    client.on('notification', () => this.ring());
+    // The channel names the kind; anything else rings them all (a ring never loses or doubles anything).
+    client.on('notification', (msg) => (this.attached.get(msg.channel)?.ring() ?? (msg.channel === this.kind.channel ? this.ring() : this.ringAll())));
     try {
       await client.connect();
-      await client.query(`listen ${ALERT_CHANNEL}`);
+      for (const channel of [this.kind.channel, ...this.attached.keys()]) await client.query(`listen ${channel}`);
     } catch (err) {
       this.dropped(client, err as Error);
       return;
     }
     this.listener = client;
     this.reconnectDelay = this.options.reconnectMinMs;
-    this.ring();
+    this.ringAll();
   }
 
   private dropped(client: Client, err?: Error): void {
@@ -246,7 +306,7 @@ export interface StreamHooks {
  * last-seen cursor, so the subscriber reads those alerts from the table at its own
  * pace instead. Memory stays bounded and nothing is lost.
  */
-export class AlertStream implements AsyncIterableIterator<BlockedOrderAlert> {
+export class AlertStream<T extends AlertRecord = BlockedOrderAlert> implements AsyncIterableIterator<T> {
   cursor: bigint;
   mark: bigint;
   needTable: boolean;
@@ -254,14 +314,14 @@ export class AlertStream implements AsyncIterableIterator<BlockedOrderAlert> {
   overflows = 0;
   /** The highest number of alerts ever queued at once. */
   maxQueued = 0;
-  private queue: BlockedOrderAlert[] = [];
-  private batch: BlockedOrderAlert[] = [];
+  private queue: T[] = [];
+  private batch: T[] = [];
   private generation = 0;
   private closed = false;
   private wake?: () => void;
 
   constructor(
-    private readonly hub: AlertHub,
+    private readonly hub: AlertHub<T>,
     readonly scope: AlertScope,
     after: bigint | null,
     private readonly hooks: StreamHooks,
@@ -272,7 +332,7 @@ export class AlertStream implements AsyncIterableIterator<BlockedOrderAlert> {
   }
 
   /** Called by the hub, synchronously during a fan-out. */
-  offer(alert: BlockedOrderAlert): void {
+  offer(alert: T): void {
     if (this.closed || idOf(alert) <= this.mark) return;
     if (this.queue.length >= this.hub.options.maxQueue) {
       this.queue = [];
@@ -301,7 +361,7 @@ export class AlertStream implements AsyncIterableIterator<BlockedOrderAlert> {
     this.hooks.onClose?.();
   }
 
-  async next(): Promise<IteratorResult<BlockedOrderAlert>> {
+  async next(): Promise<IteratorResult<T>> {
     while (!this.closed) {
       const alert = this.batch.shift();
       if (alert) {
@@ -325,17 +385,17 @@ export class AlertStream implements AsyncIterableIterator<BlockedOrderAlert> {
     return { value: undefined, done: true };
   }
 
-  async return(): Promise<IteratorResult<BlockedOrderAlert>> {
+  async return(): Promise<IteratorResult<T>> {
     this.close();
     return { value: undefined, done: true };
   }
 
-  async throw(err?: unknown): Promise<IteratorResult<BlockedOrderAlert>> {
+  async throw(err?: unknown): Promise<IteratorResult<T>> {
     this.close();
     throw err;
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<BlockedOrderAlert> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     return this;
   }
 
@@ -354,11 +414,11 @@ export class AlertStream implements AsyncIterableIterator<BlockedOrderAlert> {
     const generation = this.generation;
     const { pageSize } = this.hub.options;
     const cond = alertScopeCondition(this.scope, 'a');
-    let rows: BlockedOrderAlert[];
+    let rows: T[];
     try {
       rows = await this.hub
         .fork()
-        .createQueryBuilder(BlockedOrderAlert, 'a')
+        .createQueryBuilder(this.hub.kind.entity, 'a')
         .where({ id: { $gt: String(this.cursor), $lte: String(this.mark) } })
         .andWhere(cond.sql, cond.params)
         .orderBy({ id: 'asc' })

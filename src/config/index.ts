@@ -30,6 +30,42 @@ export interface Config {
     /** Shared counters across instances; in memory per process when absent. */
     redisUrl?: string;
   };
+  /** The renewal-risk scan (src/renewals): its pg-boss schedule and its start-up run. */
+  renewalScan: {
+    /** RENEWAL_SCAN_CRON, in UTC (default `0 6 * * *`). */
+    cron: string;
+    /** RENEWAL_SCAN_SCHEDULE: run pg-boss with the schedule (default true; false under NODE_ENV=test, so test gateways start fast). */
+    schedule: boolean;
+    /** RENEWAL_SCAN_ON_START: scan once at start-up (default true; false under NODE_ENV=test). */
+    onStart: boolean;
+    /** RENEWAL_SCAN_WITHIN_DAYS: the window of the scheduled and start-up scans (default 60). */
+    withinDays: number;
+  };
+  /** Partner Center middleware (src/partner-center, DESIGN.md section 8). */
+  partnerCenter: PartnerCenterConfig;
+}
+
+export interface PartnerCenterConfig {
+  /** PARTNER_CENTER_URL: base URL of the Partner Center API. */
+  url: string;
+  /** PARTNER_CENTER_TOKEN_URL: the token endpoint; `{tenantId}` is replaced by the partner's tenant id. */
+  tokenUrl: string;
+  /** PARTNER_CENTER_MAX_ATTEMPTS: delivery attempts before a sync is FAILED (default 8). */
+  maxAttempts: number;
+  /** PARTNER_CENTER_RETRY_BASE_MS: the first retry delay; it doubles (with jitter) per attempt, capped at 15 minutes. */
+  retryBaseMs: number;
+  /** CREDENTIALS_KEY: key material for stored client secrets and refresh tokens; absent, credentials are refused. */
+  credentialsKey?: string;
+  /** PARTNER_CENTER_TIMEOUT_MS: timeout of one upstream HTTP request (default 30 s). */
+  timeoutMs: number;
+  /** PARTNER_CENTER_CONCURRENCY: upstream requests in flight per partner, per gateway instance (default 16). */
+  concurrency: number;
+  /** How often idle delivery workers look for due jobs (pg-boss; at least 0.5). */
+  pollingIntervalSeconds: number;
+  /** A job still active this long (its gateway died mid-delivery) is retried by another worker. */
+  jobExpireSeconds: number;
+  /** How often pg-boss looks for such expired jobs. */
+  maintenanceIntervalSeconds: number;
 }
 
 export interface QueryLimits {
@@ -76,6 +112,30 @@ export function developmentSecret(dataDir: string): string {
   const secret = randomBytes(32).toString('base64url');
   writeFileSync(file, secret + '\n', { mode: 0o600 });
   return secret;
+}
+
+/** A five- or six-field cron expression (pg-boss checks it fully when it schedules). */
+function cronVar(env: Env, name: string, fallback: string): string {
+  const raw = (env[name] ?? '').trim() || fallback;
+  if (!/^\S+(\s+\S+){4,5}$/.test(raw)) throw new ConfigError(`${name} must be a cron expression of 5 or 6 fields, got "${raw}"`);
+  return raw;
+}
+
+function urlVar(env: Env, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  try {
+    const url = new URL(raw.replace('{tenantId}', 'tenant'));
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error();
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function credentialsKey(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  if (raw.length < 32) throw new ConfigError('CREDENTIALS_KEY must be at least 32 characters (e.g. 32 random bytes, base64)');
+  return raw;
 }
 
 function redisUrl(raw: string | undefined): string | undefined {
@@ -129,6 +189,24 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimit: {
       mutationsPerMinute: intVar(env, 'RATE_LIMIT_MUTATIONS_PER_MINUTE', 600, 1, 10_000_000),
       redisUrl: redisUrl(env.REDIS_URL),
+    },
+    renewalScan: {
+      cron: cronVar(env, 'RENEWAL_SCAN_CRON', '0 6 * * *'),
+      schedule: boolVar(env, 'RENEWAL_SCAN_SCHEDULE', env.NODE_ENV !== 'test'),
+      onStart: boolVar(env, 'RENEWAL_SCAN_ON_START', env.NODE_ENV !== 'test'),
+      withinDays: intVar(env, 'RENEWAL_SCAN_WITHIN_DAYS', 60, 0, 366),
+    },
+    partnerCenter: {
+      url: urlVar(env, 'PARTNER_CENTER_URL', 'https://api.partnercenter.microsoft.com'),
+      tokenUrl: urlVar(env, 'PARTNER_CENTER_TOKEN_URL', 'https://login.microsoftonline.com/{tenantId}/oauth2/v2.0/token'),
+      maxAttempts: intVar(env, 'PARTNER_CENTER_MAX_ATTEMPTS', 8, 1, 100),
+      retryBaseMs: intVar(env, 'PARTNER_CENTER_RETRY_BASE_MS', 1000, 1, 900_000),
+      credentialsKey: credentialsKey(env.CREDENTIALS_KEY),
+      timeoutMs: intVar(env, 'PARTNER_CENTER_TIMEOUT_MS', 30_000, 100, 600_000),
+      concurrency: intVar(env, 'PARTNER_CENTER_CONCURRENCY', 16, 1, 1000),
+      pollingIntervalSeconds: 0.5,
+      jobExpireSeconds: 300,
+      maintenanceIntervalSeconds: 60,
     },
   };
 }

@@ -3,6 +3,8 @@ import type { Services } from './context';
 import type { Route } from './routes';
 import { alertsFeature } from '../alerts/alert.feature';
 import { createGraphiQLFeature } from '../graphiql/graphiql.feature';
+import { renewalsFeature } from '../renewals/renewal.feature';
+import { auditFeature } from '../audit/audit.feature';
 
 /**
  * A feature that needs more than resolvers: background listeners, job queues,
@@ -17,5 +19,5 @@ export interface Feature {
 
 /** Features in start order; they stop in reverse. */
 export function features(): Feature[] {
-  return [createGraphiQLFeature(), alertsFeature()];
+  return [createGraphiQLFeature(), alertsFeature(), renewalsFeature(), auditFeature()];
 }

@@ -27,17 +27,12 @@ const KNOWN_MISSING: Record<string, string> = {
   AcceptanceSync: 'Partner Center sync, DESIGN.md section 8',
   RetryAcceptanceSync: 'Partner Center sync, DESIGN.md section 8',
   SyncBacklog: 'Partner Center sync, DESIGN.md section 8',
-  RenewalRisks: 'renewal risks, DESIGN.md section 9',
-  AcceptanceAudit: 'audit trail, DESIGN.md section 9',
-  OnRenewalRisk: 'renewal risks, DESIGN.md section 9',
-  ScanRenewalRisks: 'renewal risks, DESIGN.md section 9',
 };
 
 /** Vocabulary types (enums, inputs) not in the schema yet, for the same reason. */
 const KNOWN_MISSING_VOCABULARY: Record<string, string> = {
   ConnectionStatus: 'Partner Center sync, DESIGN.md section 8',
   SyncStatus: 'Partner Center sync, DESIGN.md section 8',
-  AuditEvent: 'audit trail, DESIGN.md section 9',
   ConnectPartnerCenterInput: 'Partner Center sync, DESIGN.md section 8',
 };
 

@@ -1,0 +1,115 @@
+import { contactValue, type ContactKind } from '../auth/mask';
+import type { Viewer } from '../auth/viewer';
+import { CONTACT_FIELDS } from '../acceptance/acceptance.rules';
+import { AuditEvent } from './audit.enums';
+
+/**
+ * The audit trail of DESIGN.md section 9, written once in SQL so that the GraphQL
+ * field and the export cannot disagree: one UNION ALL over the tables where each
+ * event is recorded, restricted to the (customer_id, partner_id) pairs of a CTE
+ * named `pairs` that the caller defines.
+ *
+ * Row order within one instant: a submission, its review, the confirmation it
+ * records, the confirmation it supersedes, corrections (in the contact's field
+ * order), the withdrawal, then sync events. `key` breaks the remaining ties stably.
+ */
+
+/** Columns of an event row. */
+export interface AuditRow {
+  at: Date;
+  event: AuditEvent;
+  customer_id: string;
+  partner_id: string;
+  acceptance_id: string | null;
+  actor_id: string | null;
+  field: string | null;
+  old_value: string | null;
+  new_value: string | null;
+  note: string | null;
+}
+
+const cols = (c: {
+  at: string;
+  event: string;
+  rank: number;
+  customer: string;
+  partner: string;
+  acceptance: string;
+  actor: string;
+  field?: string;
+  old?: string;
+  new?: string;
+  note?: string;
+  key: string;
+}) =>
+  `${c.at} as at, ${c.event} as event, ${c.rank} as rank, ${c.customer} as customer_id, ${c.partner} as partner_id, ${c.acceptance} as acceptance_id,
+   ${c.actor} as actor_id, ${c.field ?? 'null::text'} as field, ${c.old ?? 'null::text'} as old_value, ${c.new ?? 'null::text'} as new_value,
+   ${c.note ?? 'null::text'} as note, ${c.key} as key`;
+
+const fieldOrder = `array_position(array[${CONTACT_FIELDS.map((f) => `'${f}'`).join(', ')}]::text[], k.field::text)`;
+
+/** Acceptances of the pairs, joined once per branch (the planner pushes the pair filter into each). */
+const ofPairs = (alias: string) => `join pairs p on p.customer_id = ${alias}.customer_id and p.partner_id = ${alias}.partner_id`;
+
+const BRANCHES = [
+  `select ${cols({ at: 'a.recorded_at', event: "'CONFIRMED'", rank: 3, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'a.confirmed_by_id', note: 'a.on_behalf_of', key: 'a.id::text' })}
+     from acceptances a ${ofPairs('a')}`,
+  // The actor of a supersede is whoever recorded the confirmation that replaced it (same instant).
+  `select ${cols({
+    at: 'a.superseded_at',
+    event: "'SUPERSEDED'",
+    rank: 4,
+    customer: 'a.customer_id',
+    partner: 'a.partner_id',
+    acceptance: 'a.id',
+    actor: `(select n.confirmed_by_id from acceptances n
+              where n.customer_id = a.customer_id and n.partner_id = a.partner_id and n.id <> a.id and n.recorded_at >= a.superseded_at
+              order by n.recorded_at limit 1)`,
+    key: 'a.id::text',
+  })}
+     from acceptances a ${ofPairs('a')} where a.superseded_at is not null`,
+  `select ${cols({
+    at: 'k.corrected_at',
+    event: "'CORRECTED'",
+    rank: 5,
+    customer: 'a.customer_id',
+    partner: 'a.partner_id',
+    acceptance: 'a.id',
+    actor: 'k.corrected_by_id',
+    field: 'k.field::text',
+    old: 'k.old_value',
+    new: 'k.new_value',
+    key: `lpad(${fieldOrder}::text, 2, '0') || k.id::text`,
+  })}
+     from acceptance_corrections k join acceptances a on a.id = k.acceptance_id ${ofPairs('a')}`,
+  `select ${cols({ at: 'a.withdrawn_at', event: "'WITHDRAWN'", rank: 6, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'a.withdrawn_by_id', note: 'a.withdrawal_reason', key: 'a.id::text' })}
+     from acceptances a ${ofPairs('a')} where a.withdrawn_at is not null`,
+  // Submissions are made to the provider: that is the partner whose trail they belong to.
+  `select ${cols({ at: 's.submitted_at', event: "'SUBMITTED'", rank: 1, customer: 's.customer_id', partner: 's.provider_id', acceptance: 's.acceptance_id', actor: 's.submitted_by_id', key: 's.id::text' })}
+     from acceptance_submissions s join pairs p on p.customer_id = s.customer_id and p.partner_id = s.provider_id`,
+  `select ${cols({ at: 's.reviewed_at', event: 's.status::text', rank: 2, customer: 's.customer_id', partner: 's.provider_id', acceptance: 's.acceptance_id', actor: 's.reviewed_by_id', note: 's.review_note', key: 's.id::text' })}
+     from acceptance_submissions s join pairs p on p.customer_id = s.customer_id and p.partner_id = s.provider_id
+    where s.reviewed_at is not null and s.status in ('APPROVED', 'REJECTED')`,
+];
+
+/**
+ * Extension point for Partner Center sync (DESIGN.md section 8): when its tables
+ * land, add a branch per event here (event 'SYNCED' or 'SYNC_FAILED', rank 7, the
+ * acceptance's customer and partner, actor null or the user who retried, note the
+ * upstream request id or error), and both the GraphQL trail and the export carry it.
+ */
+export const SYNC_BRANCHES: string[] = [];
+
+/** Every event of the pairs, unordered; wrap it to filter and order. */
+export function auditEventsSql(): string {
+  return [...BRANCHES, ...SYNC_BRANCHES].map((b) => `(${b})`).join('\nunion all\n');
+}
+
+const kindOf = (field: string): ContactKind => (field === 'email' ? 'email' : field === 'phoneNumber' ? 'phone' : 'name');
+const isContactField = (field: string | null): field is string => field !== null && (CONTACT_FIELDS as readonly string[]).includes(field);
+
+/** Old and new values of contact fields go through the one masking helper (analysts see them masked). */
+export function maskedValues(viewer: Viewer | null, row: Pick<AuditRow, 'field' | 'old_value' | 'new_value'>): { oldValue: string | null; newValue: string | null } {
+  if (!isContactField(row.field)) return { oldValue: row.old_value, newValue: row.new_value };
+  return { oldValue: contactValue(viewer, kindOf(row.field), row.old_value), newValue: contactValue(viewer, kindOf(row.field), row.new_value) };
+}

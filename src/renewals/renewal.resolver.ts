@@ -1,0 +1,160 @@
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { SubscribeResolverData } from 'type-graphql';
+import { GraphQLError } from 'graphql';
+import { ANY_ROLE, PLATFORM_ADMIN } from '../auth/roles';
+import { ConnectionType, PageArgs } from '../common/connection';
+import { UnauthenticatedError } from '../errors';
+import type { Context } from '../server/context';
+import { Loaders } from '../server/loaders';
+import { metricsOf } from '../server/metrics';
+import { AgreementTemplate } from '../agreements/agreement.entity';
+import { templateById } from '../agreements/agreement.loaders';
+import { Customer } from '../customers/customer.entity';
+import { customerById } from '../acceptance/acceptance.loaders';
+import { Partner } from '../partners/partner.entity';
+import { partnerById } from '../partners/partner.loaders';
+import { Subscription as ProductSubscription } from '../transactions/transaction.entity';
+import { subscriptionById } from '../transactions/transaction.loaders';
+import { checkScopeIds, parseCursor } from '../alerts/alert.tenancy';
+import { RenewalRiskAlert } from './renewal.entity';
+import { renewals } from './renewal.feature';
+import { checkWindow, RenewalRiskService } from './renewal.service';
+import { RenewalRisk, ScanRenewalRisksPayload } from './renewal.types';
+
+export const RenewalRiskConnection = ConnectionType('RenewalRisk', RenewalRisk);
+
+@ArgsType()
+class RenewalRisksArgs extends PageArgs {
+  @Field(() => ID, {
+    nullable: true,
+    description: "Whose subscriptions: defaults to the caller's partner (a reseller may name a provider it is linked to); platform roles: all partners unless named",
+  })
+  partnerId?: string | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: 60, description: 'The window: subscriptions renewing from today to this many days ahead (0 to 366)' })
+  withinDays?: number | null;
+}
+
+const load = {
+  subscription: (ctx: Context, id: string) => subscriptionById.of(ctx).load(id) as Promise<ProductSubscription>,
+  customer: (ctx: Context, id: string) => customerById.of(ctx).load(id) as Promise<Customer>,
+  partner: (ctx: Context, id: string | null | undefined) => (id ? partnerById.of(ctx).load(id) : null),
+};
+
+@Resolver(() => RenewalRisk)
+export class RenewalRiskResolver {
+  @Authorized(ANY_ROLE)
+  @Query(() => RenewalRiskConnection, {
+    description:
+      "Active subscriptions renewing within the window whose RENEWAL the gate would block today, with the gate's reasons and the agreement that would fix it; soonest renewal first",
+  })
+  renewalRisks(@Args() args: RenewalRisksArgs, @Ctx() ctx: Context) {
+    return new RenewalRiskService(ctx.em, ctx.viewer!).list(args);
+  }
+
+  @Authorized(PLATFORM_ADMIN)
+  @Mutation(() => ScanRenewalRisksPayload, {
+    description: 'Runs the renewal-risk scan now (platform admins): raises one alert per at-risk subscription and term not alerted yet',
+  })
+  async scanRenewalRisks(
+    @Arg('withinDays', () => Int, { nullable: true, description: 'The window in days (default: the configured scan window, 60 unless set)' }) withinDays: number | null,
+    @Ctx() ctx: Context,
+  ): Promise<ScanRenewalRisksPayload> {
+    const days = checkWindow(withinDays ?? ctx.services.config.renewalScan.withinDays);
+    return { raised: await renewals(ctx.services).scan(days) };
+  }
+
+  @FieldResolver(() => ProductSubscription, { description: 'The subscription at risk' })
+  subscription(@Root() r: RenewalRisk, @Ctx() ctx: Context) {
+    return load.subscription(ctx, r.subscriptionId);
+  }
+
+  @FieldResolver(() => Customer, { description: 'Its customer' })
+  customer(@Root() r: RenewalRisk, @Ctx() ctx: Context) {
+    return load.customer(ctx, r.customerId);
+  }
+
+  @FieldResolver(() => Partner, { description: 'Its billing partner' })
+  partner(@Root() r: RenewalRisk, @Ctx() ctx: Context) {
+    return load.partner(ctx, r.partnerId);
+  }
+
+  @FieldResolver(() => Partner, { nullable: true, description: 'The reseller it was sold through, if any (the renewal is judged as placed through it)' })
+  reseller(@Root() r: RenewalRisk, @Ctx() ctx: Context) {
+    return load.partner(ctx, r.resellerId);
+  }
+}
+
+interface AlertArgs {
+  partnerId?: string | null;
+  after?: string | null;
+}
+
+/** The same stream as blocked-order alerts, from the same hub: replay from `after`, then live, fresh EntityManager per batch. */
+function subscribeToRenewalRisks({ args, context }: SubscribeResolverData<unknown, AlertArgs, Context>): AsyncIterableIterator<RenewalRiskAlert> {
+  const viewer = context.viewer;
+  if (!viewer) throw new UnauthenticatedError(context.authError);
+  checkScopeIds(args);
+  const after = args.after ? parseCursor(args.after, 'after') : null;
+  const hub = renewals(context.services).alerts;
+  const metrics = metricsOf(context.services);
+  metrics?.activeSubscriptions.inc();
+  return hub.subscribe({ viewer, partnerId: args.partnerId }, after, {
+    onBatch: () => {
+      context.em = hub.fork();
+      context.loaders = new Loaders(() => context);
+    },
+    onDeliver: () => metrics?.alertsDelivered.inc(),
+    onClose: () => metrics?.activeSubscriptions.dec(),
+  });
+}
+
+@Resolver(() => RenewalRiskAlert)
+export class RenewalRiskAlertResolver {
+  @Authorized(ANY_ROLE)
+  @Subscription(() => RenewalRiskAlert, {
+    name: 'renewalRiskAlerts',
+    subscribe: subscribeToRenewalRisks as never,
+    description:
+      'Renewal-risk alerts as the scan raises them, for the partners the caller belongs to (all for platform roles). With `after`, every later alert is delivered first, then live ones, none lost or doubled',
+  })
+  liveRenewalRiskAlerts(
+    @Root() alert: RenewalRiskAlert,
+    @Arg('partnerId', () => ID, { nullable: true, description: 'Only alerts this partner is a party to (narrows, never widens)' }) _partnerId: string | null,
+    @Arg('after', () => String, { nullable: true, description: 'Resume after this alert cursor' }) _after: string | null,
+  ): RenewalRiskAlert {
+    // Without a source event this runs as a plain HTTP request, which cannot stream.
+    if (!alert) throw new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) on /graphql', { extensions: { code: 'BAD_REQUEST' } });
+    return alert;
+  }
+
+  @FieldResolver(() => String, { description: 'Monotonic cursor (equal to the id): pass it as `after` to resume' })
+  cursor(@Root() alert: RenewalRiskAlert): string {
+    return String(alert.id);
+  }
+
+  @FieldResolver(() => ProductSubscription, { description: 'The subscription at risk' })
+  subscription(@Root() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
+    return load.subscription(ctx, alert.subscription.id);
+  }
+
+  @FieldResolver(() => Customer, { description: 'Its customer' })
+  customer(@Root() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
+    return load.customer(ctx, alert.customer.id);
+  }
+
+  @FieldResolver(() => Partner, { description: 'Its billing partner' })
+  partner(@Root() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
+    return load.partner(ctx, alert.partner.id);
+  }
+
+  @FieldResolver(() => Partner, { nullable: true, description: 'The reseller it was sold through, if any' })
+  reseller(@Root() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
+    return load.partner(ctx, alert.reseller?.id);
+  }
+
+  @FieldResolver(() => AgreementTemplate, { nullable: true, description: 'The agreement that would fix it, as of the scan' })
+  requiredAgreement(@Root() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
+    return alert.requiredAgreement ? templateById.of(ctx).load(alert.requiredAgreement.templateId) : null;
+  }
+}

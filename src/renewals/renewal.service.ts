@@ -1,0 +1,159 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { isLinked, isUuid, partnerExists, visibleCustomerCondition } from '../auth/tenancy';
+import { seesAllPartners, type Viewer } from '../auth/viewer';
+import { decodeCursor, encodeCursor, pageSize, type ConnectionResult } from '../common/connection';
+import { BadUserInputError, NotFoundError } from '../errors';
+import { PartnerType } from '../partners/partner.enums';
+import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from '../transactions/gate';
+import { OrderOutcome } from '../transactions/transaction.enums';
+import { loadRenewalCandidates, type RenewalCandidate, type SqlCondition } from './renewal.facts';
+import type { RenewalRisk } from './renewal.types';
+
+export const DEFAULT_WINDOW_DAYS = 60;
+export const MAX_WINDOW_DAYS = 366;
+
+/** Serializes renewal-alert inserts so that cursor order is commit order (as src/alerts/alert.record.ts does for blocked orders). */
+const RENEWAL_ALERT_SEQUENCE_LOCK = 7_302_118_403;
+/** The doorbell of renewal-risk alerts; the table is the mailbox. */
+export const RENEWAL_ALERT_CHANNEL = 'renewal_risk_alerts';
+
+export function checkWindow(withinDays: number | null | undefined): number {
+  const days = withinDays ?? DEFAULT_WINDOW_DAYS;
+  if (!Number.isInteger(days) || days < 0 || days > MAX_WINDOW_DAYS) {
+    throw new BadUserInputError(`withinDays must be between 0 and ${MAX_WINDOW_DAYS}`, 'withinDays');
+  }
+  return days;
+}
+
+/** A candidate and the gate's decision on its renewal. */
+interface Judged {
+  candidate: RenewalCandidate;
+  decision: GateDecision;
+}
+
+/** The same pure gate as orders: a risk is a candidate whose RENEWAL it would block. */
+function atRisk(candidates: RenewalCandidate[], policy: GatePolicy): Judged[] {
+  return candidates
+    .map((candidate) => ({ candidate, decision: decide(candidate.facts, policy) }))
+    .filter(({ decision }) => decision.outcome === OrderOutcome.BLOCKED);
+}
+
+function toRisk({ candidate: c, decision: d }: Judged): RenewalRisk {
+  return {
+    renewsOn: c.renewsOn,
+    blockReasons: d.blockReasons,
+    warnings: d.warnings,
+    requiredAgreement: c.facts.currentAgreement && d.requiredAgreement ? c.facts.currentAgreement : null,
+    subscriptionId: c.subscriptionId,
+    customerId: c.customerId,
+    partnerId: c.partnerId,
+    resellerId: c.resellerId,
+  };
+}
+
+/** Renewal risks (DESIGN.md section 9): listed for a partner, and raised as alerts by the scan. */
+export class RenewalRiskService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly viewer: Viewer,
+    private readonly policy: GatePolicy = DEFAULT_GATE_POLICY,
+  ) {}
+
+  /**
+   * Which subscriptions the viewer may see risks of, as a condition on `subscriptions s`.
+   * Platform roles: all, or those `partnerId` is a party to. A billing partner: its own
+   * (a provider's include its resellers'). A reseller: those sold through it, narrowed to
+   * one linked provider when it names one. Partner users also only of customers they see.
+   * Any other partner id is answered as a missing one.
+   */
+  async scope(partnerId: string | null | undefined): Promise<SqlCondition> {
+    const v = this.viewer;
+    const missing = () => new NotFoundError('Partner', partnerId ?? undefined, 'partnerId');
+    if (partnerId && !isUuid(partnerId)) throw missing();
+    if (seesAllPartners(v)) {
+      if (!partnerId) return { sql: 'true', params: [] };
+      if (!(await partnerExists(this.em, partnerId))) throw missing();
+      return { sql: '(s.partner_id = ? or s.reseller_id = ?)', params: [partnerId, partnerId] };
+    }
+    const visible = visibleCustomerCondition(v, 's.customer_id');
+    const own = !partnerId || partnerId === v.partnerId;
+    if (v.partnerType === PartnerType.INDIRECT_RESELLER) {
+      if (own) return { sql: `s.reseller_id = ? and ${visible.sql}`, params: [v.partnerId, ...visible.params] };
+      if (!(await isLinked(this.em, v.partnerId!, partnerId!))) throw missing();
+      return { sql: `s.partner_id = ? and s.reseller_id = ? and ${visible.sql}`, params: [partnerId, v.partnerId, ...visible.params] };
+    }
+    if (!own) throw missing();
+    return { sql: `s.partner_id = ? and ${visible.sql}`, params: [v.partnerId, ...visible.params] };
+  }
+
+  /**
+   * One page of risks, soonest renewal first. Whether a subscription is at risk is the
+   * gate's answer, so every candidate of the window is judged (the total count needs
+   * them all anyway): two statements for the candidates and their facts, however
+   * large the page.
+   */
+  async list(args: { partnerId?: string | null; withinDays?: number | null; first?: number | null; after?: string | null }): Promise<ConnectionResult<RenewalRisk>> {
+    const limit = pageSize(args.first);
+    const days = checkWindow(args.withinDays);
+    const after = args.after ? decodeCursor(args.after, 2) : null;
+    const scope = await this.scope(args.partnerId);
+    const risks = atRisk(await loadRenewalCandidates(this.em, scope, days), this.policy).map(toRisk);
+    // Candidates come in (renewsOn, subscription id) order: the cursor is that pair.
+    const start = after ? risks.findIndex((r) => r.renewsOn > String(after[0]) || (r.renewsOn === after[0] && r.subscriptionId > String(after[1]))) : 0;
+    const rest = start < 0 ? [] : risks.slice(start);
+    const edges = rest.slice(0, limit).map((node) => ({ node, cursor: encodeCursor([node.renewsOn, node.subscriptionId]) }));
+    return {
+      edges,
+      totalCount: risks.length,
+      pageInfo: {
+        hasNextPage: rest.length > limit,
+        hasPreviousPage: after !== null,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
+    };
+  }
+}
+
+/**
+ * The scan: every subscription of every partner renewing within `withinDays` whose
+ * renewal the gate would block gets one alert per term. Insert-or-nothing on the
+ * unique (subscription, renewsOn) makes it safe to run anywhere, any number of times,
+ * at once on several instances. Inside the transaction the advisory lock orders
+ * commits by cursor (see src/alerts/alert.record.ts), and NOTIFY rings the alert hubs
+ * of every instance at commit. Answers how many alerts it raised.
+ */
+export async function scanRenewalRisks(em: EntityManager, withinDays: number, policy: GatePolicy = DEFAULT_GATE_POLICY, now: Date = new Date()): Promise<number> {
+  const risks = atRisk(await loadRenewalCandidates(em, { sql: 'true', params: [] }, withinDays, now), policy).map(toRisk);
+  if (risks.length === 0) return 0;
+  const rows = risks.map((r) => ({
+    subscription_id: r.subscriptionId,
+    customer_id: r.customerId,
+    partner_id: r.partnerId,
+    reseller_id: r.resellerId,
+    renews_on: r.renewsOn,
+    block_reasons: r.blockReasons,
+    warnings: r.warnings,
+    required_template_id: r.requiredAgreement?.templateId ?? null,
+  }));
+  return em.transactional(async (t) => {
+    const tx = t as EntityManager;
+    const conn = tx.getConnection();
+    const ctx = tx.getTransactionContext();
+    await conn.execute('select pg_advisory_xact_lock(?)', [RENEWAL_ALERT_SEQUENCE_LOCK], 'all', ctx);
+    const inserted = await conn.execute<{ id: string }[]>(
+      `insert into renewal_risk_alerts (subscription_id, customer_id, partner_id, reseller_id, renews_on, block_reasons, warnings, required_template_id, created_at)
+       select x.subscription_id, x.customer_id, x.partner_id, x.reseller_id, x.renews_on, x.block_reasons, x.warnings, x.required_template_id, now()
+         from jsonb_to_recordset(?::jsonb) as x(subscription_id uuid, customer_id uuid, partner_id uuid, reseller_id uuid, renews_on date,
+                                                block_reasons text[], warnings text[], required_template_id text)
+        order by x.renews_on, x.subscription_id
+       on conflict (subscription_id, renews_on) do nothing
+       returning id`,
+      [JSON.stringify(rows)],
+      'all',
+      ctx,
+    );
+    if (inserted.length) await conn.execute('select pg_notify(?, ?)', [RENEWAL_ALERT_CHANNEL, String(inserted[inserted.length - 1].id)], 'all', ctx);
+    return inserted.length;
+  });
+}
