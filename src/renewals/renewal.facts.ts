@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import { AgreementType, GLOBAL } from '../agreements/agreement.enums';
-import { currentTemplate, todayUtc } from '../agreements/current';
+import { currentTemplate, languageOfCountry, todayUtc } from '../agreements/current';
 import { Channel } from '../acceptance/acceptance.enums';
 import { CloudInstance } from '../customers/customer.enums';
 import type { AcceptanceState } from '../transactions/gate';
@@ -88,7 +88,11 @@ export async function loadRenewalCandidates(em: EntityManager, scope: SqlConditi
     effectiveFrom: { $lte: today },
   });
   const currentByCountry = new Map(
-    countries.map((country) => [country, currentTemplate(templates, { type: AgreementType.MICROSOFT_CLOUD_AGREEMENT, country, today })]),
+    // The same selection as loadGateFacts: the translation in the country's language names the requirement.
+    countries.map((country) => [
+      country,
+      currentTemplate(templates, { type: AgreementType.MICROSOFT_CLOUD_AGREEMENT, country, language: languageOfCountry(country), today }),
+    ]),
   );
   return rows.map((r) => {
     const acceptance: AcceptanceState =
