@@ -78,6 +78,15 @@ export function formatError(log: Logger, production: boolean) {
     if (original instanceof UniqueConstraintViolationException) {
       return { message: 'This conflicts with an existing record', path: formatted.path, extensions: { code: 'CONFLICT' } };
     }
+    const sqlState = (original as { code?: unknown } | null)?.code;
+    // A MikroORM DriverException, or pg's own error from a raw statement: both carry the SQLSTATE.
+    if ((original instanceof DriverException || (original as { severity?: unknown })?.severity) && typeof sqlState === 'string' && /^22[0-9A-Z]{3}$/.test(sqlState)) {
+      // PostgreSQL's data exceptions (a number out of range, a malformed value, a string too
+      // long, a NUL byte): input the feature should have validated. Logged so it gets a rule
+      // and a field; answered as bad input rather than an internal error meanwhile.
+      log.warn({ err: original, requestId, path: formatted.path }, 'input reached the database unvalidated');
+      return { message: 'A value in the input is out of range or malformed', path: formatted.path, extensions: { code: 'BAD_USER_INPUT', requestId } };
+    }
     if (original instanceof OrmNotFound) {
       return { message: 'Not found', path: formatted.path, extensions: { code: 'NOT_FOUND' } };
     }
