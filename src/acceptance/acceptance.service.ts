@@ -15,6 +15,7 @@ import { Acceptance, AcceptanceCorrection } from './acceptance.entity';
 import { AcceptanceStatus, Channel } from './acceptance.enums';
 import type { ConfirmCustomerAcceptanceInput, CorrectAcceptanceContactInput, WithdrawCustomerAcceptanceInput } from './acceptance.inputs';
 import { CONTACT_FIELDS, checkDateAgreed, checkTemplate, optionalText, requiredText } from './acceptance.rules';
+import { enqueueAcceptanceSync } from '../partner-center/outbox';
 
 /** What a confirmation records, once validated. */
 export interface ConfirmationData {
@@ -65,6 +66,8 @@ export async function recordConfirmation(tx: EntityManager, data: ConfirmationDa
     recordedAt: now,
   });
   await tx.flush();
+  // Partner Center outbox: queued in this same transaction (src/partner-center/outbox.ts).
+  await enqueueAcceptanceSync(tx, acceptance);
   return { acceptance, superseded };
 }
 
@@ -170,6 +173,8 @@ export class AcceptanceService {
       }
       acceptance.contact = contact;
       await tx.flush();
+      // The corrected contact goes to Partner Center too, queued in this same transaction.
+      await enqueueAcceptanceSync(tx, acceptance);
       return acceptance;
     });
   }

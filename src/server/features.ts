@@ -5,6 +5,7 @@ import { alertsFeature } from '../alerts/alert.feature';
 import { createGraphiQLFeature } from '../graphiql/graphiql.feature';
 import { renewalsFeature } from '../renewals/renewal.feature';
 import { auditFeature } from '../audit/audit.feature';
+import { partnerCenterFeature } from '../partner-center/partner-center.feature';
 
 /**
  * A feature that needs more than resolvers: background listeners, job queues,
@@ -19,5 +20,5 @@ export interface Feature {
 
 /** Features in start order; they stop in reverse. */
 export function features(): Feature[] {
-  return [createGraphiQLFeature(), alertsFeature(), renewalsFeature(), auditFeature()];
+  return [createGraphiQLFeature(), alertsFeature(), renewalsFeature(), auditFeature(), partnerCenterFeature()];
 }

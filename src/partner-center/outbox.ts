@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import PgBoss from 'pg-boss';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { currentRequestId } from '../server/request-scope';
+import { SyncStatus } from './partner-center.enums';
+
+/**
+ * The transactional outbox. A confirmation (direct, approved, imported) and a
+ * contact correction call `enqueueAcceptanceSync` inside the transaction that
+ * records them: it writes the acceptance's sync row and, when the partner is
+ * connected, the pg-boss job, through that same transaction. Both commit with the
+ * record or not at all; there is no relay and no polling loop of our own.
+ */
+
+export const SYNC_QUEUE = 'partner-center-sync';
+/** pg-boss keeps its tables in this schema of the gateway's database (shared with other features' queues). */
+export const BOSS_SCHEMA = 'pgboss';
+
+export interface SyncJobData {
+  acceptanceId: string;
+  partnerId: string;
+}
+
+/**
+ * pg-boss used only to write job rows through a caller's transaction (`db` option
+ * of send/insert): it never opens a connection of its own.
+ */
+const writer = new PgBoss({
+  schema: BOSS_SCHEMA,
+  db: {
+    executeSql: async () => {
+      throw new Error('the outbox writer runs SQL only through a transaction adapter');
+    },
+  },
+});
+
+/** pg-boss's SQL ($1, $2, ...) run inside the transaction `em` belongs to (knex binds with ?). */
+export function transactionDb(em: EntityManager): PgBoss.Db {
+  return {
+    executeSql: async (text: string, values: unknown[] = []) => {
+      const params: unknown[] = [];
+      const sql = text.replace(/\$(\d+)/g, (_, n: string) => {
+        const v = values[Number(n) - 1];
+        params.push(v === undefined ? null : v !== null && typeof v === 'object' && !(v instanceof Date) && !Array.isArray(v) ? JSON.stringify(v) : v);
+        return '?';
+      });
+      const rows = await em.getConnection().execute(sql, params, 'all', em.getTransactionContext());
+      return { rows: rows as unknown[] };
+    },
+  };
+}
+
+/** A due-now (or `startAfter`) delivery job with a known id, written through `em`'s transaction. */
+export async function sendSyncJob(em: EntityManager, jobId: string, data: SyncJobData, startAfter?: Date): Promise<void> {
+  await writer.send(SYNC_QUEUE, data as unknown as object, { id: jobId, db: transactionDb(em), ...(startAfter ? { startAfter } : {}) });
+}
+
+/** Many due-now jobs in one statement (a connected partner's backlog). */
+export async function sendSyncJobs(em: EntityManager, jobs: { id: string; data: SyncJobData }[]): Promise<void> {
+  for (let i = 0; i < jobs.length; i += 1000) {
+    await writer.insert(
+      jobs.slice(i, i + 1000).map((j) => ({ id: j.id, name: SYNC_QUEUE, data: j.data as unknown as object })),
+      { db: transactionDb(em) },
+    );
+  }
+}
+
+/** Per-partner lock: connecting takes it exclusively, recording a confirmation shares it (see below). */
+export const partnerLockSql = (mode: 'shared' | 'exclusive') =>
+  `select ${mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock'}(20547, hashtext(?))`;
+
+/**
+ * Queues the acceptance for Partner Center in the caller's transaction: a new
+ * confirmation, or a contact correction (a new MS-RequestId: upstream gets a new
+ * request with the corrected contact; attempts start again). National clouds are
+ * NOT_APPLICABLE; a partner without a connection leaves it NOT_CONNECTED until it
+ * connects. The shared per-partner lock, taken first in its own statement, makes a
+ * concurrent `connectPartnerCenter` either see this row in its backlog or be seen
+ * here as connected.
+ */
+export async function enqueueAcceptanceSync(em: EntityManager, acceptance: { id: string; partner: { id: string } }): Promise<SyncStatus> {
+  if (!em.isInTransaction()) throw new Error('enqueueAcceptanceSync must run inside the transaction that records the acceptance');
+  const conn = em.getConnection();
+  const ctx = em.getTransactionContext();
+  const partnerId = acceptance.partner.id;
+  await conn.execute(partnerLockSql('shared'), [partnerId], 'all', ctx);
+  const jobId = randomUUID();
+  const [row] = await conn.execute<{ status: SyncStatus }[]>(
+    `insert into acceptance_syncs (acceptance_id, partner_id, status, attempts, request_id, correlation_id, job_id, created_at)
+     select x.id, x.partner_id, x.status, 0, ?, ?, case when x.status = 'PENDING' then ?::uuid end, date_trunc('milliseconds', clock_timestamp())
+       from (select a.id, a.partner_id,
+                    case when c.cloud <> 'PUBLIC' then 'NOT_APPLICABLE'
+                         when exists (select 1 from partner_center_connections pc where pc.partner_id = a.partner_id) then 'PENDING'
+                         else 'NOT_CONNECTED' end as status
+               from acceptances a join customers c on c.id = a.customer_id
+              where a.id = ?) x
+     on conflict (acceptance_id) do update set
+       status = excluded.status, attempts = 0, request_id = excluded.request_id, correlation_id = excluded.correlation_id,
+       job_id = excluded.job_id, last_error = null, next_attempt_at = null, synced_at = null
+     returning status`,
+    [randomUUID(), currentRequestId() ?? randomUUID(), jobId, acceptance.id],
+    'all',
+    ctx,
+  );
+  if (!row) throw new Error(`acceptance ${acceptance.id} is not recorded in this transaction`);
+  if (row.status === SyncStatus.PENDING) await sendSyncJob(em, jobId, { acceptanceId: acceptance.id, partnerId });
+  return row.status;
+}

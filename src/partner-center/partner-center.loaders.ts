@@ -1,0 +1,41 @@
+import { defineLoader } from '../server/loaders';
+import { AcceptanceSync } from './partner-center.entity';
+import { SyncStatus } from './partner-center.enums';
+
+/** The shape of `Acceptance.sync`: a stored row, or what an acceptance without one stands at. */
+export type SyncState = Pick<AcceptanceSync, 'status' | 'attempts' | 'requestId' | 'lastAttemptAt' | 'nextAttemptAt' | 'syncedAt' | 'lastError'>;
+
+const unrecorded = (status: SyncStatus): SyncState => ({ status, attempts: 0, requestId: null, lastAttemptAt: null, nextAttemptAt: null, syncedAt: null, lastError: null });
+
+/**
+ * The sync of each acceptance, one statement per batch. Every acceptance recorded
+ * through the services has a row; one written straight into the table (fixtures,
+ * scripts) has none and reads as NOT_CONNECTED, or NOT_APPLICABLE on a national cloud.
+ */
+export const syncOf = defineLoader<string, SyncState>(async (ctx, ids) => {
+  const rows = await ctx.em.getConnection().execute<
+    { id: string; cloud: string; status: SyncStatus | null; attempts: number | null; request_id: string | null; last_attempt_at: Date | null; next_attempt_at: Date | null; synced_at: Date | null; last_error: string | null }[]
+  >(
+    `select a.id, c.cloud, s.status, s.attempts, s.request_id, s.last_attempt_at, s.next_attempt_at, s.synced_at, s.last_error
+       from acceptances a join customers c on c.id = a.customer_id left join acceptance_syncs s on s.acceptance_id = a.id
+      where a.id in (?)`,
+    [[...ids]],
+  );
+  const byId = new Map(
+    rows.map((r) => [
+      r.id,
+      r.status
+        ? {
+            status: r.status,
+            attempts: r.attempts ?? 0,
+            requestId: r.request_id,
+            lastAttemptAt: r.last_attempt_at ? new Date(r.last_attempt_at) : null,
+            nextAttemptAt: r.next_attempt_at ? new Date(r.next_attempt_at) : null,
+            syncedAt: r.synced_at ? new Date(r.synced_at) : null,
+            lastError: r.last_error,
+          }
+        : unrecorded(r.cloud === 'PUBLIC' ? SyncStatus.NOT_CONNECTED : SyncStatus.NOT_APPLICABLE),
+    ]),
+  );
+  return ids.map((id) => byId.get(id) ?? unrecorded(SyncStatus.NOT_CONNECTED));
+});

@@ -1,0 +1,298 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { LockMode } from '@mikro-orm/core';
+import { BadUserInputError, ConflictError, NotFoundError, ServiceUnavailableError } from '../errors';
+import { actingPartnerId, isUuid, partnerExists } from '../auth/tenancy';
+import { seesAllPartners, type Viewer } from '../auth/viewer';
+import { paginate, type ConnectionResult } from '../common/connection';
+import { Partner } from '../partners/partner.entity';
+import { Acceptance } from '../acceptance/acceptance.entity';
+import { AgreementTemplate } from '../agreements/agreement.entity';
+import { AgreementType, GLOBAL } from '../agreements/agreement.enums';
+import { todayUtc } from '../agreements/current';
+import type { Services } from '../server/context';
+import { currentRequestId } from '../server/request-scope';
+import { TokenRequestError, TransportError, type IssuedToken } from './client';
+import { cipherFor, CredentialsUnreadableError } from './credentials';
+import { AcceptanceSync } from './partner-center.entity';
+import { ConnectionStatus, SyncStatus } from './partner-center.enums';
+import type { ConnectPartnerCenterInput } from './partner-center.inputs';
+import type { PartnerCenterConnectionView } from './partner-center.types';
+import { partnerLockSql, sendSyncJob, sendSyncJobs } from './outbox';
+import { syncEngine, type ConnectionSecrets } from './sync.engine';
+
+/** Refresh tokens run to a few kilobytes; anything far beyond is not one. */
+const CREDENTIAL_MAX = 16_384;
+
+const AGREEMENT_TYPES: Record<string, AgreementType> = {
+  MicrosoftCloudAgreement: AgreementType.MICROSOFT_CLOUD_AGREEMENT,
+  MicrosoftCustomerAgreement: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT,
+};
+
+interface ConnectionRow {
+  client_id: string;
+  connected_at: Date;
+  last_token_at: Date | null;
+  last_error: string | null;
+}
+
+const view = (partnerId: string, row: ConnectionRow | undefined): PartnerCenterConnectionView =>
+  row
+    ? {
+        partnerId,
+        clientId: row.client_id,
+        status: row.last_error ? ConnectionStatus.FAILING : ConnectionStatus.CONNECTED,
+        connectedAt: new Date(row.connected_at),
+        lastTokenAt: row.last_token_at ? new Date(row.last_token_at) : null,
+        lastError: row.last_error,
+      }
+    : { partnerId, clientId: null, status: ConnectionStatus.DISCONNECTED, connectedAt: null, lastTokenAt: null, lastError: null };
+
+function credential(value: string | null | undefined, field: string): string {
+  const text = (value ?? '').trim();
+  if (!text) throw new BadUserInputError(`${field} is required`, field);
+  if (text.length > CREDENTIAL_MAX) throw new BadUserInputError(`${field} is longer than ${CREDENTIAL_MAX} characters`, field);
+  return text;
+}
+
+/** The field an OAuth error points at, for BAD_USER_INPUT. */
+const fieldOfOauthError = (error: string | undefined) => (error === 'invalid_client' || error === 'unauthorized_client' ? 'clientSecret' : error === 'invalid_request' ? 'clientId' : 'refreshToken');
+
+/** Connections, the sync backlog and agreement metadata: DESIGN.md section 8. */
+export class PartnerCenterService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly viewer: Viewer,
+    private readonly services: Services,
+  ) {}
+
+  /** The partner acted for: the argument, else the caller's own; platform roles must name one. */
+  private async partner(partnerId: string | null | undefined): Promise<string> {
+    if (seesAllPartners(this.viewer) && !partnerId) throw new BadUserInputError('partnerId is required for a caller without a partner', 'partnerId');
+    if (partnerId && !isUuid(partnerId)) throw new NotFoundError('Partner', partnerId, 'partnerId');
+    try {
+      return await actingPartnerId(this.em, this.viewer, partnerId);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new NotFoundError('Partner', partnerId ?? undefined, 'partnerId');
+      throw err;
+    }
+  }
+
+  private async row(partnerId: string, em: EntityManager = this.em): Promise<ConnectionRow | undefined> {
+    const [row] = await em
+      .getConnection()
+      .execute<ConnectionRow[]>('select client_id, connected_at, last_token_at, last_error from partner_center_connections where partner_id = ?', [partnerId], 'all', em.getTransactionContext());
+    return row;
+  }
+
+  async connection(partnerId: string | null | undefined): Promise<PartnerCenterConnectionView> {
+    const id = await this.partner(partnerId);
+    return view(id, await this.row(id));
+  }
+
+  /**
+   * Verifies the credentials with one token request, then stores them encrypted
+   * and queues the partner's NOT_CONNECTED backlog, in one transaction.
+   */
+  async connect(input: ConnectPartnerCenterInput): Promise<PartnerCenterConnectionView> {
+    const partnerId = await this.partner(input.partnerId);
+    const cipher = cipherFor(this.services.config.partnerCenter.credentialsKey);
+    const creds = {
+      clientId: credential(input.clientId, 'clientId'),
+      clientSecret: credential(input.clientSecret, 'clientSecret'),
+      refreshToken: credential(input.refreshToken, 'refreshToken'),
+    };
+    const partner = await this.em.findOneOrFail(Partner, { id: partnerId });
+    const engine = syncEngine(this.services);
+    let token: IssuedToken;
+    try {
+      token = await engine.client.token(partner.tenantId, creds);
+    } catch (err) {
+      if (!(err instanceof TokenRequestError)) throw err;
+      if (err.permanent) throw new BadUserInputError(`Partner Center refused the credentials: ${err.message}`, fieldOfOauthError(err.oauthError));
+      throw new ServiceUnavailableError(`The credentials could not be checked: ${err.message}`);
+    }
+    const refreshToken = token.refreshToken ?? creds.refreshToken;
+    const { row, queued } = await this.em.transactional(async (t) => {
+      const tx = t as EntityManager;
+      const conn = tx.getConnection();
+      const ctx = tx.getTransactionContext();
+      // Exclusive: confirmations of this partner in flight commit first (and land in the backlog below).
+      await conn.execute(partnerLockSql('exclusive'), [partnerId], 'all', ctx);
+      const [stored] = await conn.execute<ConnectionRow[]>(
+        `insert into partner_center_connections (partner_id, client_id, client_secret_enc, refresh_token_enc, connected_at, last_token_at, last_error)
+         values (?, ?, ?, ?, date_trunc('milliseconds', clock_timestamp()), now(), null)
+         on conflict (partner_id) do update set client_id = excluded.client_id, client_secret_enc = excluded.client_secret_enc,
+           refresh_token_enc = excluded.refresh_token_enc, connected_at = excluded.connected_at, last_token_at = excluded.last_token_at, last_error = null
+         returning client_id, connected_at, last_token_at, last_error`,
+        [partnerId, creds.clientId, cipher.encrypt(creds.clientSecret, partnerId, 'clientSecret'), cipher.encrypt(refreshToken, partnerId, 'refreshToken')],
+        'all',
+        ctx,
+      );
+      const backlog = await conn.execute<{ acceptance_id: string; job_id: string }[]>(
+        `update acceptance_syncs set status = 'PENDING', job_id = gen_random_uuid(), attempts = 0, next_attempt_at = null
+          where partner_id = ? and status = 'NOT_CONNECTED' returning acceptance_id, job_id`,
+        [partnerId],
+        'all',
+        ctx,
+      );
+      await sendSyncJobs(tx, backlog.map((r) => ({ id: r.job_id, data: { acceptanceId: r.acceptance_id, partnerId } })));
+      return { row: stored, queued: backlog.length };
+    });
+    engine.remember(partnerId, new Date(row.connected_at), token);
+    this.services.log.info({ partnerId, queued, requestId: currentRequestId() }, 'partner center connected');
+    return view(partnerId, row);
+  }
+
+  /** Erases the credentials; queued deliveries wait as NOT_CONNECTED for the next connection. */
+  async disconnect(partnerId: string | null | undefined): Promise<PartnerCenterConnectionView> {
+    const id = await this.partner(partnerId);
+    await this.em.transactional(async (t) => {
+      const tx = t as EntityManager;
+      const conn = tx.getConnection();
+      const ctx = tx.getTransactionContext();
+      await conn.execute(partnerLockSql('exclusive'), [id], 'all', ctx);
+      await conn.execute('delete from partner_center_connections where partner_id = ?', [id], 'all', ctx);
+      await conn.execute(`update acceptance_syncs set status = 'NOT_CONNECTED', job_id = null, next_attempt_at = null where partner_id = ? and status = 'PENDING'`, [id], 'all', ctx);
+    });
+    syncEngine(this.services).forget(id);
+    this.services.log.info({ partnerId: id, requestId: currentRequestId() }, 'partner center disconnected');
+    return view(id, undefined);
+  }
+
+  private async secrets(partnerId: string): Promise<ConnectionSecrets> {
+    const [row] = await this.em.getConnection().execute<
+      { tenant_id: string; client_id: string; client_secret_enc: string; refresh_token_enc: string; connected_at: Date }[]
+    >(
+      `select p.tenant_id, pc.client_id, pc.client_secret_enc, pc.refresh_token_enc, pc.connected_at
+         from partner_center_connections pc join partners p on p.id = pc.partner_id where pc.partner_id = ?`,
+      [partnerId],
+    );
+    if (!row) throw new BadUserInputError('This partner has no Partner Center connection', 'partnerId');
+    return {
+      partnerId,
+      partnerTenantId: row.tenant_id,
+      clientId: row.client_id,
+      clientSecretEnc: row.client_secret_enc,
+      refreshTokenEnc: row.refresh_token_enc,
+      connectedAt: new Date(row.connected_at),
+    };
+  }
+
+  /**
+   * Pulls MCA metadata with the partner's connection and upserts templates by
+   * templateId: agreementLink becomes displayUri, country GLOBAL. A new template takes
+   * effect today (Partner Center does not say since when); the effective date, label
+   * and language of an existing one are kept. Running it again changes nothing.
+   */
+  async importTemplates(partnerId: string): Promise<{ imported: number; updated: number; templates: AgreementTemplate[] }> {
+    if (!(await partnerExists(this.em, partnerId))) throw new NotFoundError('Partner', partnerId, 'partnerId');
+    const engine = syncEngine(this.services);
+    const secrets = await this.secrets(partnerId);
+    let items;
+    try {
+      const token = await engine.accessToken(this.em, secrets);
+      items = await engine.client.agreementTemplates(token, currentRequestId() ?? randomUUID());
+    } catch (err) {
+      if (err instanceof TokenRequestError || err instanceof TransportError || err instanceof CredentialsUnreadableError) {
+        throw new ServiceUnavailableError(`Agreement metadata could not be fetched: ${err.message}`);
+      }
+      throw err;
+    }
+    const known = items.filter((i) => AGREEMENT_TYPES[i.agreementType]);
+    return this.em.transactional(async (t) => {
+      const tx = t as EntityManager;
+      const existing = new Map(
+        (await tx.find(AgreementTemplate, { templateId: { $in: known.map((i) => i.templateId) } }, { lockMode: LockMode.PESSIMISTIC_WRITE })).map((a) => [a.templateId, a]),
+      );
+      let imported = 0;
+      let updated = 0;
+      const templates: AgreementTemplate[] = [];
+      for (const item of known) {
+        const type = AGREEMENT_TYPES[item.agreementType];
+        const current = existing.get(item.templateId);
+        if (!current) {
+          const created = tx.create(AgreementTemplate, {
+            templateId: item.templateId,
+            type,
+            version: `v${item.versionRank}`,
+            versionRank: item.versionRank,
+            country: GLOBAL,
+            language: 'en-US',
+            displayUri: item.agreementLink,
+            effectiveFrom: todayUtc(),
+          });
+          existing.set(item.templateId, created);
+          templates.push(created);
+          imported++;
+          continue;
+        }
+        if (current.displayUri !== item.agreementLink || current.versionRank !== item.versionRank || current.type !== type || current.country !== GLOBAL) {
+          Object.assign(current, { displayUri: item.agreementLink, versionRank: item.versionRank, type, country: GLOBAL });
+          updated++;
+        }
+        if (!templates.includes(current)) templates.push(current);
+      }
+      await tx.flush();
+      return { imported, updated, templates };
+    });
+  }
+
+  /** An acceptance the viewer's partner recorded (platform admins: any), else NOT_FOUND. */
+  private async ownAcceptance(acceptanceId: string): Promise<Acceptance> {
+    const acceptance = isUuid(acceptanceId) ? await this.em.findOne(Acceptance, { id: acceptanceId }) : null;
+    if (!acceptance || !(seesAllPartners(this.viewer) || acceptance.partner.id === this.viewer.partnerId)) {
+      throw new NotFoundError('Acceptance', acceptanceId, 'acceptanceId');
+    }
+    return acceptance;
+  }
+
+  /** Requeues a FAILED sync with a fresh attempt budget and the same MS-RequestId. */
+  async retry(acceptanceId: string): Promise<Acceptance> {
+    const acceptance = await this.ownAcceptance(acceptanceId);
+    await this.em.transactional(async (t) => {
+      const tx = t as EntityManager;
+      const conn = tx.getConnection();
+      const ctx = tx.getTransactionContext();
+      await conn.execute(partnerLockSql('shared'), [acceptance.partner.id], 'all', ctx);
+      const jobId = randomUUID();
+      const [row] = await conn.execute<{ status: SyncStatus }[]>(
+        `update acceptance_syncs s set attempts = 0, next_attempt_at = null,
+           status = case when exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id) then 'PENDING' else 'NOT_CONNECTED' end,
+           job_id = case when exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id) then ?::uuid end
+         where s.acceptance_id = ? and s.status = 'FAILED' returning s.status`,
+        [jobId, acceptance.id],
+        'all',
+        ctx,
+      );
+      if (!row) {
+        const [current] = await conn.execute<{ status: string }[]>('select status from acceptance_syncs where acceptance_id = ?', [acceptance.id], 'all', ctx);
+        throw new ConflictError(`Only a FAILED sync can be retried; this one is ${current?.status ?? SyncStatus.NOT_CONNECTED}`);
+      }
+      if (row.status === SyncStatus.PENDING) await sendSyncJob(tx, jobId, { acceptanceId: acceptance.id, partnerId: acceptance.partner.id });
+    });
+    return acceptance;
+  }
+
+  /** The sync backlog: a partner user its own partner's, platform roles any partner's (or all). */
+  async list(args: { partnerId?: string | null; status?: SyncStatus | null; first?: number | null; after?: string | null }): Promise<ConnectionResult<AcceptanceSync>> {
+    let partnerId: string | null = null;
+    if (!seesAllPartners(this.viewer) || args.partnerId) {
+      if (args.partnerId && !isUuid(args.partnerId)) throw new NotFoundError('Partner', args.partnerId, 'partnerId');
+      partnerId = await actingPartnerId(this.em, this.viewer, args.partnerId).catch((err) => {
+        throw err instanceof NotFoundError ? new NotFoundError('Partner', args.partnerId ?? undefined, 'partnerId') : err;
+      });
+    }
+    const qb = this.em.createQueryBuilder(AcceptanceSync, 's');
+    if (partnerId) qb.where({ partner: partnerId });
+    if (args.status) qb.andWhere({ status: args.status });
+    return paginate(
+      qb,
+      [
+        { column: 's.created_at', value: (s) => s.createdAt.toISOString() },
+        { column: 's.acceptance_id', value: (s) => s.acceptance.id },
+      ],
+      args,
+    );
+  }
+}

@@ -1,0 +1,61 @@
+/** The delivery rules of the issue, as pure functions (table-tested in test/partner-center/rules.test.ts). */
+
+/** Partner Center's "PartnerConfirmedAgreementAlreadyExists": the confirmation is already there. */
+export const ALREADY_EXISTS_CODE = 600061;
+/** No retry waits longer than this, unless Partner Center's Retry-After asks for more. */
+export const MAX_BACKOFF_MS = 15 * 60_000;
+/** A Retry-After beyond this is taken as this (a misbehaving upstream must not park a sync for ever). */
+const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
+
+export type DeliveryOutcome =
+  | { kind: 'synced'; alreadyExisted: boolean }
+  | { kind: 'unauthorized'; message: string }
+  | { kind: 'retry'; message: string; retryAfterMs?: number }
+  | { kind: 'failed'; message: string };
+
+/** Upstream's own words, kept short: `description` (Partner Center), `message`, else the text. */
+export function upstreamMessage(status: number, body: unknown, text: string): string {
+  const b = (body ?? {}) as { description?: unknown; message?: unknown; error_description?: unknown; code?: unknown };
+  const said = [b.description, b.message, b.error_description].find((v) => typeof v === 'string' && v.trim()) as string | undefined;
+  const detail = (said ?? text ?? '').replace(/\s+/g, ' ').trim().slice(0, 500);
+  const code = typeof b.code === 'number' || typeof b.code === 'string' ? ` (code ${b.code})` : '';
+  return `Partner Center answered ${status}${code}${detail ? `: ${detail}` : ''}`;
+}
+
+/** Seconds or an HTTP date, as milliseconds from `now`; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) ms = Number(trimmed) * 1000;
+  else {
+    const at = Date.parse(trimmed);
+    if (Number.isNaN(at)) return undefined;
+    ms = at - now;
+  }
+  return Math.min(Math.max(0, Math.ceil(ms)), MAX_RETRY_AFTER_MS);
+}
+
+/** What one answer to the confirmation POST means. */
+export function classifyConfirmation(status: number, body: unknown, text: string, retryAfter?: string | null, now?: number): DeliveryOutcome {
+  if (status === 201 || status === 200) return { kind: 'synced', alreadyExisted: false };
+  const code = Number((body as { code?: unknown } | null)?.code);
+  if (status === 400 && code === ALREADY_EXISTS_CODE) return { kind: 'synced', alreadyExisted: true };
+  const message = upstreamMessage(status, body, text);
+  if (status === 401) return { kind: 'unauthorized', message };
+  if (status === 429) return { kind: 'retry', message, retryAfterMs: parseRetryAfter(retryAfter, now) };
+  if (status >= 500) return { kind: 'retry', message, retryAfterMs: parseRetryAfter(retryAfter, now) };
+  if (status === 408) return { kind: 'retry', message };
+  return { kind: 'failed', message };
+}
+
+/**
+ * The wait before attempt `attempt + 1`: the base doubling per attempt, with
+ * "equal jitter" (between half and all of it) so a burst of failures spreads out,
+ * capped at 15 minutes; a longer Retry-After wins.
+ */
+export function retryDelayMs(attempt: number, baseMs: number, retryAfterMs?: number, random: () => number = Math.random): number {
+  const exp = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = Math.round(exp / 2 + (random() * exp) / 2);
+  return Math.max(jittered, retryAfterMs ?? 0);
+}

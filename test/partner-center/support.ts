@@ -1,0 +1,100 @@
+import pino, { type Logger } from 'pino';
+import { loadConfig, type Config, type PartnerCenterConfig } from '../../src/config';
+import { createGateway } from '../../src/gateway';
+import { freshDatabase } from '../support/database';
+import { gql, TEST_SECRET, platformAdminToken, type TestGateway } from '../support/gateway';
+import { aPartner, aPartnerToken } from '../factories';
+import { Role } from '../../src/partners/partner.enums';
+import { PartnerType } from '../../src/partners/partner.enums';
+import type { Partner } from '../../src/partners/partner.entity';
+import type { FakePartnerCenter } from './fake';
+
+export const CREDENTIALS_KEY = 'test-credentials-key-that-is-long-enough-0123456789';
+
+/** Small delays so retries happen within a test; pg-boss polls every 0.5 s (its minimum). */
+export function pcConfig(fake: FakePartnerCenter, overrides: Partial<PartnerCenterConfig> = {}): PartnerCenterConfig {
+  return {
+    url: fake.url,
+    tokenUrl: fake.tokenUrl,
+    maxAttempts: 5,
+    retryBaseMs: 20,
+    credentialsKey: CREDENTIALS_KEY,
+    timeoutMs: 2_000,
+    concurrency: 8,
+    pollingIntervalSeconds: 0.5,
+    jobExpireSeconds: 3,
+    maintenanceIntervalSeconds: 1,
+    ...overrides,
+  };
+}
+
+/** A gateway wired to the fake, on a fresh database unless `databaseUrl` names one (a second instance). */
+export async function startPcGateway(
+  fake: FakePartnerCenter,
+  opts: { pc?: Partial<PartnerCenterConfig>; databaseUrl?: string; log?: Logger; config?: Partial<Config> } = {},
+): Promise<TestGateway> {
+  const db = opts.databaseUrl ? undefined : await freshDatabase();
+  const url = opts.databaseUrl ?? db!.url;
+  const base = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false' });
+  const config: Config = { ...base, port: 0, databaseUrl: url, seedDemo: false, logLevel: 'silent', partnerCenter: pcConfig(fake, opts.pc), ...opts.config };
+  const gateway = await createGateway(config, opts.log ?? pino({ level: 'silent' }));
+  return {
+    ...gateway,
+    databaseUrl: url,
+    stop: async () => {
+      await gateway.stop();
+      await db?.drop();
+    },
+    gql: (query, variables, token) => gql(gateway.url, query, variables, token),
+    countStatements: async () => 0,
+  };
+}
+
+export const CONNECT = `mutation ConnectPartnerCenter($input: ConnectPartnerCenterInput!) {
+  connectPartnerCenter(input: $input) { connection { partner { id } clientId status connectedAt lastTokenAt lastError } }
+}`;
+
+export const SYNC_FIELDS = 'status attempts requestId lastAttemptAt nextAttemptAt syncedAt lastError';
+
+export const CONFIRM = `mutation Confirm($input: ConfirmCustomerAcceptanceInput!) {
+  confirmCustomerAcceptance(input: $input) { acceptance { id sync { ${SYNC_FIELDS} } } }
+}`;
+
+export const SYNC_OF = `query Sync($id: ID!) { customer(id: $id) { acceptanceHistory { id sync { ${SYNC_FIELDS} } } } }`;
+
+export interface ConnectedPartner {
+  partner: Partner;
+  admin: string;
+  agent: string;
+  creds: { clientId: string; clientSecret: string; refreshToken: string };
+}
+
+let n = 0;
+
+/** A partner whose credentials the fake knows, connected through the API by its ADMIN (unless `connect: false`). */
+export async function aConnectedPartner(gw: TestGateway, fake: FakePartnerCenter, opts: { connect?: boolean; type?: PartnerType } = {}): Promise<ConnectedPartner> {
+  const partner = await aPartner(gw, { type: opts.type ?? PartnerType.DIRECT_BILL });
+  n++;
+  const creds = { clientId: `client-${n}-${partner.id.slice(0, 8)}`, clientSecret: `SECRET-${n}-${partner.id}`, refreshToken: `REFRESH-${n}-${partner.id}` };
+  fake.register(partner.tenantId, creds);
+  const admin = await aPartnerToken(partner, Role.ADMIN);
+  const agent = await aPartnerToken(partner, Role.AGENT);
+  if (opts.connect !== false) {
+    const res = await gw.gql(CONNECT, { input: creds }, admin);
+    if (res.errors) throw new Error(`connect failed: ${JSON.stringify(res.errors)}`);
+  }
+  return { partner, admin, agent, creds };
+}
+
+/** Polls `probe` until `done` holds (or gives up after `ms` and answers the last value). */
+export async function eventually<T>(probe: () => Promise<T>, done: (v: T) => boolean, ms = 20_000): Promise<T> {
+  const until = Date.now() + ms;
+  let last = await probe();
+  while (!done(last) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    last = await probe();
+  }
+  return last;
+}
+
+export const adminToken = platformAdminToken;
