@@ -1,6 +1,7 @@
 import PgBoss from 'pg-boss';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Feature } from '../server/features';
+import { withStartupLock } from '../db/migrate';
 import type { Services } from '../server/context';
 import { alertHub } from '../alerts/alert.feature';
 import type { AlertHub, AlertKind } from '../alerts/alert.hub';
@@ -68,10 +69,14 @@ async function startBoss(services: Services, runtime: RenewalRuntime): Promise<P
     max: 2,
   });
   boss.on('error', (err) => log.warn({ err }, 'pg-boss error'));
-  await boss.start();
   try {
-    await boss.createQueue(RENEWAL_SCAN_QUEUE, { name: RENEWAL_SCAN_QUEUE, policy: 'singleton', retryLimit: 2, expireInSeconds: 15 * 60 });
-    await boss.schedule(RENEWAL_SCAN_QUEUE, cron, { withinDays }, { tz: 'UTC' });
+    // pg-boss 10 creates a queue with DDL (a partition of its job table): instances doing it
+    // at once deadlock, so set-up runs under the start-up lock that migrations use.
+    await withStartupLock(services.orm.config.get('clientUrl'), async () => {
+      await boss.start();
+      await boss.createQueue(RENEWAL_SCAN_QUEUE, { name: RENEWAL_SCAN_QUEUE, policy: 'singleton', retryLimit: 2, expireInSeconds: 15 * 60 });
+      await boss.schedule(RENEWAL_SCAN_QUEUE, cron, { withinDays }, { tz: 'UTC' });
+    });
     await boss.work<{ withinDays?: number }>(RENEWAL_SCAN_QUEUE, async ([job]) => {
       const raised = await runtime.scan(job?.data?.withinDays ?? withinDays);
       log.info({ raised, job: job?.id }, 'scheduled renewal-risk scan done');
