@@ -36,7 +36,7 @@ describe('the schedule', () => {
     const [first, second] = gateways;
 
     const boss = renewals(first.services).boss!;
-    expect((await boss.getSchedules()).map((s) => ({ name: s.name, cron: s.cron, tz: s.timezone }))).toEqual([
+    expect((await boss.getSchedules()).map((s) => ({ name: s.name, cron: s.cron, tz: (s as typeof s & { timezone: string }).timezone }))).toEqual([
       { name: RENEWAL_SCAN_QUEUE, cron: '15 6 * * *', tz: 'UTC' },
     ]);
 
