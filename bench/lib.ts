@@ -1,0 +1,114 @@
+/** Helpers shared by the benchmark runner and its child processes. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+export const ROOT = join(__dirname, '..');
+export const SECRET = 'bench-secret-that-is-long-enough-for-hs256-signing';
+/** How TypeScript children are started: the same hooks as `npm start`. */
+export const TS_NODE = ['-r', 'reflect-metadata', '-r', '@swc-node/register'];
+
+export interface Summary {
+  p50: number;
+  p99: number;
+  mean: number;
+  max: number;
+  n: number;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function summarize(values: number[]): Summary {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mean = sorted.reduce((s, x) => s + x, 0) / (sorted.length || 1);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean, max: sorted[sorted.length - 1] ?? NaN, n: sorted.length };
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Child {
+  proc: ChildProcess;
+  /** Sends a command and waits for the answer with the same `id`. */
+  ask<T = any>(cmd: string, extra?: Record<string, unknown>): Promise<T>;
+  /** The first message of type `ready`. */
+  ready: Promise<any>;
+  stop(): Promise<void>;
+}
+
+/** Spawns a node child with an IPC channel; it answers `{id, ...}` to `{id, cmd}`. */
+export function spawnChild(args: string[], env: Record<string, string | undefined>, opts: { stdout?: 'ignore' | 'inherit' } = {}): Child {
+  const proc = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', opts.stdout ?? 'ignore', 'inherit', 'ipc'],
+  });
+  let seq = 0;
+  const waiting = new Map<number, (m: any) => void>();
+  let readyResolve!: (m: any) => void;
+  let readyReject!: (e: Error) => void;
+  const ready = new Promise<any>((res, rej) => ((readyResolve = res), (readyReject = rej)));
+  ready.catch(() => undefined); // callers that never wait for `ready` (plain servers) must not crash the runner
+  proc.on('message', (m: any) => {
+    if (m?.type === 'ready') readyResolve(m);
+    else if (m?.type === 'failed') readyReject(new Error(m.error));
+    else if (typeof m?.id === 'number') waiting.get(m.id)?.(m), waiting.delete(m.id);
+  });
+  proc.once('exit', (code) => readyReject(new Error(`child ${args.join(' ')} exited with ${code}`)));
+  return {
+    proc,
+    ready,
+    ask: (cmd, extra = {}) =>
+      new Promise((resolve) => {
+        const id = ++seq;
+        waiting.set(id, resolve);
+        proc.send({ id, cmd, ...extra });
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+        const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        proc.once('exit', () => (clearTimeout(t), resolve()));
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+/** In a child: answer IPC commands with `handlers`. */
+export function serveIpc(handlers: Record<string, (m: any) => unknown | Promise<unknown>>): void {
+  process.on('message', async (m: any) => {
+    const h = handlers[m?.cmd];
+    try {
+      const result = h ? await h(m) : { error: `unknown command ${m?.cmd}` };
+      process.send?.({ id: m.id, ...(result as object) });
+    } catch (err) {
+      process.send?.({ id: m.id, error: String(err) });
+    }
+  });
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return { status: res.status, text: await res.text() };
+}
