@@ -93,12 +93,17 @@ const BRANCHES = [
 ];
 
 /**
- * Extension point for Partner Center sync (DESIGN.md section 8): when its tables
- * land, add a branch per event here (event 'SYNCED' or 'SYNC_FAILED', rank 7, the
- * acceptance's customer and partner, actor null or the user who retried, note the
- * upstream request id or error), and both the GraphQL trail and the export carry it.
+ * Partner Center sync (DESIGN.md section 8, src/partner-center). `acceptance_syncs`
+ * keeps the current delivery state of each acceptance, not a history: the trail shows
+ * the last successful delivery (note: the MS-RequestId) and, while the state is
+ * FAILED, the failed attempt (note: the error). Done by the gateway: no actor.
  */
-export const SYNC_BRANCHES: string[] = [];
+export const SYNC_BRANCHES: string[] = [
+  `select ${cols({ at: 'y.synced_at', event: "'SYNCED'", rank: 7, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'null::text', note: 'y.request_id::text', key: "'1' || a.id::text" })}
+     from acceptance_syncs y join acceptances a on a.id = y.acceptance_id ${ofPairs('a')} where y.synced_at is not null`,
+  `select ${cols({ at: 'coalesce(y.last_attempt_at, y.created_at)', event: "'SYNC_FAILED'", rank: 7, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'null::text', note: 'y.last_error', key: "'2' || a.id::text" })}
+     from acceptance_syncs y join acceptances a on a.id = y.acceptance_id ${ofPairs('a')} where y.status = 'FAILED'`,
+];
 
 /** Every event of the pairs, unordered; wrap it to filter and order. */
 export function auditEventsSql(): string {

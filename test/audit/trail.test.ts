@@ -92,3 +92,22 @@ describe('Customer.auditTrail', () => {
     expect(await count(20)).toBe(await count(2));
   });
 });
+
+describe('Partner Center sync in the trail', () => {
+  it('SYNCED (with the MS-RequestId) and SYNC_FAILED (with the error) appear where sync data exists, with no actor', async () => {
+    const token = await aPartnerToken(w.provider);
+    const before = await trail(token);
+    const [approved, own] = before.filter((e: any) => e.event === 'CONFIRMED').map((e: any) => e.acceptance.id);
+    const db = gw.orm.em.fork().getConnection();
+    const requestId = '6f1c1b1e-9d7a-4e53-9a43-3c1f2f8d2a10';
+    const syncedAt = new Date(Date.parse(before[4].at) + 1).toISOString();
+    await db.execute(`update acceptance_syncs set status = 'SYNCED', synced_at = ?, request_id = ? where acceptance_id = ?`, [syncedAt, requestId, approved]);
+    await db.execute(`update acceptance_syncs set status = 'FAILED', last_attempt_at = now(), last_error = 'Partner Center answered 500' where acceptance_id = ?`, [own]);
+    const after = await trail(token);
+    const synced = after.find((e: any) => e.event === 'SYNCED');
+    expect(synced).toMatchObject({ at: syncedAt, actor: null, acceptance: { id: approved }, note: requestId });
+    expect(after.indexOf(synced)).toBe(5); // right after the confirmation it delivered
+    expect(after[after.length - 1]).toMatchObject({ event: 'SYNC_FAILED', actor: null, acceptance: { id: own }, note: 'Partner Center answered 500' });
+    expect(after.length).toBe(before.length + 2);
+  });
+});
