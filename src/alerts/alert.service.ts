@@ -4,7 +4,7 @@ import { pageSize, type ConnectionResult } from '../common/connection';
 import { NotFoundError } from '../errors';
 import { BlockedOrderAlert } from './alert.entity';
 import type { AlertFilter } from './alert.inputs';
-import { alertScopeCondition, checkScopeIds, parseCursor } from './alert.tenancy';
+import { alertScopeCondition, checkScopeIds, isAlertId, parseCursor } from './alert.tenancy';
 
 export class AlertService {
   constructor(private readonly em: EntityManager, private readonly viewer: Viewer) {}
@@ -46,8 +46,8 @@ export class AlertService {
    * acknowledgement.
    */
   async acknowledge(id: string): Promise<BlockedOrderAlert> {
-    const cursor = /^\d{1,19}$/.test(id) ? id : null;
-    if (!cursor) throw new NotFoundError('BlockedOrderAlert', id, 'id');
+    if (!isAlertId(id)) throw new NotFoundError('BlockedOrderAlert', id, 'id');
+    const cursor = id;
     const cond = alertScopeCondition({ viewer: this.viewer }, 'a');
     const updated = await this.em.getConnection().execute<{ id: string }[]>(
       `update blocked_order_alerts a set acknowledged_at = coalesce(a.acknowledged_at, now()),

@@ -55,8 +55,15 @@ export function checkScopeIds(scope: Omit<AlertScope, 'viewer'>, fieldPrefix = '
   if (scope.customerId && !isUuid(scope.customerId)) throw new BadUserInputError('customerId is not a customer id', `${fieldPrefix}customerId`);
 }
 
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
+
+/** Alert ids (and cursors) are decimal bigints: anything else, or beyond bigint, names no alert. */
+export function isAlertId(value: string): boolean {
+  return /^\d{1,19}$/.test(value) && BigInt(value) <= MAX_BIGINT;
+}
+
 /** Alert cursors are the decimal bigint ids. */
 export function parseCursor(cursor: string, field: string): bigint {
-  if (!/^\d{1,19}$/.test(cursor)) throw new BadUserInputError(`${field} is not an alert cursor`, field);
+  if (!isAlertId(cursor)) throw new BadUserInputError(`${field} is not an alert cursor`, field);
   return BigInt(cursor);
 }

@@ -210,6 +210,7 @@ describe('blocked-order alerts: the query', () => {
       [{ first: 0 }, 'first'],
       [{ first: 101 }, 'first'],
       [{ after: 'abc' }, 'after'],
+      [{ after: '9223372036854775808' }, 'after'], // one past bigint: never reaches SQL
       [{ filter: { customerId: 'nope' } }, 'filter.customerId'],
       [{ filter: { partnerId: 'nope' } }, 'filter.partnerId'],
     ];
@@ -217,6 +218,11 @@ describe('blocked-order alerts: the query', () => {
       const res = await gw.gql(LIST, vars, token);
       expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
     }
+  });
+
+  it('acknowledging an id beyond bigint is NOT_FOUND naming id, not an internal error', async () => {
+    const res = await gw.gql('mutation ($id: ID!) { acknowledgeAlert(id: $id) { alert { id } } }', { id: '9223372036854775808' }, await platformAdminToken());
+    expect(res.errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND', field: 'id' });
   });
 
   it('without a token the query is UNAUTHENTICATED', async () => {
