@@ -95,14 +95,15 @@ create or replace function customers_acceptance(c customers) returns acceptances
    order by (a.status = 'ACTIVE') desc, a.recorded_at desc, a.id limit 1
 $$;`;
 
+/** Amber names the primary key column `rowId` (its `id` is the global Node id); the gateway's ids are the row ids. */
 const POSTGRAPHILE_QUERY = `query Customers($first: Int) {
   allCustomers(first: $first, orderBy: [COMPANY_NAME_ASC, PRIMARY_KEY_ASC]) {
     totalCount
     pageInfo { hasNextPage endCursor }
     edges { cursor node {
-      id companyName country complianceStatus
-      acceptance { id dateAgreed agreementTemplateByTemplateId { templateId version } }
-      customerRelationshipsByCustomerId(orderBy: [CREATED_AT_ASC, PRIMARY_KEY_ASC]) { nodes { partnerByPartnerId { id name } } }
+      id: rowId companyName country complianceStatus
+      acceptance { id: rowId dateAgreed agreementTemplateByTemplateId { templateId version } }
+      customerRelationshipsByCustomerId(orderBy: [CREATED_AT_ASC, PRIMARY_KEY_ASC]) { nodes { partnerByPartnerId { id: rowId name } } }
     } }
   }
 }`;
