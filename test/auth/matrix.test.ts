@@ -185,6 +185,18 @@ const CASES: Case[] = [
     variables: (w) => ({ partnerId: w.partner.id }),
     expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'NOT_FOUND' },
   },
+  {
+    field: 'renewalRisks',
+    query: 'query ($partnerId: ID) { renewalRisks(partnerId: $partnerId) { totalCount } }',
+    variables: (w) => ({ partnerId: w.partner.id }),
+    expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'NOT_FOUND' },
+  },
+  {
+    field: 'scanRenewalRisks',
+    query: 'mutation { scanRenewalRisks { raised } }',
+    variables: () => ({}),
+    expected: { admin: 'ok', analyst: 'FORBIDDEN', ADMIN: 'FORBIDDEN', AGENT: 'FORBIDDEN', VIEWER: 'FORBIDDEN', foreign: 'FORBIDDEN' },
+  },
 ];
 
 function outcome(res: { data?: Record<string, unknown> | null; errors?: { extensions?: { code?: string } }[] }, field: string): string {
