@@ -9,9 +9,10 @@ import { UnknownPartnerError, type Viewer } from '../auth/viewer';
 import { visibleCustomerCondition } from '../auth/tenancy';
 import { DateScalar } from '../common/scalars';
 import { Role, PartnerType } from '../partners/partner.enums';
-import { AcceptanceService } from '../acceptance/acceptance.service';
+import { AcceptanceService, recordConfirmation } from '../acceptance/acceptance.service';
 import { Channel } from '../acceptance/acceptance.enums';
-import type { ConfirmCustomerAcceptanceInput } from '../acceptance/acceptance.inputs';
+import { Customer } from '../customers/customer.entity';
+import { AgreementTemplate } from '../agreements/agreement.entity';
 import type { Services } from '../server/context';
 import { sendJson, type Route } from '../server/routes';
 
@@ -138,6 +139,8 @@ async function importLines(req: IncomingMessage, tx: EntityManager, viewer: View
         )
       : [];
     const customers = new Map(rows.map((r) => [r.tenant_id, r.id]));
+    const entities = new Map((rows.length ? await tx.find(Customer, { id: { $in: rows.map((r) => r.id) } }) : []).map((c) => [c.id, c]));
+    const templates = new Map<string, AgreementTemplate>();
     for (const { line, record } of chunk) {
       const customerId = customers.get(record.customerTenantId);
       if (!record.customerTenantId) {
@@ -155,25 +158,29 @@ async function importLines(req: IncomingMessage, tx: EntityManager, viewer: View
         reject({ line, field: 'dateAgreed', code: 'BAD_USER_INPUT', message: 'dateAgreed must be a date YYYY-MM-DD' });
         continue;
       }
-      const input: ConfirmCustomerAcceptanceInput = {
-        customerId,
-        partnerId: viewer.partnerId,
-        templateId: record.templateId,
-        dateAgreed,
-        contact: { firstName: record.firstName, lastName: record.lastName, email: record.email, phoneNumber: record.phoneNumber || null },
-        channel: Channel.API,
-      };
       try {
-        await acceptances.confirm(input);
+        // The confirmation's own steps (AcceptanceService, recordConfirmation): the same checks and
+        // the same outbox. No savepoint is needed: every refusal comes before the line writes anything.
+        // Visible by the tenancy condition above; merged back after the identity map was cleared.
+        const customer = tx.merge(entities.get(customerId)!);
+        const known = templates.get(record.templateId.trim());
+        if (known) tx.merge(known);
+        const details = await acceptances.validateDetails(customer, {
+          templateId: record.templateId,
+          dateAgreed,
+          contact: { firstName: record.firstName, lastName: record.lastName, email: record.email, phoneNumber: record.phoneNumber || null },
+        });
+        templates.set(details.template.templateId, details.template);
+        await recordConfirmation(tx, { customer, partnerId: viewer.partnerId!, ...details, onBehalfOf: null, channel: Channel.API, confirmedBy: viewer.userId });
         result.accepted++;
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         reject({ line, field: columnOf(err.extensions.field as string | undefined), code: err.code, message: err.message });
       }
+      // A small identity map keeps every flush cheap (a big one makes each flush slower than the last).
+      tx.clear();
     }
     chunk = [];
-    // The identity map would otherwise hold every customer and acceptance of the file.
-    tx.clear();
   };
 
   try {

@@ -69,6 +69,9 @@ export async function sendSyncJobs(em: EntityManager, jobs: { id: string; data: 
 export const partnerLockSql = (mode: 'shared' | 'exclusive') =>
   `select ${mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock'}(20547, hashtext(?))`;
 
+/** Partners whose shared lock a transaction (its knex transaction object) already holds. */
+const sharedLocks = new WeakMap<object, Set<string>>();
+
 /**
  * Queues the acceptance for Partner Center in the caller's transaction: a new
  * confirmation, or a contact correction (a new MS-RequestId: upstream gets a new
@@ -83,7 +86,13 @@ export async function enqueueAcceptanceSync(em: EntityManager, acceptance: { id:
   const conn = em.getConnection();
   const ctx = em.getTransactionContext();
   const partnerId = acceptance.partner.id;
-  await conn.execute(partnerLockSql('shared'), [partnerId], 'all', ctx);
+  // Once per transaction and partner is enough (a bulk import records thousands in one transaction).
+  const held = sharedLocks.get(ctx) ?? new Set<string>();
+  if (!held.has(partnerId)) {
+    await conn.execute(partnerLockSql('shared'), [partnerId], 'all', ctx);
+    held.add(partnerId);
+    sharedLocks.set(ctx, held);
+  }
   const jobId = randomUUID();
   const [row] = await conn.execute<{ status: SyncStatus }[]>(
     `insert into acceptance_syncs (acceptance_id, partner_id, status, attempts, request_id, correlation_id, job_id, created_at)
