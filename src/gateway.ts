@@ -105,17 +105,6 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
   metrics.countWsConnectionsWith(() => subscriptions.clients());
 
   const started: typeof active = [];
-  for (const feature of active) {
-    await feature.start?.(services, httpServer);
-    started.push(feature);
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.port, () => resolve());
-  });
-  const port = (httpServer.address() as AddressInfo).port;
-
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -126,6 +115,22 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
       await orm.close();
       await embedded?.stop();
     })());
+
+  try {
+    for (const feature of active) {
+      await feature.start?.(services, httpServer);
+      started.push(feature);
+    }
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.port, () => resolve());
+    });
+  } catch (err) {
+    // Whatever started (listeners, job queues, the database) must not outlive a failed start.
+    await stop().catch((stopErr) => log.warn({ err: stopErr }, 'cleanup after a failed start'));
+    throw err;
+  }
+  const port = (httpServer.address() as AddressInfo).port;
 
   return { url: `http://127.0.0.1:${port}/graphql`, port, httpServer, orm, services, demo, stop };
 }
