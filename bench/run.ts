@@ -563,14 +563,14 @@ async function main() {
       } finally {
         await gw.child.stop();
       }
-      // A gateway of its own, so that memory per subscriber is not blurred by the earlier workloads.
-      if (ONLY.has('fanout')) {
-        const fresh = await startGatewayChild(url);
-        try {
-          result.fanout = await fanoutWorkload(fresh, world, tokens);
-        } finally {
-          await fresh.child.stop();
-        }
+    }
+    // A gateway of its own, so that memory per subscriber is not blurred by the earlier workloads.
+    if (ONLY.has('fanout')) {
+      const fresh = await startGatewayChild(url);
+      try {
+        result.fanout = await fanoutWorkload(fresh, world, tokens);
+      } finally {
+        await fresh.child.stop();
       }
     }
   } finally {
