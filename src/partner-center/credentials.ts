@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { ServiceUnavailableError } from '../errors';
+import { NotApplicableError } from '../errors';
 
 /**
  * Client secrets and refresh tokens at rest: AES-256-GCM under a key derived
@@ -45,7 +45,7 @@ export class CredentialsUnreadableError extends Error {
 
 /** The cipher, or a coded refusal: without CREDENTIALS_KEY the gateway stores no credentials. */
 export function cipherFor(material: string | undefined): CredentialCipher {
-  if (!material) throw new ServiceUnavailableError('Partner Center credentials cannot be stored: the gateway has no CREDENTIALS_KEY configured');
+  if (!material) throw new NotApplicableError('Partner Center credentials cannot be stored: the gateway has no CREDENTIALS_KEY configured');
   return new CredentialCipher(material);
 }
 

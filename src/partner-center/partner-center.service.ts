@@ -109,8 +109,9 @@ export class PartnerCenterService {
       token = await engine.client.token(partner.tenantId, creds);
     } catch (err) {
       if (!(err instanceof TokenRequestError)) throw err;
+      // Credentials that cannot be verified are not stored, whatever the reason.
       if (err.permanent) throw new BadUserInputError(`Partner Center refused the credentials: ${err.message}`, fieldOfOauthError(err.oauthError));
-      throw new ServiceUnavailableError(`The credentials could not be checked: ${err.message}`);
+      throw new BadUserInputError(`The credentials could not be verified: ${err.message}`, 'refreshToken');
     }
     const refreshToken = token.refreshToken ?? creds.refreshToken;
     const { row, queued } = await this.em.transactional(async (t) => {

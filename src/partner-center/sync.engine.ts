@@ -138,8 +138,18 @@ export class SyncEngine {
       retryBackoff: true,
       expireInSeconds: this.config.jobExpireSeconds,
     };
-    await boss.createQueue(SYNC_QUEUE, queue);
-    await boss.updateQueue(SYNC_QUEUE, queue);
+    // Instances starting together race to create the queue's partition; PostgreSQL may pick one as a deadlock victim.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!(await boss.getQueue(SYNC_QUEUE))) await boss.createQueue(SYNC_QUEUE, queue);
+        await boss.updateQueue(SYNC_QUEUE, queue);
+        break;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (attempt >= 5 || (code !== '40P01' && code !== '23505' && code !== '42P07')) throw err;
+        await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 100));
+      }
+    }
     this.boss = boss;
     for (let i = 0; i < WORKERS; i++) {
       await boss.work<SyncJobData>(SYNC_QUEUE, { batchSize: BATCH, pollingIntervalSeconds: this.config.pollingIntervalSeconds }, (jobs) => this.handle(jobs));

@@ -87,7 +87,7 @@ describe('connecting a partner to Partner Center', () => {
       const partner = await aPartner(bare);
       const before = fake.tokenRequests().length;
       const res = await bare.gql(CONNECT, { input: { clientId: 'c', clientSecret: 'SECRET-no-key', refreshToken: 'REFRESH-no-key' } }, await aPartnerToken(partner, Role.ADMIN));
-      expect(res.errors?.[0].extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect(res.errors?.[0].extensions?.code).toBe('NOT_APPLICABLE');
       expect(res.errors?.[0].message).toContain('CREDENTIALS_KEY');
       expect(fake.tokenRequests().length).toBe(before);
       expect(await bare.orm.em.fork().getConnection().execute('select 1 from partner_center_connections')).toHaveLength(0);
