@@ -2,6 +2,7 @@ import { Embeddable, Property } from '@mikro-orm/core';
 import { Field, ObjectType } from 'type-graphql';
 import { isValidPhoneNumber } from 'libphonenumber-js';
 import { BadUserInputError } from '../errors';
+import { hasControlCharacters } from './text';
 
 /**
  * A person inside the customer organization: the primary contact, or who accepted.
@@ -44,7 +45,7 @@ export function normalizeContact(input: ContactData, field: string): Contact {
     const value = (input[key] ?? '').trim();
     if (!value) throw new BadUserInputError(`${key} is required`, `${field}.${key}`);
     if (value.length > NAME_MAX) throw new BadUserInputError(`${key} is longer than ${NAME_MAX} characters`, `${field}.${key}`);
-    if (/[\u0000-\u001f\u007f]/.test(value)) throw new BadUserInputError(`${key} contains control characters`, `${field}.${key}`);
+    if (hasControlCharacters(value)) throw new BadUserInputError(`${key} contains control characters`, `${field}.${key}`);
     return value;
   };
   const email = (input.email ?? '').trim();

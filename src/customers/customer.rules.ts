@@ -5,6 +5,7 @@ import { BadUserInputError } from '../errors';
 import { normalizeCountry } from './country';
 import { CloudInstance } from './customer.enums';
 import type { CreateCustomerInput } from './customer.inputs';
+import { hasControlCharacters } from '../common/text';
 
 export interface CustomerData {
   tenantId: string;
@@ -16,14 +17,13 @@ export interface CustomerData {
 }
 
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** The customer rules of DESIGN.md section 2, each failing on its own field, before anything is written. */
 export function normalizeCustomerData(input: CreateCustomerInput): CustomerData {
   const companyName = (input.companyName ?? '').trim();
   if (!companyName) throw new BadUserInputError('companyName is required', 'companyName');
   if (companyName.length > 255) throw new BadUserInputError('companyName is longer than 255 characters', 'companyName');
-  if (CONTROL.test(companyName)) throw new BadUserInputError('companyName contains control characters', 'companyName');
+  if (hasControlCharacters(companyName)) throw new BadUserInputError('companyName contains control characters', 'companyName');
 
   const domain = (input.domain ?? '').trim().toLowerCase().replace(/\.$/, '');
   if (!domain || domain.length > 253 || !isFQDN(domain, { require_tld: true, allow_underscores: false })) {

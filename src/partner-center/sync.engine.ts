@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import PgBoss from 'pg-boss';
+import { withStartupLock } from '../db/migrate';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram } from 'prom-client';
@@ -127,7 +128,6 @@ export class SyncEngine {
       maintenanceIntervalSeconds: this.config.maintenanceIntervalSeconds,
     });
     boss.on('error', (err) => this.log.warn({ err }, 'pg-boss error'));
-    await boss.start();
     const queue = {
       name: SYNC_QUEUE,
       policy: 'standard' as const,
@@ -138,18 +138,13 @@ export class SyncEngine {
       retryBackoff: true,
       expireInSeconds: this.config.jobExpireSeconds,
     };
-    // Instances starting together race to create the queue's partition; PostgreSQL may pick one as a deadlock victim.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (!(await boss.getQueue(SYNC_QUEUE))) await boss.createQueue(SYNC_QUEUE, queue);
-        await boss.updateQueue(SYNC_QUEUE, queue);
-        break;
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (attempt >= 5 || (code !== '40P01' && code !== '23505' && code !== '42P07')) throw err;
-        await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 100));
-      }
-    }
+    // pg-boss 10 creates a queue with DDL (a partition of its job table): instances doing it
+    // at once deadlock, so set-up runs under the start-up lock that migrations use.
+    await withStartupLock(this.services.orm.config.get('clientUrl'), async () => {
+      await boss.start();
+      if (!(await boss.getQueue(SYNC_QUEUE))) await boss.createQueue(SYNC_QUEUE, queue);
+      await boss.updateQueue(SYNC_QUEUE, queue);
+    });
     this.boss = boss;
     for (let i = 0; i < WORKERS; i++) {
       await boss.work<SyncJobData>(SYNC_QUEUE, { batchSize: BATCH, pollingIntervalSeconds: this.config.pollingIntervalSeconds }, (jobs) => this.handle(jobs));

@@ -7,6 +7,7 @@ import { paginate, type ConnectionResult } from '../common/connection';
 import { Partner } from './partner.entity';
 import { PartnerType } from './partner.enums';
 import type { LinkResellerInput, RegisterPartnerInput } from './partner.inputs';
+import { hasControlCharacters } from '../common/text';
 
 export class PartnerService {
   constructor(private readonly em: EntityManager, private readonly viewer: Viewer) {}
@@ -32,6 +33,7 @@ export class PartnerService {
     assertPlatformAdmin(this.viewer);
     const name = input.name.trim();
     if (!name) throw new BadUserInputError('name may not be blank', 'name');
+    if (hasControlCharacters(name)) throw new BadUserInputError('name contains control characters', 'name');
     const tenantId = input.tenantId.trim();
     const partner = this.em.create(Partner, { name, tenantId, type: input.type });
     try {

@@ -24,6 +24,14 @@ describe('partners', () => {
     expect(again.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'tenantId' });
   });
 
+  it('a partner name with control characters (NUL included) is BAD_USER_INPUT on name, and nothing is written', async () => {
+    const admin = await platformAdminToken();
+    const before = await gw.orm.em.getConnection().execute('select count(*)::int as n from partners');
+    const res = await gw.gql(REGISTER, { input: { name: 'Bad\u0000Name', tenantId: 'nul-1', type: 'DIRECT_BILL' } }, admin);
+    expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'name' });
+    expect(await gw.orm.em.getConnection().execute('select count(*)::int as n from partners')).toEqual(before);
+  });
+
   it('only a platform admin registers partners', async () => {
     const partner = await aPartner(gw);
     const res = await gw.gql(REGISTER, { input: { name: 'X', tenantId: 'x-2', type: 'DIRECT_BILL' } }, await aPartnerToken(partner, Role.ADMIN));
