@@ -83,6 +83,8 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
   apollo = new ApolloServer<Context>({
     schema,
     introspection: config.introspection,
+    // main.ts owns shutdown (sockets, features, database); Apollo's own signal handler would race it.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: !config.production,
     // Without introspection, "did you mean" suggestions would leak the schema anyway.
     hideSchemaDetailsFromClientErrors: !config.introspection,

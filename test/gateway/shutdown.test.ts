@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { freshDatabase } from '../support/database';
+import { platformAdminToken, TEST_SECRET } from '../support/gateway';
+import { freePort } from '../hardening/child-postgres';
+
+const ROOT = join(__dirname, '..', '..');
+jest.setTimeout(60_000);
+
+/**
+ * `npm start`'s process on SIGTERM/SIGINT: sockets closed with 1001, HTTP drained,
+ * features and the database pool stopped, exit code 0. Run outside NODE_ENV=test,
+ * as a user runs it (Apollo's own signal handling is on there unless turned off).
+ */
+describe('graceful shutdown of src/main.ts', () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let child: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+  });
+  afterAll(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await db?.drop();
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('on %s it closes subscriptions with 1001 and exits with 0', async (signal) => {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, PORT: String(port), JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false', LOG_LEVEL: 'silent', RENEWAL_SCAN_ON_START: 'false' };
+    delete env.NODE_ENV;
+    child = spawn(process.execPath, ['-r', 'reflect-metadata', '-r', '@swc-node/register', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    for (let i = 0; i < 300; i++) {
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    const closed = new Promise<number>((resolve) => {
+      const client = createClient({
+        url: `ws://127.0.0.1:${port}/graphql`,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: async () => ({ authorization: `Bearer ${await platformAdminToken()}` }),
+        on: { closed: (event) => resolve((event as { code: number }).code) },
+      });
+      client.subscribe({ query: 'subscription { blockedOrderAlerts { cursor } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    });
+    // Wait until the subscription is registered on the server.
+    await new Promise((r) => setTimeout(r, 500));
+
+    child.kill(signal);
+    expect(await closed).toBe(1001);
+    expect(await exited).toBe(0);
+  });
+});
