@@ -7,7 +7,7 @@ import { platformAdminToken, TEST_SECRET } from '../support/gateway';
 import { freePort } from '../hardening/child-postgres';
 
 const ROOT = join(__dirname, '..', '..');
-jest.setTimeout(60_000);
+jest.setTimeout(15_000);
 
 /**
  * `npm start`'s process on SIGTERM/SIGINT: sockets closed with 1001, HTTP drained,
@@ -26,6 +26,25 @@ describe('graceful shutdown of src/main.ts', () => {
     await db?.drop();
   });
 
+  async function startMain(port: number): Promise<{ exited: Promise<number | null> }> {
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, PORT: String(port), JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false', LOG_LEVEL: 'silent', RENEWAL_SCAN_ON_START: 'false' };
+    delete env.NODE_ENV;
+    child = spawn(process.execPath, ['-r', 'reflect-metadata', '-r', '@swc-node/register', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    for (let i = 0; i < 300; i++) {
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => (await r.text(), r.status === 200), () => false);
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { exited }; // wrapped: an async function would otherwise wait for the exit itself
+  }
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('on %s with no client connected it exits with 0', async (signal) => {
+    const { exited } = await startMain(await freePort());
+    child!.kill(signal);
+    expect(await exited).toBe(0);
+  });
+
   it.each(['SIGTERM', 'SIGINT'] as const)('on %s it closes subscriptions with 1001 and exits with 0', async (signal) => {
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, PORT: String(port), JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false', LOG_LEVEL: 'silent', RENEWAL_SCAN_ON_START: 'false' };
@@ -33,7 +52,7 @@ describe('graceful shutdown of src/main.ts', () => {
     child = spawn(process.execPath, ['-r', 'reflect-metadata', '-r', '@swc-node/register', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     for (let i = 0; i < 300; i++) {
-      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => (await r.text(), r.status === 200), () => false);
       if (ok) break;
       await new Promise((r) => setTimeout(r, 100));
     }
