@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import type { EntityManager, EntityName, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import type { Loaders } from '../server/loaders';
 import { BlockedOrderAlert } from './alert.entity';
 import { ALERT_CHANNEL } from './alert.record';
 import { alertInScope, alertScopeCondition, type AlertParties, type AlertScope } from './alert.tenancy';
@@ -56,6 +57,25 @@ export const BLOCKED_ORDER_ALERTS: AlertKind<BlockedOrderAlert> = {
 };
 
 const idOf = (a: AlertRecord) => BigInt(a.id);
+
+/**
+ * One read of the process stream, fanned out to every subscriber it concerns: they
+ * resolve their alerts' lookups by id through this one EntityManager (and the shared
+ * loaders the resolver keeps in `shared`), so the statements per read do not grow
+ * with the subscribers. A new one per read, so no fork lives longer than its batch.
+ */
+export class AlertBatch {
+  /** The viewer-independent loaders its subscribers share, built by the subscription resolver on first use. */
+  loaders?: Loaders;
+  private forked?: EntityManager;
+
+  constructor(private readonly orm: MikroORM) {}
+
+  /** Forked on first use: a read nobody receives costs nothing. */
+  get em(): EntityManager {
+    return (this.forked ??= this.orm.em.fork() as EntityManager);
+  }
+}
 
 /**
  * One per gateway process. The alerts table is the mailbox and NOTIFY only the
@@ -231,16 +251,17 @@ export class AlertHub<T extends AlertRecord = BlockedOrderAlert> {
       if (!rows.length || this.stopped) return;
       // Advance first: a subscriber that overflows during this fan-out re-reads up to here from the table.
       this.lastSeen = idOf(rows[rows.length - 1]);
-      for (const alert of rows) this.fanOut(alert);
+      const batch = new AlertBatch(this.orm);
+      for (const alert of rows) this.fanOut(alert, batch);
       if (rows.length < this.options.batchSize) return;
     }
   }
 
-  private fanOut(alert: T): void {
+  private fanOut(alert: T, batch: AlertBatch): void {
     const parties = this.kind.parties(alert);
     const resellerId = parties.resellerId;
     const offer = (set: Set<AlertStream<T>> | undefined) => {
-      if (set) for (const s of set) if (alertInScope(s.scope, parties)) s.offer(alert);
+      if (set) for (const s of set) if (alertInScope(s.scope, parties)) s.offer(alert, batch);
     };
     offer(this.everything);
     offer(this.byPartner.get(parties.partnerId));
@@ -285,8 +306,12 @@ export class AlertHub<T extends AlertRecord = BlockedOrderAlert> {
 
 /** What the subscription resolver wants to know about its stream. */
 export interface StreamHooks {
-  /** Before each delivered batch (a table page or a drained queue): fork a fresh EntityManager. */
-  onBatch?(): void;
+  /**
+   * Before each delivered batch: a drained queue passes the hub's read it came from
+   * (shared with the other subscribers of that read); a table page passes nothing, so
+   * the subscriber forks its own EntityManager.
+   */
+  onBatch?(batch?: AlertBatch): void;
   /** An alert was handed out. */
   onDeliver?(): void;
   /** The stream ended (client unsubscribed, socket closed, gateway stopping). */
@@ -315,6 +340,8 @@ export class AlertStream<T extends AlertRecord = BlockedOrderAlert> implements A
   /** The highest number of alerts ever queued at once. */
   maxQueued = 0;
   private queue: T[] = [];
+  /** The hub read the newest queued alert came from (older queued ones are looked up through it too). */
+  private queueBatch?: AlertBatch;
   private batch: T[] = [];
   private generation = 0;
   private closed = false;
@@ -332,16 +359,18 @@ export class AlertStream<T extends AlertRecord = BlockedOrderAlert> implements A
   }
 
   /** Called by the hub, synchronously during a fan-out. */
-  offer(alert: T): void {
+  offer(alert: T, batch?: AlertBatch): void {
     if (this.closed || idOf(alert) <= this.mark) return;
     if (this.queue.length >= this.hub.options.maxQueue) {
       this.queue = [];
+      this.queueBatch = undefined;
       this.mark = this.hub.lastSeen;
       this.needTable = true;
       this.generation++;
       this.overflows++;
     } else {
       this.queue.push(alert);
+      this.queueBatch = batch;
       this.maxQueued = Math.max(this.maxQueued, this.queue.length);
     }
     this.signal();
@@ -355,6 +384,7 @@ export class AlertStream<T extends AlertRecord = BlockedOrderAlert> implements A
     if (this.closed) return;
     this.closed = true;
     this.queue = [];
+    this.queueBatch = undefined;
     this.batch = [];
     this.hub.unregister(this);
     this.signal();
@@ -375,9 +405,11 @@ export class AlertStream<T extends AlertRecord = BlockedOrderAlert> implements A
         continue;
       }
       if (this.queue.length) {
+        const shared = this.queueBatch;
         this.batch = this.queue;
         this.queue = [];
-        this.hooks.onBatch?.();
+        this.queueBatch = undefined;
+        this.hooks.onBatch?.(shared);
         continue;
       }
       await new Promise<void>((resolve) => (this.wake = resolve));

@@ -13,6 +13,7 @@ import { Order } from '../transactions/transaction.entity';
 import { partnerById } from '../partners/partner.loaders';
 import { BlockedOrderAlert } from './alert.entity';
 import { alertHub } from './alert.feature';
+import type { AlertBatch } from './alert.hub';
 import { AlertFilter } from './alert.inputs';
 import { customerById, orderById, userById } from './alert.loaders';
 import { AlertService } from './alert.service';
@@ -35,7 +36,10 @@ interface SubscriptionArgs {
 /**
  * The subscription's source: a stream from the process's alert hub. graphql-ws builds
  * the context once per subscription and a socket lives for hours, so each delivered
- * batch gets a fresh EntityManager and fresh DataLoaders.
+ * batch gets a fresh EntityManager and fresh DataLoaders. Every subscriber of one hub
+ * read shares that read's EntityManager and its viewer-independent loaders (lookups by
+ * id), so one alert costs the same statements for 2 subscribers or 5,000; loaders that
+ * read the viewer, and masking in field resolvers, stay per subscriber.
  */
 function subscribeToAlerts({ args, context }: SubscribeResolverData<unknown, SubscriptionArgs, Context>): AsyncIterableIterator<BlockedOrderAlert> {
   const viewer = context.viewer;
@@ -46,13 +50,22 @@ function subscribeToAlerts({ args, context }: SubscribeResolverData<unknown, Sub
   const metrics = metricsOf(context.services);
   metrics?.activeSubscriptions.inc();
   return hub.subscribe({ viewer, partnerId: args.partnerId, customerId: args.customerId }, after, {
-    onBatch: () => {
-      context.em = hub.fork();
-      context.loaders = new Loaders(() => context);
+    onBatch: (batch) => {
+      context.em = batch ? batch.em : hub.fork();
+      context.loaders = new Loaders(() => context, batch && sharedLoaders(batch, context.services));
     },
     onDeliver: () => metrics?.alertsDelivered.inc(),
     onClose: () => metrics?.activeSubscriptions.dec(),
   });
+}
+
+/** The batch's shared loaders run on a context of their own with no viewer: they may only look up by id. */
+function sharedLoaders(batch: AlertBatch, services: Context['services']): Loaders {
+  if (!batch.loaders) {
+    const shared: Context = { requestId: 'alert-batch', viewer: null, em: batch.em, loaders: undefined as unknown as Loaders, services };
+    shared.loaders = batch.loaders = new Loaders(() => shared);
+  }
+  return batch.loaders;
 }
 
 const service = (ctx: Context) => new AlertService(ctx.em, ctx.viewer!);

@@ -1,11 +1,15 @@
 import { defineLoader, groupBy, indexBy } from '../server/loaders';
 import { Partner, ResellerLink } from './partner.entity';
 
-/** Partners by id, for every relation that points at one. */
-export const partnerById = defineLoader<string, Partner | null>(async (ctx, ids) => {
-  const partners = await ctx.em.find(Partner, { id: { $in: [...ids] } });
-  return indexBy(ids, partners, (p) => p.id);
-});
+/** Partners by id, for every relation that points at one (viewer-independent: alert subscribers share it). */
+export const partnerById = defineLoader<string, Partner | null>(
+  async (ctx, ids) => {
+    const partners = await ctx.em.find(Partner, { id: { $in: [...ids] } });
+    return indexBy(ids, partners, (p) => p.id);
+  },
+  {},
+  true,
+);
 
 /** The providers each reseller is linked to. */
 export const providersOfReseller = defineLoader<string, Partner[]>(async (ctx, ids) => {

@@ -8,14 +8,24 @@ import type { Context } from './context';
  */
 export interface LoaderDef<K, V> {
   of(ctx: Pick<Context, 'loaders'>): DataLoader<K, V>;
+  /** Its batch never reads `ctx.viewer` (a lookup by id), so many viewers may share one instance. */
+  readonly viewerIndependent?: boolean;
 }
 
 export class Loaders {
   private readonly instances = new Map<object, DataLoader<unknown, unknown>>();
 
-  constructor(private readonly ctx: () => Context) {}
+  /**
+   * With `shared`, viewer-independent loaders come from that registry (built on its own
+   * context) so that many viewers' lookups batch together; every other loader stays own.
+   */
+  constructor(
+    private readonly ctx: () => Context,
+    private readonly shared?: Loaders,
+  ) {}
 
   get<K, V>(def: object, create: (ctx: Context) => DataLoader<K, V>): DataLoader<K, V> {
+    if (this.shared && (def as { viewerIndependent?: boolean }).viewerIndependent) return this.shared.get(def, create);
     let loader = this.instances.get(def) as DataLoader<K, V> | undefined;
     if (!loader) {
       loader = create(this.ctx());
@@ -34,8 +44,10 @@ export class Loaders {
 export function defineLoader<K, V>(
   batch: (ctx: Context, keys: readonly K[]) => Promise<ReadonlyArray<V | Error>>,
   options: DataLoader.Options<K, V, unknown> = {},
+  viewerIndependent = false,
 ): LoaderDef<K, V> {
   const def: LoaderDef<K, V> = {
+    viewerIndependent,
     of: (ctx) => ctx.loaders.get(def, (full) => new DataLoader<K, V, unknown>((keys) => batch(full, keys), options)),
   };
   return def;
