@@ -31,7 +31,7 @@ export const currentTemplateFor = defineLoader<CurrentKey, AgreementTemplate | n
 
 /** Templates by id, for relations that point at one (acceptances, submissions). */
 export const templateById = defineLoader<string, AgreementTemplate | null>(async (ctx, ids) => {
-  const templates = await ctx.em.find(AgreementTemplate, { templateId: { $in: [...ids] } });
+  const templates = await ctx.em.find(AgreementTemplate, { templateId: { $in: [...ids] } }, { disableIdentityMap: true });
   const index = new Map(templates.map((t) => [t.templateId, t]));
   return ids.map((id) => index.get(id) ?? null);
 });

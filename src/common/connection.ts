@@ -104,6 +104,8 @@ export async function paginate<T extends object>(
   qb: QueryBuilder<T>,
   keys: KeysetColumn<T>[],
   args: { first?: number | null; after?: string | null },
+  /** How the page's rows are read; default managed entities (a read-only list may map plain rows instead). */
+  fetch: (qb: QueryBuilder<T>) => Promise<T[]> = (qb) => qb.getResultList(),
 ): Promise<ConnectionResult<T>> {
   const limit = pageSize(args.first);
   const countQb = qb.clone();
@@ -113,7 +115,7 @@ export async function paginate<T extends object>(
     pageQb.andWhere(`(${keys.map((k) => k.column).join(', ')}) > (${keys.map(() => '?').join(', ')})`, values);
   }
   pageQb.orderBy(Object.fromEntries(keys.map((k) => [k.column, 'asc'])) as never).limit(limit + 1);
-  const [rows, totalCount] = await Promise.all([pageQb.getResultList(), countQb.getCount()]);
+  const [rows, totalCount] = await Promise.all([fetch(pageQb), countQb.getCount()]);
   const page = rows.slice(0, limit);
   const edges = page.map((node) => ({ node, cursor: encodeCursor(keys.map((k) => k.value(node))) }));
   return {

@@ -7,6 +7,8 @@ export interface Config {
   port: number;
   /** Absent: the gateway starts an embedded PostgreSQL under `dataDir`. */
   databaseUrl?: string;
+  /** DATABASE_POOL_MAX: most connections this instance holds open (default 20). */
+  databasePoolMax: number;
   dataDir: string;
   embeddedPgPort: number;
   production: boolean;
@@ -172,6 +174,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: intVar(env, 'PORT', 4000),
     databaseUrl: env.DATABASE_URL || undefined,
+    databasePoolMax: intVar(env, 'DATABASE_POOL_MAX', 20, 1, 1000),
     dataDir,
     embeddedPgPort: intVar(env, 'EMBEDDED_PG_PORT', 54329, 1),
     production,
