@@ -31,26 +31,6 @@ async function byScope<V>(keys: readonly ScopedKey[], run: (scope: ComplianceSco
   return keys.map((k) => results.get(scopeKey(k.scope))!.get(k.customerId) ?? empty);
 }
 
-/** The complianceStatus field: the same SQL as the customers filter. */
-export const complianceStatusOf = defineLoader<ScopedKey, ComplianceStatus>(
-  (ctx, keys) =>
-    byScope(
-      keys,
-      async (scope, ids) => {
-        const expr = complianceStatusSql(scope, 'c.id');
-        const rows = await ctx.em
-          .getConnection()
-          .execute<{ id: string; status: ComplianceStatus }[]>(`select c.id, ${expr.sql} as status from customers c where c.id in (?)`, [
-            ...expr.params,
-            ids,
-          ]);
-        return new Map(rows.map((r) => [r.id, r.status]));
-      },
-      'MISSING' as ComplianceStatus,
-    ),
-  { cacheKeyFn: scopedCacheKey },
-);
-
 /** An `acceptances` row as the connection returns it (timestamps as text). */
 interface AcceptanceRow {
   customer_id: string;
@@ -72,6 +52,9 @@ interface AcceptanceRow {
   withdrawn_by_id: string | null;
   withdrawal_reason: string | null;
 }
+
+/** An acceptance row next to a compliance status (which takes the name `status`); `id` null when there is none. */
+type FactsRow = Omit<AcceptanceRow, 'id' | 'status'> & { id: string | null; status: ComplianceStatus; acceptance_status: AcceptanceStatus };
 
 const timestamp = (s: string | null) => (s === null ? null : new Date(s));
 
@@ -100,33 +83,49 @@ function plainAcceptance(r: AcceptanceRow): Acceptance {
   } as unknown as Acceptance;
 }
 
+/** What a customers page shows of acceptance, relative to one scope. */
+export interface AcceptanceFacts {
+  status: ComplianceStatus;
+  acceptance: Acceptance | null;
+}
+
 /**
- * The acceptance relative to the scope: the active one, else the latest (e.g. the
- * withdrawn one). When the scope holds several partners there is no single answer: null.
- * One statement per scope.
+ * The compliance status (the same SQL as the customers filter) and the acceptance
+ * relative to the scope: the active one, else the latest (e.g. the withdrawn one);
+ * when the scope holds several partners there is no single acceptance: null.
+ * Both in one statement per scope, since a page usually asks for both.
  */
-export const acceptanceOf = defineLoader<ScopedKey, Acceptance | null>(
+export const acceptanceFactsOf = defineLoader<ScopedKey, AcceptanceFacts>(
   (ctx, keys) =>
     byScope(
       keys,
       async (scope, ids) => {
+        const status = complianceStatusSql(scope, 'o.id');
         const partners = scopePartnersSql(scope);
-        const rows = await ctx.em.getConnection().execute<AcceptanceRow[]>(
-          `select cc.id as customer_id, pick.*
-             from customers cc
-             join lateral (select array_agg(distinct x.partner_id) as ids from (${partners.sql}) x) ps on cardinality(ps.ids) = 1
-             join lateral (select a.id, a.partner_id, a.template_id, a.date_agreed, a.contact_first_name, a.contact_last_name,
-                                  a.contact_email, a.contact_phone_number, a.on_behalf_of, a.channel, a.status, a.confirmed_by_id,
-                                  a.recorded_at, a.superseded_at, a.withdrawn_at, a.withdrawn_by_id, a.withdrawal_reason
-                             from acceptances a
-                            where a.customer_id = cc.id and a.partner_id = ps.ids[1]
-                            order by (a.status = 'ACTIVE') desc, a.recorded_at desc, a.id limit 1) pick on true
-            where cc.id in (?)`,
-          [...partners.params, ids],
+        const rows = await ctx.em.getConnection().execute<FactsRow[]>(
+          `select o.id as customer_id, ${status.sql} as status, pick.*
+             from customers o
+             left join lateral (
+               select pk.* from customers cc
+                 join lateral (select array_agg(distinct x.partner_id) as ids from (${partners.sql}) x) ps on cardinality(ps.ids) = 1
+                 join lateral (select a.id, a.partner_id, a.template_id, a.date_agreed, a.contact_first_name, a.contact_last_name,
+                                      a.contact_email, a.contact_phone_number, a.on_behalf_of, a.channel, a.status as acceptance_status,
+                                      a.confirmed_by_id, a.recorded_at, a.superseded_at, a.withdrawn_at, a.withdrawn_by_id, a.withdrawal_reason
+                                 from acceptances a
+                                where a.customer_id = cc.id and a.partner_id = ps.ids[1]
+                                order by (a.status = 'ACTIVE') desc, a.recorded_at desc, a.id limit 1) pk on true
+                where cc.id = o.id) pick on true
+            where o.id in (?)`,
+          [...status.params, ...partners.params, ids],
         );
-        return new Map(rows.map((r) => [r.customer_id, plainAcceptance(r)]));
+        return new Map(
+          rows.map((r) => [
+            r.customer_id,
+            { status: r.status, acceptance: r.id === null ? null : plainAcceptance({ ...r, id: r.id, status: r.acceptance_status }) },
+          ]),
+        );
       },
-      null,
+      { status: 'MISSING' as ComplianceStatus, acceptance: null } as AcceptanceFacts,
     ),
   { cacheKeyFn: scopedCacheKey },
 );

@@ -24,8 +24,7 @@ import {
 import {
   acceptanceById,
   acceptanceHistoryOf,
-  acceptanceOf,
-  complianceStatusOf,
+  acceptanceFactsOf,
   correctionsOf,
   customerById,
   subscriptionsOfCustomer,
@@ -255,7 +254,7 @@ export class CustomerAcceptanceResolver {
     @Arg('partnerId', () => ID, partnerArg) partnerId: string | null,
     @Ctx() ctx: Context,
   ): Promise<ComplianceStatus> {
-    return complianceStatusOf.of(ctx).load({ scope: complianceScope(ctx.viewer!, partnerId), customerId: customer.id });
+    return acceptanceFactsOf.of(ctx).load({ scope: complianceScope(ctx.viewer!, partnerId), customerId: customer.id }).then((f) => f.status);
   }
 
   @FieldResolver(() => Acceptance, {
@@ -269,7 +268,7 @@ export class CustomerAcceptanceResolver {
     @Ctx() ctx: Context,
   ): Promise<Acceptance | null> {
     if (!(await mayReadPartner(ctx, partnerId))) return null;
-    return acceptanceOf.of(ctx).load({ scope: complianceScope(ctx.viewer!, partnerId), customerId: customer.id });
+    return (await acceptanceFactsOf.of(ctx).load({ scope: complianceScope(ctx.viewer!, partnerId), customerId: customer.id })).acceptance;
   }
 
   @FieldResolver(() => [Acceptance], {
