@@ -113,7 +113,7 @@ describe('/metrics', () => {
 
   it('reports the database pool', async () => {
     const text = await scrape();
-    expect(sample(text, 'db_pool_connections', { state: 'max' })).toBe(10);
+    expect(sample(text, 'db_pool_connections', { state: 'max' })).toBe(20); // the default DATABASE_POOL_MAX
     expect(sample(text, 'db_pool_connections', { state: 'used' })).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'db_pool_connections', { state: 'free' })).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'db_pool_connections', { state: 'pending_acquire' })).toBe(0);
