@@ -29,6 +29,8 @@ async function main() {
       writeFileSync(m.file, JSON.stringify(profile));
       return { file: m.file };
     },
+    // Without collecting first: what the process holds at this moment (sampled during a stream).
+    memoryRaw: () => ({ memory: process.memoryUsage() }),
     memory: () => {
       // Two passes: the first frees, the second collects what finalizers released.
       (global as { gc?: () => void }).gc?.();

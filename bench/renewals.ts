@@ -1,0 +1,244 @@
+/**
+ * Benchmarks of issue 10: `renewalRisks` over 10,000 customers and 50,000
+ * subscriptions (goal: p99 under 100 ms for a page of 50), and the audit export
+ * `GET /exports/acceptances` of 1,000,000 events (goal: over 50,000 rows/s, gateway
+ * memory growth under 50 MiB).
+ *
+ *   node -r reflect-metadata -r @swc-node/register bench/renewals.ts
+ *
+ * Seeds a fresh embedded PostgreSQL (bench/seed.ts), tops subscriptions up to
+ * 50,000 (renewals spread over the next 180 days) and one partner's audit trail up
+ * to 1,000,000 events (contact corrections), set-based with generate_series.
+ * Environment: BENCH_DURATION seconds (default 10), BENCH_CONNECTIONS (default 4),
+ * BENCH_PG_PORT (default 54341), BENCH_EVENTS (default 1000000). Loopback only.
+ */
+import 'reflect-metadata';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import autocannon from 'autocannon';
+import { startEmbeddedPostgres } from '../src/db/embedded';
+import { initOrm } from '../src/db/orm';
+import { migrate } from '../src/db/migrate';
+import { mintToken } from '../src/auth/token';
+import { Role } from '../src/partners/partner.enums';
+import { auditEventsSql } from '../src/audit/audit.sql';
+import { seed } from './seed';
+import { postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, type Child } from './lib';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
+const PG_PORT = Number(process.env.BENCH_PG_PORT ?? 54341);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const SUBSCRIPTIONS = 50_000;
+const PAGE = 50;
+const DATA_DIR = join(ROOT, 'bench', '.data', 'renewals');
+const RESULTS = join(ROOT, 'bench', 'results');
+const MiB = 1024 * 1024;
+
+const log = (...args: unknown[]) => console.log(`[renewals ${new Date().toISOString().slice(11, 19)}]`, ...args);
+
+const RENEWAL_RISKS = `query RenewalRisks($partnerId: ID, $withinDays: Int, $first: Int, $after: String) {
+  renewalRisks(partnerId: $partnerId, withinDays: $withinDays, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      renewsOn blockReasons warnings
+      requiredAgreement { templateId version }
+      subscription { id offerId seats status renewsOn }
+      customer { id companyName }
+      partner { id }
+    } }
+  }
+}`;
+
+/** Events of one partner's trail, counted with the export's own SQL (all customers visible). */
+const countEvents = (db: Client, partnerId: string) =>
+  db
+    .query(`with pairs as materialized (select c.id as customer_id, $1::uuid as partner_id from customers c) select count(*)::int as n from (${auditEventsSql()}) e`, [partnerId])
+    .then((r) => r.rows[0].n as number);
+
+async function prepare() {
+  mkdirSync(DATA_DIR, { recursive: true });
+  const pg = await startEmbeddedPostgres(join(DATA_DIR, 'pg'), PG_PORT);
+  const admin = new Client({ connectionString: pg.url.replace(/\/consent_gateway$/, '/postgres') });
+  await admin.connect();
+  await admin.query('drop database if exists consent_gateway with (force)');
+  await admin.query('create database consent_gateway');
+  await admin.end();
+  const orm = await initOrm(pg.url);
+  await migrate(orm);
+  await orm.close();
+  const db = new Client({ connectionString: pg.url });
+  await db.connect();
+  const world = await seed(db);
+  const t0 = Date.now();
+  // Subscriptions up to 50,000 over the existing relationships; renewals spread over 180 days.
+  const have = (await db.query('select count(*)::int as n from subscriptions')).rows[0].n as number;
+  await db.query(
+    `with rels as (select customer_id, partner_id, (row_number() over (order by id) - 1)::int as n, (count(*) over ())::int as total from customer_relationships)
+     insert into subscriptions (id, customer_id, partner_id, reseller_id, offer_id, seats, status, renews_on, created_at)
+     select gen_random_uuid(), r.customer_id, r.partner_id, null, 'bench-offer-' || (g % 7), 1 + g % 50, 'ACTIVE',
+            current_date + (g * 7919 % 180), now() - make_interval(days => 365 - g * 7919 % 180)
+       from generate_series(0, $1::int - 1) g join rels r on r.n = g % r.total`,
+    [Math.max(0, SUBSCRIPTIONS - have)],
+  );
+  // The export is per partner: the partner with the most acceptances gets corrections up to EVENTS.
+  const { partner_id: partnerId } = (await db.query('select partner_id from acceptances group by 1 order by count(*) desc limit 1')).rows[0];
+  const before = await countEvents(db, partnerId);
+  await db.query(
+    `with acc as (select id, recorded_at, (row_number() over (order by id) - 1)::int as n, (count(*) over ())::int as total from acceptances where partner_id = $2),
+          actor as (select id from users order by id limit 1)
+     insert into acceptance_corrections (id, acceptance_id, corrected_by_id, corrected_at, field, old_value, new_value)
+     select gen_random_uuid(), a.id, (select id from actor), a.recorded_at + make_interval(secs => 1 + g / a.total),
+            (array['firstName','lastName','email','phoneNumber'])[1 + g % 4], 'old-' || g, 'new-' || g
+       from generate_series(0, $1::int - 1) g join acc a on a.n = g % a.total`,
+    [Math.max(0, EVENTS - before), partnerId],
+  );
+  await db.query('vacuum analyze');
+  const counts = {
+    customers: (await db.query('select count(*)::int as n from customers')).rows[0].n,
+    subscriptions: (await db.query('select count(*)::int as n from subscriptions')).rows[0].n,
+    activeRenewingWithin60Days: (await db.query(`select count(*)::int as n from subscriptions where status = 'ACTIVE' and renews_on between current_date and current_date + 60`)).rows[0].n,
+    exportPartnerEvents: await countEvents(db, partnerId),
+  };
+  await db.end();
+  log(`seeded in ${world.ms} ms + top-up ${Date.now() - t0} ms`, counts);
+  return { url: pg.url, partnerId: partnerId as string, counts, stopPg: () => pg.stop() };
+}
+
+async function startGateway(url: string): Promise<{ child: Child; base: string }> {
+  const child = spawnChild([...TS_NODE, '--expose-gc', 'bench/gateway-child.ts'], {
+    DATABASE_URL: url,
+    PORT: '0',
+    NODE_ENV: 'production',
+    JWT_SECRET: SECRET,
+    SEED_DEMO: 'false',
+    LOG_LEVEL: 'warn',
+    // The one-off scan at start-up would run during the measurement.
+    RENEWAL_SCAN_ON_START: 'false',
+  });
+  const { port } = await child.ready;
+  return { child, base: `http://127.0.0.1:${port}` };
+}
+
+async function risksWorkload(gw: { child: Child; base: string }, token: string, label: string, partnerId: string | null) {
+  const payload = { query: RENEWAL_RISKS, variables: { partnerId, withinDays: 60, first: PAGE }, operationName: 'RenewalRisks' };
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  const first = await postJson(`${gw.base}/graphql`, payload, { authorization: headers.authorization });
+  const parsed = JSON.parse(first.text);
+  if (parsed.errors) throw new Error(`RenewalRisks failed: ${first.text.slice(0, 500)}`);
+  const before = (await gw.child.ask('statements')).statements;
+  await postJson(`${gw.base}/graphql`, payload, { authorization: headers.authorization });
+  const statements = (await gw.child.ask('statements')).statements - before;
+  const page = parsed.data.renewalRisks;
+  log(`risks ${label}: totalCount ${page.totalCount}, page ${page.edges.length} rows, ${first.text.length} bytes, ${statements} statements`);
+  await autocannon({ url: `${gw.base}/graphql`, method: 'POST', headers, body: JSON.stringify(payload), connections: CONNECTIONS, duration: 2 });
+  const r = await autocannon({ url: `${gw.base}/graphql`, method: 'POST', headers, body: JSON.stringify(payload), connections: CONNECTIONS, duration: DURATION });
+  const res = { label, connections: CONNECTIONS, duration: DURATION, totalCount: page.totalCount, pageRows: page.edges.length, statements, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, non2xx: r.non2xx, errors: r.errors + r.timeouts };
+  log(`risks ${label}: ${res.rps.toFixed(0)} req/s p50 ${res.p50} ms p99 ${res.p99} ms non2xx ${res.non2xx} errors ${res.errors}`);
+  return res;
+}
+
+/** Streams the export once, counting lines; memory sampled over IPC every 200 ms meanwhile. */
+async function exportWorkload(gw: { child: Child; base: string }, token: string, partnerId: string) {
+  const before = (await gw.child.ask('memory')).memory as NodeJS.MemoryUsage;
+  const samples: { t: number; rss: number; heapUsed: number }[] = [];
+  // Every 2 s a sample after a full collection too: the heap the stream really holds, not its garbage.
+  const live: { t: number; rss: number; heapUsed: number }[] = [];
+  let streaming = true;
+  const t0 = Date.now();
+  const sampler = (async () => {
+    for (let k = 1; streaming; k++) {
+      const m = (await gw.child.ask('memoryRaw')).memory as NodeJS.MemoryUsage;
+      samples.push({ t: Date.now() - t0, rss: m.rss, heapUsed: m.heapUsed });
+      if (k % 10 === 0 && streaming) {
+        const g = (await gw.child.ask('memory')).memory as NodeJS.MemoryUsage;
+        live.push({ t: Date.now() - t0, rss: g.rss, heapUsed: g.heapUsed });
+      }
+      await sleep(200);
+    }
+  })();
+  let firstByteMs = NaN;
+  const { status, lines, bytes, headers } = await new Promise<{ status: number; lines: number; bytes: number; headers: Record<string, unknown> }>((resolve, reject) => {
+    const req = request(`${gw.base}/exports/acceptances?partnerId=${partnerId}&format=csv`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
+      let lines = 0;
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (!bytes) firstByteMs = Date.now() - t0;
+        bytes += chunk.length;
+        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+      });
+      res.on('end', () => resolve({ status: res.statusCode!, lines, bytes, headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const ms = Date.now() - t0;
+  streaming = false;
+  await sampler;
+  await sleep(500);
+  const after = (await gw.child.ask('memory')).memory as NodeJS.MemoryUsage;
+  const rows = lines - 1; // the header line
+  const peakRss = Math.max(...samples.map((s) => s.rss));
+  const peakHeap = Math.max(...samples.map((s) => s.heapUsed));
+  const res = {
+    status,
+    contentDisposition: headers['content-disposition'],
+    rows,
+    bytes,
+    seconds: ms / 1000,
+    firstByteMs,
+    rowsPerSecond: rows / (ms / 1000),
+    memoryMiB: {
+      rssBefore: before.rss / MiB,
+      heapBefore: before.heapUsed / MiB,
+      rssPeakDuring: peakRss / MiB,
+      heapPeakDuring: peakHeap / MiB,
+      rssAfter: after.rss / MiB,
+      heapAfter: after.heapUsed / MiB,
+      rssGrowthPeak: (peakRss - before.rss) / MiB,
+      heapGrowthPeak: (peakHeap - before.heapUsed) / MiB,
+      rssGrowthAfter: (after.rss - before.rss) / MiB,
+      liveHeapGrowthPeak: live.length ? (Math.max(...live.map((s) => s.heapUsed)) - before.heapUsed) / MiB : NaN,
+      liveRssGrowthPeak: live.length ? (Math.max(...live.map((s) => s.rss)) - before.rss) / MiB : NaN,
+    },
+    liveSamples: live.length,
+    samples: samples.length,
+    rssSummaryMiB: summarize(samples.map((s) => s.rss / MiB)),
+  };
+  log('export', { ...res, samples: undefined });
+  return { ...res, series: samples, liveSeries: live };
+}
+
+async function main() {
+  const startedAt = new Date().toISOString();
+  const { url, partnerId, counts, stopPg } = await prepare();
+  const analyst = await mintToken(SECRET, { sub: 'bench-analyst', name: 'Bench Analyst', roles: [Role.ANALYST] });
+  const platformAdmin = await mintToken(SECRET, { sub: 'bench-platform-admin', name: 'Bench Platform Admin', roles: [Role.PLATFORM_ADMIN] });
+  const result: Record<string, any> = { startedAt, loadAverageAtStart: loadavg(), settings: { DURATION, CONNECTIONS, PAGE, EVENTS }, counts, exportPartnerId: partnerId };
+  try {
+    const gw = await startGateway(url);
+    try {
+      result.risks = [await risksWorkload(gw, analyst, 'analyst, all partners', null), await risksWorkload(gw, platformAdmin, 'platform admin, the largest partner', partnerId)];
+      result.export = await exportWorkload(gw, platformAdmin, partnerId);
+    } finally {
+      await gw.child.stop();
+    }
+  } finally {
+    await stopPg();
+  }
+  result.loadAverageAtEnd = loadavg();
+  mkdirSync(RESULTS, { recursive: true });
+  const file = join(RESULTS, `renewals-${startedAt.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2));
+  log(`results: ${file}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
