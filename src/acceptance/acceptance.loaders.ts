@@ -180,15 +180,3 @@ export const subscriptionsOfCustomer = defineLoader<string, Subscription[]>(asyn
   const rows = await ctx.em.find(Subscription, where, { orderBy: { createdAt: 'asc', id: 'asc' } });
   return groupBy(ids, rows, (s) => s.customer.id);
 });
-
-/** Customers by id (relations of submissions and orders). */
-export const customerById = defineLoader<string, Customer | null>(async (ctx, ids) => {
-  const rows = await ctx.em.find(Customer, { id: { $in: [...ids] } });
-  return indexBy(ids, rows, (c) => c.id);
-});
-
-/** Users by id (confirmedBy, correctedBy, placedBy). */
-export const userById = defineLoader<string, User | null>(async (ctx, ids) => {
-  const rows = await ctx.em.find(User, { id: { $in: [...ids] } });
-  return indexBy(ids, rows, (u) => u.id);
-});

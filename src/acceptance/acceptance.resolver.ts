@@ -10,7 +10,8 @@ import { AgreementTemplate } from '../agreements/agreement.entity';
 import { templateById } from '../agreements/agreement.loaders';
 import { Partner, User } from '../partners/partner.entity';
 import { PartnerType } from '../partners/partner.enums';
-import { partnerById, providersOfReseller } from '../partners/partner.loaders';
+import { partnerById, providersOfReseller, userById } from '../partners/partner.loaders';
+import { customerById } from '../customers/customer.loaders';
 import { Subscription } from '../transactions/transaction.entity';
 import { Acceptance, AcceptanceCorrection, AcceptanceSubmission } from './acceptance.entity';
 import { ComplianceStatus, SubmissionStatus } from './acceptance.enums';
@@ -26,9 +27,7 @@ import {
   acceptanceHistoryOf,
   acceptanceFactsOf,
   correctionsOf,
-  customerById,
   subscriptionsOfCustomer,
-  userById,
 } from './acceptance.loaders';
 import { AcceptanceService } from './acceptance.service';
 import { complianceScope } from './compliance';

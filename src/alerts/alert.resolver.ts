@@ -10,12 +10,13 @@ import { metricsOf } from '../server/metrics';
 import { Partner, User } from '../partners/partner.entity';
 import { Customer } from '../customers/customer.entity';
 import { Order } from '../transactions/transaction.entity';
-import { partnerById } from '../partners/partner.loaders';
+import { partnerById, userById } from '../partners/partner.loaders';
 import { BlockedOrderAlert } from './alert.entity';
 import { alertHub } from './alert.feature';
 import type { AlertBatch } from './alert.hub';
 import { AlertFilter } from './alert.inputs';
-import { customerById, orderById, userById } from './alert.loaders';
+import { orderById } from './alert.loaders';
+import { customerById } from '../customers/customer.loaders';
 import { AlertService } from './alert.service';
 import { checkScopeIds, parseCursor } from './alert.tenancy';
 

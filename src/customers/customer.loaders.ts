@@ -1,7 +1,7 @@
-import { defineLoader, groupBy } from '../server/loaders';
+import { defineLoader, groupBy, indexBy } from '../server/loaders';
 import { partnerById } from '../partners/partner.loaders';
 import type { Partner } from '../partners/partner.entity';
-import type { Customer, CustomerRelationship } from './customer.entity';
+import { Customer, type CustomerRelationship } from './customer.entity';
 
 interface RelationshipRow {
   id: string;
@@ -45,3 +45,13 @@ export const relationshipsOfCustomer = defineLoader<string, CustomerRelationship
   });
   return groupBy(ids, relationships, (r) => r.customer.id);
 });
+
+/** Customers by id (relations of alerts, orders, submissions); viewer-independent. */
+export const customerById = defineLoader<string, Customer | null>(
+  async (ctx, ids) => {
+    const customers = await ctx.em.find(Customer, { id: { $in: [...ids] } });
+    return indexBy(ids, customers, (c) => c.id);
+  },
+  {},
+  true,
+);

@@ -1,11 +1,21 @@
 import { defineLoader, groupBy, indexBy } from '../server/loaders';
-import { Partner, ResellerLink } from './partner.entity';
+import { Partner, ResellerLink, User } from './partner.entity';
 
 /** Partners by id, for every relation that points at one (viewer-independent: alert subscribers share it). */
 export const partnerById = defineLoader<string, Partner | null>(
   async (ctx, ids) => {
     const partners = await ctx.em.find(Partner, { id: { $in: [...ids] } });
     return indexBy(ids, partners, (p) => p.id);
+  },
+  {},
+  true,
+);
+
+/** Users by id (confirmedBy, correctedBy, placedBy, acknowledgedBy); viewer-independent. */
+export const userById = defineLoader<string, User | null>(
+  async (ctx, ids) => {
+    const users = await ctx.em.find(User, { id: { $in: [...ids] } });
+    return indexBy(ids, users, (u) => u.id);
   },
   {},
   true,

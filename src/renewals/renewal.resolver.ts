@@ -10,7 +10,7 @@ import { metricsOf } from '../server/metrics';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import { templateById } from '../agreements/agreement.loaders';
 import { Customer } from '../customers/customer.entity';
-import { customerById } from '../acceptance/acceptance.loaders';
+import { customerById } from '../customers/customer.loaders';
 import { Partner } from '../partners/partner.entity';
 import { partnerById } from '../partners/partner.loaders';
 import { Subscription as ProductSubscription } from '../transactions/transaction.entity';
