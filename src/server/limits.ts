@@ -7,6 +7,8 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
   type ValueNode,
+  visit as visitDocument,
+  BREAK,
 } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { ApolloServerPlugin } from '@apollo/server';
@@ -109,6 +111,63 @@ function walk(operation: OperationDefinitionNode, fragments: Map<string, Fragmen
 }
 
 /**
+ * The path of the first string holding a NUL character, in the variables or the
+ * document's literals. PostgreSQL cannot store NUL in text and its wire protocol
+ * refuses a statement carrying one, so no string with it may reach a resolver.
+ */
+export function nulCharacterAt(document: DocumentNode, variables: Variables): string | undefined {
+  const inValue = (value: unknown, path: string): string | undefined => {
+    if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const found = inValue(value[i], `${path}.${i}`);
+        if (found) return found;
+      }
+      return undefined;
+    }
+    if (value && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) {
+        const found = inValue(inner, path ? `${path}.${key}` : key);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  const inVariables = inValue(variables ?? {}, '');
+  if (inVariables) return inVariables;
+  let inLiteral: string | undefined;
+  visitDocument(document, {
+    Argument(node) {
+      const found = literalWithNul(node.value);
+      if (found !== undefined) {
+        inLiteral = found ? `${node.name.value}.${found}` : node.name.value;
+        return BREAK;
+      }
+      return undefined;
+    },
+  });
+  return inLiteral;
+}
+
+/** '' when the literal itself holds NUL, the inner path when a nested one does, undefined when none. */
+function literalWithNul(node: ValueNode): string | undefined {
+  if (node.kind === Kind.STRING) return node.value.includes('\u0000') ? '' : undefined;
+  if (node.kind === Kind.LIST) {
+    for (let i = 0; i < node.values.length; i++) {
+      const found = literalWithNul(node.values[i]);
+      if (found !== undefined) return found ? `${i}.${found}` : String(i);
+    }
+  }
+  if (node.kind === Kind.OBJECT) {
+    for (const field of node.fields) {
+      const found = literalWithNul(field.value);
+      if (found !== undefined) return found ? `${field.name.value}.${found}` : field.name.value;
+    }
+  }
+  return undefined;
+}
+
+/**
  * The limits one operation must meet before any resolver runs, on HTTP (through
  * `limitsPlugin`) and on graphql-ws (through its onSubscribe) alike. Call it after
  * validation. Answers the refusals, empty when the operation may run.
@@ -126,6 +185,11 @@ export function checkOperation(
   const fragments = new Map(
     document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
   );
+
+  const nul = nulCharacterAt(document, variables);
+  if (nul !== undefined) {
+    return [new GraphQLError(`${nul}: must not contain the NUL character`, { extensions: { code: 'BAD_USER_INPUT', field: nul, http: { status: 400 } } })];
+  }
 
   const shape = walk(operation, fragments, variables);
   if (shape.fields > MAX_FIELDS) return [new QueryTooComplexError('cost', limits.cost)];

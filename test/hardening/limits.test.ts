@@ -92,6 +92,23 @@ describe('query limits over HTTP', () => {
     expect(zero.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
   });
 
+  it('a NUL character in any string, variable or literal, is BAD_USER_INPUT naming it, and writes nothing', async () => {
+    // PostgreSQL refuses NUL in text, and in a statement's text it is a protocol violation.
+    const before = await partnerCount();
+    const variable = await gw.gql(
+      'mutation ($input: RegisterPartnerInput!) { registerPartner(input: $input) { partner { id } } }',
+      { input: { name: 'Nul Ltd', tenantId: 'nul\u0000tenant', type: 'DIRECT_BILL' } },
+      admin,
+    );
+    expect(variable.status).toBe(400);
+    expect(variable.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.tenantId' });
+    const literal = await gw.gql('mutation { registerPartner(input: { name: "Nul\\u0000 Ltd", tenantId: "nul-literal", type: DIRECT_BILL }) { partner { id } } }', {}, admin);
+    expect(literal.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.name' });
+    const nested = await gw.gql('query ($f: CustomerFilter) { customers(filter: $f) { totalCount } }', { f: { search: 'a\u0000b' } }, admin);
+    expect(nested.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'f.search' });
+    expect(await partnerCount()).toBe(before);
+  });
+
   it('a costly query (a page of 100 of many nested lists) is QUERY_TOO_COMPLEX (cost)', async () => {
     await aPartner(gw);
     const res = await gw.gql(EXPENSIVE, {}, admin);
@@ -159,6 +176,11 @@ describe('query limits over graphql-ws', () => {
   it('a huge page is BAD_USER_INPUT on first', async () => {
     const res = await wsOnce(ws, 'query ($n: Int) { partners(first: $n) { totalCount } }', { n: 100000 });
     expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
+  });
+
+  it('a NUL character in a variable is BAD_USER_INPUT naming it', async () => {
+    const res = await wsOnce(ws, 'query ($s: String) { partners(first: 1, after: $s) { totalCount } }', { s: 'x\u0000' });
+    expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 's' });
   });
 
   it('a costly query is QUERY_TOO_COMPLEX (cost)', async () => {
