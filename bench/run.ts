@@ -5,7 +5,7 @@
  * and a Markdown table (`bench/results/latest.md`) for BENCHMARKS.md.
  *
  * Environment: BENCH_RUNS (default 3), BENCH_DURATION seconds per run (default 10),
- * BENCH_ONLY (comma list of read,write,fanout,start), BENCH_PG_PORT (default 54339),
+ * BENCH_ONLY (comma list of read,write,fanout,start), BENCH_PG_PORT (default 54339), BENCH_DATA_DIR (default bench/.data/gw; give two runs at once their own),
  * BENCH_SUBSCRIBERS (default 1000,5000), BENCH_ALERT_RATE blocked orders/s (default 10).
  * Everything binds to 127.0.0.1.
  */
@@ -32,7 +32,7 @@ const PG_PORT = Number(process.env.BENCH_PG_PORT ?? 54339);
 const SUBSCRIBERS = (process.env.BENCH_SUBSCRIBERS ?? '1000,5000').split(',').map(Number);
 const ALERT_RATE = Number(process.env.BENCH_ALERT_RATE ?? 10);
 const PAGE = 50;
-const DATA_DIR = join(ROOT, 'bench', '.data', 'gw');
+const DATA_DIR = process.env.BENCH_DATA_DIR ? join(ROOT, process.env.BENCH_DATA_DIR) : join(ROOT, 'bench', '.data', 'gw');
 const RESULTS = join(ROOT, 'bench', 'results');
 
 const log = (...args: unknown[]) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
