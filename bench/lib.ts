@@ -1,7 +1,9 @@
 /** Helpers shared by the benchmark runner and its child processes. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse, print, Kind, type OperationDefinitionNode } from 'graphql';
 
 export const ROOT = join(__dirname, '..');
 export const SECRET = 'bench-secret-that-is-long-enough-for-hs256-signing';
@@ -111,4 +113,20 @@ export function serveIpc(handlers: Record<string, (m: any) => unknown | Promise<
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   return { status: res.status, text: await res.text() };
+}
+
+/** One operation of the committed client documents (`operations/<file>`), with the fragments it uses. */
+export function operation(file: string, name: string): string {
+  const doc = parse(readFileSync(join(ROOT, 'operations', file), 'utf8'));
+  const op = doc.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && d.name?.value === name) as OperationDefinitionNode;
+  const used = new Set<string>();
+  const fragments = doc.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION);
+  const collect = (node: unknown) =>
+    JSON.stringify(node, (k, v) => {
+      if (v && v.kind === Kind.FRAGMENT_SPREAD) used.add(v.name.value);
+      return v;
+    });
+  collect(op);
+  for (const f of fragments) if (used.has((f as { name: { value: string } }).name.value)) collect(f);
+  return [op, ...fragments.filter((f) => used.has((f as { name: { value: string } }).name.value))].map((d) => print(d)).join('\n\n');
 }

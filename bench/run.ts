@@ -16,14 +16,13 @@ import { execSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import autocannon from 'autocannon';
-import { parse, print, Kind, type OperationDefinitionNode } from 'graphql';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { initOrm } from '../src/db/orm';
 import { migrate } from '../src/db/migrate';
 import { mintToken } from '../src/auth/token';
 import { Role } from '../src/partners/partner.enums';
 import { seed, type SeedWorld, type SeedRelationship } from './seed';
-import { freePort, median, postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, type Child } from './lib';
+import { freePort, median, operation, postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, type Child } from './lib';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -38,21 +37,6 @@ const RESULTS = join(ROOT, 'bench', 'results');
 const log = (...args: unknown[]) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
 
 /** One operation of a contract document, printed alone (what a client sends). */
-function operation(file: string, name: string): string {
-  const doc = parse(readFileSync(join(ROOT, 'operations', file), 'utf8'));
-  const op = doc.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && d.name?.value === name) as OperationDefinitionNode;
-  const used = new Set<string>();
-  const fragments = doc.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION);
-  const collect = (node: unknown) =>
-    JSON.stringify(node, (k, v) => {
-      if (v && v.kind === Kind.FRAGMENT_SPREAD) used.add(v.name.value);
-      return v;
-    });
-  collect(op);
-  for (const f of fragments) if (used.has((f as { name: { value: string } }).name.value)) collect(f);
-  return [op, ...fragments.filter((f) => used.has((f as { name: { value: string } }).name.value))].map((d) => print(d)).join('\n\n');
-}
-
 interface Cannon {
   rps: number;
   p50: number;

@@ -7,6 +7,7 @@ import { Acceptance, AcceptanceCorrection } from './acceptance.entity';
 import { complianceStatusSql, scopeKey, scopePartnersSql, type ComplianceScope } from './compliance';
 import type { AcceptanceStatus, Channel, ComplianceStatus } from './acceptance.enums';
 import { CONTACT_FIELDS } from './acceptance.rules';
+import { plainTemplate, prefixedTemplateRow, primeTemplates, TEMPLATE_COLUMNS } from '../agreements/agreement.loaders';
 
 /**
  * Loaders of the acceptance feature. Keys that depend on a compliance scope carry it,
@@ -55,6 +56,8 @@ interface AcceptanceRow {
 
 /** An acceptance row next to a compliance status (which takes the name `status`); `id` null when there is none. */
 type FactsRow = Omit<AcceptanceRow, 'id' | 'status'> & { id: string | null; status: ComplianceStatus; acceptance_status: AcceptanceStatus };
+
+const TEMPLATE_PREFIX = 'template_';
 
 const timestamp = (s: string | null) => (s === null ? null : new Date(s));
 
@@ -110,14 +113,18 @@ export const acceptanceFactsOf = defineLoader<ScopedKey, AcceptanceFacts>(
                  join lateral (select array_agg(distinct x.partner_id) as ids from (${partners.sql}) x) ps on cardinality(ps.ids) = 1
                  join lateral (select a.id, a.partner_id, a.template_id, a.date_agreed, a.contact_first_name, a.contact_last_name,
                                       a.contact_email, a.contact_phone_number, a.on_behalf_of, a.channel, a.status as acceptance_status,
-                                      a.confirmed_by_id, a.recorded_at, a.superseded_at, a.withdrawn_at, a.withdrawn_by_id, a.withdrawal_reason
+                                      a.confirmed_by_id, a.recorded_at, a.superseded_at, a.withdrawn_at, a.withdrawn_by_id, a.withdrawal_reason,
+                                      ${TEMPLATE_COLUMNS('t', TEMPLATE_PREFIX)}
                                  from acceptances a
+                                 join agreement_templates t on t.template_id = a.template_id
                                 where a.customer_id = cc.id and a.partner_id = ps.ids[1]
                                 order by (a.status = 'ACTIVE') desc, a.recorded_at desc, a.id limit 1) pk on true
                 where cc.id = o.id) pick on true
             where o.id in (?)`,
           [...status.params, ...partners.params, ids],
         );
+        // The acceptance's template comes along, so its `agreement` field needs no statement.
+        primeTemplates(ctx, rows.filter((r) => r.id !== null).map((r) => plainTemplate(prefixedTemplateRow(r, TEMPLATE_PREFIX))));
         return new Map(
           rows.map((r) => [
             r.customer_id,

@@ -1,4 +1,5 @@
-import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { Parent } from '../common/parent';
 import { ANY_ROLE, WRITERS } from '../auth/roles';
 import { contactValue, type ContactKind } from '../auth/mask';
 import { isUuid } from '../auth/tenancy';
@@ -111,32 +112,32 @@ export class AcceptanceResolver {
   }
 
   @FieldResolver(() => AgreementTemplate, { description: 'The accepted agreement template' })
-  agreement(@Root() a: Acceptance, @Ctx() ctx: Context) {
+  agreement(@Parent() a: Acceptance, @Ctx() ctx: Context) {
     return templateById.of(ctx).load(a.template.templateId);
   }
 
   @FieldResolver(() => Partner, { description: 'The billing partner that confirmed' })
-  partner(@Root() a: Acceptance, @Ctx() ctx: Context) {
+  partner(@Parent() a: Acceptance, @Ctx() ctx: Context) {
     return loadPartner(ctx, a.partner);
   }
 
   @FieldResolver(() => Customer, { description: 'The customer who accepted' })
-  customer(@Root() a: Acceptance, @Ctx() ctx: Context) {
+  customer(@Parent() a: Acceptance, @Ctx() ctx: Context) {
     return customerById.of(ctx).load(a.customer.id);
   }
 
   @FieldResolver(() => User, { description: 'The partner user who recorded the confirmation' })
-  confirmedBy(@Root() a: Acceptance, @Ctx() ctx: Context) {
+  confirmedBy(@Parent() a: Acceptance, @Ctx() ctx: Context) {
     return loadUser(ctx, a.confirmedBy);
   }
 
   @FieldResolver(() => User, { nullable: true, description: 'Who withdrew the acceptance' })
-  withdrawnBy(@Root() a: Acceptance, @Ctx() ctx: Context) {
+  withdrawnBy(@Parent() a: Acceptance, @Ctx() ctx: Context) {
     return loadUser(ctx, a.withdrawnBy);
   }
 
   @FieldResolver(() => [AcceptanceCorrection], { description: 'Every correction of the contact, oldest first (the audit trail)' })
-  corrections(@Root() a: Acceptance, @Ctx() ctx: Context) {
+  corrections(@Parent() a: Acceptance, @Ctx() ctx: Context) {
     return correctionsOf.of(ctx).load(a.id);
   }
 }
@@ -146,17 +147,17 @@ const correctionKind = (field: string): ContactKind => (field === 'email' ? 'ema
 @Resolver(() => AcceptanceCorrection)
 export class AcceptanceCorrectionResolver {
   @FieldResolver(() => User, { description: 'Who made the correction' })
-  correctedBy(@Root() c: AcceptanceCorrection, @Ctx() ctx: Context) {
+  correctedBy(@Parent() c: AcceptanceCorrection, @Ctx() ctx: Context) {
     return loadUser(ctx, c.correctedBy);
   }
 
   @FieldResolver(() => String, { nullable: true, description: 'The value before (contact data: masked for analysts)' })
-  oldValue(@Root() c: AcceptanceCorrection, @Ctx() ctx: Context): string | null {
+  oldValue(@Parent() c: AcceptanceCorrection, @Ctx() ctx: Context): string | null {
     return contactValue(ctx.viewer, correctionKind(c.field), c.oldValue);
   }
 
   @FieldResolver(() => String, { nullable: true, description: 'The value after (contact data: masked for analysts)' })
-  newValue(@Root() c: AcceptanceCorrection, @Ctx() ctx: Context): string | null {
+  newValue(@Parent() c: AcceptanceCorrection, @Ctx() ctx: Context): string | null {
     return contactValue(ctx.viewer, correctionKind(c.field), c.newValue);
   }
 }
@@ -192,37 +193,37 @@ export class AcceptanceSubmissionResolver {
   }
 
   @FieldResolver(() => Customer, { description: 'The customer who accepted' })
-  customer(@Root() s: AcceptanceSubmission, @Ctx() ctx: Context) {
+  customer(@Parent() s: AcceptanceSubmission, @Ctx() ctx: Context) {
     return customerById.of(ctx).load(s.customer.id);
   }
 
   @FieldResolver(() => Partner, { description: 'The provider asked to confirm' })
-  provider(@Root() s: AcceptanceSubmission, @Ctx() ctx: Context) {
+  provider(@Parent() s: AcceptanceSubmission, @Ctx() ctx: Context) {
     return loadPartner(ctx, s.provider);
   }
 
   @FieldResolver(() => Partner, { description: 'The reseller that submitted' })
-  reseller(@Root() s: AcceptanceSubmission, @Ctx() ctx: Context) {
+  reseller(@Parent() s: AcceptanceSubmission, @Ctx() ctx: Context) {
     return loadPartner(ctx, s.reseller);
   }
 
   @FieldResolver(() => AgreementTemplate, { description: 'The accepted agreement template' })
-  agreement(@Root() s: AcceptanceSubmission, @Ctx() ctx: Context) {
+  agreement(@Parent() s: AcceptanceSubmission, @Ctx() ctx: Context) {
     return templateById.of(ctx).load(s.template.templateId);
   }
 
   @FieldResolver(() => User, { description: 'The reseller user who submitted' })
-  submittedBy(@Root() s: AcceptanceSubmission, @Ctx() ctx: Context) {
+  submittedBy(@Parent() s: AcceptanceSubmission, @Ctx() ctx: Context) {
     return loadUser(ctx, s.submittedBy);
   }
 
   @FieldResolver(() => User, { nullable: true, description: 'The provider user who reviewed' })
-  reviewedBy(@Root() s: AcceptanceSubmission, @Ctx() ctx: Context) {
+  reviewedBy(@Parent() s: AcceptanceSubmission, @Ctx() ctx: Context) {
     return loadUser(ctx, s.reviewedBy);
   }
 
   @FieldResolver(() => Acceptance, { nullable: true, description: "The provider's acceptance recorded on approval" })
-  acceptance(@Root() s: AcceptanceSubmission, @Ctx() ctx: Context) {
+  acceptance(@Parent() s: AcceptanceSubmission, @Ctx() ctx: Context) {
     return s.acceptance ? acceptanceById.of(ctx).load(s.acceptance.id) : null;
   }
 }
@@ -249,7 +250,7 @@ export class CustomerAcceptanceResolver {
       'Acceptance state relative to one billing partner: the argument, else the caller\'s partner; for callers without a partner, the least compliant across the customer\'s billing partners (MISSING, WITHDRAWN, OUTDATED, CONFIRMED); NOT_APPLICABLE on national clouds',
   })
   complianceStatus(
-    @Root() customer: Customer,
+    @Parent() customer: Customer,
     @Arg('partnerId', () => ID, partnerArg) partnerId: string | null,
     @Ctx() ctx: Context,
   ): Promise<ComplianceStatus> {
@@ -262,7 +263,7 @@ export class CustomerAcceptanceResolver {
       'The acceptance relative to one billing partner (the active one, else the latest); for callers without a partner and no argument, the only billing partner\'s, null when there are several',
   })
   async acceptance(
-    @Root() customer: Customer,
+    @Parent() customer: Customer,
     @Arg('partnerId', () => ID, partnerArg) partnerId: string | null,
     @Ctx() ctx: Context,
   ): Promise<Acceptance | null> {
@@ -274,7 +275,7 @@ export class CustomerAcceptanceResolver {
     description: 'Every acceptance relative to the billing partner (all billing partners for callers without one), newest first, superseded and withdrawn ones included',
   })
   async acceptanceHistory(
-    @Root() customer: Customer,
+    @Parent() customer: Customer,
     @Arg('partnerId', () => ID, partnerArg) partnerId: string | null,
     @Ctx() ctx: Context,
   ): Promise<Acceptance[]> {
@@ -283,7 +284,7 @@ export class CustomerAcceptanceResolver {
   }
 
   @FieldResolver(() => [Subscription], { description: "The customer's subscriptions the caller may see (its own as billing partner or reseller), oldest first" })
-  subscriptions(@Root() customer: Customer, @Ctx() ctx: Context): Promise<Subscription[]> {
+  subscriptions(@Parent() customer: Customer, @Ctx() ctx: Context): Promise<Subscription[]> {
     return subscriptionsOfCustomer.of(ctx).load(customer.id);
   }
 }

@@ -1,4 +1,5 @@
-import { Arg, Authorized, Ctx, Field, FieldResolver, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, Field, FieldResolver, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { Parent } from '../common/parent';
 import { ANY_ROLE, PLATFORM_ADMIN } from '../auth/roles';
 import type { Context } from '../server/context';
 import { AgreementTemplate } from './agreement.entity';
@@ -57,7 +58,7 @@ export class AgreementResolver {
   @FieldResolver(() => Boolean, {
     description: 'Whether this is (a translation of) the current version for its type and country, effective today',
   })
-  async isCurrent(@Root() template: AgreementTemplate, @Ctx() ctx: Context): Promise<boolean> {
+  async isCurrent(@Parent() template: AgreementTemplate, @Ctx() ctx: Context): Promise<boolean> {
     const current = await currentTemplateFor.of(ctx).load({ type: template.type, country: template.country });
     return isCurrentTemplate(template, current, todayUtc());
   }

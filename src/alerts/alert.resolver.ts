@@ -1,4 +1,5 @@
-import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver, Subscription } from 'type-graphql';
+import { Parent } from '../common/parent';
 import type { SubscribeResolverData } from 'type-graphql';
 import { GraphQLError } from 'graphql';
 import { ANY_ROLE, WRITERS } from '../auth/roles';
@@ -102,7 +103,7 @@ export class BlockedOrderAlertResolver {
       'Blocked-order alerts as they are raised, for the partners the caller belongs to (all for platform roles). With `after`, every later alert is delivered first, then live ones, none lost or doubled',
   })
   liveBlockedOrderAlerts(
-    @Root() alert: BlockedOrderAlert,
+    @Parent() alert: BlockedOrderAlert,
     @Arg('partnerId', () => ID, { nullable: true, description: 'Only alerts this partner is a party to (narrows, never widens)' }) _partnerId: string | null,
     @Arg('customerId', () => ID, { nullable: true, description: 'Only alerts of this customer' }) _customerId: string | null,
     @Arg('after', () => String, { nullable: true, description: 'Resume after this alert cursor' }) _after: string | null,
@@ -113,32 +114,32 @@ export class BlockedOrderAlertResolver {
   }
 
   @FieldResolver(() => String, { description: 'Monotonic cursor (equal to the id): pass it as `after` to resume' })
-  cursor(@Root() alert: BlockedOrderAlert): string {
+  cursor(@Parent() alert: BlockedOrderAlert): string {
     return String(alert.id);
   }
 
   @FieldResolver(() => Order, { description: 'The blocked order' })
-  async order(@Root() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<Order> {
+  async order(@Parent() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<Order> {
     return (await orderById.of(ctx).load(alert.order.id))!;
   }
 
   @FieldResolver(() => Customer, { description: 'The customer the order was for' })
-  async customer(@Root() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<Customer> {
+  async customer(@Parent() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<Customer> {
     return (await customerById.of(ctx).load(alert.customer.id))!;
   }
 
   @FieldResolver(() => Partner, { description: 'The billing partner of the blocked order' })
-  async partner(@Root() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<Partner> {
+  async partner(@Parent() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<Partner> {
     return (await partnerById.of(ctx).load(alert.partner.id))!;
   }
 
   @FieldResolver(() => Partner, { nullable: true, description: 'The reseller that placed the order through its provider, if any' })
-  async reseller(@Root() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<Partner | null> {
+  async reseller(@Parent() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<Partner | null> {
     return alert.reseller ? partnerById.of(ctx).load(alert.reseller.id) : null;
   }
 
   @FieldResolver(() => User, { nullable: true, description: 'Who acknowledged the alert; null while open' })
-  async acknowledgedBy(@Root() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<User | null> {
+  async acknowledgedBy(@Parent() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<User | null> {
     return alert.acknowledgedBy ? userById.of(ctx).load(alert.acknowledgedBy.id) : null;
   }
 }

@@ -1,4 +1,5 @@
-import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { Ctx, FieldResolver, Resolver } from 'type-graphql';
+import { Parent } from '../common/parent';
 import { contactValue } from '../auth/mask';
 import { Contact } from '../common/contact';
 import { EmailAddressScalar } from '../common/scalars';
@@ -11,25 +12,25 @@ import type { Context } from '../server/context';
 @Resolver(() => Contact)
 export class ContactResolver {
   @FieldResolver(() => String, { description: 'Given name (masked for analysts)' })
-  firstName(@Root() contact: Contact, @Ctx() ctx: Context): string {
+  firstName(@Parent() contact: Contact, @Ctx() ctx: Context): string {
     return contactValue(ctx.viewer, 'name', contact.firstName)!;
   }
 
   @FieldResolver(() => String, { description: 'Family name (masked for analysts)' })
-  lastName(@Root() contact: Contact, @Ctx() ctx: Context): string {
+  lastName(@Parent() contact: Contact, @Ctx() ctx: Context): string {
     return contactValue(ctx.viewer, 'name', contact.lastName)!;
   }
 
   // A masked address (j***@example.com) is still a valid EmailAddress.
   @FieldResolver(() => EmailAddressScalar, { description: 'Email address (masked for analysts)' })
-  email(@Root() contact: Contact, @Ctx() ctx: Context): string {
+  email(@Parent() contact: Contact, @Ctx() ctx: Context): string {
     return contactValue(ctx.viewer, 'email', contact.email)!;
   }
 
   // String, not PhoneNumber: a masked number (**********00) fails the PhoneNumber
   // scalar's output check, and analysts must still get an answer.
   @FieldResolver(() => String, { nullable: true, description: 'Phone number in E.164, e.g. +14255550100 (masked for analysts)' })
-  phoneNumber(@Root() contact: Contact, @Ctx() ctx: Context): string | null {
+  phoneNumber(@Parent() contact: Contact, @Ctx() ctx: Context): string | null {
     return contactValue(ctx.viewer, 'phone', contact.phoneNumber);
   }
 }

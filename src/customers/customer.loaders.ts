@@ -1,48 +1,59 @@
 import { defineLoader, groupBy, indexBy } from '../server/loaders';
-import { partnerById } from '../partners/partner.loaders';
+import { plainPartner, primePartners, PARTNER_COLUMNS, type PartnerRow } from '../partners/partner.loaders';
 import type { Partner } from '../partners/partner.entity';
 import { Customer, type CustomerRelationship } from './customer.entity';
 
-interface RelationshipRow {
-  id: string;
+/** One relationship with one of its partners: the billing partner (`reseller` false) or a reseller. */
+interface RelationshipPartnerRow extends PartnerRow {
+  relationship_id: string;
   customer_id: string;
-  partner_id: string;
-  created_at: string;
-  reseller_ids: string[];
+  billing_partner_id: string;
+  relationship_created_at: string;
+  reseller: boolean;
 }
 
 /**
- * Every relationship of each customer, as read-only plain objects of the entity's shape
- * (`customer.id`, `partner.id`, `resellers.getItems()`): hydrating managed entities cost
- * most of a customers page's CPU. One statement per batch, plus one (partnerById) for
- * the billing partners and resellers.
+ * Every relationship of each customer with its billing partner and resellers, in one
+ * statement, as read-only plain objects of the entity's shape (`customer.id`,
+ * `partner.id`, `resellers.getItems()`); the partners go to `partnerById`, so the
+ * `partner` field needs no statement. Managed entities cost most of a page's CPU.
  */
 export const relationshipsOfCustomer = defineLoader<string, CustomerRelationship[]>(async (ctx, ids) => {
-  const rows = await ctx.em.getConnection().execute<RelationshipRow[]>(
-    `select r.id, r.customer_id, r.partner_id, r.created_at,
-            coalesce((select array_agg(rr.reseller_id) from customer_relationship_resellers rr where rr.relationship_id = r.id), '{}') as reseller_ids
+  const rows = await ctx.em.getConnection().execute<RelationshipPartnerRow[]>(
+    `select r.id as relationship_id, r.customer_id, r.partner_id as billing_partner_id, r.created_at as relationship_created_at,
+            x.reseller, ${PARTNER_COLUMNS('p')}
        from customer_relationships r
+       cross join lateral (
+         select r.partner_id as partner_id, false as reseller
+         union all
+         select rr.reseller_id, true from customer_relationship_resellers rr where rr.relationship_id = r.id
+       ) x
+       join partners p on p.id = x.partner_id
       where r.customer_id in (?)
-      order by r.created_at, r.id`,
+      order by r.created_at, r.id, x.reseller, p.name, p.id`,
     [[...ids]],
   );
-  // Billing partners too: the `partner` field then answers from partnerById's cache.
-  const partnerIds = [...new Set(rows.flatMap((r) => [r.partner_id, ...r.reseller_ids]))];
-  const partners = new Map<string, Partner>();
-  if (partnerIds.length) {
-    const loaded = await partnerById.of(ctx).loadMany(partnerIds);
-    for (const p of loaded) if (p && !(p instanceof Error)) partners.set(p.id, p);
+  const relationships: CustomerRelationship[] = [];
+  const partners: Partner[] = [];
+  let current: { relationship: CustomerRelationship; resellers: Partner[] } | undefined;
+  for (const row of rows) {
+    const partner = plainPartner(row);
+    partners.push(partner);
+    if (current?.relationship.id !== row.relationship_id) {
+      const resellers: Partner[] = [];
+      const relationship = {
+        id: row.relationship_id,
+        customer: { id: row.customer_id } as Customer,
+        partner: { id: row.billing_partner_id } as Partner,
+        createdAt: new Date(row.relationship_created_at),
+        resellers: { getItems: () => resellers },
+      } as unknown as CustomerRelationship;
+      relationships.push(relationship);
+      current = { relationship, resellers };
+    }
+    if (row.reseller) current.resellers.push(partner);
   }
-  const relationships = rows.map((r) => {
-    const resellers = r.reseller_ids.map((id) => partners.get(id)).filter((p): p is Partner => !!p);
-    return {
-      id: r.id,
-      customer: { id: r.customer_id } as Customer,
-      partner: { id: r.partner_id } as Partner,
-      createdAt: new Date(r.created_at),
-      resellers: { getItems: () => resellers },
-    } as unknown as CustomerRelationship;
-  });
+  primePartners(ctx, partners);
   return groupBy(ids, relationships, (r) => r.customer.id);
 });
 

@@ -1,4 +1,5 @@
-import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { Parent } from '../common/parent';
 import { ANY_ROLE, WRITERS } from '../auth/roles';
 import { ConnectionType, PageArgs } from '../common/connection';
 import { Partner } from '../partners/partner.entity';
@@ -75,7 +76,7 @@ export class CustomerResolver {
   @FieldResolver(() => [CustomerRelationship], {
     description: 'Billing partners (with their resellers) the customer works with; a partner user sees only those involving its partner',
   })
-  async relationships(@Root() customer: Customer, @Ctx() ctx: Context): Promise<CustomerRelationship[]> {
+  async relationships(@Parent() customer: Customer, @Ctx() ctx: Context): Promise<CustomerRelationship[]> {
     return relationshipsVisibleTo(ctx.viewer!, await relationshipsOfCustomer.of(ctx).load(customer.id));
   }
 }
@@ -83,12 +84,12 @@ export class CustomerResolver {
 @Resolver(() => CustomerRelationship)
 export class CustomerRelationshipResolver {
   @FieldResolver(() => Partner, { description: 'The billing partner: a direct-bill partner or a provider' })
-  async partner(@Root() relationship: CustomerRelationship, @Ctx() ctx: Context): Promise<Partner> {
+  async partner(@Parent() relationship: CustomerRelationship, @Ctx() ctx: Context): Promise<Partner> {
     return (await partnerById.of(ctx).load(relationship.partner.id))!;
   }
 
   @FieldResolver(() => [Partner], { description: 'For indirect business: the resellers serving the customer (a reseller sees only itself)' })
-  resellers(@Root() relationship: CustomerRelationship, @Ctx() ctx: Context): Partner[] {
+  resellers(@Parent() relationship: CustomerRelationship, @Ctx() ctx: Context): Partner[] {
     return resellersVisibleTo(ctx.viewer!, relationship);
   }
 }

@@ -1,4 +1,5 @@
-import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { Parent } from '../common/parent';
 import { ANY_ROLE, PARTNER_ADMINS, PLATFORM_ADMIN } from '../auth/roles';
 import { ConnectionType, PageArgs } from '../common/connection';
 import type { Context } from '../server/context';
@@ -94,13 +95,13 @@ export class PartnerResolver {
   }
 
   @FieldResolver(() => [Partner], { description: 'For a reseller: the providers it sells through' })
-  async providers(@Root() partner: Partner, @Ctx() ctx: Context): Promise<Partner[]> {
+  async providers(@Parent() partner: Partner, @Ctx() ctx: Context): Promise<Partner[]> {
     if (partner.type !== PartnerType.INDIRECT_RESELLER) return [];
     return visibleOnly(ctx, await providersOfReseller.of(ctx).load(partner.id));
   }
 
   @FieldResolver(() => [Partner], { description: 'For a provider: the resellers linked to it' })
-  async resellers(@Root() partner: Partner, @Ctx() ctx: Context): Promise<Partner[]> {
+  async resellers(@Parent() partner: Partner, @Ctx() ctx: Context): Promise<Partner[]> {
     if (partner.type !== PartnerType.INDIRECT_PROVIDER) return [];
     return visibleOnly(ctx, await resellersOfProvider.of(ctx).load(partner.id));
   }

@@ -111,8 +111,9 @@ function walk(operation: OperationDefinitionNode, fragments: Map<string, Fragmen
 }
 
 /**
- * The path of the first string holding a NUL character, in the variables or the
- * document's literals. PostgreSQL cannot store NUL in text and its wire protocol
+ * The field of the first string holding a NUL character, in the variables or the
+ * document's literals, named as other input errors name theirs: inside an input
+ * object without the argument's (or variable's) own name (`name`, `contact.email`). PostgreSQL cannot store NUL in text and its wire protocol
  * refuses a statement carrying one, so no string with it may reach a resolver.
  */
 export function nulCharacterAt(document: DocumentNode, variables: Variables): string | undefined {
@@ -134,13 +135,13 @@ export function nulCharacterAt(document: DocumentNode, variables: Variables): st
     return undefined;
   };
   const inVariables = inValue(variables ?? {}, '');
-  if (inVariables) return inVariables;
+  if (inVariables) return withoutArgumentName(inVariables);
   let inLiteral: string | undefined;
   visitDocument(document, {
     Argument(node) {
       const found = literalWithNul(node.value);
       if (found !== undefined) {
-        inLiteral = found ? `${node.name.value}.${found}` : node.name.value;
+        inLiteral = found || node.name.value;
         return BREAK;
       }
       return undefined;
@@ -148,6 +149,8 @@ export function nulCharacterAt(document: DocumentNode, variables: Variables): st
   });
   return inLiteral;
 }
+
+const withoutArgumentName = (path: string) => (path.includes('.') ? path.slice(path.indexOf('.') + 1) : path);
 
 /** '' when the literal itself holds NUL, the inner path when a nested one does, undefined when none. */
 function literalWithNul(node: ValueNode): string | undefined {

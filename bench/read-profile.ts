@@ -1,0 +1,75 @@
+/**
+ * The read workload's cost per request, in one process: the gateway (in-process, the
+ * real `createGateway`) answers the contract's `Customers` page sequentially, and the
+ * figure is CPU milliseconds per request, which a loaded machine disturbs far less than
+ * requests per second. With BENCH_PROFILE=<file> it writes a CPU profile of the run.
+ * Needs a database seeded by `npm run bench` (BENCH_DATA_DIR, BENCH_PG_PORT as there).
+ *
+ *   node -r reflect-metadata -r @swc-node/register bench/read-profile.ts
+ */
+import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Session } from 'node:inspector';
+import pino from 'pino';
+import { startEmbeddedPostgres } from '../src/db/embedded';
+import { loadConfig } from '../src/config';
+import { createGateway } from '../src/gateway';
+import { mintToken } from '../src/auth/token';
+import { Role } from '../src/partners/partner.enums';
+import { ROOT, SECRET, median, operation } from './lib';
+
+const DATA_DIR = join(ROOT, process.env.BENCH_DATA_DIR ?? 'bench/.data/gw');
+const PG_PORT = Number(process.env.BENCH_PG_PORT ?? 54339);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
+const FIRST = Number(process.env.BENCH_FIRST ?? 50);
+
+async function main() {
+  const pg = await startEmbeddedPostgres(join(DATA_DIR, 'pg'), PG_PORT);
+  const config = loadConfig({ ...process.env, DATABASE_URL: pg.url, PORT: '0', NODE_ENV: 'production', JWT_SECRET: SECRET, LOG_LEVEL: 'fatal', RENEWAL_SCAN_ON_START: 'false' });
+  const gateway = await createGateway(config, pino({ level: 'fatal' }));
+  let statements = 0;
+  gateway.orm.em.getConnection().getKnex().on('query', () => statements++);
+  const token = await mintToken(SECRET, { sub: 'bench-analyst', name: 'Analyst', roles: [Role.ANALYST] });
+  const url = `http://127.0.0.1:${gateway.port}/graphql`;
+  const body = JSON.stringify({ query: operation('customers.graphql', 'Customers'), variables: { first: FIRST }, operationName: 'Customers' });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  let bytes = 0;
+  const once = async () => {
+    const res = await fetch(url, { method: 'POST', headers, body });
+    const text = await res.text();
+    if (res.status !== 200 || text.includes('"errors"')) throw new Error(text.slice(0, 400));
+    bytes = text.length;
+  };
+  for (let i = 0; i < 50; i++) await once();
+  const session = new Session();
+  const post = (method: string, params?: object) => new Promise<any>((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  if (process.env.BENCH_PROFILE) {
+    session.connect();
+    await post('Profiler.enable');
+    await post('Profiler.start');
+  }
+  const statementsBefore = statements;
+  const cpu: number[] = [];
+  const wall: number[] = [];
+  for (let i = 0; i < REQUESTS; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await once();
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  if (process.env.BENCH_PROFILE) {
+    const { profile } = await post('Profiler.stop');
+    writeFileSync(process.env.BENCH_PROFILE, JSON.stringify(profile));
+  }
+  console.log(JSON.stringify({ first: FIRST, bytes, requests: REQUESTS, statementsPerRequest: +((statements - statementsBefore) / REQUESTS).toFixed(2), cpuMsMedian: +median(cpu).toFixed(2), wallMsMedian: +median(wall).toFixed(2) }));
+  await gateway.stop();
+  await pg.stop();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
