@@ -1,6 +1,8 @@
-import { BadUserInputError } from '../errors';
+import { BadUserInputError, NotApplicableError } from '../errors';
 import { AgreementType, GLOBAL } from '../agreements/agreement.enums';
 import { todayUtc } from '../agreements/current';
+import { CloudInstance } from '../customers/customer.enums';
+import { normalizeContact, type Contact, type ContactData } from '../common/contact';
 
 /** The checks of section 4 on what was accepted, as pure functions. */
 
@@ -34,6 +36,30 @@ export function checkDateAgreed(dateAgreed: string, template: TemplateLike, now:
     throw new BadUserInputError(`dateAgreed may not lie before the template's effectiveFrom (${template.effectiveFrom})`, 'dateAgreed');
   }
   return dateAgreed;
+}
+
+/** The template id as sent: trimmed; blank names none. */
+export const templateIdOf = (templateId: string | null | undefined): string => (templateId ?? '').trim();
+
+/**
+ * Every check of section 4 on one confirmation's details, in the order a person
+ * would fix them: the customer's cloud, the template, the contact, the date. Pure:
+ * `template` is what `templateIdOf(input.templateId)` names (null when nothing).
+ * Shared by confirmCustomerAcceptance, submissions and the bulk import.
+ */
+export function checkConfirmationDetails<T extends TemplateLike>(
+  customer: { cloud: string; country: string },
+  template: T | null,
+  input: { templateId: string; dateAgreed: string; contact: ContactData },
+  now: Date = new Date(),
+): { template: T; dateAgreed: string; contact: Contact } {
+  if (customer.cloud !== CloudInstance.PUBLIC) {
+    throw new NotApplicableError(`Acceptance confirmation is not supported on the ${customer.cloud} cloud`);
+  }
+  checkTemplate(template, customer.country, templateIdOf(input.templateId));
+  const contact = normalizeContact(input.contact, 'contact');
+  const dateAgreed = checkDateAgreed(input.dateAgreed, template!, now);
+  return { template: template!, dateAgreed, contact };
 }
 
 /** The contact fields a correction may change, in the order they are recorded. */

@@ -1,21 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
-import { BadUserInputError, ConflictError, ForbiddenError, NotApplicableError, NotFoundError } from '../errors';
+import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from '../errors';
 import { actingPartnerId, canSeeCustomer, isUuid } from '../auth/tenancy';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { normalizeContact, type Contact } from '../common/contact';
 import { Customer } from '../customers/customer.entity';
 import { CloudInstance } from '../customers/customer.enums';
 import { AgreementTemplate } from '../agreements/agreement.entity';
-import { Partner, User } from '../partners/partner.entity';
+import { User } from '../partners/partner.entity';
 import { PartnerType } from '../partners/partner.enums';
 import { Subscription } from '../transactions/transaction.entity';
 import { SubscriptionStatus } from '../transactions/transaction.enums';
 import { Acceptance, AcceptanceCorrection } from './acceptance.entity';
 import { AcceptanceStatus, Channel } from './acceptance.enums';
 import type { ConfirmCustomerAcceptanceInput, CorrectAcceptanceContactInput, WithdrawCustomerAcceptanceInput } from './acceptance.inputs';
-import { CONTACT_FIELDS, checkDateAgreed, checkTemplate, optionalText, requiredText } from './acceptance.rules';
-import { enqueueAcceptanceSync } from '../partner-center/outbox';
+import { CONTACT_FIELDS, checkConfirmationDetails, optionalText, requiredText, templateIdOf } from './acceptance.rules';
+import { enqueueAcceptanceSync, enqueueAcceptanceSyncs } from '../partner-center/outbox';
 
 /** What a confirmation records, once validated. */
 export interface ConfirmationData {
@@ -33,42 +34,152 @@ export interface ConfirmationData {
 export const execIn = <T extends Record<string, unknown>[] = Record<string, unknown>[]>(em: EntityManager, sql: string, params: unknown[]) =>
   em.getConnection().execute<T>(sql, params, 'all', em.getTransactionContext());
 
+/** One validated confirmation of a batch: the customer, what was accepted, by whom, where. */
+export interface ConfirmationRow {
+  customerId: string;
+  templateId: string;
+  dateAgreed: string;
+  contact: Contact;
+  onBehalfOf: string | null;
+  channel: Channel;
+}
+
+/** What became of one row: the new acceptance and the one it superseded, or why it was refused. */
+export type RecordedConfirmation = { id: string; supersededId: string | null } | ForbiddenError;
+
 /**
- * Records a confirmation inside the caller's transaction: locks the (customer,
- * partner) relationship row so that concurrent confirmations for the pair queue up,
- * supersedes the active one, inserts the new one. The partial unique index stays the
- * last line of defence (a violation is answered CONFLICT by the caller).
+ * Records confirmations of ONE billing partner inside the caller's transaction, in a
+ * few set-based statements whatever their number (one for confirmCustomerAcceptance,
+ * a chunk of a bulk file):
+ * 1. locks the (customer, partner) relationship rows, so concurrent confirmations of a
+ *    pair queue up; a customer without one is refused (FORBIDDEN) for its rows only;
+ * 2. supersedes the active acceptance of each pair (`supersededAt` = the instant the
+ *    replacing one is recorded);
+ * 3. inserts the new ones; rows for the same customer are recorded in their order, each
+ *    superseding the one before, so at most one per pair ends ACTIVE (the last);
+ * 4. queues them all for Partner Center in this same transaction (the outbox).
+ * The partial unique index stays the last line of defence (a violation is answered
+ * CONFLICT by the caller). Returns one outcome per row, in order, and the last instant
+ * used (the next batch records after it).
+ */
+export async function recordConfirmations(
+  tx: EntityManager,
+  partnerId: string,
+  confirmedBy: string,
+  rows: ConfirmationRow[],
+  at: Date = new Date(),
+): Promise<{ outcomes: RecordedConfirmation[]; latest: Date }> {
+  if (rows.length === 0) return { outcomes: [], latest: at };
+  const customerIds = [...new Set(rows.map((r) => r.customerId))];
+  const related = new Set(
+    (
+      await execIn<{ customer_id: string }[]>(
+        tx,
+        'select customer_id from customer_relationships where partner_id = ? and customer_id in (?) order by customer_id for update',
+        [partnerId, customerIds],
+      )
+    ).map((r) => r.customer_id),
+  );
+  // Rows of one customer, in order: the k-th is recorded k ms after `at`, so each has its own instant.
+  const byCustomer = new Map<string, number[]>();
+  const outcomes: RecordedConfirmation[] = rows.map((row, i) => {
+    if (!related.has(row.customerId)) return new ForbiddenError('Only a billing partner of this customer may confirm its acceptance');
+    const seq = byCustomer.get(row.customerId) ?? [];
+    seq.push(i);
+    byCustomer.set(row.customerId, seq);
+    return { id: randomUUID(), supersededId: null };
+  });
+  const recordedAt = new Array<string>(rows.length);
+  const supersededAt = new Array<string | null>(rows.length).fill(null);
+  const firsts: { customer_id: string; at: string }[] = [];
+  let latest = at.getTime();
+  for (const [customerId, seq] of byCustomer) {
+    seq.forEach((i, k) => {
+      recordedAt[i] = new Date(at.getTime() + k).toISOString();
+      latest = Math.max(latest, at.getTime() + k);
+    });
+    seq.forEach((i, k) => {
+      if (k + 1 < seq.length) {
+        supersededAt[i] = recordedAt[seq[k + 1]];
+        (outcomes[seq[k + 1]] as { supersededId: string | null }).supersededId = (outcomes[i] as { id: string }).id;
+      }
+    });
+    firsts.push({ customer_id: customerId, at: recordedAt[seq[0]] });
+  }
+  if (firsts.length === 0) return { outcomes, latest: at };
+  const superseded = await execIn<{ id: string; customer_id: string }[]>(
+    tx,
+    `update acceptances a set status = 'SUPERSEDED', superseded_at = u.at
+       from json_to_recordset(?::json) as u(customer_id uuid, at timestamptz)
+      where a.customer_id = u.customer_id and a.partner_id = ? and a.status = 'ACTIVE'
+     returning a.id, a.customer_id`,
+    [JSON.stringify(firsts), partnerId],
+  );
+  for (const s of superseded) {
+    (outcomes[byCustomer.get(s.customer_id)![0]] as { supersededId: string | null }).supersededId = s.id;
+  }
+  const recorded = rows.flatMap((row, i) => {
+    const o = outcomes[i];
+    if (o instanceof ForbiddenError) return [];
+    return [
+      {
+        id: o.id,
+        customer_id: row.customerId,
+        template_id: row.templateId,
+        date_agreed: row.dateAgreed,
+        first_name: row.contact.firstName,
+        last_name: row.contact.lastName,
+        email: row.contact.email,
+        phone_number: row.contact.phoneNumber ?? null,
+        on_behalf_of: row.onBehalfOf,
+        channel: row.channel,
+        status: supersededAt[i] ? AcceptanceStatus.SUPERSEDED : AcceptanceStatus.ACTIVE,
+        recorded_at: recordedAt[i],
+        superseded_at: supersededAt[i],
+      },
+    ];
+  });
+  await execIn(
+    tx,
+    `insert into acceptances (id, customer_id, partner_id, template_id, date_agreed, contact_first_name, contact_last_name, contact_email,
+                              contact_phone_number, on_behalf_of, channel, status, confirmed_by_id, recorded_at, superseded_at)
+     select x.id, x.customer_id, ?, x.template_id, x.date_agreed, x.first_name, x.last_name, x.email,
+            x.phone_number, x.on_behalf_of, x.channel, x.status, ?, x.recorded_at, x.superseded_at
+       from json_to_recordset(?::json) as x(id uuid, customer_id uuid, template_id text, date_agreed date, first_name text, last_name text, email text,
+                                            phone_number text, on_behalf_of text, channel text, status text, recorded_at timestamptz, superseded_at timestamptz)`,
+    [partnerId, confirmedBy, JSON.stringify(recorded)],
+  );
+  // Partner Center outbox: queued in this same transaction (src/partner-center/outbox.ts).
+  await enqueueAcceptanceSyncs(
+    tx,
+    partnerId,
+    recorded.map((r) => r.id),
+  );
+  return { outcomes, latest: new Date(latest + 1) };
+}
+
+/**
+ * Records one confirmation inside the caller's transaction (recordConfirmations with
+ * one row) and answers the new acceptance and the one it superseded, as entities.
  */
 export async function recordConfirmation(tx: EntityManager, data: ConfirmationData): Promise<{ acceptance: Acceptance; superseded: Acceptance | null }> {
-  const rel = await execIn<{ id: string }[]>(
-    tx,
-    'select id from customer_relationships where customer_id = ? and partner_id = ? for update',
-    [data.customer.id, data.partnerId],
-  );
-  if (rel.length === 0) throw new ForbiddenError('Only a billing partner of this customer may confirm its acceptance');
-  const now = new Date();
-  const superseded = await tx.findOne(Acceptance, { customer: data.customer.id, partner: data.partnerId, status: AcceptanceStatus.ACTIVE });
-  if (superseded) {
-    superseded.status = AcceptanceStatus.SUPERSEDED;
-    superseded.supersededAt = now;
-    // Flushed before the insert: the partial unique index allows one ACTIVE row at any moment.
-    await tx.flush();
-  }
-  const acceptance = tx.create(Acceptance, {
-    customer: tx.getReference(Customer, data.customer.id),
-    partner: tx.getReference(Partner, data.partnerId),
-    template: data.template,
-    dateAgreed: data.dateAgreed,
-    contact: data.contact,
-    onBehalfOf: data.onBehalfOf,
-    channel: data.channel,
-    confirmedBy: tx.getReference(User, data.confirmedBy),
-    recordedAt: now,
-  });
-  await tx.flush();
-  // Partner Center outbox: queued in this same transaction (src/partner-center/outbox.ts).
-  await enqueueAcceptanceSync(tx, acceptance);
-  return { acceptance, superseded };
+  const {
+    outcomes: [outcome],
+  } = await recordConfirmations(tx, data.partnerId, data.confirmedBy, [
+    {
+      customerId: data.customer.id,
+      templateId: data.template.templateId,
+      dateAgreed: data.dateAgreed,
+      contact: data.contact,
+      onBehalfOf: data.onBehalfOf,
+      channel: data.channel,
+    },
+  ]);
+  if (outcome instanceof ForbiddenError) throw outcome;
+  const ids = outcome.supersededId ? [outcome.id, outcome.supersededId] : [outcome.id];
+  // Refreshed: the superseded one may sit in the identity map as it was (ACTIVE).
+  const found = new Map((await tx.find(Acceptance, { id: { $in: ids } }, { refresh: true })).map((a) => [a.id, a]));
+  return { acceptance: found.get(outcome.id)!, superseded: outcome.supersededId ? found.get(outcome.supersededId)! : null };
 }
 
 /** Confirming, correcting and withdrawing acceptance: DESIGN.md section 4. */
@@ -101,15 +212,10 @@ export class AcceptanceService {
     customer: Customer,
     input: { templateId: string; dateAgreed: string; contact: ConfirmCustomerAcceptanceInput['contact'] },
   ): Promise<{ template: AgreementTemplate; dateAgreed: string; contact: Contact }> {
-    if (customer.cloud !== CloudInstance.PUBLIC) {
-      throw new NotApplicableError(`Acceptance confirmation is not supported on the ${customer.cloud} cloud`);
-    }
-    const templateId = (input.templateId ?? '').trim();
-    const template = templateId ? await this.em.findOne(AgreementTemplate, { templateId }) : null;
-    checkTemplate(template, customer.country, templateId);
-    const contact = normalizeContact(input.contact, 'contact');
-    const dateAgreed = checkDateAgreed(input.dateAgreed, template!);
-    return { template: template!, dateAgreed, contact };
+    const templateId = templateIdOf(input.templateId);
+    // National clouds are refused before any lookup.
+    const template = templateId && customer.cloud === CloudInstance.PUBLIC ? await this.em.findOne(AgreementTemplate, { templateId }) : null;
+    return checkConfirmationDetails(customer, template, input);
   }
 
   async confirm(input: ConfirmCustomerAcceptanceInput): Promise<{ acceptance: Acceptance; superseded: Acceptance | null }> {

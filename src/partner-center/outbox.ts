@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { currentRequestId } from '../server/request-scope';
@@ -82,10 +81,19 @@ const sharedLocks = new WeakMap<object, Set<string>>();
  * here as connected.
  */
 export async function enqueueAcceptanceSync(em: EntityManager, acceptance: { id: string; partner: { id: string } }): Promise<SyncStatus> {
+  const [status] = await enqueueAcceptanceSyncs(em, acceptance.partner.id, [acceptance.id]);
+  return status;
+}
+
+/**
+ * The same for many acceptances of one partner (the bulk import) in three statements
+ * whatever their number: the lock, the sync rows, the jobs. Statuses in the order of `acceptanceIds`.
+ */
+export async function enqueueAcceptanceSyncs(em: EntityManager, partnerId: string, acceptanceIds: string[]): Promise<SyncStatus[]> {
   if (!em.isInTransaction()) throw new Error('enqueueAcceptanceSync must run inside the transaction that records the acceptance');
+  if (acceptanceIds.length === 0) return [];
   const conn = em.getConnection();
   const ctx = em.getTransactionContext();
-  const partnerId = acceptance.partner.id;
   // Once per transaction and partner is enough (a bulk import records thousands in one transaction).
   const held = sharedLocks.get(ctx) ?? new Set<string>();
   if (!held.has(partnerId)) {
@@ -93,25 +101,29 @@ export async function enqueueAcceptanceSync(em: EntityManager, acceptance: { id:
     held.add(partnerId);
     sharedLocks.set(ctx, held);
   }
-  const jobId = randomUUID();
-  const [row] = await conn.execute<{ status: SyncStatus }[]>(
+  // One MS-RequestId per acceptance; without a request scope each gets its own correlation id too.
+  const rows = await conn.execute<{ acceptance_id: string; status: SyncStatus; job_id: string | null }[]>(
     `insert into acceptance_syncs (acceptance_id, partner_id, status, attempts, request_id, correlation_id, job_id, created_at)
-     select x.id, x.partner_id, x.status, 0, ?, ?, case when x.status = 'PENDING' then ?::uuid end, date_trunc('milliseconds', clock_timestamp())
+     select x.id, x.partner_id, x.status, 0, gen_random_uuid(), coalesce(?, gen_random_uuid()::text),
+            case when x.status = 'PENDING' then gen_random_uuid() end, date_trunc('milliseconds', clock_timestamp())
        from (select a.id, a.partner_id,
                     case when c.cloud <> 'PUBLIC' then 'NOT_APPLICABLE'
                          when exists (select 1 from partner_center_connections pc where pc.partner_id = a.partner_id) then 'PENDING'
                          else 'NOT_CONNECTED' end as status
                from acceptances a join customers c on c.id = a.customer_id
-              where a.id = ?) x
+              where a.id = any(array[?]::uuid[]) and a.partner_id = ?) x
      on conflict (acceptance_id) do update set
        status = excluded.status, attempts = 0, request_id = excluded.request_id, correlation_id = excluded.correlation_id,
        job_id = excluded.job_id, last_error = null, next_attempt_at = null, synced_at = null
-     returning status`,
-    [randomUUID(), currentRequestId() ?? randomUUID(), jobId, acceptance.id],
+     returning acceptance_id, status, job_id`,
+    [currentRequestId() ?? null, acceptanceIds, partnerId],
     'all',
     ctx,
   );
-  if (!row) throw new Error(`acceptance ${acceptance.id} is not recorded in this transaction`);
-  if (row.status === SyncStatus.PENDING) await sendSyncJob(em, jobId, { acceptanceId: acceptance.id, partnerId });
-  return row.status;
+  const byId = new Map(rows.map((r) => [r.acceptance_id, r]));
+  const missing = acceptanceIds.find((id) => !byId.has(id));
+  if (missing) throw new Error(`acceptance ${missing} of partner ${partnerId} is not recorded in this transaction`);
+  const jobs = rows.filter((r) => r.status === SyncStatus.PENDING).map((r) => ({ id: r.job_id!, data: { acceptanceId: r.acceptance_id, partnerId } }));
+  if (jobs.length) await sendSyncJobs(em, jobs);
+  return acceptanceIds.map((id) => byId.get(id)!.status);
 }
