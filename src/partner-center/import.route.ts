@@ -9,9 +9,9 @@ import { UnknownPartnerError, type Viewer } from '../auth/viewer';
 import { visibleCustomerCondition } from '../auth/tenancy';
 import { DateScalar } from '../common/scalars';
 import { Role, PartnerType } from '../partners/partner.enums';
-import { AcceptanceService, recordConfirmation } from '../acceptance/acceptance.service';
+import { recordConfirmations, type ConfirmationRow } from '../acceptance/acceptance.service';
+import { checkConfirmationDetails, templateIdOf } from '../acceptance/acceptance.rules';
 import { Channel } from '../acceptance/acceptance.enums';
-import { Customer } from '../customers/customer.entity';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import type { Services } from '../server/context';
 import { sendJson, type Route } from '../server/routes';
@@ -22,8 +22,8 @@ export const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
 export const IMPORT_COLUMNS = ['customerTenantId', 'firstName', 'lastName', 'email', 'phoneNumber', 'dateAgreed', 'templateId'] as const;
 /** Invalid lines reported in the answer; the count covers them all. */
 const MAX_REPORTED = 1000;
-/** Lines whose customers are looked up in one statement. */
-const CHUNK = 500;
+/** Lines validated together and recorded in a few set-based statements. */
+const CHUNK = 1000;
 
 type Line = Record<(typeof IMPORT_COLUMNS)[number], string>;
 
@@ -108,78 +108,119 @@ function checkHeader(header: string[]): string[] {
   return names;
 }
 
+/** A chunk's customers by tenant id (visible to the viewer), with what the rules need. */
+async function customersOf(tx: EntityManager, viewer: Viewer, tenantIds: string[]): Promise<Map<string, { id: string; cloud: string; country: string }>> {
+  if (tenantIds.length === 0) return new Map();
+  const visible = visibleCustomerCondition(viewer, 'c.id');
+  const rows = await tx
+    .getConnection()
+    .execute<{ id: string; tenant_id: string; cloud: string; country: string }[]>(
+      `select c.id, c.tenant_id, c.cloud, c.country from customers c where c.tenant_id in (?) and ${visible.sql}`,
+      [tenantIds, ...visible.params],
+      'all',
+      tx.getTransactionContext(),
+    );
+  return new Map(rows.map((r) => [r.tenant_id, r]));
+}
+
 /**
- * Streams the file through the parser and records each valid line with the same
- * service (and so the same validation and outbox) as confirmCustomerAcceptance,
- * each in its own savepoint of ONE transaction: a file refused half-way (malformed,
- * too large) leaves nothing behind.
+ * Streams the file through the parser and records each valid line as
+ * confirmCustomerAcceptance would: the same pure checks (checkConfirmationDetails) and
+ * the same writer and outbox (recordConfirmations), a chunk of lines at a time in a few
+ * set-based statements, all in ONE transaction: a file refused half-way (malformed, too
+ * large) leaves nothing behind. Lines for the same customer are recorded in file order,
+ * each superseding the one before.
  */
 async function importLines(req: IncomingMessage, tx: EntityManager, viewer: Viewer, meter: Meter): Promise<Omit<ImportResult, 'importId'>> {
   const parser = parse({ bom: true, columns: checkHeader, skip_empty_lines: true, trim: true, info: true });
   req.pipe(meter);
   pipeline(meter, parser, () => {});
-  const acceptances = new AcceptanceService(tx, viewer);
+  const partnerId = viewer.partnerId!;
   const result = { accepted: 0, rejected: 0, errors: [] as LineError[], errorsTruncated: false };
   const reject = (e: LineError) => {
     result.rejected++;
     if (result.errors.length < MAX_REPORTED) result.errors.push(e);
     else result.errorsTruncated = true;
   };
+  const rejectError = (line: number, err: unknown) => {
+    if (!(err instanceof AppError)) throw err;
+    return { line, field: columnOf(err.extensions.field as string | undefined), code: err.code, message: err.message };
+  };
+  // Templates by id for the whole file (null: none of that id), looked up once per new id.
+  const templates = new Map<string, AgreementTemplate | null>();
+  // Each chunk records after the instants the one before used.
+  let at = new Date();
   let chunk: { line: number; record: Line }[] = [];
 
   const flush = async () => {
-    const tenantIds = [...new Set(chunk.map((c) => c.record.customerTenantId).filter(Boolean))];
-    const visible = visibleCustomerCondition(viewer, 'c.id');
-    const rows = tenantIds.length
-      ? await tx.getConnection().execute<{ id: string; tenant_id: string }[]>(
-          `select c.id, c.tenant_id from customers c where c.tenant_id in (?) and ${visible.sql}`,
-          [tenantIds, ...visible.params],
-          'all',
-          tx.getTransactionContext(),
-        )
-      : [];
-    const customers = new Map(rows.map((r) => [r.tenant_id, r.id]));
-    const entities = new Map((rows.length ? await tx.find(Customer, { id: { $in: rows.map((r) => r.id) } }) : []).map((c) => [c.id, c]));
-    const templates = new Map<string, AgreementTemplate>();
+    // As in the API (src/server/limits.ts), a NUL character refuses the value first; it never reaches SQL.
+    const nulOf = (record: Line) => IMPORT_COLUMNS.find((c) => record[c].includes('\u0000'));
+    const clean = chunk.filter((c) => !nulOf(c.record)).map((c) => c.record);
+    const customers = await customersOf(tx, viewer, [...new Set(clean.map((r) => r.customerTenantId).filter(Boolean))]);
+    const unknown = [...new Set(clean.map((r) => templateIdOf(r.templateId)))].filter((id) => id && !templates.has(id));
+    if (unknown.length) {
+      const found = await tx.find(AgreementTemplate, { templateId: { $in: unknown } });
+      for (const id of unknown) templates.set(id, found.find((t) => t.templateId === id) ?? null);
+    }
+    const now = new Date();
+    const errors: LineError[] = [];
+    const valid: { line: number; row: ConfirmationRow }[] = [];
     for (const { line, record } of chunk) {
-      const customerId = customers.get(record.customerTenantId);
-      if (!record.customerTenantId) {
-        reject({ line, field: 'customerTenantId', code: 'BAD_USER_INPUT', message: 'customerTenantId is required' });
+      const nul = nulOf(record);
+      if (nul) {
+        errors.push({ line, field: nul, code: 'BAD_USER_INPUT', message: `${nul} must not contain the NUL character` });
         continue;
       }
-      if (!customerId) {
-        reject({ line, field: 'customerTenantId', code: 'NOT_FOUND', message: `Customer ${record.customerTenantId} not found` });
+      if (!record.customerTenantId) {
+        errors.push({ line, field: 'customerTenantId', code: 'BAD_USER_INPUT', message: 'customerTenantId is required' });
+        continue;
+      }
+      const customer = customers.get(record.customerTenantId);
+      if (!customer) {
+        errors.push({ line, field: 'customerTenantId', code: 'NOT_FOUND', message: `Customer ${record.customerTenantId} not found` });
         continue;
       }
       let dateAgreed: string;
       try {
         dateAgreed = DateScalar.parseValue(record.dateAgreed) as string;
       } catch {
-        reject({ line, field: 'dateAgreed', code: 'BAD_USER_INPUT', message: 'dateAgreed must be a date YYYY-MM-DD' });
+        errors.push({ line, field: 'dateAgreed', code: 'BAD_USER_INPUT', message: 'dateAgreed must be a date YYYY-MM-DD' });
         continue;
       }
       try {
-        // The confirmation's own steps (AcceptanceService, recordConfirmation): the same checks and
-        // the same outbox. No savepoint is needed: every refusal comes before the line writes anything.
-        // Visible by the tenancy condition above; merged back after the identity map was cleared.
-        const customer = tx.merge(entities.get(customerId)!);
-        const known = templates.get(record.templateId.trim());
-        if (known) tx.merge(known);
-        const details = await acceptances.validateDetails(customer, {
-          templateId: record.templateId,
-          dateAgreed,
-          contact: { firstName: record.firstName, lastName: record.lastName, email: record.email, phoneNumber: record.phoneNumber || null },
+        // The confirmation's own checks, in its order (src/acceptance/acceptance.rules.ts).
+        const details = checkConfirmationDetails(
+          customer,
+          templates.get(templateIdOf(record.templateId)) ?? null,
+          {
+            templateId: record.templateId,
+            dateAgreed,
+            contact: { firstName: record.firstName, lastName: record.lastName, email: record.email, phoneNumber: record.phoneNumber || null },
+          },
+          now,
+        );
+        valid.push({
+          line,
+          row: { customerId: customer.id, templateId: details.template.templateId, dateAgreed: details.dateAgreed, contact: details.contact, onBehalfOf: null, channel: Channel.API },
         });
-        templates.set(details.template.templateId, details.template);
-        await recordConfirmation(tx, { customer, partnerId: viewer.partnerId!, ...details, onBehalfOf: null, channel: Channel.API, confirmedBy: viewer.userId });
-        result.accepted++;
       } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        reject({ line, field: columnOf(err.extensions.field as string | undefined), code: err.code, message: err.message });
+        errors.push(rejectError(line, err));
       }
-      // A small identity map keeps every flush cheap (a big one makes each flush slower than the last).
-      tx.clear();
     }
+    const { outcomes, latest } = await recordConfirmations(
+      tx,
+      partnerId,
+      viewer.userId,
+      valid.map((v) => v.row),
+      new Date(Math.max(Date.now(), at.getTime())),
+    );
+    at = latest;
+    outcomes.forEach((o, i) => {
+      if (o instanceof AppError) errors.push(rejectError(valid[i].line, o));
+      else result.accepted++;
+    });
+    // Reported in line order, whichever step refused them.
+    errors.sort((x, y) => x.line - y.line).forEach(reject);
     chunk = [];
   };
 
