@@ -6,7 +6,7 @@ import { BadUserInputError, NotFoundError } from '../errors';
 import { PartnerType } from '../partners/partner.enums';
 import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from '../transactions/gate';
 import { OrderOutcome } from '../transactions/transaction.enums';
-import { loadRenewalCandidates, type RenewalCandidate, type SqlCondition } from './renewal.facts';
+import { loadRenewalCandidates, loadRenewalWindow, type CandidateCursor, type RenewalCandidate, type SqlCondition } from './renewal.facts';
 import type { RenewalRisk } from './renewal.types';
 
 export const DEFAULT_WINDOW_DAYS = 60;
@@ -23,6 +23,17 @@ export function checkWindow(withinDays: number | null | undefined): number {
     throw new BadUserInputError(`withinDays must be between 0 and ${MAX_WINDOW_DAYS}`, 'withinDays');
   }
   return days;
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const isDay = (s: string) => DAY.test(s) && new Date(Date.parse(`${s}T00:00:00Z`) || 0).toISOString().slice(0, 10) === s;
+
+/** A cursor of this list is (renewsOn, subscription id); anything else is BAD_USER_INPUT on `after`. */
+function checkCursor([renewsOn, subscriptionId]: unknown[]): CandidateCursor {
+  if (typeof renewsOn !== 'string' || !isDay(renewsOn) || !isUuid(subscriptionId)) {
+    throw new BadUserInputError('after is not a cursor from this list', 'after');
+  }
+  return { renewsOn, subscriptionId };
 }
 
 /** A candidate and the gate's decision on its renewal. */
@@ -71,7 +82,7 @@ export class RenewalRiskService {
     const missing = () => new NotFoundError('Partner', partnerId ?? undefined, 'partnerId');
     if (partnerId && !isUuid(partnerId)) throw missing();
     if (seesAllPartners(v)) {
-      if (!partnerId) return { sql: 'true', params: [] };
+      if (!partnerId) return { sql: 'true', params: [], wide: true };
       if (!(await partnerExists(this.em, partnerId))) throw missing();
       return { sql: '(s.partner_id = ? or s.reseller_id = ?)', params: [partnerId, partnerId] };
     }
@@ -88,25 +99,30 @@ export class RenewalRiskService {
 
   /**
    * One page of risks, soonest renewal first. Whether a subscription is at risk is the
-   * gate's answer, so every candidate of the window is judged (the total count needs
-   * them all anyway): two statements for the candidates and their facts, however
-   * large the page.
+   * gate's answer. The window's candidates share few distinct fact sets: the gate
+   * judges each set once, which gives the total count (the sizes of the blocked sets),
+   * and the page is the first candidates after the cursor whose set it blocked, read
+   * in renewal order only as far as the page needs. Three statements however large
+   * the window or the page (the fact sets, their countries' agreements, the page),
+   * and none for the page when nothing is at risk.
    */
   async list(args: { partnerId?: string | null; withinDays?: number | null; first?: number | null; after?: string | null }): Promise<ConnectionResult<RenewalRisk>> {
     const limit = pageSize(args.first);
     const days = checkWindow(args.withinDays);
-    const after = args.after ? decodeCursor(args.after, 2) : null;
+    const after = args.after ? checkCursor(decodeCursor(args.after, 2)) : null;
     const scope = await this.scope(args.partnerId);
-    const risks = atRisk(await loadRenewalCandidates(this.em, scope, days), this.policy).map(toRisk);
-    // Candidates come in (renewsOn, subscription id) order: the cursor is that pair.
-    const start = after ? risks.findIndex((r) => r.renewsOn > String(after[0]) || (r.renewsOn === after[0] && r.subscriptionId > String(after[1]))) : 0;
-    const rest = start < 0 ? [] : risks.slice(start);
-    const edges = rest.slice(0, limit).map((node) => ({ node, cursor: encodeCursor([node.renewsOn, node.subscriptionId]) }));
+    const window = await loadRenewalWindow(this.em, scope, days);
+    const blocked = window.groups.filter((g) => decide(g.facts, this.policy).outcome === OrderOutcome.BLOCKED);
+    const totalCount = blocked.reduce((sum, g) => sum + g.n, 0);
+    const read = totalCount ? await window.candidatesOf(blocked.map((g) => g.key), after, limit + 1) : [];
+    // Each candidate is judged again on its own facts (the same as its set's): reasons, warnings, agreement.
+    const risks = atRisk(read, this.policy).map(toRisk);
+    const edges = risks.slice(0, limit).map((node) => ({ node, cursor: encodeCursor([node.renewsOn, node.subscriptionId]) }));
     return {
       edges,
-      totalCount: risks.length,
+      totalCount,
       pageInfo: {
-        hasNextPage: rest.length > limit,
+        hasNextPage: risks.length > limit,
         hasPreviousPage: after !== null,
         startCursor: edges[0]?.cursor ?? null,
         endCursor: edges[edges.length - 1]?.cursor ?? null,
@@ -124,7 +140,7 @@ export class RenewalRiskService {
  * of every instance at commit. Answers how many alerts it raised.
  */
 export async function scanRenewalRisks(em: EntityManager, withinDays: number, policy: GatePolicy = DEFAULT_GATE_POLICY, now: Date = new Date()): Promise<number> {
-  const risks = atRisk(await loadRenewalCandidates(em, { sql: 'true', params: [] }, withinDays, now), policy).map(toRisk);
+  const risks = atRisk(await loadRenewalCandidates(em, { sql: 'true', params: [], wide: true }, withinDays, now), policy).map(toRisk);
   if (risks.length === 0) return 0;
   const rows = risks.map((r) => ({
     subscription_id: r.subscriptionId,

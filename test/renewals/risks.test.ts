@@ -178,6 +178,16 @@ describe('renewalRisks', () => {
     expect(bad.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
   });
 
+  it('a cursor of the right shape that this list never gave (no such day, no subscription id) is BAD_USER_INPUT on after', async () => {
+    const admin = await platformAdminToken();
+    const first = await risksOf(admin, { first: 1 });
+    const [, subscriptionId] = JSON.parse(Buffer.from(first.pageInfo.endCursor, 'base64url').toString());
+    for (const values of [['2026-02-30', subscriptionId], ['2026-13-01', subscriptionId], [dayFromToday(10), 'not-an-id'], [dayFromToday(10), 42]]) {
+      const res = await gw.gql(RENEWAL_RISKS, { after: Buffer.from(JSON.stringify(values)).toString('base64url') }, admin);
+      expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+    }
+  });
+
   describe('tenancy as everywhere', () => {
     const ids = (risks: any) => risks.edges.map((e: any) => e.node.subscription.id).sort();
     const expectedFor = (keep: (s: (typeof subs)[number]) => boolean) => inWindow(60).filter((s) => s.expect && keep(s)).map((s) => s.id).sort();
