@@ -1,4 +1,5 @@
-import type { QueryBuilder } from '@mikro-orm/postgresql';
+import { raw } from '@mikro-orm/core';
+import type { EntityManager, QueryBuilder } from '@mikro-orm/postgresql';
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { BadUserInputError } from '../errors';
 
@@ -97,15 +98,15 @@ export interface KeysetColumn<T> {
 
 /**
  * Keyset pagination over a MikroORM query builder whose filters are already set:
- * ascending by `keys` (the last key must be unique), one statement for the page and
- * one for the total count.
+ * ascending by `keys` (the last key must be unique). Managed entities take one
+ * statement for the page and one for the total count; with `plain`, a read-only list
+ * maps plain rows instead and gets page and count from one statement.
  */
 export async function paginate<T extends object>(
   qb: QueryBuilder<T>,
   keys: KeysetColumn<T>[],
   args: { first?: number | null; after?: string | null },
-  /** How the page's rows are read; default managed entities (a read-only list may map plain rows instead). */
-  fetch: (qb: QueryBuilder<T>) => Promise<T[]> = (qb) => qb.getResultList(),
+  plain?: { em: EntityManager; row: (row: any) => T },
 ): Promise<ConnectionResult<T>> {
   const limit = pageSize(args.first);
   const countQb = qb.clone();
@@ -115,7 +116,7 @@ export async function paginate<T extends object>(
     pageQb.andWhere(`(${keys.map((k) => k.column).join(', ')}) > (${keys.map(() => '?').join(', ')})`, values);
   }
   pageQb.orderBy(Object.fromEntries(keys.map((k) => [k.column, 'asc'])) as never).limit(limit + 1);
-  const [rows, totalCount] = await Promise.all([fetch(pageQb), countQb.getCount()]);
+  const [rows, totalCount] = plain ? await pageWithCount(plain, pageQb, countQb, keys) : await Promise.all([pageQb.getResultList(), countQb.getCount()]);
   const page = rows.slice(0, limit);
   const edges = page.map((node) => ({ node, cursor: encodeCursor(keys.map((k) => k.value(node))) }));
   return {
@@ -128,4 +129,26 @@ export async function paginate<T extends object>(
       endCursor: edges[edges.length - 1]?.cursor ?? null,
     },
   };
+}
+
+/**
+ * The page's rows and the total in one round trip: the count's single row, joined to
+ * the page (numbered in key order, so the join cannot reorder it); an empty page
+ * leaves one row without `__n`.
+ */
+async function pageWithCount<T extends object>(
+  plain: { em: EntityManager; row: (row: any) => T },
+  pageQb: QueryBuilder<T>,
+  countQb: QueryBuilder<T>,
+  keys: KeysetColumn<T>[],
+): Promise<[T[], number]> {
+  pageQb.select([raw(`${pageQb.alias}.*`), raw(`row_number() over (order by ${keys.map((k) => k.column).join(', ')}) as "__n"`)]);
+  countQb.count();
+  const rows = await plain.em.getConnection().execute<Record<string, unknown>[]>(
+    `select page.*, total.count as "__total" from (${countQb.getFormattedQuery()}) total
+       left join lateral (${pageQb.getFormattedQuery()}) page on true
+      order by page."__n"`,
+  );
+  const total = Number(rows[0]?.__total ?? 0);
+  return [rows.filter((r) => r.__n !== null).map(plain.row), total];
 }

@@ -112,7 +112,7 @@ export class CustomerService {
         { column: 'c.id', value: (c) => c.id },
       ],
       page,
-      async (pageQb) => (await pageQb.execute<CustomerRow[]>('all', false)).map(plainCustomer),
+      { em: this.em, row: plainCustomer },
     );
   }
 

@@ -312,6 +312,14 @@ describe('the customer list', () => {
     expect(third.data.customers.pageInfo).toEqual({ hasNextPage: false, endCursor: third.data.customers.edges[0].cursor });
   });
 
+  it('a page after the last customer is empty and still counts every customer', async () => {
+    const last = await gw.gql(CUSTOMERS, { first: 5 }, token);
+    const after = await gw.gql(CUSTOMERS, { first: 2, after: last.data.customers.pageInfo.endCursor }, token);
+    expect(names(after)).toEqual([]);
+    expect(after.data.customers.totalCount).toBe(5);
+    expect(after.data.customers.pageInfo).toEqual({ hasNextPage: false, endCursor: null });
+  });
+
   it('filters by country (any case)', async () => {
     expect(names(await gw.gql(CUSTOMERS, { filter: { country: 'us' } }, token))).toEqual(['Alpha Inc', 'Epsilon']);
   });
