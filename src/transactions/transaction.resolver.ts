@@ -49,9 +49,13 @@ export class OrderResolver {
     description: 'Places a transaction: the gate decides COMPLETED or BLOCKED and the attempt is stored either way (idempotent per key and partner)',
   })
   async attemptTransaction(@Arg('input', () => TransactionInput, { description: 'The transaction: customer, kind, partners, subscription or offer, quantity and idempotency key' }) input: TransactionInput, @Ctx() ctx: Context): Promise<AttemptTransactionPayload> {
-    const result = await service(ctx).attempt(input);
+    const { order, alert, known } = await service(ctx).attempt(input);
     ctx.loaders.clear();
-    return result;
+    // The payload's customer, partners and subscription were just read or written: answer them from memory.
+    for (const c of known.customers) customerById.of(ctx).prime(c.id, c);
+    for (const p of known.partners) partnerById.of(ctx).prime(p.id, p);
+    for (const s of known.subscriptions) subscriptionById.of(ctx).prime(s.id, s);
+    return { order, alert };
   }
 
   @Authorized(ANY_ROLE)

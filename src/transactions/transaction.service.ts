@@ -1,25 +1,25 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from '../errors';
-import { actingPartnerId, canSeeCustomer, isUuid } from '../auth/tenancy';
+import { isUuid } from '../auth/tenancy';
 import { isPlatformAdmin, seesAllPartners, type Viewer } from '../auth/viewer';
 import { paginate, type ConnectionResult } from '../common/connection';
-import { Customer } from '../customers/customer.entity';
-import { Partner, User } from '../partners/partner.entity';
+import type { Customer } from '../customers/customer.entity';
+import type { Partner, User } from '../partners/partner.entity';
 import { PartnerType } from '../partners/partner.enums';
 import { Channel } from '../acceptance/acceptance.enums';
-import { BlockedOrderAlert } from '../alerts/alert.entity';
-import { recordBlockedOrderAlert } from '../alerts/alert.record';
+import type { BlockedOrderAlert } from '../alerts/alert.entity';
+import { alertOfOrderCtes } from '../alerts/alert.record';
 import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from './gate';
-import { loadGateFacts } from './transaction.facts';
-import { Order, Subscription } from './transaction.entity';
-import { OrderOutcome, SubscriptionStatus, TransactionKind } from './transaction.enums';
+import { gateFacts, readAttemptFacts, type AlertJson, type AttemptFacts, type AttemptQuery, type CustomerJson, type OrderJson, type PartnerJson, type SubscriptionJson } from './transaction.facts';
+import { Order, type Subscription } from './transaction.entity';
+import { Sql } from './sql';
+import { OrderOutcome, SubscriptionStatus, TransactionKind, type BlockReason, type TransactionWarning } from './transaction.enums';
 import type { OrderFilter, TransactionInput } from './transaction.inputs';
 
 /** Everything the gate and the order need, validated. */
 interface Prepared {
-  customer: Customer;
+  customer: CustomerJson;
   partnerId: string;
   resellerId: string | null;
   kind: TransactionKind;
@@ -27,16 +27,20 @@ interface Prepared {
   requestedAt: Date;
   quantity: number;
   offerId: string | null;
-  subscription: Subscription | null;
+  subscription: SubscriptionJson | null;
 }
 
 export interface AttemptResult {
   order: Order;
   alert: BlockedOrderAlert | null;
+  /**
+   * The records the order names, as they were just read or written (plain objects of the
+   * entities' shape), for the resolver to answer the payload's fields without reading
+   * them again.
+   */
+  known: { customers: Customer[]; partners: Partner[]; subscriptions: Subscription[] };
 }
 
-/** First key of the two-key advisory lock that serializes requests under one idempotency key. */
-const IDEMPOTENCY_LOCK = 7_302_119;
 const KEY_MAX = 200;
 
 /** One year on, as a calendar date (`YYYY-MM-DD`); 29 February rolls to 1 March. */
@@ -45,6 +49,91 @@ export function plusOneYear(date: string | Date): string {
   d.setUTCFullYear(d.getUTCFullYear() + 1);
   return d.toISOString().slice(0, 10);
 }
+
+const uuidOrNull = (id: string | null | undefined): string | null => (isUuid(id) ? id : null);
+
+/** The order as stored, from its `row_to_json`; relations are references by id, as the resolvers load them. */
+function orderOf(o: OrderJson): Order {
+  return {
+    id: o.id,
+    customer: { id: o.customer_id } as Customer,
+    partner: { id: o.partner_id } as Partner,
+    reseller: o.reseller_id ? ({ id: o.reseller_id } as Partner) : null,
+    kind: o.kind as TransactionKind,
+    channel: o.channel as Channel,
+    outcome: o.outcome as OrderOutcome,
+    blockReasons: o.block_reasons as BlockReason[],
+    warnings: o.warnings as TransactionWarning[],
+    requestedAt: new Date(o.requested_at),
+    createdAt: new Date(o.created_at),
+    offerId: o.offer_id,
+    quantity: o.quantity,
+    subscription: o.subscription_id ? ({ id: o.subscription_id } as Subscription) : null,
+    placedBy: { id: o.placed_by_id } as User,
+    idempotencyKey: o.idempotency_key,
+    idempotencyScope: o.idempotency_scope,
+    requestHash: o.request_hash,
+  } as Order;
+}
+
+function alertOf(a: AlertJson, order: Order): BlockedOrderAlert {
+  return {
+    id: String(a.id),
+    order,
+    customer: { id: a.customer_id } as Customer,
+    partner: { id: a.partner_id } as Partner,
+    reseller: a.reseller_id ? ({ id: a.reseller_id } as Partner) : null,
+    reasons: a.reasons as BlockReason[],
+    createdAt: new Date(a.created_at),
+    acknowledgedAt: a.acknowledged_at ? new Date(a.acknowledged_at) : null,
+    acknowledgedBy: a.acknowledged_by_id ? ({ id: a.acknowledged_by_id } as User) : null,
+  } as BlockedOrderAlert;
+}
+
+function customerOf(c: CustomerJson): Customer {
+  return {
+    id: c.id,
+    tenantId: c.tenant_id,
+    companyName: c.company_name,
+    domain: c.domain,
+    country: c.country,
+    cloud: c.cloud,
+    primaryContact: { firstName: c.contact_first_name, lastName: c.contact_last_name, email: c.contact_email, phoneNumber: c.contact_phone_number },
+    createdAt: new Date(c.created_at),
+  } as Customer;
+}
+
+function partnerOf(p: PartnerJson): Partner {
+  return { id: p.id, name: p.name, tenantId: p.tenant_id, type: p.type, createdAt: new Date(p.created_at) } as Partner;
+}
+
+function subscriptionOf(s: SubscriptionJson): Subscription {
+  return {
+    id: s.id,
+    customer: { id: s.customer_id } as Customer,
+    partner: { id: s.partner_id } as Partner,
+    reseller: s.reseller_id ? ({ id: s.reseller_id } as Partner) : null,
+    offerId: s.offer_id,
+    seats: s.seats,
+    status: s.status,
+    renewsOn: s.renews_on,
+    createdAt: new Date(s.created_at),
+    cancelledAt: s.cancelled_at ? new Date(s.cancelled_at) : null,
+  } as Subscription;
+}
+
+/** What of the order's customer and partners the statement read (a replay's are the request's, as its hash matched). */
+function knownOf(facts: AttemptFacts, order: Order, subscription: SubscriptionJson | null): AttemptResult['known'] {
+  const customers = facts.customer && facts.customer.id === order.customer.id ? [customerOf(facts.customer)] : [];
+  const partners = [order.partner.id, order.reseller?.id]
+    .map((id) => (id ? facts.partners.get(id) : undefined))
+    .filter((p): p is PartnerJson => !!p)
+    .map(partnerOf);
+  return { customers, partners, subscriptions: subscription ? [subscriptionOf(subscription)] : [] };
+}
+
+/** A concurrent request under the same key committed first: this one's writes are rolled back and it answers the first. */
+class DuplicateAttempt extends Error {}
 
 /** Transactions and the gate (DESIGN.md section 5): attempt, dry run, history. */
 export class TransactionService {
@@ -57,10 +146,19 @@ export class TransactionService {
   /** A dry run: the same validation and the same gate as `attempt`, and nothing written. */
   async preflight(input: TransactionInput): Promise<GateDecision> {
     this.assertRequestedAtAllowed(input);
-    const prepared = await this.prepare(this.em, input);
-    return decide(await loadGateFacts(this.em, prepared), this.policy);
+    const requestedAt = input.requestedAt ?? new Date();
+    const facts = await Sql.run(this.em, (sql) => readAttemptFacts(sql, this.factsQuery(input, null, requestedAt)));
+    const prepared = this.prepare(input, facts, requestedAt);
+    return decide(gateFacts(facts, prepared), this.policy);
   }
 
+  /**
+   * Reads the earlier order under the key, what validation checks and the gate's facts
+   * in one statement, decides, and writes the order (with its subscription or alert) in
+   * one more: on its own for a NEW_PURCHASE, after locking the subscription otherwise.
+   * The unique (scope, key) index makes concurrent duplicates queue: the first inserts,
+   * the others find its committed order and answer it.
+   */
   async attempt(input: TransactionInput): Promise<AttemptResult> {
     this.assertRequestedAtAllowed(input);
     const key = (input.idempotencyKey ?? '').trim();
@@ -68,105 +166,172 @@ export class TransactionService {
     if (key.length > KEY_MAX) throw new BadUserInputError(`idempotencyKey is longer than ${KEY_MAX} characters`, 'idempotencyKey');
     const scope = this.viewer.partnerId ?? 'platform';
     const hash = requestHash(input);
-    // Outside the transaction: a plain retry is answered without queueing, and validation
-    // (which reads through the pool) never runs while this request holds a connection.
-    const replay = await this.earlier(this.em, scope, key, hash);
-    if (replay) return replay;
-    const prepared = await this.prepare(this.em, input);
-    try {
-      return await this.em.transactional(async (t) => {
-        const tx = t as EntityManager;
-        // Identical concurrent requests queue here; the next finds the first's order once it committed.
-        await tx.getConnection().execute('select pg_advisory_xact_lock(?, hashtext(?))', [IDEMPOTENCY_LOCK, `${scope}:${key}`], 'all', tx.getTransactionContext());
-        const earlier = await this.earlier(tx, scope, key, hash);
-        if (earlier) return earlier;
-        // From here on only this transaction's connection is used, so queued requests cannot starve it.
-        if (prepared.subscription) prepared.subscription = await this.lockSubscription(tx, prepared.subscription.id);
-        return this.place(tx, prepared, { key, scope, hash });
-      });
-    } catch (err) {
-      // The unique (scope, key) index is the backstop should two requests ever pass the lock together.
-      if (err instanceof UniqueConstraintViolationException) {
-        const earlier = await this.earlier(this.em.fork() as EntityManager, scope, key, hash);
-        if (earlier) return earlier;
+    const requestedAt = input.requestedAt ?? new Date();
+    const query = this.factsQuery(input, { scope, key }, requestedAt);
+    // One pooled connection for the read and the write.
+    return Sql.run(this.em, async (sql) => {
+      const facts = await readAttemptFacts(sql, query);
+      // A plain retry is answered before anything else, as the first answer was.
+      if (facts.earlier) return this.replay(facts, hash);
+      const prepared = this.prepare(input, facts, requestedAt);
+      const decision = decide(gateFacts(facts, prepared), this.policy);
+      try {
+        if (!prepared.subscription) return await this.place(sql, facts, prepared, decision, { key, scope, hash });
+        return await sql.transaction(async () => {
+          // Concurrent changes of one subscription apply one after the other.
+          prepared.subscription = await this.lockSubscription(sql, prepared.subscription!.id);
+          return this.place(sql, facts, prepared, decision, { key, scope, hash });
+        });
+      } catch (err) {
+        if (!(err instanceof DuplicateAttempt)) throw err;
+        const again = await readAttemptFacts(sql, query);
+        if (!again.earlier) throw new Error('the conflicting order under this idempotency key is gone');
+        return this.replay(again, hash);
       }
-      throw err;
-    }
+    });
   }
 
-  /** Re-reads the subscription under a row lock: concurrent changes of one subscription apply one after the other. */
-  private async lockSubscription(tx: EntityManager, id: string): Promise<Subscription> {
-    const subscription = await tx.findOneOrFail(Subscription, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  /** The first order under the key, answered again; a different request under the key is a CONFLICT. */
+  private replay(facts: AttemptFacts, hash: string): AttemptResult {
+    const earlier = facts.earlier!;
+    if (earlier.order.request_hash !== hash) {
+      throw new ConflictError('This idempotencyKey was already used for a different request');
+    }
+    const order = orderOf(earlier.order);
+    const alert = order.outcome === OrderOutcome.BLOCKED && earlier.alert ? alertOf(earlier.alert, order) : null;
+    return { order, alert, known: knownOf(facts, order, null) };
+  }
+
+  /** Re-reads the subscription under a row lock (inside the transaction). */
+  private async lockSubscription(sql: Sql, id: string): Promise<SubscriptionJson> {
+    const [row] = await sql.rows<{ s: SubscriptionJson }>('select row_to_json(s) as s from subscriptions s where s.id = ? for update', [id]);
+    const subscription = row?.s;
+    if (!subscription) throw new NotFoundError('Subscription', id, 'subscriptionId');
     if (subscription.status !== SubscriptionStatus.ACTIVE) {
       throw new BadUserInputError(`The subscription is ${subscription.status}`, 'subscriptionId');
     }
     return subscription;
   }
 
-  /** The first order under this key, if any; a different request under the key is a CONFLICT. */
-  private async earlier(em: EntityManager, scope: string, key: string, hash: string): Promise<AttemptResult | null> {
-    const order = await em.findOne(Order, { idempotencyScope: scope, idempotencyKey: key });
-    if (!order) return null;
-    if (order.requestHash !== hash) {
-      throw new ConflictError('This idempotencyKey was already used for a different request');
-    }
-    const alert = order.outcome === OrderOutcome.BLOCKED ? await em.findOne(BlockedOrderAlert, { order: order.id }) : null;
-    return { order, alert };
-  }
-
-  private async place(tx: EntityManager, p: Prepared, idem: { key: string; scope: string; hash: string }): Promise<AttemptResult> {
-    const decision = decide(await loadGateFacts(tx, p), this.policy);
-    let subscription = p.subscription;
-    if (decision.outcome === OrderOutcome.COMPLETED) {
-      if (p.kind === TransactionKind.NEW_PURCHASE) {
-        subscription = tx.create(Subscription, {
-          customer: p.customer,
-          partner: tx.getReference(Partner, p.partnerId),
-          reseller: p.resellerId ? tx.getReference(Partner, p.resellerId) : null,
-          offerId: p.offerId!,
-          seats: p.quantity,
-          renewsOn: plusOneYear(p.requestedAt),
-        });
-      } else if (p.kind === TransactionKind.SEAT_CHANGE) {
-        subscription!.seats = p.quantity;
-      } else {
-        subscription!.renewsOn = plusOneYear(subscription!.renewsOn);
-      }
-    }
-    const order = tx.create(Order, {
-      customer: p.customer,
-      partner: tx.getReference(Partner, p.partnerId),
-      reseller: p.resellerId ? tx.getReference(Partner, p.resellerId) : null,
+  /**
+   * One statement: the order, and with it the new or changed subscription (COMPLETED) or
+   * the alert (BLOCKED, see `alertOfOrderCtes`). `on conflict do nothing` on the
+   * idempotency key inserts nothing when a concurrent duplicate committed first; the
+   * subscription and the alert follow from the inserted row only.
+   */
+  private async place(sql: Sql, facts: AttemptFacts, p: Prepared, decision: GateDecision, idem: { key: string; scope: string; hash: string }): Promise<AttemptResult> {
+    const completed = decision.outcome === OrderOutcome.COMPLETED;
+    const order = {
+      id: randomUUID(),
+      customer: { id: p.customer.id } as Customer,
+      partner: { id: p.partnerId } as Partner,
+      reseller: p.resellerId ? ({ id: p.resellerId } as Partner) : null,
       kind: p.kind,
       channel: p.channel,
       outcome: decision.outcome,
       blockReasons: decision.blockReasons,
       warnings: decision.warnings,
       requestedAt: p.requestedAt,
+      createdAt: new Date(),
       offerId: p.offerId,
       quantity: p.quantity,
-      subscription,
-      placedBy: tx.getReference(User, this.viewer.userId),
+      subscription: p.subscription ? ({ id: p.subscription.id } as Subscription) : null,
+      placedBy: { id: this.viewer.userId } as User,
       idempotencyKey: idem.key,
       idempotencyScope: idem.scope,
       requestHash: idem.hash,
-    });
-    await tx.flush();
-    let alert: BlockedOrderAlert | null = null;
-    if (order.outcome === OrderOutcome.BLOCKED) {
-      // Same transaction: no blocked order without its alert, no alert without its order.
-      const alertId = await recordBlockedOrderAlert(tx, order);
-      alert = await tx.findOneOrFail(BlockedOrderAlert, { id: alertId });
+    } as Order;
+    const ctes: string[] = [];
+    const params: unknown[] = [];
+    // The subscription as it is after this statement.
+    let subscription = p.subscription;
+    if (completed && p.kind === TransactionKind.NEW_PURCHASE) {
+      subscription = {
+        id: randomUUID(),
+        customer_id: p.customer.id,
+        partner_id: p.partnerId,
+        reseller_id: p.resellerId,
+        offer_id: p.offerId!,
+        seats: p.quantity,
+        status: SubscriptionStatus.ACTIVE,
+        renews_on: plusOneYear(p.requestedAt),
+        created_at: order.createdAt.toISOString(),
+        cancelled_at: null,
+      };
+      order.subscription = { id: subscription.id } as Subscription;
+      ctes.push(`subscription as (
+        insert into subscriptions (id, customer_id, partner_id, reseller_id, offer_id, seats, status, renews_on, created_at)
+        select ?::uuid, ?::uuid, ?::uuid, ?::uuid, ?::text, ?::int, ?::text, ?::date, ?::timestamptz from placed returning id)`);
+      const s = subscription;
+      params.push(s.id, s.customer_id, s.partner_id, s.reseller_id, s.offer_id, s.seats, s.status, s.renews_on, order.createdAt);
+    } else if (completed && p.kind === TransactionKind.SEAT_CHANGE) {
+      subscription = { ...p.subscription!, seats: p.quantity };
+      ctes.push('subscription as (update subscriptions set seats = ? where id = ? and exists (select 1 from placed) returning id)');
+      params.push(subscription.seats, subscription.id);
+    } else if (completed) {
+      subscription = { ...p.subscription!, renews_on: plusOneYear(p.subscription!.renews_on) };
+      ctes.push('subscription as (update subscriptions set renews_on = ? where id = ? and exists (select 1 from placed) returning id)');
+      params.push(subscription.renews_on, subscription.id);
+    } else {
+      // Same statement, so the same transaction: no blocked order without its alert, no alert without its order.
+      ctes.push(alertOfOrderCtes('placed'));
     }
-    return { order, alert };
+    const [row] = await sql.rows<{ id: string; alert_id?: string; alert_created_at?: string }>(
+      `with placed as (
+         insert into orders (id, customer_id, partner_id, reseller_id, kind, channel, outcome, block_reasons, warnings, requested_at, created_at,
+                             offer_id, quantity, subscription_id, placed_by_id, idempotency_key, idempotency_scope, request_hash)
+         values (?, ?, ?, ?, ?, ?, ?, ?::text[], ?::text[], ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         on conflict (idempotency_scope, idempotency_key) do nothing
+         returning id, customer_id, partner_id, reseller_id, block_reasons),
+       ${ctes.join(',\n')}
+       ${completed ? 'select placed.id from placed' : 'select placed.id, n.id as alert_id, n.created_at as alert_created_at from placed left join alert_notified n on true'}`,
+      [
+        order.id, p.customer.id, p.partnerId, p.resellerId, order.kind, order.channel, order.outcome, order.blockReasons, order.warnings,
+        order.requestedAt, order.createdAt, order.offerId, order.quantity, order.subscription?.id ?? null, this.viewer.userId, idem.key, idem.scope, idem.hash,
+        ...params,
+      ],
+    );
+    if (!row) throw new DuplicateAttempt();
+    const alert = completed
+      ? null
+      : ({
+          id: String(row.alert_id),
+          order,
+          customer: order.customer,
+          partner: order.partner,
+          reseller: order.reseller,
+          reasons: order.blockReasons,
+          createdAt: new Date(row.alert_created_at!),
+          acknowledgedAt: null,
+          acknowledgedBy: null,
+        } as BlockedOrderAlert);
+    return { order, alert, known: knownOf(facts, order, subscription) };
   }
 
   private assertRequestedAtAllowed(input: TransactionInput): void {
     if (input.requestedAt && !isPlatformAdmin(this.viewer)) throw new ForbiddenError('Only a platform admin may set requestedAt');
   }
 
+  /** The ids the statement reads: the ones validation will check, and the partners the gate is asked about. */
+  private factsQuery(input: TransactionInput, idempotency: AttemptQuery['idempotency'], requestedAt: Date): AttemptQuery {
+    const v = this.viewer;
+    const reseller = v.partnerType === PartnerType.INDIRECT_RESELLER;
+    const named = reseller || seesAllPartners(v);
+    return {
+      viewer: v,
+      idempotency,
+      customerId: uuidOrNull(input.customerId),
+      namedPartnerId: uuidOrNull(input.partnerId),
+      namedResellerId: uuidOrNull(input.resellerId),
+      partnerId: named ? uuidOrNull(input.partnerId) : (v.partnerId ?? null),
+      resellerId: reseller ? (v.partnerId ?? null) : uuidOrNull(input.resellerId),
+      subscriptionId: input.kind === TransactionKind.NEW_PURCHASE ? null : uuidOrNull(input.subscriptionId),
+      requestedAt,
+    };
+  }
+
   /** Validation in the order of the input; answers with the coded error of the first problem. */
-  private async prepare(em: EntityManager, input: TransactionInput): Promise<Prepared> {
+  private prepare(input: TransactionInput, facts: AttemptFacts, requestedAt: Date): Prepared {
     const kind = input.kind;
     if (!Number.isInteger(input.quantity) || input.quantity < 1) throw new BadUserInputError('quantity must be more than 0', 'quantity');
     let offerId: string | null = null;
@@ -177,15 +342,13 @@ export class TransactionService {
     } else if (!input.subscriptionId) {
       throw new BadUserInputError(`subscriptionId is required for ${kind}`, 'subscriptionId');
     }
-    const { partnerId, resellerId } = await this.partners(em, input);
-    const customer = isUuid(input.customerId) && (await canSeeCustomer(em, this.viewer, input.customerId)) ? await em.findOne(Customer, { id: input.customerId }) : null;
+    const { partnerId, resellerId } = this.partners(input, facts);
+    const customer = facts.customer;
     if (!customer) throw new NotFoundError('Customer', input.customerId, 'customerId');
 
-    let subscription: Subscription | null = null;
+    let subscription: SubscriptionJson | null = null;
     if (kind !== TransactionKind.NEW_PURCHASE) {
-      subscription = isUuid(input.subscriptionId)
-        ? await em.findOne(Subscription, { id: input.subscriptionId, customer: customer.id, partner: partnerId })
-        : null;
+      subscription = facts.subscription;
       if (!subscription) throw new NotFoundError('Subscription', input.subscriptionId!, 'subscriptionId');
       if (subscription.status !== SubscriptionStatus.ACTIVE) {
         throw new BadUserInputError(`The subscription is ${subscription.status}`, 'subscriptionId');
@@ -197,7 +360,7 @@ export class TransactionService {
       resellerId,
       kind,
       channel: input.channel ?? Channel.API,
-      requestedAt: input.requestedAt ?? new Date(),
+      requestedAt,
       quantity: input.quantity,
       offerId,
       subscription,
@@ -209,35 +372,30 @@ export class TransactionService {
    * and places the order as itself; whether it may (linked, serving the customer) is
    * the gate's RESELLER_NOT_AUTHORIZED, so the attempt is recorded and alerted.
    */
-  private async partners(em: EntityManager, input: TransactionInput): Promise<{ partnerId: string; resellerId: string | null }> {
+  private partners(input: TransactionInput, facts: AttemptFacts): { partnerId: string; resellerId: string | null } {
     const v = this.viewer;
     if (v.partnerType === PartnerType.INDIRECT_RESELLER) {
       if (!input.partnerId || input.partnerId === v.partnerId) {
         throw new BadUserInputError('A reseller names the provider it orders through as partnerId', 'partnerId');
       }
       if (input.resellerId && input.resellerId !== v.partnerId) throw new ForbiddenError('A reseller places orders only as itself');
-      await this.partnerOfType(em, input.partnerId, 'partnerId', [PartnerType.INDIRECT_PROVIDER]);
+      partnerOfType(facts.namedPartnerType, input.partnerId, 'partnerId', [PartnerType.INDIRECT_PROVIDER]);
       return { partnerId: input.partnerId, resellerId: v.partnerId! };
     }
     let partnerId: string;
     if (seesAllPartners(v)) {
       if (!input.partnerId) throw new BadUserInputError('partnerId is required for a caller without a partner', 'partnerId');
-      await this.partnerOfType(em, input.partnerId, 'partnerId', [PartnerType.DIRECT_BILL, PartnerType.INDIRECT_PROVIDER]);
+      partnerOfType(facts.namedPartnerType, input.partnerId, 'partnerId', [PartnerType.DIRECT_BILL, PartnerType.INDIRECT_PROVIDER]);
       partnerId = input.partnerId;
     } else {
       if (input.partnerId && !isUuid(input.partnerId)) throw new NotFoundError('Partner', input.partnerId, 'partnerId');
-      partnerId = await actingPartnerId(em, v, input.partnerId);
+      // A partner user acts for its own partner only (as actingPartnerId answers).
+      if (input.partnerId && input.partnerId !== v.partnerId) throw new NotFoundError('Partner', input.partnerId);
+      partnerId = v.partnerId!;
     }
     if (!input.resellerId) return { partnerId, resellerId: null };
-    await this.partnerOfType(em, input.resellerId, 'resellerId', [PartnerType.INDIRECT_RESELLER]);
+    partnerOfType(facts.namedResellerType, input.resellerId, 'resellerId', [PartnerType.INDIRECT_RESELLER]);
     return { partnerId, resellerId: input.resellerId };
-  }
-
-  private async partnerOfType(em: EntityManager, id: string, field: string, types: PartnerType[]): Promise<Partner> {
-    const partner = isUuid(id) ? await em.findOne(Partner, { id }) : null;
-    if (!partner) throw new NotFoundError('Partner', id, field);
-    if (!types.includes(partner.type)) throw new BadUserInputError(`${field} must name a partner of type ${types.join(' or ')}`, field);
-    return partner;
   }
 
   /** Orders the viewer may see: its own as billing partner (a provider: also its resellers') or as reseller. */
@@ -262,6 +420,12 @@ export class TransactionService {
       args,
     );
   }
+}
+
+/** NOT_FOUND when the named partner does not exist (or the id is no UUID), BAD_USER_INPUT when it is of another type. */
+function partnerOfType(type: PartnerType | null, id: string, field: string, types: PartnerType[]): void {
+  if (!type) throw new NotFoundError('Partner', id, field);
+  if (!types.includes(type)) throw new BadUserInputError(`${field} must name a partner of type ${types.join(' or ')}`, field);
 }
 
 /** What identifies a request under an idempotency key: every field as sent (defaults applied). */
