@@ -35,6 +35,10 @@ export function parseClaims(payload: JWTPayload): Claims {
   };
 }
 
+/** How long a verified token is taken at its word (never past its `exp`), and how many are kept. */
+const VERIFIED_FOR_MS = 60_000;
+const VERIFIED_MAX = 10_000;
+
 /** Verifies bearer tokens: HS256 with a shared secret, or RS256 from a JWKS URL. */
 export class TokenVerifier {
   private readonly key: Uint8Array | JWTVerifyGetKey;
@@ -52,14 +56,30 @@ export class TokenVerifier {
     }
   }
 
+  /**
+   * Tokens verified lately, with the claims they carry, until they expire and at most
+   * VERIFIED_FOR_MS: a busy client presents the same token on every request, and
+   * checking its signature again each time cost a share of a short mutation's CPU.
+   * Refused tokens are never kept, so they are checked again every time.
+   */
+  private readonly verified = new Map<string, { claims: Claims; until: number }>();
+
   async verify(token: string): Promise<Claims> {
+    const now = Date.now();
+    const hit = this.verified.get(token);
+    if (hit && now < hit.until) return hit.claims;
     try {
       const { payload } = await jwtVerify(token, this.key as Uint8Array, {
         algorithms: this.algorithms,
         issuer: this.jwt.issuer,
         audience: this.jwt.audience,
       });
-      return parseClaims(payload);
+      const claims = parseClaims(payload);
+      Object.freeze(claims.roles);
+      const until = Math.min(now + VERIFIED_FOR_MS, typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity);
+      if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
+      this.verified.set(token, { claims: Object.freeze(claims), until });
+      return claims;
     } catch (err) {
       if (err instanceof InvalidTokenError) throw err;
       throw new InvalidTokenError((err as Error).message);
