@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Collection, Embedded, Entity, Enum, ManyToMany, ManyToOne, PrimaryKey, Property, Unique, OptionalProps } from '@mikro-orm/core';
+import { Collection, Embedded, Entity, Enum, Index, ManyToMany, ManyToOne, PrimaryKey, Property, Unique, OptionalProps } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { Contact } from '../common/contact';
 import { Partner } from '../partners/partner.entity';
@@ -11,6 +11,8 @@ import { CloudInstance } from './customer.enums';
  */
 @ObjectType({ description: 'An organization buying Microsoft cloud services through one or more partners' })
 @Entity({ tableName: 'customers' })
+// The customer list's order (company name, then id): a page is an index range, not a sort of every customer.
+@Index({ properties: ['companyName', 'id'] })
 export class Customer {
   [OptionalProps]?: 'id' | 'cloud' | 'createdAt';
 
