@@ -30,15 +30,16 @@ interface Prepared {
   text: string;
 }
 
+/** By key (the text itself, or a short name of its variant): texts vary only by kind, outcome and the viewer's tenancy condition. */
 const prepared = new Map<string, Prepared>();
+let named = 0;
 
-function statement(sql: string): Prepared {
-  let p = prepared.get(sql);
+function statement(key: string, sql: () => string): Prepared {
+  let p = prepared.get(key);
   if (!p) {
     let n = 0;
-    p = { name: `tx_${prepared.size + 1}`, text: sql.replace(/\?/g, () => `$${++n}`) };
-    // Texts vary only by kind, outcome and the viewer's tenancy condition: a handful.
-    if (prepared.size < 500) prepared.set(sql, p);
+    p = { name: `tx_${++named}`, text: sql().replace(/\?/g, () => `$${++n}`) };
+    if (prepared.size < 500) prepared.set(key, p);
   }
   return p;
 }
@@ -51,8 +52,13 @@ export class Sql {
   ) {}
 
   /** Runs `sql` (with `?` placeholders) as a prepared statement; answers its rows. */
-  async rows<R>(sql: string, values: unknown[]): Promise<R[]> {
-    const p = statement(sql);
+  rows<R>(sql: string, values: unknown[]): Promise<R[]> {
+    return this.rowsOf<R>(sql, () => sql, values);
+  }
+
+  /** Like `rows`, for a text built by `sql()` only the first time `key` is asked for. */
+  async rowsOf<R>(key: string, sql: () => string, values: unknown[]): Promise<R[]> {
+    const p = statement(key, sql);
     this.client.emit('query', { sql: p.text, bindings: values, method: 'raw', __knexUid: this.connection.__knexUid });
     const res = await this.connection.query({ name: p.name, text: p.text, values });
     return res.rows as R[];

@@ -148,8 +148,9 @@ interface Row {
 export async function readAttemptFacts(sql: Sql, q: AttemptQuery): Promise<AttemptFacts> {
   const visible = visibleCustomerCondition(q.viewer, 'c.id');
   const today = todayUtc(q.requestedAt);
-  const [row] = await sql.rows<Row>(
-    `select
+  const [row] = await sql.rowsOf<Row>(
+    `facts:${visible.sql}`,
+    () => `select
        (select json_build_object('order', row_to_json(o), 'alert', (select row_to_json(a) from blocked_order_alerts a where a.order_id = o.id))
           from orders o where o.idempotency_scope = ? and o.idempotency_key = ?) as earlier,
        row_to_json(c) as customer,

@@ -241,7 +241,7 @@ export class TransactionService {
       idempotencyScope: idem.scope,
       requestHash: idem.hash,
     } as Order;
-    const ctes: string[] = [];
+    let cte: string;
     const params: unknown[] = [];
     // The subscription as it is after this statement.
     let subscription = p.subscription;
@@ -259,31 +259,33 @@ export class TransactionService {
         cancelled_at: null,
       };
       order.subscription = { id: subscription.id } as Subscription;
-      ctes.push(`subscription as (
+      cte = `subscription as (
         insert into subscriptions (id, customer_id, partner_id, reseller_id, offer_id, seats, status, renews_on, created_at)
-        select ?::uuid, ?::uuid, ?::uuid, ?::uuid, ?::text, ?::int, ?::text, ?::date, ?::timestamptz from placed returning id)`);
+        select ?::uuid, ?::uuid, ?::uuid, ?::uuid, ?::text, ?::int, ?::text, ?::date, ?::timestamptz from placed returning id)`;
       const s = subscription;
       params.push(s.id, s.customer_id, s.partner_id, s.reseller_id, s.offer_id, s.seats, s.status, s.renews_on, order.createdAt);
     } else if (completed && p.kind === TransactionKind.SEAT_CHANGE) {
       subscription = { ...p.subscription!, seats: p.quantity };
-      ctes.push('subscription as (update subscriptions set seats = ? where id = ? and exists (select 1 from placed) returning id)');
+      cte = 'subscription as (update subscriptions set seats = ? where id = ? and exists (select 1 from placed) returning id)';
       params.push(subscription.seats, subscription.id);
     } else if (completed) {
       subscription = { ...p.subscription!, renews_on: plusOneYear(p.subscription!.renews_on) };
-      ctes.push('subscription as (update subscriptions set renews_on = ? where id = ? and exists (select 1 from placed) returning id)');
+      cte = 'subscription as (update subscriptions set renews_on = ? where id = ? and exists (select 1 from placed) returning id)';
       params.push(subscription.renews_on, subscription.id);
     } else {
       // Same statement, so the same transaction: no blocked order without its alert, no alert without its order.
-      ctes.push(alertOfOrderCtes('placed'));
+      cte = alertOfOrderCtes('placed');
     }
-    const [row] = await sql.rows<{ id: string; alert_id?: string; alert_created_at?: string }>(
-      `with placed as (
+    const [row] = await sql.rowsOf<{ id: string; alert_id?: string; alert_created_at?: string }>(
+      // The variants: new subscription, seats, renewal, alert.
+      `place:${completed ? p.kind : 'BLOCKED'}`,
+      () => `with placed as (
          insert into orders (id, customer_id, partner_id, reseller_id, kind, channel, outcome, block_reasons, warnings, requested_at, created_at,
                              offer_id, quantity, subscription_id, placed_by_id, idempotency_key, idempotency_scope, request_hash)
          values (?, ?, ?, ?, ?, ?, ?, ?::text[], ?::text[], ?, ?, ?, ?, ?, ?, ?, ?, ?)
          on conflict (idempotency_scope, idempotency_key) do nothing
          returning id, customer_id, partner_id, reseller_id, block_reasons),
-       ${ctes.join(',\n')}
+       ${cte}
        ${completed ? 'select placed.id from placed' : 'select placed.id, n.id as alert_id, n.created_at as alert_created_at from placed left join alert_notified n on true'}`,
       [
         order.id, p.customer.id, p.partnerId, p.resellerId, order.kind, order.channel, order.outcome, order.blockReasons, order.warnings,
