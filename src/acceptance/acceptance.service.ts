@@ -91,9 +91,8 @@ export async function recordConfirmations(
   });
   const recordedAt = new Array<string>(rows.length);
   const supersededAt = new Array<string | null>(rows.length).fill(null);
-  const firsts: { customer_id: string; at: string }[] = [];
   let latest = at.getTime();
-  for (const [customerId, seq] of byCustomer) {
+  for (const seq of byCustomer.values()) {
     seq.forEach((i, k) => {
       recordedAt[i] = new Date(at.getTime() + k).toISOString();
       latest = Math.max(latest, at.getTime() + k);
@@ -104,16 +103,15 @@ export async function recordConfirmations(
         (outcomes[seq[k + 1]] as { supersededId: string | null }).supersededId = (outcomes[i] as { id: string }).id;
       }
     });
-    firsts.push({ customer_id: customerId, at: recordedAt[seq[0]] });
   }
-  if (firsts.length === 0) return { outcomes, latest: at };
+  if (byCustomer.size === 0) return { outcomes, latest: at };
+  // The first row of each customer is recorded at `at`: the active one is superseded at that instant.
   const superseded = await execIn<{ id: string; customer_id: string }[]>(
     tx,
-    `update acceptances a set status = 'SUPERSEDED', superseded_at = u.at
-       from json_to_recordset(?::json) as u(customer_id uuid, at timestamptz)
-      where a.customer_id = u.customer_id and a.partner_id = ? and a.status = 'ACTIVE'
-     returning a.id, a.customer_id`,
-    [JSON.stringify(firsts), partnerId],
+    `update acceptances set status = 'SUPERSEDED', superseded_at = ?
+      where customer_id in (?) and partner_id = ? and status = 'ACTIVE'
+     returning id, customer_id`,
+    [at.toISOString(), [...byCustomer.keys()], partnerId],
   );
   for (const s of superseded) {
     (outcomes[byCustomer.get(s.customer_id)![0]] as { supersededId: string | null }).supersededId = s.id;

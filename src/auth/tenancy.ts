@@ -23,6 +23,23 @@ export function visibleCustomerCondition(viewer: Viewer, column: string): { sql:
   };
 }
 
+/**
+ * The same rule as visibleCustomerCondition, written as correlated EXISTS: for a
+ * known handful of customers (a chunk of a bulk import) the planner probes the
+ * (customer_id, partner_id) index per customer instead of listing every customer
+ * the partner serves.
+ */
+export function visibleCustomerExists(viewer: Viewer, column: string): { sql: string; params: unknown[] } {
+  if (seesAllPartners(viewer)) return { sql: 'true', params: [] };
+  return {
+    sql: `(exists (select 1 from customer_relationships r where r.customer_id = ${column} and r.partner_id = ?)
+      or exists (select 1 from customer_relationships r
+                   join customer_relationship_resellers rr on rr.relationship_id = r.id
+                  where r.customer_id = ${column} and rr.reseller_id = ?))`,
+    params: [viewer.partnerId, viewer.partnerId],
+  };
+}
+
 export async function canSeeCustomer(em: EntityManager, viewer: Viewer, customerId: string): Promise<boolean> {
   if (!isUuid(customerId)) return false;
   const cond = visibleCustomerCondition(viewer, 'c.id');

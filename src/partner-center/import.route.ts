@@ -6,7 +6,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../errors';
 import { bearer, InvalidTokenError } from '../auth/token';
 import { UnknownPartnerError, type Viewer } from '../auth/viewer';
-import { visibleCustomerCondition } from '../auth/tenancy';
+import { visibleCustomerExists } from '../auth/tenancy';
 import { DateScalar } from '../common/scalars';
 import { Role, PartnerType } from '../partners/partner.enums';
 import { recordConfirmations, type ConfirmationRow } from '../acceptance/acceptance.service';
@@ -111,7 +111,7 @@ function checkHeader(header: string[]): string[] {
 /** A chunk's customers by tenant id (visible to the viewer), with what the rules need. */
 async function customersOf(tx: EntityManager, viewer: Viewer, tenantIds: string[]): Promise<Map<string, { id: string; cloud: string; country: string }>> {
   if (tenantIds.length === 0) return new Map();
-  const visible = visibleCustomerCondition(viewer, 'c.id');
+  const visible = visibleCustomerExists(viewer, 'c.id');
   const rows = await tx
     .getConnection()
     .execute<{ id: string; tenant_id: string; cloud: string; country: string }[]>(

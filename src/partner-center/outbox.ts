@@ -102,7 +102,7 @@ export async function enqueueAcceptanceSyncs(em: EntityManager, partnerId: strin
     sharedLocks.set(ctx, held);
   }
   // One MS-RequestId per acceptance; without a request scope each gets its own correlation id too.
-  const rows = await conn.execute<{ acceptance_id: string; status: SyncStatus; job_id: string | null }[]>(
+  const rows = await conn.execute<{ acceptance_id: string; partner_id: string; status: SyncStatus; job_id: string | null }[]>(
     `insert into acceptance_syncs (acceptance_id, partner_id, status, attempts, request_id, correlation_id, job_id, created_at)
      select x.id, x.partner_id, x.status, 0, gen_random_uuid(), coalesce(?, gen_random_uuid()::text),
             case when x.status = 'PENDING' then gen_random_uuid() end, date_trunc('milliseconds', clock_timestamp())
@@ -111,17 +111,18 @@ export async function enqueueAcceptanceSyncs(em: EntityManager, partnerId: strin
                          when exists (select 1 from partner_center_connections pc where pc.partner_id = a.partner_id) then 'PENDING'
                          else 'NOT_CONNECTED' end as status
                from acceptances a join customers c on c.id = a.customer_id
-              where a.id = any(array[?]::uuid[]) and a.partner_id = ?) x
+              where a.id in (?)) x
      on conflict (acceptance_id) do update set
        status = excluded.status, attempts = 0, request_id = excluded.request_id, correlation_id = excluded.correlation_id,
        job_id = excluded.job_id, last_error = null, next_attempt_at = null, synced_at = null
-     returning acceptance_id, status, job_id`,
-    [currentRequestId() ?? null, acceptanceIds, partnerId],
+     returning acceptance_id, partner_id, status, job_id`,
+    [currentRequestId() ?? null, acceptanceIds],
     'all',
     ctx,
   );
   const byId = new Map(rows.map((r) => [r.acceptance_id, r]));
-  const missing = acceptanceIds.find((id) => !byId.has(id));
+  // Looked up by id alone (the planner's partner statistics lag behind a bulk import); checked here.
+  const missing = acceptanceIds.find((id) => byId.get(id)?.partner_id !== partnerId);
   if (missing) throw new Error(`acceptance ${missing} of partner ${partnerId} is not recorded in this transaction`);
   const jobs = rows.filter((r) => r.status === SyncStatus.PENDING).map((r) => ({ id: r.job_id!, data: { acceptanceId: r.acceptance_id, partnerId } }));
   if (jobs.length) await sendSyncJobs(em, jobs);
