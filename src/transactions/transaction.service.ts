@@ -4,15 +4,16 @@ import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from 
 import { isUuid } from '../auth/tenancy';
 import { isPlatformAdmin, seesAllPartners, type Viewer } from '../auth/viewer';
 import { paginate, type ConnectionResult } from '../common/connection';
-import type { Customer } from '../customers/customer.entity';
-import type { Partner, User } from '../partners/partner.entity';
+import { Customer } from '../customers/customer.entity';
+import type { Contact } from '../common/contact';
+import { Partner, type User } from '../partners/partner.entity';
 import { PartnerType } from '../partners/partner.enums';
 import { Channel } from '../acceptance/acceptance.enums';
-import type { BlockedOrderAlert } from '../alerts/alert.entity';
+import { BlockedOrderAlert } from '../alerts/alert.entity';
 import { alertOfOrderCtes } from '../alerts/alert.record';
 import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from './gate';
 import { gateFacts, readAttemptFacts, type AlertJson, type AttemptFacts, type AttemptQuery, type CustomerJson, type OrderJson, type PartnerJson, type SubscriptionJson } from './transaction.facts';
-import { Order, type Subscription } from './transaction.entity';
+import { Order, Subscription } from './transaction.entity';
 import { Sql } from './sql';
 import { OrderOutcome, SubscriptionStatus, TransactionKind, type BlockReason, type TransactionWarning } from './transaction.enums';
 import type { OrderFilter, TransactionInput } from './transaction.inputs';
@@ -52,9 +53,24 @@ export function plusOneYear(date: string | Date): string {
 
 const uuidOrNull = (id: string | null | undefined): string | null => (isUuid(id) ? id : null);
 
+/**
+ * A read-only record of an entity's class holding its fields as plain own properties:
+ * type-graphql hands a field resolver's `@Root()` over as is only when it is an
+ * instance of the class (else it copies it into `new Order()` and the like, on every
+ * field), and defining the fields directly skips the ORM's per-instance change
+ * tracking, which a record that never enters an EntityManager does not need.
+ */
+function record<T extends object>(entity: abstract new () => T, fields: { [K in keyof T]?: T[K] }): T {
+  const o = Object.create(entity.prototype) as T;
+  for (const key of Object.keys(fields)) {
+    Object.defineProperty(o, key, { value: (fields as Record<string, unknown>)[key], writable: true, enumerable: true, configurable: true });
+  }
+  return o;
+}
+
 /** The order as stored, from its `row_to_json`; relations are references by id, as the resolvers load them. */
 function orderOf(o: OrderJson): Order {
-  return {
+  return record(Order, {
     id: o.id,
     customer: { id: o.customer_id } as Customer,
     partner: { id: o.partner_id } as Partner,
@@ -73,11 +89,11 @@ function orderOf(o: OrderJson): Order {
     idempotencyKey: o.idempotency_key,
     idempotencyScope: o.idempotency_scope,
     requestHash: o.request_hash,
-  } as Order;
+  });
 }
 
 function alertOf(a: AlertJson, order: Order): BlockedOrderAlert {
-  return {
+  return record(BlockedOrderAlert, {
     id: String(a.id),
     order,
     customer: { id: a.customer_id } as Customer,
@@ -87,28 +103,28 @@ function alertOf(a: AlertJson, order: Order): BlockedOrderAlert {
     createdAt: new Date(a.created_at),
     acknowledgedAt: a.acknowledged_at ? new Date(a.acknowledged_at) : null,
     acknowledgedBy: a.acknowledged_by_id ? ({ id: a.acknowledged_by_id } as User) : null,
-  } as BlockedOrderAlert;
+  });
 }
 
 function customerOf(c: CustomerJson): Customer {
-  return {
+  return record(Customer, {
     id: c.id,
     tenantId: c.tenant_id,
     companyName: c.company_name,
     domain: c.domain,
     country: c.country,
     cloud: c.cloud,
-    primaryContact: { firstName: c.contact_first_name, lastName: c.contact_last_name, email: c.contact_email, phoneNumber: c.contact_phone_number },
+    primaryContact: { firstName: c.contact_first_name, lastName: c.contact_last_name, email: c.contact_email, phoneNumber: c.contact_phone_number } as Contact,
     createdAt: new Date(c.created_at),
-  } as Customer;
+  });
 }
 
 function partnerOf(p: PartnerJson): Partner {
-  return { id: p.id, name: p.name, tenantId: p.tenant_id, type: p.type, createdAt: new Date(p.created_at) } as Partner;
+  return record(Partner, { id: p.id, name: p.name, tenantId: p.tenant_id, type: p.type, createdAt: new Date(p.created_at) });
 }
 
 function subscriptionOf(s: SubscriptionJson): Subscription {
-  return {
+  return record(Subscription, {
     id: s.id,
     customer: { id: s.customer_id } as Customer,
     partner: { id: s.partner_id } as Partner,
@@ -119,7 +135,7 @@ function subscriptionOf(s: SubscriptionJson): Subscription {
     renewsOn: s.renews_on,
     createdAt: new Date(s.created_at),
     cancelledAt: s.cancelled_at ? new Date(s.cancelled_at) : null,
-  } as Subscription;
+  });
 }
 
 /** What of the order's customer and partners the statement read (a replay's are the request's, as its hash matched). */
@@ -221,7 +237,7 @@ export class TransactionService {
    */
   private async place(sql: Sql, facts: AttemptFacts, p: Prepared, decision: GateDecision, idem: { key: string; scope: string; hash: string }): Promise<AttemptResult> {
     const completed = decision.outcome === OrderOutcome.COMPLETED;
-    const order = {
+    const order = record(Order, {
       id: randomUUID(),
       customer: { id: p.customer.id } as Customer,
       partner: { id: p.partnerId } as Partner,
@@ -240,7 +256,7 @@ export class TransactionService {
       idempotencyKey: idem.key,
       idempotencyScope: idem.scope,
       requestHash: idem.hash,
-    } as Order;
+    });
     let cte: string;
     const params: unknown[] = [];
     // The subscription as it is after this statement.
@@ -296,7 +312,7 @@ export class TransactionService {
     if (!row) throw new DuplicateAttempt();
     const alert = completed
       ? null
-      : ({
+      : record(BlockedOrderAlert, {
           id: String(row.alert_id),
           order,
           customer: order.customer,
@@ -306,7 +322,7 @@ export class TransactionService {
           createdAt: new Date(row.alert_created_at!),
           acknowledgedAt: null,
           acknowledgedBy: null,
-        } as BlockedOrderAlert);
+        });
     return { order, alert, known: knownOf(facts, order, subscription) };
   }
 

@@ -86,6 +86,44 @@ describe('round trips of an order', () => {
   });
 });
 
+describe('the answer of an attempt', () => {
+  const WIDE = `mutation ($input: TransactionInput!) {
+    attemptTransaction(input: $input) {
+      order { id outcome customer { id companyName country cloud } partner { id name type } reseller { id }
+              subscription { id offerId seats status renewsOn } }
+      alert { id cursor reasons customer { id companyName } partner { id name } }
+    }
+  }`;
+
+  it('names the customer, partner and subscription as stored, for a completed order and a blocked one', async () => {
+    const bought = await aCustomer(gw, { partners: [{ partner: direct }] });
+    await anAcceptance(gw, { customer: bought, partner: direct, template: mca });
+    const blocked = await aCustomer(gw, { partners: [{ partner: direct }] });
+    const token = await aPartnerToken(direct);
+    const done = (await gw.gql(WIDE, purchase(bought), token)).data.attemptTransaction;
+    const stored = await gw.orm.em.getConnection().execute<{ offer_id: string; seats: number; renews_on: string }[]>(
+      "select offer_id, seats, to_char(renews_on, 'YYYY-MM-DD') as renews_on from subscriptions where id = ?",
+      [done.order.subscription.id],
+    );
+    expect(done.order).toMatchObject({
+      outcome: 'COMPLETED',
+      customer: { id: bought.id, companyName: bought.companyName, country: bought.country, cloud: 'PUBLIC' },
+      partner: { id: direct.id, name: direct.name, type: 'DIRECT_BILL' },
+      reseller: null,
+      subscription: { offerId: stored[0].offer_id, seats: stored[0].seats, status: 'ACTIVE', renewsOn: stored[0].renews_on },
+    });
+    const stopped = (await gw.gql(WIDE, purchase(blocked), token)).data.attemptTransaction;
+    expect(stopped.order).toMatchObject({ outcome: 'BLOCKED', customer: { id: blocked.id, companyName: blocked.companyName }, subscription: null });
+    expect(stopped.alert).toEqual({
+      id: stopped.alert.cursor,
+      cursor: expect.any(String),
+      reasons: ['ACCEPTANCE_NOT_CONFIRMED'],
+      customer: { id: blocked.id, companyName: blocked.companyName },
+      partner: { id: direct.id, name: direct.name },
+    });
+  });
+});
+
 describe('alert cursors follow commit order', () => {
   /** Waits until a session of this database waits for an advisory lock. */
   async function someoneWaitsForAnAdvisoryLock(): Promise<void> {
