@@ -12,6 +12,9 @@ import { BlockReason, OrderOutcome, SubscriptionStatus, TransactionKind, Transac
 @ObjectType('ProductSubscription', { description: 'A product subscription, created by a completed NEW_PURCHASE and extended by renewals' })
 @Entity({ tableName: 'subscriptions' })
 @Index({ properties: ['customer', 'partner'] })
+// Renewal risks of one partner: its window of subscriptions, billed by it or sold through it (src/renewals).
+@Index({ properties: ['partner', 'renewsOn'] })
+@Index({ properties: ['reseller', 'renewsOn'] })
 export class Subscription {
   [OptionalProps]?: 'id' | 'status' | 'createdAt';
 
