@@ -1,25 +1,26 @@
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Client } from 'pg';
-import { stringify } from 'csv-stringify';
+import { Client, types, type CustomTypesConfig } from 'pg';
 import { buildContext, type Context, type Services } from '../server/context';
 import { sendJson, type Route } from '../server/routes';
 import { isLinked, isUuid, partnerExists, visibleCustomerCondition } from '../auth/tenancy';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { PartnerType } from '../partners/partner.enums';
-import { auditEventsSql, maskedValues, type AuditRow } from './audit.sql';
+import { auditEventsSql, maskedValue } from './audit.sql';
 
 /**
  * GET /exports/acceptances?partnerId=&from=&to=&format=csv|jsonl: the audit trail of
  * every customer the caller sees with one partner, for a regulator or an auditor.
- * Streamed from a server-side cursor (DECLARE ... FETCH in batches) through a
- * streaming writer with backpressure, so memory stays flat however many rows.
+ * Streamed from a server-side cursor (DECLARE ... FETCH in batches): each batch is
+ * formatted into one chunk of text, and the next batch is fetched while the chunk is
+ * written, with backpressure end to end, so memory stays flat however many rows.
+ * Rows come as arrays of PostgreSQL's text (no per-row objects, no Date parsing).
  */
 
 export const EXPORT_PATH = '/exports/acceptances';
-/** Rows per FETCH from the cursor. */
-export const FETCH_SIZE = 1_000;
+/** Rows per FETCH from the cursor (the next is fetched while one is formatted and written). */
+export const FETCH_SIZE = 2_000;
 
 export const EXPORT_COLUMNS = [
   'at',
@@ -127,46 +128,118 @@ export function exportSql(viewer: Viewer, req: ExportRequest): { sql: string; pa
   return { sql, params };
 }
 
-interface ExportDbRow extends AuditRow {
-  customer_tenant_id: string;
-  customer_name: string;
-  partner_name: string;
-  actor_name: string | null;
+/** The columns of `exportSql`, in its order, as PostgreSQL's text (`at` in UTC, ISO date style). */
+type ExportDbRow = [
+  at: string,
+  event: string,
+  customerId: string,
+  partnerId: string,
+  acceptanceId: string | null,
+  actorId: string | null,
+  field: string | null,
+  oldValue: string | null,
+  newValue: string | null,
+  note: string | null,
+  customerTenantId: string,
+  customerName: string,
+  partnerName: string,
+  actorName: string | null,
+];
+
+/** Every value as PostgreSQL sent it: the export only copies text. */
+const RAW_TEXT: CustomTypesConfig = { getTypeParser: () => (value: string) => value };
+
+const UTC_TEXT = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00$/;
+const parseTimestamptz = types.getTypeParser(types.builtins.TIMESTAMPTZ) as (text: string) => Date;
+
+/**
+ * `2026-11-25 00:01:02.123456+00` (timestamptz text in UTC) as `Date#toISOString` writes
+ * it: `2026-11-25T00:01:02.123Z` (milliseconds truncated, as pg's own parser does).
+ * Anything else (years past 9999, BC) goes through pg's parser.
+ */
+export function isoInstant(text: string): string {
+  const m = UTC_TEXT.exec(text);
+  if (!m) return parseTimestamptz(text).toISOString();
+  return `${m[1]}T${m[2]}.${(m[3] ?? '').slice(0, 3).padEnd(3, '0')}Z`;
 }
 
-function toExportRow(viewer: Viewer, r: ExportDbRow): ExportRow {
-  const { oldValue, newValue } = maskedValues(viewer, r);
-  return {
-    at: new Date(r.at).toISOString(),
-    event: r.event,
-    customerId: r.customer_id,
-    customerTenantId: r.customer_tenant_id,
-    customerName: r.customer_name,
-    partnerId: r.partner_id,
-    partnerName: r.partner_name,
-    acceptanceId: r.acceptance_id,
-    actorId: r.actor_id,
-    actorName: r.actor_name,
-    field: r.field,
-    oldValue,
-    newValue,
-    note: r.note,
-  };
+/** One row in the order of EXPORT_COLUMNS, contact values masked for analysts as in GraphQL. */
+function exportValues(viewer: Viewer, r: ExportDbRow): (string | null)[] {
+  const field = r[6];
+  return [isoInstant(r[0]), r[1], r[2], r[10], r[11], r[3], r[12], r[4], r[5], r[13], field, maskedValue(viewer, field, r[7]), maskedValue(viewer, field, r[8]), r[9]];
 }
 
-/** Rows from a server-side cursor, one FETCH at a time; the transaction ends when the stream does (also on abort). */
-async function* cursorRows(services: Services, sql: string, params: unknown[]): AsyncGenerator<ExportDbRow[]> {
+const NEEDS_QUOTES = /[",\r\n]/;
+/** RFC 4180, as csv-stringify writes it by default: quoted only when it holds a quote, comma or line break; null is empty. */
+const csvField = (v: string | null) => (v === null ? '' : NEEDS_QUOTES.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
+export const CSV_HEADER = `${EXPORT_COLUMNS.join(',')}\n`;
+
+/** A row as a CSV record. */
+function csvLine(viewer: Viewer, r: ExportDbRow): string {
+  const v = exportValues(viewer, r);
+  let line = csvField(v[0]);
+  for (let i = 1; i < v.length; i++) line += `,${csvField(v[i])}`;
+  return `${line}\n`;
+}
+
+const JSON_KEYS = EXPORT_COLUMNS.map((c, i) => `${i ? ',' : '{'}${JSON.stringify(c)}:`);
+/** A row as a JSON line: `JSON.stringify` of an object with the keys of EXPORT_COLUMNS, in that order. */
+function jsonLine(viewer: Viewer, r: ExportDbRow): string {
+  const v = exportValues(viewer, r);
+  let line = '';
+  for (let i = 0; i < v.length; i++) line += JSON_KEYS[i] + JSON.stringify(v[i]);
+  return `${line}}\n`;
+}
+
+/**
+ * Text chunks of about this many characters: even as a two-byte string, below V8's
+ * large-object size (128 KiB), so that a chunk, once pushed (and copied into a
+ * Buffer), dies young instead of being allocated straight into the old generation.
+ */
+const CHUNK_CHARS = 16 * 1024;
+
+/** The rows as text chunks of about CHUNK_CHARS each. */
+async function* formatted(batches: AsyncIterable<ExportDbRow[]>, line: (r: ExportDbRow) => string, header: string): AsyncGenerator<string> {
+  let out = header;
+  for await (const batch of batches) {
+    for (const r of batch) {
+      out += line(r);
+      if (out.length >= CHUNK_CHARS) {
+        yield out;
+        out = '';
+      }
+    }
+  }
+  if (out) yield out;
+}
+
+/**
+ * Batches of rows from a server-side cursor. The next FETCH is sent before a batch is
+ * handed on, so PostgreSQL reads while the gateway formats and writes (at most two
+ * batches in memory). The transaction ends when the stream does (also on abort).
+ */
+async function* cursorBatches(services: Services, sql: string, params: unknown[]): AsyncGenerator<ExportDbRow[]> {
   const client = new Client({ connectionString: services.orm.config.get('clientUrl'), application_name: 'consent-gateway export' });
   await client.connect();
   let open = false;
   try {
-    await client.query('begin isolation level repeatable read read only');
+    // Timestamps as ISO text in UTC, for isoInstant.
+    await client.query("begin isolation level repeatable read read only; set local time zone 'UTC'; set local datestyle = 'ISO'");
     open = true;
     await client.query(`declare audit_export no scroll cursor for ${sql}`, params);
+    const fetch = () => {
+      const next = client.query<ExportDbRow>({ text: `fetch forward ${FETCH_SIZE} from audit_export`, rowMode: 'array', types: RAW_TEXT });
+      next.catch(() => undefined); // awaited below; an abort in between must not leave it unhandled
+      return next;
+    };
+    let pending = fetch();
     for (;;) {
-      const { rows } = await client.query<ExportDbRow>(`fetch forward ${FETCH_SIZE} from audit_export`);
+      const { rows } = await pending;
+      const more = rows.length === FETCH_SIZE;
+      if (more) pending = fetch();
       if (rows.length) yield rows;
-      if (rows.length < FETCH_SIZE) break;
+      if (!more) break;
     }
     await client.query('commit');
     open = false;
@@ -201,23 +274,13 @@ async function handleExport(req: IncomingMessage, res: ServerResponse, services:
     'content-disposition': `attachment; filename="${fileName(request)}"`,
     'cache-control': 'no-store',
   });
-  const rows = Readable.from(
-    (async function* () {
-      for await (const batch of cursorRows(services, sql, params)) for (const r of batch) yield toExportRow(viewer, r);
-    })(),
-  );
-  const writer =
-    request.format === 'csv'
-      ? stringify({ header: true, columns: [...EXPORT_COLUMNS], cast: { date: (d) => d.toISOString() } })
-      : new Transform({
-          writableObjectMode: true,
-          transform(row: ExportRow, _enc, done) {
-            done(null, JSON.stringify(row) + '\n');
-          },
-        });
+  const csv = request.format === 'csv';
+  const line = csv ? (r: ExportDbRow) => csvLine(viewer, r) : (r: ExportDbRow) => jsonLine(viewer, r);
+  // A byte stream (chunks become Buffers as they are pushed) that reads at most one chunk ahead of the response.
+  const chunks = Readable.from(formatted(cursorBatches(services, sql, params), line, csv ? CSV_HEADER : ''), { objectMode: false });
   try {
     // pipeline applies backpressure end to end and, when the client goes away, ends the cursor's transaction.
-    await pipeline(rows, writer, res);
+    await pipeline(chunks, res);
   } catch (err) {
     if (!res.destroyed) res.destroy(err as Error);
     if ((err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') services.log.warn({ err }, 'acceptance export failed midway');

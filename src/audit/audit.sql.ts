@@ -113,8 +113,12 @@ export function auditEventsSql(): string {
 const kindOf = (field: string): ContactKind => (field === 'email' ? 'email' : field === 'phoneNumber' ? 'phone' : 'name');
 const isContactField = (field: string | null): field is string => field !== null && (CONTACT_FIELDS as readonly string[]).includes(field);
 
+/** An old or new value of an event's `field`: contact fields go through the one masking helper (analysts see them masked). */
+export function maskedValue(viewer: Viewer | null, field: string | null, value: string | null): string | null {
+  return isContactField(field) ? contactValue(viewer, kindOf(field), value) : value;
+}
+
 /** Old and new values of contact fields go through the one masking helper (analysts see them masked). */
 export function maskedValues(viewer: Viewer | null, row: Pick<AuditRow, 'field' | 'old_value' | 'new_value'>): { oldValue: string | null; newValue: string | null } {
-  if (!isContactField(row.field)) return { oldValue: row.old_value, newValue: row.new_value };
-  return { oldValue: contactValue(viewer, kindOf(row.field), row.old_value), newValue: contactValue(viewer, kindOf(row.field), row.new_value) };
+  return { oldValue: maskedValue(viewer, row.field, row.old_value), newValue: maskedValue(viewer, row.field, row.new_value) };
 }
