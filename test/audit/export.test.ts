@@ -126,4 +126,23 @@ describe('GET /exports/acceptances', () => {
     const body = await res.json();
     expect(body.errors[0].extensions).toEqual(field ? { code, field } : { code });
   });
+
+  it('a value holding a comma, a quote or a line break is quoted in CSV (RFC 4180) and unchanged in JSON Lines; instants are UTC with milliseconds as in the API', async () => {
+    const [acceptance] = await gw.orm.em.fork().getConnection().execute<{ id: string }[]>(
+      "select id from acceptances where customer_id = ? and partner_id = ? and status = 'ACTIVE'",
+      [w.second.id, w.provider.id],
+    );
+    const tricky = 'Smith, "Jr."\nsecond line\r\nthird';
+    await gw.orm.em.fork().getConnection().execute(
+      `insert into acceptance_corrections (id, acceptance_id, corrected_by_id, corrected_at, field, old_value, new_value)
+       values (gen_random_uuid(), ?, ?, '2030-01-02T03:04:05.1Z', 'lastName', ?, 'Plain')`,
+      [acceptance.id, w.users.providerAgent, tricky],
+    );
+    const token = await platformAdminToken();
+    const lines = (await jsonl(await get({ partnerId: w.provider.id, format: 'jsonl', from: '2030-01-01' }, token))) as Record<string, string>[];
+    expect(lines.map((r) => [r.at, r.oldValue, r.newValue])).toEqual([['2030-01-02T03:04:05.100Z', tricky, 'Plain']]);
+    const text = await (await get({ partnerId: w.provider.id, format: 'csv', from: '2030-01-01' }, token)).text();
+    expect(text).toContain(`,"Smith, ""Jr.""\nsecond line\r\nthird",Plain,`);
+    expect(parse(text, { columns: true })).toEqual(lines.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v ?? '']))));
+  });
 });
