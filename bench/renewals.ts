@@ -11,6 +11,12 @@
  * to 1,000,000 events (contact corrections), set-based with generate_series.
  * Environment: BENCH_DURATION seconds (default 10), BENCH_CONNECTIONS (default 4),
  * BENCH_PG_PORT (default 54341), BENCH_EVENTS (default 1000000). Loopback only.
+ * BENCH_REUSE=1 keeps a database seeded by an earlier run (BENCH_DATA_DIR, default
+ * bench/.data/renewals) and only migrates it. BENCH_GATEWAY_ROOT runs the gateway of
+ * another checkout (e.g. `git archive` of an earlier commit, with node_modules linked)
+ * against the same data, for before/after runs. BENCH_NODE_FLAGS adds V8 flags to the
+ * gateway (e.g. --max-semi-space-size=32). BENCH_LIVE_GC=1 also samples memory after
+ * forced full collections every 2 s during the export (which lowers its RSS peak).
  */
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -34,7 +40,11 @@ const PG_PORT = Number(process.env.BENCH_PG_PORT ?? 54341);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const SUBSCRIPTIONS = 50_000;
 const PAGE = 50;
-const DATA_DIR = join(ROOT, 'bench', '.data', 'renewals');
+const DATA_DIR = process.env.BENCH_DATA_DIR ?? join(ROOT, 'bench', '.data', 'renewals');
+const REUSE = process.env.BENCH_REUSE === '1';
+const GATEWAY_ROOT = process.env.BENCH_GATEWAY_ROOT ?? ROOT;
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const LIVE_GC = process.env.BENCH_LIVE_GC === '1';
 const RESULTS = join(ROOT, 'bench', 'results');
 const MiB = 1024 * 1024;
 
@@ -63,6 +73,24 @@ const countEvents = (db: Client, partnerId: string) =>
 async function prepare() {
   mkdirSync(DATA_DIR, { recursive: true });
   const pg = await startEmbeddedPostgres(join(DATA_DIR, 'pg'), PG_PORT);
+  if (REUSE) {
+    const orm = await initOrm(pg.url);
+    await migrate(orm);
+    await orm.close();
+    const db = new Client({ connectionString: pg.url });
+    await db.connect();
+    const { partner_id: partnerId } = (await db.query('select partner_id from acceptances group by 1 order by count(*) desc limit 1')).rows[0];
+    await db.query('vacuum analyze');
+    const counts = {
+      customers: (await db.query('select count(*)::int as n from customers')).rows[0].n,
+      subscriptions: (await db.query('select count(*)::int as n from subscriptions')).rows[0].n,
+      activeRenewingWithin60Days: (await db.query(`select count(*)::int as n from subscriptions where status = 'ACTIVE' and renews_on between current_date and current_date + 60`)).rows[0].n,
+      exportPartnerEvents: await countEvents(db, partnerId),
+    };
+    await db.end();
+    log('reused the seeded database', counts);
+    return { url: pg.url, partnerId: partnerId as string, counts, stopPg: () => pg.stop() };
+  }
   const admin = new Client({ connectionString: pg.url.replace(/\/consent_gateway$/, '/postgres') });
   await admin.connect();
   await admin.query('drop database if exists consent_gateway with (force)');
@@ -110,7 +138,9 @@ async function prepare() {
 }
 
 async function startGateway(url: string): Promise<{ child: Child; base: string }> {
-  const child = spawnChild([...TS_NODE, '--expose-gc', 'bench/gateway-child.ts'], {
+  // The child runs in GATEWAY_ROOT (spawnChild of that checkout's bench/lib.ts).
+  const spawn: typeof spawnChild = GATEWAY_ROOT === ROOT ? spawnChild : require(join(GATEWAY_ROOT, 'bench', 'lib.ts')).spawnChild;
+  const child = spawn([...TS_NODE, ...NODE_FLAGS, '--expose-gc', 'bench/gateway-child.ts'], {
     DATABASE_URL: url,
     PORT: '0',
     NODE_ENV: 'production',
@@ -154,7 +184,7 @@ async function exportWorkload(gw: { child: Child; base: string }, token: string,
     for (let k = 1; streaming; k++) {
       const m = (await gw.child.ask('memoryRaw')).memory as NodeJS.MemoryUsage;
       samples.push({ t: Date.now() - t0, rss: m.rss, heapUsed: m.heapUsed });
-      if (k % 10 === 0 && streaming) {
+      if (LIVE_GC && k % 10 === 0 && streaming) {
         const g = (await gw.child.ask('memory')).memory as NodeJS.MemoryUsage;
         live.push({ t: Date.now() - t0, rss: g.rss, heapUsed: g.heapUsed });
       }
@@ -219,7 +249,13 @@ async function main() {
   const { url, partnerId, counts, stopPg } = await prepare();
   const analyst = await mintToken(SECRET, { sub: 'bench-analyst', name: 'Bench Analyst', roles: [Role.ANALYST] });
   const platformAdmin = await mintToken(SECRET, { sub: 'bench-platform-admin', name: 'Bench Platform Admin', roles: [Role.PLATFORM_ADMIN] });
-  const result: Record<string, any> = { startedAt, loadAverageAtStart: loadavg(), settings: { DURATION, CONNECTIONS, PAGE, EVENTS }, counts, exportPartnerId: partnerId };
+  const result: Record<string, any> = {
+    startedAt,
+    loadAverageAtStart: loadavg(),
+    settings: { DURATION, CONNECTIONS, PAGE, EVENTS, REUSE, GATEWAY_ROOT, NODE_FLAGS, LIVE_GC },
+    counts,
+    exportPartnerId: partnerId,
+  };
   try {
     const gw = await startGateway(url);
     try {
