@@ -29,7 +29,11 @@ async function main() {
   const config = loadConfig({ ...process.env, DATABASE_URL: pg.url, PORT: '0', NODE_ENV: 'production', JWT_SECRET: SECRET, LOG_LEVEL: 'fatal', RENEWAL_SCAN_ON_START: 'false' });
   const gateway = await createGateway(config, pino({ level: 'fatal' }));
   let statements = 0;
-  gateway.orm.em.getConnection().getKnex().on('query', () => statements++);
+  let recent: { sql: string; bindings?: unknown[] }[] = [];
+  gateway.orm.em.getConnection().getKnex().on('query', (q: { sql: string; bindings?: unknown[] }) => {
+    statements++;
+    recent.push(q);
+  });
   const token = await mintToken(SECRET, { sub: 'bench-analyst', name: 'Analyst', roles: [Role.ANALYST] });
   const url = `http://127.0.0.1:${gateway.port}/graphql`;
   const body = JSON.stringify({ query: operation('customers.graphql', 'Customers'), variables: { first: FIRST }, operationName: 'Customers' });
@@ -65,6 +69,18 @@ async function main() {
     writeFileSync(process.env.BENCH_PROFILE, JSON.stringify(profile));
   }
   console.log(JSON.stringify({ first: FIRST, bytes, requests: REQUESTS, statementsPerRequest: +((statements - statementsBefore) / REQUESTS).toFixed(2), cpuMsMedian: +median(cpu).toFixed(2), wallMsMedian: +median(wall).toFixed(2) }));
+  if (process.env.BENCH_EXPLAIN) {
+    // Planning and execution time of each statement of one request, as PostgreSQL reports them.
+    recent = [];
+    await once();
+    const conn = gateway.orm.em.getConnection();
+    for (const q of [...recent]) {
+      const plan = await conn.execute<{ 'QUERY PLAN': string }[]>(`explain (analyze, summary) ${q.sql}`, (q.bindings ?? []) as unknown[]);
+      const lines = plan.map((r) => r['QUERY PLAN']);
+      console.log(q.sql.replace(/\s+/g, ' ').slice(0, 120), '|', lines.filter((l) => /Planning Time|Execution Time/.test(l)).join(' '));
+      if (process.env.BENCH_EXPLAIN === 'full') console.log(q.sql, '\n', lines.join('\n'));
+    }
+  }
   await gateway.stop();
   await pg.stop();
 }

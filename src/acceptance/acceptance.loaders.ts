@@ -110,14 +110,17 @@ export const acceptanceFactsOf = defineLoader<ScopedKey, AcceptanceFacts>(
              from customers o
              left join lateral (
                select pk.* from customers cc
-                 join lateral (select array_agg(distinct x.partner_id) as ids from (${partners.sql}) x) ps on cardinality(ps.ids) = 1
+                 -- The scope's only partner, when it holds exactly one (min = max; not array_agg(distinct),
+                 -- whose per-customer sort cost about 1 ms each).
+                 join lateral (select min(x.partner_id::text)::uuid as id from (${partners.sql}) x
+                               having min(x.partner_id::text) = max(x.partner_id::text)) ps on true
                  join lateral (select a.id, a.partner_id, a.template_id, a.date_agreed, a.contact_first_name, a.contact_last_name,
                                       a.contact_email, a.contact_phone_number, a.on_behalf_of, a.channel, a.status as acceptance_status,
                                       a.confirmed_by_id, a.recorded_at, a.superseded_at, a.withdrawn_at, a.withdrawn_by_id, a.withdrawal_reason,
                                       ${TEMPLATE_COLUMNS('t', TEMPLATE_PREFIX)}
                                  from acceptances a
                                  join agreement_templates t on t.template_id = a.template_id
-                                where a.customer_id = cc.id and a.partner_id = ps.ids[1]
+                                where a.customer_id = cc.id and a.partner_id = ps.id
                                 order by (a.status = 'ACTIVE') desc, a.recorded_at desc, a.id limit 1) pk on true
                 where cc.id = o.id) pick on true
             where o.id in (?)`,
