@@ -1,3 +1,4 @@
+import { queryRows } from '../db/query';
 import { defineLoader, groupBy, indexBy } from '../server/loaders';
 import { Customer } from '../customers/customer.entity';
 import { User } from '../partners/partner.entity';
@@ -105,7 +106,8 @@ export const acceptanceFactsOf = defineLoader<ScopedKey, AcceptanceFacts>(
       async (scope, ids) => {
         const status = complianceStatusSql(scope, 'o.id');
         const partners = scopePartnersSql(scope);
-        const rows = await ctx.em.getConnection().execute<FactsRow[]>(
+        const rows = await queryRows<FactsRow>(
+          ctx.em,
           `select o.id as customer_id, ${status.sql} as status, pick.*
              from customers o
              left join lateral (
@@ -123,7 +125,7 @@ export const acceptanceFactsOf = defineLoader<ScopedKey, AcceptanceFacts>(
                                 where a.customer_id = cc.id and a.partner_id = ps.id
                                 order by (a.status = 'ACTIVE') desc, a.recorded_at desc, a.id limit 1) pk on true
                 where cc.id = o.id) pick on true
-            where o.id in (?)`,
+            where o.id = any(?::uuid[])`,
           [...status.params, ...partners.params, ids],
         );
         // The acceptance's template comes along, so its `agreement` field needs no statement.

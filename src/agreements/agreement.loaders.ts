@@ -1,4 +1,5 @@
 import type { Context } from '../server/context';
+import { queryRows } from '../db/query';
 import { defineLoader, indexBy } from '../server/loaders';
 import { AgreementTemplate } from './agreement.entity';
 import { GLOBAL, type AgreementType } from './agreement.enums';
@@ -68,12 +69,11 @@ export function plainTemplate(r: TemplateRow): AgreementTemplate {
   } as AgreementTemplate;
 }
 
+const TEMPLATES_BY_ID = `select ${TEMPLATE_COLUMNS('t')} from agreement_templates t where t.template_id = any(?::text[])`;
+
 /** Templates by id, for relations that point at one (acceptances, submissions). */
 export const templateById = defineLoader<string, AgreementTemplate | null>(async (ctx, ids) => {
-  const rows = await ctx.em.getConnection().execute<TemplateRow[]>(
-    `select ${TEMPLATE_COLUMNS('t')} from agreement_templates t where t.template_id in (?)`,
-    [[...ids]],
-  );
+  const rows = await queryRows<TemplateRow>(ctx.em, TEMPLATES_BY_ID, [ids]);
   return indexBy(ids, rows.map(plainTemplate), (t) => t.templateId);
 });
 

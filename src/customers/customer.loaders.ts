@@ -1,3 +1,4 @@
+import { queryRows } from '../db/query';
 import { defineLoader, groupBy, indexBy } from '../server/loaders';
 import { plainPartner, primePartners, PARTNER_COLUMNS, type PartnerRow } from '../partners/partner.loaders';
 import type { Partner } from '../partners/partner.entity';
@@ -19,7 +20,8 @@ interface RelationshipPartnerRow extends PartnerRow {
  * `partner` field needs no statement. Managed entities cost most of a page's CPU.
  */
 export const relationshipsOfCustomer = defineLoader<string, CustomerRelationship[]>(async (ctx, ids) => {
-  const rows = await ctx.em.getConnection().execute<RelationshipPartnerRow[]>(
+  const rows = await queryRows<RelationshipPartnerRow>(
+    ctx.em,
     `select r.id as relationship_id, r.customer_id, r.partner_id as billing_partner_id, r.created_at as relationship_created_at,
             x.reseller, ${PARTNER_COLUMNS('p')}
        from customer_relationships r
@@ -29,9 +31,9 @@ export const relationshipsOfCustomer = defineLoader<string, CustomerRelationship
          select rr.reseller_id, true from customer_relationship_resellers rr where rr.relationship_id = r.id
        ) x
        join partners p on p.id = x.partner_id
-      where r.customer_id in (?)
+      where r.customer_id = any(?::uuid[])
       order by r.created_at, r.id, x.reseller, p.name, p.id`,
-    [[...ids]],
+    [ids],
   );
   const relationships: CustomerRelationship[] = [];
   const partners: Partner[] = [];

@@ -1,4 +1,5 @@
 import type { Context } from '../server/context';
+import { queryRows } from '../db/query';
 import { defineLoader, groupBy, indexBy } from '../server/loaders';
 import type { PartnerType } from './partner.enums';
 import { Partner, ResellerLink, User } from './partner.entity';
@@ -24,10 +25,12 @@ export function plainPartner(r: PartnerRow): Partner {
   return { id: r.id, name: r.name, tenantId: r.tenant_id, type: r.type, createdAt: new Date(r.created_at) } as Partner;
 }
 
+const PARTNERS_BY_ID = `select ${PARTNER_COLUMNS('p')} from partners p where p.id = any(?::uuid[])`;
+
 /** Partners by id, for every relation that points at one (viewer-independent: alert subscribers share it). */
 export const partnerById = defineLoader<string, Partner | null>(
   async (ctx, ids) => {
-    const rows = await ctx.em.getConnection().execute<PartnerRow[]>(`select ${PARTNER_COLUMNS('p')} from partners p where p.id in (?)`, [[...ids]]);
+    const rows = await queryRows<PartnerRow>(ctx.em, PARTNERS_BY_ID, [ids]);
     return indexBy(ids, rows.map(plainPartner), (p) => p.id);
   },
   {},
