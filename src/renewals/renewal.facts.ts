@@ -87,9 +87,9 @@ export interface CandidateCursor {
   subscriptionId: string;
 }
 
-/** The fact set of a candidate as one string, from its facts `f` and its customer's country and cloud (`s`; a page has them in `f`): the same expression groups and filters. */
-const factKey = (f: string, s = f) =>
-  `concat_ws('|', ${s}.country, ${s}.cloud, coalesce(${f}.active_rank::text, '-'), ${f}.withdrawn, ${f}.existing, ${f}.resold, ${f}.linked, ${f}.serving)`;
+/** The fact set of a candidate as one string, from its facts `f`: the same expression groups and filters. */
+const factKey = (f: string) =>
+  `concat_ws('|', ${f}.country, ${f}.cloud, coalesce(${f}.active_rank::text, '-'), ${f}.withdrawn, ${f}.existing, ${f}.resold, ${f}.linked, ${f}.serving)`;
 
 interface CandidatesOptions {
   /**
@@ -117,15 +117,16 @@ function candidatesSql(scope: SqlCondition, withinDays: number, now: Date, { pag
   params.push(now);
   // A scalar subquery is always a per-row probe; PostgreSQL may turn an EXISTS into a hash of the whole table.
   const exists = (sql: string) => (probe ? `coalesce((${sql.replace(/^select 1/, 'select true')} limit 1), false)` : `exists (${sql})`);
-  // The candidates `s` (for a page: ordered, kept whole by `offset 0`, their customers read per row), then their facts `f`.
-  const customer = (column: string) => `(select ${column} from customers c where c.id = s.customer_id)`;
+  // The candidates `s` (for a page: ordered, kept whole by `offset 0`), then their facts `f` (with their customers' country and cloud).
+  const country = probe ? '(select upper(c.country) from customers c where c.id = s.customer_id)' : 's.customer_country';
+  const cloud = probe ? '(select c.cloud from customers c where c.id = s.customer_id)' : 's.customer_cloud';
   const sql = `(select s.id, s.renews_on as renews_day, s.customer_id, s.partner_id, s.reseller_id
-                  ${page ? '' : ', upper(c.country) as country, c.cloud'}
-             from subscriptions s ${page ? '' : 'join customers c on c.id = s.customer_id'}
+                  ${probe ? '' : ', upper(c.country) as customer_country, c.cloud as customer_cloud'}
+             from subscriptions s ${probe ? '' : 'join customers c on c.id = s.customer_id'}
             where s.status = 'ACTIVE' and s.renews_on >= ?::date and s.renews_on <= ?::date and ${scope.sql} ${from}
             ${page ? 'order by s.renews_on, s.id offset 0' : ''}) s
      cross join lateral (select to_char(s.renews_day, 'YYYY-MM-DD') as renews_on,
-       ${page ? `${customer('upper(c.country)')} as country, ${customer('c.cloud')} as cloud,` : ''}
+       ${country} as country, ${cloud} as cloud,
        (select t.version_rank from acceptances a join agreement_templates t on t.template_id = a.template_id
          where a.customer_id = s.customer_id and a.partner_id = s.partner_id and a.status = 'ACTIVE') as active_rank,
        ${exists(`select 1 from acceptances w where w.customer_id = s.customer_id and w.partner_id = s.partner_id and w.status = 'WITHDRAWN'`)} as withdrawn,
@@ -210,9 +211,9 @@ export async function loadRenewalWindow(em: EntityManager, scope: SqlCondition, 
   const all = candidatesSql(scope, withinDays, now, { page: null });
   const rows = await em.getConnection().execute<(FactColumns & { key: string; n: number })[]>(
     `select ${factKey('g')} as key, g.*
-       from (select s.country, s.cloud, f.active_rank, f.withdrawn, f.existing, f.resold, f.linked, f.serving, count(*)::int as n
+       from (select f.country, f.cloud, f.active_rank, f.withdrawn, f.existing, f.resold, f.linked, f.serving, count(*)::int as n
                from ${all.sql}
-              group by s.country, s.cloud, f.active_rank, f.withdrawn, f.existing, f.resold, f.linked, f.serving) g`,
+              group by f.country, f.cloud, f.active_rank, f.withdrawn, f.existing, f.resold, f.linked, f.serving) g`,
     all.params,
     'all',
     em.getTransactionContext(),
