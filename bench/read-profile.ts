@@ -56,19 +56,39 @@ async function main() {
   const statementsBefore = statements;
   const cpu: number[] = [];
   const wall: number[] = [];
-  for (let i = 0; i < REQUESTS; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await once();
-    wall.push(performance.now() - t0);
+  const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 1);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  if (concurrency === 1) {
+    for (let i = 0; i < REQUESTS; i++) {
+      const c1 = process.cpuUsage();
+      const t1 = performance.now();
+      await once();
+      wall.push(performance.now() - t1);
+      const c = process.cpuUsage(c1);
+      cpu.push((c.user + c.system) / 1000);
+    }
+  } else {
+    // Several clients at once: the figures are totals over the run, per request.
+    let left = REQUESTS;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (left-- > 0) {
+          const t1 = performance.now();
+          await once();
+          wall.push(performance.now() - t1);
+        }
+      }),
+    );
     const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000);
+    cpu.push((c.user + c.system) / 1000 / REQUESTS);
   }
+  const elapsed = performance.now() - t0;
   if (process.env.BENCH_PROFILE) {
     const { profile } = await post('Profiler.stop');
     writeFileSync(process.env.BENCH_PROFILE, JSON.stringify(profile));
   }
-  console.log(JSON.stringify({ first: FIRST, bytes, requests: REQUESTS, statementsPerRequest: +((statements - statementsBefore) / REQUESTS).toFixed(2), cpuMsMedian: +median(cpu).toFixed(2), wallMsMedian: +median(wall).toFixed(2) }));
+  console.log(JSON.stringify({ first: FIRST, bytes, requests: REQUESTS, statementsPerRequest: +((statements - statementsBefore) / REQUESTS).toFixed(2), concurrency, cpuMsMedian: +median(cpu).toFixed(2), wallMsMedian: +median(wall).toFixed(2), requestsPerSecond: +((REQUESTS / elapsed) * 1000).toFixed(1) }));
   if (process.env.BENCH_EXPLAIN) {
     // Planning and execution time of each statement of one request, as PostgreSQL reports them.
     recent = [];

@@ -182,6 +182,42 @@ export function checkOperation(
   operationName: string | null | undefined,
   limits: QueryLimits,
 ): GraphQLError[] {
+  // Clients send the same few documents with the same small variables over and over, and
+  // Apollo hands the same parsed document each time: the verdict is remembered per document.
+  const key = verdictKey(schema, variables, operationName, limits);
+  if (key === undefined) return judgeOperation(schema, document, variables, operationName, limits);
+  let verdicts = remembered.get(document);
+  if (!verdicts) remembered.set(document, (verdicts = new Map()));
+  let verdict = verdicts.get(key);
+  if (!verdict) {
+    verdict = judgeOperation(schema, document, variables, operationName, limits);
+    if (verdicts.size >= MAX_VERDICTS_PER_DOCUMENT) verdicts.clear();
+    verdicts.set(key, verdict);
+  }
+  return verdict;
+}
+
+const remembered = new WeakMap<DocumentNode, Map<string, GraphQLError[]>>();
+const MAX_VERDICTS_PER_DOCUMENT = 256;
+const MAX_KEYED_VARIABLES = 1_024;
+const schemaIds = new WeakMap<GraphQLSchema | QueryLimits, number>();
+let nextId = 0;
+const idOf = (o: GraphQLSchema | QueryLimits) => schemaIds.get(o) ?? (schemaIds.set(o, ++nextId), nextId);
+
+/** What a verdict depends on besides the document; undefined when the variables are too large to key by. */
+function verdictKey(schema: GraphQLSchema, variables: Variables, operationName: string | null | undefined, limits: QueryLimits): string | undefined {
+  const vars = variables ? JSON.stringify(variables) : '';
+  if (vars.length > MAX_KEYED_VARIABLES) return undefined;
+  return `${idOf(schema)}|${idOf(limits)}|${operationName ?? ''}|${vars}`;
+}
+
+function judgeOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Variables,
+  operationName: string | null | undefined,
+  limits: QueryLimits,
+): GraphQLError[] {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
   if (!operation) return []; // execution reports the missing or ambiguous operation
