@@ -135,6 +135,16 @@ async function startGatewayChild(url: string): Promise<{ child: Child; base: str
   return { child, base: `http://127.0.0.1:${port}` };
 }
 
+/** Waits until a gateway answers `/readyz` with 200. */
+async function untilReady(base: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const ok = await fetch(`${base}/readyz`).then(async (r) => (await r.text(), r.status === 200), () => false);
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`${base} never became ready`);
+}
+
 async function metric(base: string, name: string): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(name + ' ') || l.startsWith(name + '{'));
@@ -174,11 +184,15 @@ async function readWorkload(url: string, gw: { child: Child; base: string }, tok
   const bare = spawnChild(['bench/peers/bare-http.cjs'], { BODY_FILE: bodyFile });
   const sql = spawnChild(['bench/peers/sql-http.cjs'], { DATABASE_URL: url, PAGE_SIZE: String(PAGE) });
   const pgl = spawnChild(['-r', './bench/polyfill.cjs', 'bench/peers/postgraphile.mjs'], { DATABASE_URL: url });
+  // The same gateway as `WORKERS=2 npm start` runs it: a primary and two workers sharing one port.
+  const clusterPort = await freePort();
+  const clustered = spawnChild([...TS_NODE, 'src/main.ts'], { ...gatewayEnv(url), PORT: String(clusterPort), WORKERS: '2' });
   const targets: { name: string; url: string; body: string; headers: Record<string, string> }[] = [];
   try {
-    const [b, s, p] = await Promise.all([bare.ready, sql.ready, pgl.ready]);
+    const [b, s, p] = await Promise.all([bare.ready, sql.ready, pgl.ready, untilReady(`http://127.0.0.1:${clusterPort}`)]);
     targets.push(
       { name: 'gateway', url: `${gw.base}/graphql`, body: body(PAGE), headers },
+      { name: 'gateway-2-workers', url: `http://127.0.0.1:${clusterPort}/graphql`, body: body(PAGE), headers },
       { name: 'bare-http', url: `http://127.0.0.1:${b.port}/graphql`, body: body(PAGE), headers },
       { name: 'hand-written-sql', url: `http://127.0.0.1:${s.port}/graphql`, body: body(PAGE), headers },
       {
@@ -191,13 +205,16 @@ async function readWorkload(url: string, gw: { child: Child; base: string }, tok
 
     // Same page from each: compare ids and statuses with the gateway's.
     const ours = JSON.parse(page).data.customers;
-    const sqlPage = JSON.parse((await postJson(targets[2].url, {})).text).data.customers;
-    const pglRes = JSON.parse((await postJson(targets[3].url, JSON.parse(targets[3].body))).text);
+    const target = (name: string) => targets.find((t) => t.name === name)!;
+    const sqlPage = JSON.parse((await postJson(target('hand-written-sql').url, {})).text).data.customers;
+    const pglRes = JSON.parse((await postJson(target('postgraphile').url, JSON.parse(target('postgraphile').body))).text);
+    const clusterPage = JSON.parse((await postJson(target('gateway-2-workers').url, JSON.parse(body(PAGE)), { authorization: headers.authorization })).text).data.customers;
     if (pglRes.errors) throw new Error(`PostGraphile query failed: ${JSON.stringify(pglRes.errors).slice(0, 500)}`);
     const pglPage = pglRes.data.allCustomers;
     const key = (n: { id: string; complianceStatus: string; acceptance: { id: string } | null }) => `${n.id}:${n.complianceStatus}:${n.acceptance?.id ?? '-'}`;
     const agreement = {
       sqlIdentical: JSON.stringify(sqlPage) === JSON.stringify(ours),
+      workersIdentical: JSON.stringify(clusterPage) === JSON.stringify(ours),
       sqlSameRows: JSON.stringify(sqlPage.edges.map((e: any) => key(e.node))) === JSON.stringify(ours.edges.map((e: any) => key(e.node))),
       postgraphileSameRows: JSON.stringify(pglPage.edges.map((e: any) => key(e.node))) === JSON.stringify(ours.edges.map((e: any) => key(e.node))),
       totalCount: ours.totalCount,
@@ -216,7 +233,7 @@ async function readWorkload(url: string, gw: { child: Child; base: string }, tok
       }
     }
     const med = (name: string, k: keyof Cannon) => median(runs[name].map((x) => x[k]));
-    const perRunRatio = (other: string) => runs.gateway.map((g, i) => g.rps / runs[other][i].rps);
+    const perRunRatio = (other: string, ours = 'gateway') => runs[ours].map((g, i) => g.rps / runs[other][i].rps);
     return {
       connections: 32,
       page: PAGE,
@@ -227,9 +244,12 @@ async function readWorkload(url: string, gw: { child: Child; base: string }, tok
       runs,
       medians: Object.fromEntries(targets.map((t) => [t.name, { rps: med(t.name, 'rps'), p50: med(t.name, 'p50'), p99: med(t.name, 'p99') }])),
       ratios: Object.fromEntries(['bare-http', 'hand-written-sql', 'postgraphile'].map((o) => [o, { ofMedians: med('gateway', 'rps') / med(o, 'rps'), medianOfRunRatios: median(perRunRatio(o)) }])),
+      ratiosOfTwoWorkers: Object.fromEntries(
+        ['bare-http', 'hand-written-sql', 'postgraphile'].map((o) => [o, { ofMedians: med('gateway-2-workers', 'rps') / med(o, 'rps'), medianOfRunRatios: median(perRunRatio(o, 'gateway-2-workers')) }]),
+      ),
     };
   } finally {
-    await Promise.all([bare.stop(), sql.stop(), pgl.stop()]);
+    await Promise.all([bare.stop(), sql.stop(), pgl.stop(), clustered.stop()]);
   }
 }
 
@@ -494,9 +514,10 @@ function table(result: any): string {
   if (result.read) {
     const r = result.read;
     lines.push(`**Read**: contract \`Customers\` (first: ${r.page}) as an analyst, 32 connections, ${r.responseBytes} bytes per response. SQL statements per request: ${Object.entries(r.statementsPerRequest).map(([k, v]) => `${k}: ${v}`).join(', ')}.`, '');
-    lines.push('| server | req/s | p50 ms | p99 ms | gateway ÷ this |', '|---|---:|---:|---:|---:|');
+    lines.push('| server | req/s | p50 ms | p99 ms | gateway ÷ this | gateway-2-workers ÷ this |', '|---|---:|---:|---:|---:|---:|');
     for (const [name, v] of Object.entries<any>(r.medians)) {
-      lines.push(`| ${name} | ${f(v.rps)} | ${f(v.p50)} | ${f(v.p99)} | ${name === 'gateway' ? '1.00' : f(r.ratios[name].ofMedians, 2)} |`);
+      const ours = name.startsWith('gateway');
+      lines.push(`| ${name} | ${f(v.rps)} | ${f(v.p50)} | ${f(v.p99)} | ${ours ? '' : f(r.ratios[name].ofMedians, 2)} | ${ours ? '' : f(r.ratiosOfTwoWorkers[name].ofMedians, 2)} |`);
     }
     lines.push('');
   }

@@ -1,8 +1,10 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config';
 import { createGateway } from './gateway';
 import { mintToken } from './auth/token';
+import { runCluster, WORKER_INDEX_ENV } from './server/cluster';
 
 async function main() {
   let config;
@@ -16,11 +18,13 @@ async function main() {
     throw err;
   }
   const log = pino({ level: config.logLevel });
+  if (config.workers > 1 && cluster.isPrimary) return runCluster(config, log);
   const gateway = await createGateway(config, log);
   const url = `http://localhost:${gateway.port}/graphql`;
   log.info({ url }, 'consent-gateway ready');
 
-  if (gateway.demo?.users.length && config.jwt.secret && !config.production) {
+  const firstWorker = (process.env[WORKER_INDEX_ENV] ?? '0') === '0';
+  if (firstWorker && gateway.demo?.users.length && config.jwt.secret && !config.production) {
     const lines = [`\nconsent-gateway is up: ${url}`, gateway.demo.seededNow ? 'Demo data loaded.' : 'Demo data present.', 'Demo tokens (paste as "Authorization: Bearer <token>"):'];
     for (const u of gateway.demo.users) {
       const token = await mintToken(config.jwt.secret, u);

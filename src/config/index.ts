@@ -9,6 +9,8 @@ export interface Config {
   databaseUrl?: string;
   /** DATABASE_POOL_MAX: most connections this instance holds open (default 20). */
   databasePoolMax: number;
+  /** WORKERS: gateway processes sharing the port, one core each (default 1; src/server/cluster.ts). */
+  workers: number;
   dataDir: string;
   embeddedPgPort: number;
   production: boolean;
@@ -175,6 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: intVar(env, 'PORT', 4000),
     databaseUrl: env.DATABASE_URL || undefined,
     databasePoolMax: intVar(env, 'DATABASE_POOL_MAX', 20, 1, 1000),
+    workers: intVar(env, 'WORKERS', 1, 1, 64),
     dataDir,
     embeddedPgPort: intVar(env, 'EMBEDDED_PG_PORT', 54329, 1),
     production,
