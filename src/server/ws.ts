@@ -35,10 +35,13 @@ export function attachSubscriptions(
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', ...(guard.maxPayload ? { maxPayload: guard.maxPayload } : {}) });
   const mask = formatError(services.log, services.config.production);
   const rules = [...specifiedRules, ...extraRules];
+  const documents = new DocumentCache(DOCUMENT_CACHE_SIZE);
   const disposable = useServer<{ authorization?: string }>(
     {
       schema,
       onConnect: async (ctx) => {
+        // The upgrade request (headers and all) would otherwise live as long as the socket; nothing reads it.
+        delete (ctx.extra as { request?: unknown }).request;
         const authorization = ctx.connectionParams?.authorization;
         if (typeof authorization !== 'string') return false;
         const context = await buildContext(services, authorization);
@@ -49,15 +52,22 @@ export function attachSubscriptions(
       // A subscription lives for hours: resolvers fork their own EntityManager per delivered batch.
       context: (ctx) => buildContext(services, (ctx.extra as Record<string, unknown>).authorization as string),
       onSubscribe: (_ctx, _id, payload) => {
-        let document;
-        try {
-          document = parse(payload.query, guard.parseOptions);
-        } catch (err) {
-          return [coded(err as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
+        let cached = documents.get(payload.query);
+        if (!cached) {
+          let parsed;
+          try {
+            parsed = parse(payload.query, guard.parseOptions);
+          } catch (err) {
+            return [coded(err as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
+          }
+          const errors = validate(schema, parsed, rules);
+          // Coded as on HTTP (Apollo codes them the same way), so clients handle both alike.
+          if (errors.length) return errors.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED'));
+          cached = documents.add(payload.query, parsed);
         }
-        const errors = validate(schema, document, rules);
-        // Coded as on HTTP (Apollo codes them the same way), so clients handle both alike.
-        if (errors.length) return errors.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED'));
+        const { document } = cached;
+        // The operation keeps its payload for as long as it lives: let it hold the cached text, not a copy.
+        (payload as { query: string }).query = cached.text;
         const refused = guard.check?.(document, payload.variables, payload.operationName);
         if (refused?.length) return [...refused];
         // Parsed and validated once here: graphql-ws would otherwise parse again, without the limits.
@@ -123,4 +133,43 @@ const SHUTDOWN_DRAIN_MS = 5_000;
 
 function coded(e: GraphQLError, code: string): GraphQLError {
   return new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, originalError: e.originalError, extensions: { ...e.extensions, code } });
+}
+
+/** Valid documents kept by their text (thousands of subscribers send the same few). */
+const DOCUMENT_CACHE_SIZE = 1_000;
+
+interface CachedDocument {
+  /** The text as first received: operations hold this copy instead of their own. */
+  text: string;
+  document: DocumentNode;
+}
+
+/**
+ * Parsed and validated documents by query text. A live subscription holds its
+ * document (AST nodes, locations, tokens: about 20 KB for the contract's
+ * OnBlockedOrder) for as long as its socket lives, so subscribers of one text share
+ * one document, which is immutable once validated. Only documents that passed
+ * validation are kept; the per-operation limits still run on every operation, since
+ * they read its variables. Least recently used first out.
+ */
+class DocumentCache {
+  private readonly map = new Map<string, CachedDocument>();
+
+  constructor(private readonly max: number) {}
+
+  get(text: string): CachedDocument | undefined {
+    const entry = this.map.get(text);
+    if (entry) {
+      this.map.delete(text);
+      this.map.set(text, entry);
+    }
+    return entry;
+  }
+
+  add(text: string, document: DocumentNode): CachedDocument {
+    const entry = { text, document };
+    this.map.set(text, entry);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+    return entry;
+  }
 }
