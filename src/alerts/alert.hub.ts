@@ -314,6 +314,11 @@ export interface StreamHooks {
   onBatch?(batch?: AlertBatch): void;
   /** An alert was handed out. */
   onDeliver?(): void;
+  /**
+   * Everything handed out was consumed and the stream waits for more: what the last
+   * batch needed (its EntityManager, loaders) can go.
+   */
+  onIdle?(): void;
   /** The stream ended (client unsubscribed, socket closed, gateway stopping). */
   onClose?(): void;
 }
@@ -345,6 +350,8 @@ export class AlertStream<T extends AlertRecord = BlockedOrderAlert> implements A
   private batch: T[] = [];
   private generation = 0;
   private closed = false;
+  /** Something was handed out since the stream last went idle. */
+  private delivered = false;
   private wake?: () => void;
 
   constructor(
@@ -397,6 +404,7 @@ export class AlertStream<T extends AlertRecord = BlockedOrderAlert> implements A
       if (alert) {
         if (idOf(alert) <= this.cursor) continue;
         this.cursor = idOf(alert);
+        this.delivered = true;
         this.hooks.onDeliver?.();
         return { value: alert, done: false };
       }
@@ -411,6 +419,10 @@ export class AlertStream<T extends AlertRecord = BlockedOrderAlert> implements A
         this.queueBatch = undefined;
         this.hooks.onBatch?.(shared);
         continue;
+      }
+      if (this.delivered) {
+        this.delivered = false;
+        this.hooks.onIdle?.();
       }
       await new Promise<void>((resolve) => (this.wake = resolve));
     }

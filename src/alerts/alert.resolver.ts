@@ -5,7 +5,7 @@ import { GraphQLError } from 'graphql';
 import { ANY_ROLE, WRITERS } from '../auth/roles';
 import { ConnectionType, PageArgs } from '../common/connection';
 import { UnauthenticatedError } from '../errors';
-import type { Context } from '../server/context';
+import { releaseContextState, type Context } from '../server/context';
 import { Loaders } from '../server/loaders';
 import { metricsOf } from '../server/metrics';
 import { Partner, User } from '../partners/partner.entity';
@@ -51,11 +51,15 @@ function subscribeToAlerts({ args, context }: SubscribeResolverData<unknown, Sub
   const hub = alertHub(context.services);
   const metrics = metricsOf(context.services);
   metrics?.activeSubscriptions.inc();
+  // Nothing of the subscribe step is needed while waiting for the first alert.
+  releaseContextState(context);
   return hub.subscribe({ viewer, partnerId: args.partnerId, customerId: args.customerId }, after, {
     onBatch: (batch) => {
       context.em = batch ? batch.em : hub.fork();
       context.loaders = new Loaders(() => context, batch && sharedLoaders(batch, context.services));
     },
+    // Delivered and sent: between deliveries a subscriber holds no EntityManager and no cached rows.
+    onIdle: () => releaseContextState(context),
     onDeliver: () => metrics?.alertsDelivered.inc(),
     onClose: () => metrics?.activeSubscriptions.dec(),
   });

@@ -29,15 +29,28 @@ export interface Context {
 }
 
 export async function buildContext(services: Services, authorization: string | undefined | null, requestId: string = randomUUID()): Promise<Context> {
-  const em = services.orm.em.fork() as EntityManager;
-  const ctx: Context = { requestId, viewer: null, em, loaders: undefined as unknown as Loaders, services };
+  let em: EntityManager | undefined;
+  const ctx: Context = {
+    requestId,
+    viewer: null,
+    // Forked on first use: a context that never reads through the ORM (a live subscription between deliveries) holds none.
+    get em() {
+      return (em ??= services.orm.em.fork() as EntityManager);
+    },
+    set em(value: EntityManager) {
+      em = value;
+    },
+    loaders: undefined as unknown as Loaders,
+    services,
+  };
   ctx.loaders = new Loaders(() => ctx);
   const token = bearer(authorization);
   if (authorization && !token) ctx.authError = 'The authorization header must be "Bearer <token>"';
   if (token) {
     try {
       const claims = await services.tokens.verify(token);
-      ctx.viewer = await services.viewers.resolve(em, claims);
+      // Only its connection is used: no fork for it.
+      ctx.viewer = await services.viewers.resolve(services.orm.em as EntityManager, claims);
     } catch (err) {
       if (err instanceof InvalidTokenError || err instanceof UnknownPartnerError) {
         ctx.authError = `Invalid token: ${err.message}`;
@@ -47,4 +60,14 @@ export async function buildContext(services: Services, authorization: string | u
     }
   }
   return ctx;
+}
+
+/**
+ * Lets a context built by `buildContext` that outlives its work (a live subscription
+ * between deliveries) drop its EntityManager and loaders with what they cached; the
+ * next use forks a fresh EntityManager.
+ */
+export function releaseContextState(ctx: Context): void {
+  (ctx as { em: EntityManager | undefined }).em = undefined;
+  ctx.loaders = new Loaders(() => ctx);
 }
