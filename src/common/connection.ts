@@ -1,7 +1,7 @@
-import { raw } from '@mikro-orm/core';
 import type { EntityManager, QueryBuilder } from '@mikro-orm/postgresql';
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { BadUserInputError } from '../errors';
+import { queryRows } from '../db/query';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -98,15 +98,13 @@ export interface KeysetColumn<T> {
 
 /**
  * Keyset pagination over a MikroORM query builder whose filters are already set:
- * ascending by `keys` (the last key must be unique). Managed entities take one
- * statement for the page and one for the total count; with `plain`, a read-only list
- * maps plain rows instead and gets page and count from one statement.
+ * ascending by `keys` (the last key must be unique), one statement for the page and
+ * one for the total count.
  */
 export async function paginate<T extends object>(
   qb: QueryBuilder<T>,
   keys: KeysetColumn<T>[],
   args: { first?: number | null; after?: string | null },
-  plain?: { em: EntityManager; row: (row: any) => T },
 ): Promise<ConnectionResult<T>> {
   const limit = pageSize(args.first);
   const countQb = qb.clone();
@@ -116,7 +114,50 @@ export async function paginate<T extends object>(
     pageQb.andWhere(`(${keys.map((k) => k.column).join(', ')}) > (${keys.map(() => '?').join(', ')})`, values);
   }
   pageQb.orderBy(Object.fromEntries(keys.map((k) => [k.column, 'asc'])) as never).limit(limit + 1);
-  const [rows, totalCount] = plain ? await pageWithCount(plain, pageQb, countQb, keys) : await Promise.all([pageQb.getResultList(), countQb.getCount()]);
+  const [rows, totalCount] = await Promise.all([pageQb.getResultList(), countQb.getCount()]);
+  return connectionOf(rows, totalCount, limit, keys, args);
+}
+
+/** A SQL condition with `?` placeholders and their values. */
+export interface SqlCondition {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * Keyset pagination for read-only lists of plain rows: the page and its total count in
+ * one prepared statement (the count's single row joined to the page, numbered in key
+ * order, so the join cannot reorder it; an empty page leaves one row without `__n`).
+ * `table`, `alias` and the conditions' texts must be constants of the code.
+ */
+export async function paginateRows<T extends object>(
+  em: EntityManager,
+  list: { table: string; alias: string; where: SqlCondition[]; keys: KeysetColumn<T>[]; row: (row: any) => T },
+  args: { first?: number | null; after?: string | null },
+): Promise<ConnectionResult<T>> {
+  const limit = pageSize(args.first);
+  const { table, alias, keys } = list;
+  const where = list.where.length ? list.where.map((c) => `(${c.sql})`).join(' and ') : 'true';
+  const params = list.where.flatMap((c) => c.params);
+  const columns = keys.map((k) => k.column).join(', ');
+  const cursor = args.after ? decodeCursor(args.after, keys.length) : null;
+  const rows = await queryRows<Record<string, unknown>>(
+    em,
+    `select page.*, total.count as "__total"
+       from (select count(*) as count from ${table} ${alias} where ${where}) total
+       left join lateral (
+         select ${alias}.*, row_number() over (order by ${columns}) as "__n"
+           from ${table} ${alias}
+          where ${where}${cursor ? ` and (${columns}) > (${keys.map(() => '?').join(', ')})` : ''}
+          order by ${columns} limit ?) page on true
+      order by page."__n"`,
+    [...params, ...params, ...(cursor ?? []), limit + 1],
+  );
+  const totalCount = Number(rows[0]?.__total ?? 0);
+  return connectionOf(rows.filter((r) => r.__n !== null).map(list.row), totalCount, limit, keys, args);
+}
+
+function connectionOf<T>(rows: T[], totalCount: number, limit: number, keys: KeysetColumn<T>[], args: { after?: string | null }): ConnectionResult<T> {
   const page = rows.slice(0, limit);
   const edges = page.map((node) => ({ node, cursor: encodeCursor(keys.map((k) => k.value(node))) }));
   return {
@@ -129,26 +170,4 @@ export async function paginate<T extends object>(
       endCursor: edges[edges.length - 1]?.cursor ?? null,
     },
   };
-}
-
-/**
- * The page's rows and the total in one round trip: the count's single row, joined to
- * the page (numbered in key order, so the join cannot reorder it); an empty page
- * leaves one row without `__n`.
- */
-async function pageWithCount<T extends object>(
-  plain: { em: EntityManager; row: (row: any) => T },
-  pageQb: QueryBuilder<T>,
-  countQb: QueryBuilder<T>,
-  keys: KeysetColumn<T>[],
-): Promise<[T[], number]> {
-  pageQb.select([raw(`${pageQb.alias}.*`), raw(`row_number() over (order by ${keys.map((k) => k.column).join(', ')}) as "__n"`)]);
-  countQb.count();
-  const rows = await plain.em.getConnection().execute<Record<string, unknown>[]>(
-    `select page.*, total.count as "__total" from (${countQb.getFormattedQuery()}) total
-       left join lateral (${pageQb.getFormattedQuery()}) page on true
-      order by page."__n"`,
-  );
-  const total = Number(rows[0]?.__total ?? 0);
-  return [rows.filter((r) => r.__n !== null).map(plain.row), total];
 }

@@ -4,7 +4,7 @@ import { complianceStatusCondition } from '../acceptance/compliance';
 import type { ComplianceStatus } from '../acceptance/acceptance.enums';
 import { canSeeCustomer, isLinked, isUuid, visibleCustomerCondition } from '../auth/tenancy';
 import { isPlatformAdmin, type Viewer } from '../auth/viewer';
-import { paginate, type ConnectionResult } from '../common/connection';
+import { paginateRows, type ConnectionResult, type SqlCondition } from '../common/connection';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors';
 import { Partner } from '../partners/partner.entity';
 import { PartnerType } from '../partners/partner.enums';
@@ -79,40 +79,42 @@ export class CustomerService {
 
   /** Visible customers matching the filter, by company name. */
   async list(filter: CustomerListFilter | null | undefined, page: { first?: number | null; after?: string | null }): Promise<ConnectionResult<Customer>> {
-    const qb = this.em.createQueryBuilder(Customer, 'c');
-    const visible = visibleCustomerCondition(this.viewer, 'c.id');
-    qb.where(visible.sql, visible.params);
+    const where: SqlCondition[] = [visibleCustomerCondition(this.viewer, 'c.id')];
     const partnerId = filter?.partnerId ?? null;
     if (partnerId !== null) {
       // An id that cannot name a partner matches nothing.
-      if (!isUuid(partnerId)) qb.andWhere('false');
+      if (!isUuid(partnerId)) where.push({ sql: 'false', params: [] });
       else {
-        qb.andWhere(
-          `c.id in (select r.customer_id from customer_relationships r where r.partner_id = ?
+        where.push({
+          sql: `c.id in (select r.customer_id from customer_relationships r where r.partner_id = ?
              union select r.customer_id from customer_relationships r
                join customer_relationship_resellers rr on rr.relationship_id = r.id where rr.reseller_id = ?)`,
-          [partnerId, partnerId],
-        );
+          params: [partnerId, partnerId],
+        });
       }
     }
-    if (filter?.country) qb.andWhere({ country: normalizeCountry(filter.country, 'filter.country') });
+    if (filter?.country) where.push({ sql: 'c.country = ?', params: [normalizeCountry(filter.country, 'filter.country')] });
     const search = filter?.search?.trim();
     if (search) {
       const pattern = likePattern(search);
-      qb.andWhere('(c.company_name ilike ? or c.domain ilike ?)', [pattern, pattern]);
+      where.push({ sql: 'c.company_name ilike ? or c.domain ilike ?', params: [pattern, pattern] });
     }
     if (filter?.complianceStatus && (partnerId === null || isUuid(partnerId))) {
-      const cond = complianceStatusCondition(this.viewer, filter.complianceStatus, partnerId, 'c.id');
-      qb.andWhere(cond.sql, cond.params);
+      where.push(complianceStatusCondition(this.viewer, filter.complianceStatus, partnerId, 'c.id'));
     }
-    return paginate(
-      qb,
-      [
-        { column: 'c.company_name', value: (c) => c.companyName },
-        { column: 'c.id', value: (c) => c.id },
-      ],
+    return paginateRows(
+      this.em,
+      {
+        table: 'customers',
+        alias: 'c',
+        where,
+        keys: [
+          { column: 'c.company_name', value: (c) => c.companyName },
+          { column: 'c.id', value: (c) => c.id },
+        ],
+        row: plainCustomer,
+      },
       page,
-      { em: this.em, row: plainCustomer },
     );
   }
 
