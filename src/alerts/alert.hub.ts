@@ -1,7 +1,12 @@
 import { Client } from 'pg';
 import type { EntityManager, EntityName, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import { queryRows } from '../db/query';
 import type { Loaders } from '../server/loaders';
+import type { Customer } from '../customers/customer.entity';
+import type { Partner, User } from '../partners/partner.entity';
+import type { Order } from '../transactions/transaction.entity';
+import type { BlockReason } from '../transactions/transaction.enums';
 import { BlockedOrderAlert } from './alert.entity';
 import { ALERT_CHANNEL } from './alert.record';
 import { alertInScope, alertScopeCondition, type AlertParties, type AlertScope } from './alert.tenancy';
@@ -46,6 +51,47 @@ export interface AlertKind<T extends AlertRecord> {
   channel: string;
   entity: EntityName<T>;
   parties(alert: T): AlertParties;
+  /**
+   * Reads the kind as plain records instead of entities: `columns` of the table
+   * (aliased `a`) in one prepared statement, `fromRow` makes each record. The hub and
+   * table pages then build no entity and run no query builder per read. Without it, the
+   * ORM reads entities.
+   */
+  plain?: { columns: string; fromRow(row: any): T };
+}
+
+interface AlertRow {
+  id: string;
+  order_id: string;
+  customer_id: string;
+  partner_id: string;
+  reseller_id: string | null;
+  reasons: BlockReason[];
+  created_at: string | Date;
+  acknowledged_at: string | Date | null;
+  acknowledged_by_id: string | null;
+}
+
+/**
+ * A read-only record of the entity's class holding plain fields (relations as `{ id }`,
+ * which the field resolvers look up): shared by every subscriber of a read, never
+ * managed by an EntityManager.
+ */
+function plainAlert(r: AlertRow): BlockedOrderAlert {
+  const fields: Partial<BlockedOrderAlert> = {
+    id: String(r.id),
+    order: { id: r.order_id } as Order,
+    customer: { id: r.customer_id } as Customer,
+    partner: { id: r.partner_id } as Partner,
+    reseller: r.reseller_id ? ({ id: r.reseller_id } as Partner) : null,
+    reasons: r.reasons,
+    createdAt: new Date(r.created_at),
+    acknowledgedAt: r.acknowledged_at ? new Date(r.acknowledged_at) : null,
+    acknowledgedBy: r.acknowledged_by_id ? ({ id: r.acknowledged_by_id } as User) : null,
+  };
+  const o = Object.create(BlockedOrderAlert.prototype) as BlockedOrderAlert;
+  for (const [key, value] of Object.entries(fields)) Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+  return o;
 }
 
 export const BLOCKED_ORDER_ALERTS: AlertKind<BlockedOrderAlert> = {
@@ -54,6 +100,10 @@ export const BLOCKED_ORDER_ALERTS: AlertKind<BlockedOrderAlert> = {
   channel: ALERT_CHANNEL,
   entity: BlockedOrderAlert,
   parties: (a) => ({ partnerId: a.partner.id, resellerId: a.reseller?.id ?? null, customerId: a.customer.id }),
+  plain: {
+    columns: 'a.id::text as id, a.order_id, a.customer_id, a.partner_id, a.reseller_id, a.reasons, a.created_at, a.acknowledged_at, a.acknowledged_by_id',
+    fromRow: plainAlert,
+  },
 };
 
 const idOf = (a: AlertRecord) => BigInt(a.id);
@@ -118,7 +168,7 @@ export class AlertHub<T extends AlertRecord = BlockedOrderAlert> {
     // An attached hub is rung by its parent: no connection or timer of its own.
     if (this.parent) return;
     await this.listen();
-    this.timer = setInterval(() => this.ringAll(), this.options.pollMs);
+    this.timer = setInterval(() => this.tick(), this.options.pollMs);
     this.timer.unref();
   }
 
@@ -139,7 +189,16 @@ export class AlertHub<T extends AlertRecord = BlockedOrderAlert> {
     return hub;
   }
 
-  /** Rings this hub and every attached one (the timer, a (re)connect). */
+  /**
+   * The slow timer, in case a ring was missed: rings every hub with subscribers. One
+   * without subscribers reads nothing while its LISTEN connection is up (its cursor
+   * follows the rings); a reconnect rings it to catch up.
+   */
+  private tick(): void {
+    for (const hub of [this, ...this.attached.values()]) if (!hub.idle() || !this.listener) hub.ring();
+  }
+
+  /** Rings this hub and every attached one (a (re)connect). */
   private ringAll(): void {
     this.ring();
     for (const hub of this.attached.values()) hub.ring();
@@ -211,9 +270,20 @@ export class AlertHub<T extends AlertRecord = BlockedOrderAlert> {
     return this.orm.em.fork() as EntityManager;
   }
 
-  /** The doorbell: read what is new. Rings during a read cause one more read, never a parallel one. */
-  ring(): void {
+  /**
+   * The doorbell: read what is new. Rings during a read cause one more read, never a
+   * parallel one. `cursor` is what the ring announces (a NOTIFY's payload): while
+   * nobody subscribes here, the hub only moves its cursor there and reads nothing.
+   */
+  ring(cursor?: string): void {
     if (this.stopped) return;
+    if (cursor !== undefined && !this.pumping && this.idle() && /^\d{1,19}$/.test(cursor)) {
+      // Alerts commit in cursor order and the ring comes at commit: everything up to it is
+      // committed. A subscriber arriving later starts from here (or replays from the table).
+      const announced = BigInt(cursor);
+      if (announced > this.lastSeen) this.lastSeen = announced;
+      return;
+    }
     if (this.pumping) {
       this.again = true;
       return;
@@ -241,13 +311,24 @@ export class AlertHub<T extends AlertRecord = BlockedOrderAlert> {
     }
   }
 
+  /** No subscriber of this kind in this process: nothing to fan out, so nothing to read. */
+  private idle(): boolean {
+    return this.everything.size === 0 && this.byPartner.size === 0;
+  }
+
   private async readNew(): Promise<void> {
     for (;;) {
-      const rows = (await this.fork().find(
-        this.kind.entity,
-        { id: { $gt: String(this.lastSeen) } } as never,
-        { orderBy: { id: 'asc' } as never, limit: this.options.batchSize },
-      )) as T[];
+      if (this.idle()) {
+        // Only the cursor moves (the timer, a reconnect, a ring without a cursor): one
+        // index lookup. If someone subscribed meanwhile, the rows are read after all, so
+        // the newcomer's mark (the old cursor) meets the fan-out without a gap.
+        const [{ max }] = await queryRows<{ max: string | null }>(this.fork(), this.statements().max);
+        if (this.idle()) {
+          if (max && BigInt(max) > this.lastSeen) this.lastSeen = BigInt(max);
+          return;
+        }
+      }
+      const rows = await this.readRows(this.lastSeen, null, this.options.batchSize);
       if (!rows.length || this.stopped) return;
       // Advance first: a subscriber that overflows during this fan-out re-reads up to here from the table.
       this.lastSeen = idOf(rows[rows.length - 1]);
@@ -255,6 +336,35 @@ export class AlertHub<T extends AlertRecord = BlockedOrderAlert> {
       for (const alert of rows) this.fanOut(alert, batch);
       if (rows.length < this.options.batchSize) return;
     }
+  }
+
+  /**
+   * Alerts after `after` (up to `upTo` when given) in cursor order, narrowed by a
+   * tenancy condition on alias `a`: plain records through one prepared statement when
+   * the kind has them, else entities.
+   */
+  async readRows(after: bigint, upTo: bigint | null, limit: number, cond?: { sql: string; params: unknown[] }): Promise<T[]> {
+    const { plain, table, entity } = this.kind;
+    const em = this.fork();
+    if (!plain) {
+      const qb = em.createQueryBuilder(entity, 'a').where({ id: { $gt: String(after), ...(upTo === null ? {} : { $lte: String(upTo) }) } });
+      if (cond) qb.andWhere(cond.sql, cond.params);
+      return qb.orderBy({ id: 'asc' }).limit(limit).getResultList() as Promise<T[]>;
+    }
+    // A constant text per tenancy condition (a handful): each is prepared once per connection.
+    const sql =
+      `select ${plain.columns} from ${table} a where a.id > ?::bigint` +
+      (upTo === null ? '' : ' and a.id <= ?::bigint') +
+      (cond ? ` and (${cond.sql})` : '') +
+      ' order by a.id limit ?::int';
+    const values = [String(after), ...(upTo === null ? [] : [String(upTo)]), ...(cond?.params ?? []), limit];
+    const rows = await queryRows<Record<string, unknown>>(em, sql, values);
+    return rows.map(plain.fromRow);
+  }
+
+  private statementTexts?: { max: string };
+  private statements(): { max: string } {
+    return (this.statementTexts ??= { max: `select max(id)::text as max from ${this.kind.table}` });
   }
 
   private fanOut(alert: T, batch: AlertBatch): void {
@@ -274,7 +384,11 @@ export class AlertHub<T extends AlertRecord = BlockedOrderAlert> {
     client.on('error', (err) => this.dropped(client, err));
     client.on('end', () => this.dropped(client));
     // The channel names the kind; anything else rings them all (a ring never loses or doubles anything).
-    client.on('notification', (msg) => (this.attached.get(msg.channel)?.ring() ?? (msg.channel === this.kind.channel ? this.ring() : this.ringAll())));
+    client.on('notification', (msg) => {
+      const hub = msg.channel === this.kind.channel ? this : this.attached.get(msg.channel);
+      if (hub) hub.ring(msg.payload);
+      else this.ringAll();
+    });
     try {
       await client.connect();
       for (const channel of [this.kind.channel, ...this.attached.keys()]) await client.query(`listen ${channel}`);
@@ -457,17 +571,9 @@ export class AlertStream<T extends AlertRecord = BlockedOrderAlert> implements A
     }
     const generation = this.generation;
     const { pageSize } = this.hub.options;
-    const cond = alertScopeCondition(this.scope, 'a');
     let rows: T[];
     try {
-      rows = await this.hub
-        .fork()
-        .createQueryBuilder(this.hub.kind.entity, 'a')
-        .where({ id: { $gt: String(this.cursor), $lte: String(this.mark) } })
-        .andWhere(cond.sql, cond.params)
-        .orderBy({ id: 'asc' })
-        .limit(pageSize)
-        .getResultList();
+      rows = await this.hub.readRows(this.cursor, this.mark, pageSize, alertScopeCondition(this.scope, 'a'));
     } catch (err) {
       this.hub.warn(err, 'reading alerts for a subscriber failed; retrying');
       await new Promise<void>((resolve) => {
