@@ -18,8 +18,11 @@ describe('several gateway instances, one queue', () => {
   let b: TestGateway;
   beforeAll(async () => {
     fake = await new FakePartnerCenter().start();
-    a = await startPcGateway(fake);
-    b = await startPcGateway(fake, { databaseUrl: a.databaseUrl });
+    // Generous timeouts: on a loaded machine a slow answer would be retried (same MS-RequestId,
+    // still correct) and the test counts attempts; the kill test below keeps the short ones.
+    const pc = { timeoutMs: 15_000, jobExpireSeconds: 60 };
+    a = await startPcGateway(fake, { pc });
+    b = await startPcGateway(fake, { pc, databaseUrl: a.databaseUrl });
   });
   afterAll(async () => {
     await b?.stop();
