@@ -70,6 +70,17 @@ const countEvents = (db: Client, partnerId: string) =>
     .query(`with pairs as materialized (select c.id as customer_id, $1::uuid as partner_id from customers c) select count(*)::int as n from (${auditEventsSql()}) e`, [partnerId])
     .then((r) => r.rows[0].n as number);
 
+/** What the seeded world holds, for the log and the results. */
+async function worldCounts(db: Client, partnerId: string) {
+  const one = async (sql: string) => (await db.query(sql)).rows[0].n as number;
+  return {
+    customers: await one('select count(*)::int as n from customers'),
+    subscriptions: await one('select count(*)::int as n from subscriptions'),
+    activeRenewingWithin60Days: await one(`select count(*)::int as n from subscriptions where status = 'ACTIVE' and renews_on between current_date and current_date + 60`),
+    exportPartnerEvents: await countEvents(db, partnerId),
+  };
+}
+
 async function prepare() {
   mkdirSync(DATA_DIR, { recursive: true });
   const pg = await startEmbeddedPostgres(join(DATA_DIR, 'pg'), PG_PORT);
@@ -81,12 +92,7 @@ async function prepare() {
     await db.connect();
     const { partner_id: partnerId } = (await db.query('select partner_id from acceptances group by 1 order by count(*) desc limit 1')).rows[0];
     await db.query('vacuum analyze');
-    const counts = {
-      customers: (await db.query('select count(*)::int as n from customers')).rows[0].n,
-      subscriptions: (await db.query('select count(*)::int as n from subscriptions')).rows[0].n,
-      activeRenewingWithin60Days: (await db.query(`select count(*)::int as n from subscriptions where status = 'ACTIVE' and renews_on between current_date and current_date + 60`)).rows[0].n,
-      exportPartnerEvents: await countEvents(db, partnerId),
-    };
+    const counts = await worldCounts(db, partnerId);
     await db.end();
     log('reused the seeded database', counts);
     return { url: pg.url, partnerId: partnerId as string, counts, stopPg: () => pg.stop() };
@@ -126,12 +132,7 @@ async function prepare() {
     [Math.max(0, EVENTS - before), partnerId],
   );
   await db.query('vacuum analyze');
-  const counts = {
-    customers: (await db.query('select count(*)::int as n from customers')).rows[0].n,
-    subscriptions: (await db.query('select count(*)::int as n from subscriptions')).rows[0].n,
-    activeRenewingWithin60Days: (await db.query(`select count(*)::int as n from subscriptions where status = 'ACTIVE' and renews_on between current_date and current_date + 60`)).rows[0].n,
-    exportPartnerEvents: await countEvents(db, partnerId),
-  };
+  const counts = await worldCounts(db, partnerId);
   await db.end();
   log(`seeded in ${world.ms} ms + top-up ${Date.now() - t0} ms`, counts);
   return { url: pg.url, partnerId: partnerId as string, counts, stopPg: () => pg.stop() };
