@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, ID, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Resolver } from 'type-graphql';
+import { Parent } from '../common/parent';
 import type { Context } from '../server/context';
 import { Customer } from '../customers/customer.entity';
 import { Partner, User } from '../partners/partner.entity';
@@ -19,7 +20,7 @@ export class CustomerAuditResolver {
       "Every event of the customer's acceptance with the partner, oldest first: confirmed, superseded, corrected, withdrawn, submitted, approved, rejected (and synced where Partner Center sync exists), with actor and time. Partner: the argument, else the caller's (a reseller: the providers it serves the customer through); callers without a partner and no argument: every billing partner",
   })
   async auditTrail(
-    @Root() customer: Customer,
+    @Parent() customer: Customer,
     @Arg('partnerId', () => ID, { nullable: true, description: "The billing partner; defaults to the caller's partner" }) partnerId: string | null,
     @Ctx() ctx: Context,
   ): Promise<AuditTrailEntry[]> {
@@ -32,22 +33,22 @@ export class CustomerAuditResolver {
 @Resolver(() => AuditTrailEntry)
 export class AuditTrailEntryResolver {
   @FieldResolver(() => User, { nullable: true, description: 'Who did it (null when the system did)' })
-  actor(@Root() e: AuditTrailEntry, @Ctx() ctx: Context) {
+  actor(@Parent() e: AuditTrailEntry, @Ctx() ctx: Context) {
     return e.actorId ? userById.of(ctx).load(e.actorId) : null;
   }
 
   @FieldResolver(() => Acceptance, { nullable: true, description: 'The acceptance concerned (null for a submission not approved)' })
-  acceptance(@Root() e: AuditTrailEntry, @Ctx() ctx: Context) {
+  acceptance(@Parent() e: AuditTrailEntry, @Ctx() ctx: Context) {
     return e.acceptanceId ? acceptanceById.of(ctx).load(e.acceptanceId) : null;
   }
 
   @FieldResolver(() => Partner, { description: 'The billing partner whose trail this is' })
-  partner(@Root() e: AuditTrailEntry, @Ctx() ctx: Context) {
+  partner(@Parent() e: AuditTrailEntry, @Ctx() ctx: Context) {
     return partnerById.of(ctx).load(e.partnerId);
   }
 
   @FieldResolver(() => Customer, { description: 'The customer' })
-  customer(@Root() e: AuditTrailEntry, @Ctx() ctx: Context) {
+  customer(@Parent() e: AuditTrailEntry, @Ctx() ctx: Context) {
     return customerById.of(ctx).load(e.customerId);
   }
 }

@@ -1,4 +1,5 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Parent } from '../common/parent';
 import { ANY_ROLE, PARTNER_ADMINS, PLATFORM_ADMIN, WRITERS } from '../auth/roles';
 import { PageArgs } from '../common/connection';
 import type { Context } from '../server/context';
@@ -77,7 +78,7 @@ export class PartnerCenterResolver {
 @Resolver(() => Acceptance)
 export class AcceptanceSyncFieldResolver {
   @FieldResolver(() => AcceptanceSync, { description: 'Delivery of this confirmation to Partner Center; the local record counts for the gate whatever it says' })
-  sync(@Root() acceptance: Acceptance, @Ctx() ctx: Context): Promise<SyncState> {
+  sync(@Parent() acceptance: Acceptance, @Ctx() ctx: Context): Promise<SyncState> {
     return syncOf.of(ctx).load(acceptance.id);
   }
 }
@@ -85,7 +86,7 @@ export class AcceptanceSyncFieldResolver {
 @Resolver(() => AcceptanceSyncItem)
 export class AcceptanceSyncItemResolver {
   @FieldResolver(() => Acceptance, { description: 'The acceptance' })
-  async acceptance(@Root() item: AcceptanceSyncItem, @Ctx() ctx: Context): Promise<Acceptance> {
+  async acceptance(@Parent() item: AcceptanceSyncItem, @Ctx() ctx: Context): Promise<Acceptance> {
     return (await acceptanceById.of(ctx).load(item.acceptanceId))!;
   }
 }
@@ -93,7 +94,7 @@ export class AcceptanceSyncItemResolver {
 @Resolver(() => PartnerCenterConnectionView)
 export class PartnerCenterConnectionResolver {
   @FieldResolver(() => Partner, { description: 'The connected partner' })
-  async partner(@Root() c: PartnerCenterConnectionView, @Ctx() ctx: Context): Promise<Partner> {
+  async partner(@Parent() c: PartnerCenterConnectionView, @Ctx() ctx: Context): Promise<Partner> {
     return (await partnerById.of(ctx).load(c.partnerId))!;
   }
 }

@@ -1,4 +1,5 @@
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Subscription } from 'type-graphql';
+import { Parent } from '../common/parent';
 import type { SubscribeResolverData } from 'type-graphql';
 import { GraphQLError } from 'graphql';
 import { ANY_ROLE, PLATFORM_ADMIN } from '../auth/roles';
@@ -65,22 +66,22 @@ export class RenewalRiskResolver {
   }
 
   @FieldResolver(() => ProductSubscription, { description: 'The subscription at risk' })
-  subscription(@Root() r: RenewalRisk, @Ctx() ctx: Context) {
+  subscription(@Parent() r: RenewalRisk, @Ctx() ctx: Context) {
     return load.subscription(ctx, r.subscriptionId);
   }
 
   @FieldResolver(() => Customer, { description: 'Its customer' })
-  customer(@Root() r: RenewalRisk, @Ctx() ctx: Context) {
+  customer(@Parent() r: RenewalRisk, @Ctx() ctx: Context) {
     return load.customer(ctx, r.customerId);
   }
 
   @FieldResolver(() => Partner, { description: 'Its billing partner' })
-  partner(@Root() r: RenewalRisk, @Ctx() ctx: Context) {
+  partner(@Parent() r: RenewalRisk, @Ctx() ctx: Context) {
     return load.partner(ctx, r.partnerId);
   }
 
   @FieldResolver(() => Partner, { nullable: true, description: 'The reseller it was sold through, if any (the renewal is judged as placed through it)' })
-  reseller(@Root() r: RenewalRisk, @Ctx() ctx: Context) {
+  reseller(@Parent() r: RenewalRisk, @Ctx() ctx: Context) {
     return load.partner(ctx, r.resellerId);
   }
 }
@@ -119,7 +120,7 @@ export class RenewalRiskAlertResolver {
       'Renewal-risk alerts as the scan raises them, for the partners the caller belongs to (all for platform roles). With `after`, every later alert is delivered first, then live ones, none lost or doubled',
   })
   liveRenewalRiskAlerts(
-    @Root() alert: RenewalRiskAlert,
+    @Parent() alert: RenewalRiskAlert,
     @Arg('partnerId', () => ID, { nullable: true, description: 'Only alerts this partner is a party to (narrows, never widens)' }) _partnerId: string | null,
     @Arg('after', () => String, { nullable: true, description: 'Resume after this alert cursor' }) _after: string | null,
   ): RenewalRiskAlert {
@@ -129,32 +130,32 @@ export class RenewalRiskAlertResolver {
   }
 
   @FieldResolver(() => String, { description: 'Monotonic cursor (equal to the id): pass it as `after` to resume' })
-  cursor(@Root() alert: RenewalRiskAlert): string {
+  cursor(@Parent() alert: RenewalRiskAlert): string {
     return String(alert.id);
   }
 
   @FieldResolver(() => ProductSubscription, { description: 'The subscription at risk' })
-  subscription(@Root() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
+  subscription(@Parent() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
     return load.subscription(ctx, alert.subscription.id);
   }
 
   @FieldResolver(() => Customer, { description: 'Its customer' })
-  customer(@Root() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
+  customer(@Parent() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
     return load.customer(ctx, alert.customer.id);
   }
 
   @FieldResolver(() => Partner, { description: 'Its billing partner' })
-  partner(@Root() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
+  partner(@Parent() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
     return load.partner(ctx, alert.partner.id);
   }
 
   @FieldResolver(() => Partner, { nullable: true, description: 'The reseller it was sold through, if any' })
-  reseller(@Root() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
+  reseller(@Parent() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
     return load.partner(ctx, alert.reseller?.id);
   }
 
   @FieldResolver(() => AgreementTemplate, { nullable: true, description: 'The agreement that would fix it, as of the scan' })
-  requiredAgreement(@Root() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
+  requiredAgreement(@Parent() alert: RenewalRiskAlert, @Ctx() ctx: Context) {
     return alert.requiredAgreement ? templateById.of(ctx).load(alert.requiredAgreement.templateId) : null;
   }
 }

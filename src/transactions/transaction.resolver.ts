@@ -1,4 +1,5 @@
-import { Arg, Args, Authorized, Ctx, Field, FieldResolver, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Field, FieldResolver, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { Parent } from '../common/parent';
 import { ANY_ROLE, WRITERS } from '../auth/roles';
 import { ConnectionType, PageArgs } from '../common/connection';
 import type { Context } from '../server/context';
@@ -78,27 +79,27 @@ export class OrderResolver {
   }
 
   @FieldResolver(() => Customer, { description: 'The customer' })
-  customer(@Root() o: Order, @Ctx() ctx: Context) {
+  customer(@Parent() o: Order, @Ctx() ctx: Context) {
     return customerById.of(ctx).load(o.customer.id);
   }
 
   @FieldResolver(() => Partner, { description: 'The billing partner' })
-  partner(@Root() o: Order, @Ctx() ctx: Context) {
+  partner(@Parent() o: Order, @Ctx() ctx: Context) {
     return partnerById.of(ctx).load(o.partner.id);
   }
 
   @FieldResolver(() => Partner, { nullable: true, description: 'The reseller that placed the order through its provider, if any' })
-  reseller(@Root() o: Order, @Ctx() ctx: Context) {
+  reseller(@Parent() o: Order, @Ctx() ctx: Context) {
     return o.reseller ? partnerById.of(ctx).load(o.reseller.id) : null;
   }
 
   @FieldResolver(() => Subscription, { nullable: true, description: 'The subscription created, changed or renewed (or that would have been)' })
-  subscription(@Root() o: Order, @Ctx() ctx: Context) {
+  subscription(@Parent() o: Order, @Ctx() ctx: Context) {
     return o.subscription ? subscriptionById.of(ctx).load(o.subscription.id) : null;
   }
 
   @FieldResolver(() => User, { description: 'The user who placed the order' })
-  placedBy(@Root() o: Order, @Ctx() ctx: Context) {
+  placedBy(@Parent() o: Order, @Ctx() ctx: Context) {
     return userById.of(ctx).load(o.placedBy.id);
   }
 }
@@ -106,17 +107,17 @@ export class OrderResolver {
 @Resolver(() => Subscription)
 export class SubscriptionResolver {
   @FieldResolver(() => Customer, { description: 'The customer' })
-  customer(@Root() s: Subscription, @Ctx() ctx: Context) {
+  customer(@Parent() s: Subscription, @Ctx() ctx: Context) {
     return customerById.of(ctx).load(s.customer.id);
   }
 
   @FieldResolver(() => Partner, { description: 'The billing partner' })
-  partner(@Root() s: Subscription, @Ctx() ctx: Context) {
+  partner(@Parent() s: Subscription, @Ctx() ctx: Context) {
     return partnerById.of(ctx).load(s.partner.id);
   }
 
   @FieldResolver(() => Partner, { nullable: true, description: 'The reseller serving it, if any' })
-  reseller(@Root() s: Subscription, @Ctx() ctx: Context) {
+  reseller(@Parent() s: Subscription, @Ctx() ctx: Context) {
     return s.reseller ? partnerById.of(ctx).load(s.reseller.id) : null;
   }
 }

@@ -7,6 +7,7 @@ import { paginate, type ConnectionResult } from '../common/connection';
 import { Customer } from '../customers/customer.entity';
 import type { Contact } from '../common/contact';
 import { Partner, type User } from '../partners/partner.entity';
+import { plainPartner } from '../partners/partner.loaders';
 import { PartnerType } from '../partners/partner.enums';
 import { Channel } from '../acceptance/acceptance.enums';
 import { BlockedOrderAlert } from '../alerts/alert.entity';
@@ -55,10 +56,8 @@ const uuidOrNull = (id: string | null | undefined): string | null => (isUuid(id)
 
 /**
  * A read-only record of an entity's class holding its fields as plain own properties:
- * type-graphql hands a field resolver's `@Root()` over as is only when it is an
- * instance of the class (else it copies it into `new Order()` and the like, on every
- * field), and defining the fields directly skips the ORM's per-instance change
- * tracking, which a record that never enters an EntityManager does not need.
+ * `instanceof` holds, and defining the fields directly skips the ORM's per-instance
+ * change tracking, which a record that never enters an EntityManager does not need.
  */
 function record<T extends object>(entity: abstract new () => T, fields: { [K in keyof T]?: T[K] }): T {
   const o = Object.create(entity.prototype) as T;
@@ -119,10 +118,6 @@ function customerOf(c: CustomerJson): Customer {
   });
 }
 
-function partnerOf(p: PartnerJson): Partner {
-  return record(Partner, { id: p.id, name: p.name, tenantId: p.tenant_id, type: p.type, createdAt: new Date(p.created_at) });
-}
-
 function subscriptionOf(s: SubscriptionJson): Subscription {
   return record(Subscription, {
     id: s.id,
@@ -144,7 +139,7 @@ function knownOf(facts: AttemptFacts, order: Order, subscription: SubscriptionJs
   const partners = [order.partner.id, order.reseller?.id]
     .map((id) => (id ? facts.partners.get(id) : undefined))
     .filter((p): p is PartnerJson => !!p)
-    .map(partnerOf);
+    .map((p) => plainPartner(p));
   return { customers, partners, subscriptions: subscription ? [subscriptionOf(subscription)] : [] };
 }
 
