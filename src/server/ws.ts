@@ -63,7 +63,7 @@ export function attachSubscriptions(
           const errors = validate(schema, parsed, rules);
           // Coded as on HTTP (Apollo codes them the same way), so clients handle both alike.
           if (errors.length) return errors.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED'));
-          cached = documents.add(payload.query, parsed);
+          cached = payload.query.length <= DOCUMENT_CACHE_MAX_TEXT ? documents.add(payload.query, parsed) : { text: payload.query, document: parsed };
         }
         const { document } = cached;
         // The operation keeps its payload for as long as it lives: let it hold the cached text, not a copy.
@@ -137,6 +137,11 @@ function coded(e: GraphQLError, code: string): GraphQLError {
 
 /** Valid documents kept by their text (thousands of subscribers send the same few). */
 const DOCUMENT_CACHE_SIZE = 1_000;
+/**
+ * Longer texts are not kept: a valid document may carry a long comment, and 1,000 of
+ * them at the 1 MB message limit would otherwise hold a gigabyte.
+ */
+const DOCUMENT_CACHE_MAX_TEXT = 16_384;
 
 interface CachedDocument {
   /** The text as first received: operations hold this copy instead of their own. */
@@ -149,7 +154,7 @@ interface CachedDocument {
  * document (AST nodes, locations, tokens: about 20 KB for the contract's
  * OnBlockedOrder) for as long as its socket lives, so subscribers of one text share
  * one document, which is immutable once validated. Only documents that passed
- * validation are kept; the per-operation limits still run on every operation, since
+ * validation (and of at most DOCUMENT_CACHE_MAX_TEXT characters) are kept; the per-operation limits still run on every operation, since
  * they read its variables. Least recently used first out.
  */
 class DocumentCache {
