@@ -22,7 +22,7 @@ import { migrate } from '../src/db/migrate';
 import { mintToken } from '../src/auth/token';
 import { Role } from '../src/partners/partner.enums';
 import { seed, type SeedWorld, type SeedRelationship } from './seed';
-import { freePort, median, operation, postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, type Child } from './lib';
+import { freePort, GATEWAY_NODE_FLAGS, median, operation, postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, type Child } from './lib';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -130,7 +130,7 @@ function gatewayEnv(url: string): Record<string, string> {
 }
 
 async function startGatewayChild(url: string): Promise<{ child: Child; base: string }> {
-  const child = spawnChild([...TS_NODE, '--expose-gc', 'bench/gateway-child.ts'], gatewayEnv(url));
+  const child = spawnChild([...GATEWAY_NODE_FLAGS, ...TS_NODE, '--expose-gc', 'bench/gateway-child.ts'], gatewayEnv(url));
   const { port } = await child.ready;
   return { child, base: `http://127.0.0.1:${port}` };
 }
@@ -186,7 +186,7 @@ async function readWorkload(url: string, gw: { child: Child; base: string }, tok
   const pgl = spawnChild(['-r', './bench/polyfill.cjs', 'bench/peers/postgraphile.mjs'], { DATABASE_URL: url });
   // The same gateway as `WORKERS=2 npm start` runs it: a primary and two workers sharing one port.
   const clusterPort = await freePort();
-  const clustered = spawnChild([...TS_NODE, 'src/main.ts'], { ...gatewayEnv(url), PORT: String(clusterPort), WORKERS: '2' });
+  const clustered = spawnChild([...GATEWAY_NODE_FLAGS, ...TS_NODE, 'src/main.ts'], { ...gatewayEnv(url), PORT: String(clusterPort), WORKERS: '2' });
   const targets: { name: string; url: string; body: string; headers: Record<string, string> }[] = [];
   try {
     const [b, s, p] = await Promise.all([bare.ready, sql.ready, pgl.ready, untilReady(`http://127.0.0.1:${clusterPort}`)]);
@@ -437,7 +437,7 @@ async function fanoutWorkload(gw: { child: Child; base: string }, world: SeedWor
 
 // ---------------------------------------------------------------- workload 4: start
 async function startWorkload(): Promise<Record<string, unknown>> {
-  const variants: { name: string; args: string[] }[] = [{ name: 'src/main.ts via @swc-node/register (npm start)', args: [...TS_NODE, 'src/main.ts'] }];
+  const variants: { name: string; args: string[] }[] = [{ name: 'src/main.ts via @swc-node/register (npm start)', args: [...GATEWAY_NODE_FLAGS, ...TS_NODE, 'src/main.ts'] }];
   const dist = join(ROOT, 'dist', 'src', 'main.js');
   if (existsSync(dist)) variants.push({ name: 'dist/src/main.js (npm run start:prod)', args: ['-r', 'reflect-metadata', dist] });
   const out: Record<string, unknown> = {};
