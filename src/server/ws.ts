@@ -5,6 +5,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { randomUUID } from 'node:crypto';
 import { buildContext, type Services } from './context';
 import { formatError } from './errors';
+import { sharedSubscribe } from './shared-execution';
 
 /** Query limits applied to every WebSocket operation, the same as on HTTP (see src/server/limits.ts). */
 export interface OperationGuard {
@@ -39,6 +40,8 @@ export function attachSubscriptions(
   const disposable = useServer<{ authorization?: string }>(
     {
       schema,
+      // One execution per alert for every subscriber who would get the same result (src/server/shared-execution.ts).
+      subscribe: sharedSubscribe,
       onConnect: async (ctx) => {
         // The upgrade request (headers and all) would otherwise live as long as the socket; nothing reads it.
         delete (ctx.extra as { request?: unknown }).request;
