@@ -5,7 +5,7 @@
  * and a Markdown table (`bench/results/latest.md`) for BENCHMARKS.md.
  *
  * Environment: BENCH_RUNS (default 3), BENCH_DURATION seconds per run (default 10),
- * BENCH_ONLY (comma list of read,write,fanout,start), BENCH_PG_PORT (default 54339), BENCH_DATA_DIR (default bench/.data/gw; give two runs at once their own),
+ * BENCH_ONLY (comma list of read,write,fanout,start; also write-2-workers, not in the default), BENCH_PG_PORT (default 54339), BENCH_DATA_DIR (default bench/.data/gw; give two runs at once their own),
  * BENCH_SUBSCRIBERS (default 1000,5000), BENCH_ALERT_RATE blocked orders/s (default 10).
  * Everything binds to 127.0.0.1.
  */
@@ -567,6 +567,17 @@ async function main() {
         if (ONLY.has('write')) result.write = await writeWorkload(gw, world, tokens);
       } finally {
         await gw.child.stop();
+      }
+    }
+    // The write workload again against `WORKERS=2 npm start` (a primary and two workers on one port).
+    if (ONLY.has('write-2-workers')) {
+      const port = await freePort();
+      const clustered = spawnChild([...GATEWAY_NODE_FLAGS, ...TS_NODE, 'src/main.ts'], { ...gatewayEnv(url), PORT: String(port), WORKERS: '2' });
+      try {
+        await untilReady(`http://127.0.0.1:${port}`);
+        result.writeTwoWorkers = await writeWorkload({ base: `http://127.0.0.1:${port}` }, world, tokens);
+      } finally {
+        await clustered.stop();
       }
     }
     // A gateway of its own, so that memory per subscriber is not blurred by the earlier workloads.
