@@ -54,7 +54,11 @@ const executions = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
 const documentIds = new WeakMap<DocumentNode, number>();
 let lastDocumentId = 0;
 
-/** What an execution's result depends on besides the event; undefined when it cannot be shared. */
+/**
+ * What an execution's result depends on besides the event; undefined when it cannot be
+ * shared. A field resolver reachable from a subscription that reads more of the viewer
+ * than its roles and partner (its user id, say) must add that here.
+ */
 export function executionKey(args: Pick<ExecutionArgs, 'document' | 'operationName' | 'variableValues' | 'contextValue'>): string | undefined {
   const viewer = (args.contextValue as { viewer?: Viewer | null } | undefined)?.viewer;
   if (!viewer) return undefined;
