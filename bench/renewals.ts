@@ -17,6 +17,8 @@
  * against the same data, for before/after runs. BENCH_NODE_FLAGS adds V8 flags to the
  * gateway (e.g. --max-semi-space-size=32). BENCH_LIVE_GC=1 also samples memory after
  * forced full collections every 2 s during the export (which lowers its RSS peak).
+ * BENCH_ONLY=export (or risks) runs only that part. BENCH_EXPORT_VIEWER=analyst (default
+ * platform-admin) and BENCH_EXPORT_FORMAT=jsonl (default csv) choose the export's request.
  */
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -45,6 +47,12 @@ const REUSE = process.env.BENCH_REUSE === '1';
 const GATEWAY_ROOT = process.env.BENCH_GATEWAY_ROOT ?? ROOT;
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const LIVE_GC = process.env.BENCH_LIVE_GC === '1';
+const ONLY = process.env.BENCH_ONLY ?? '';
+if (ONLY && ONLY !== 'export' && ONLY !== 'risks') throw new Error('BENCH_ONLY must be export or risks');
+const EXPORT_VIEWER = process.env.BENCH_EXPORT_VIEWER ?? 'platform-admin';
+if (EXPORT_VIEWER !== 'platform-admin' && EXPORT_VIEWER !== 'analyst') throw new Error('BENCH_EXPORT_VIEWER must be platform-admin or analyst');
+const EXPORT_FORMAT = process.env.BENCH_EXPORT_FORMAT ?? 'csv';
+if (EXPORT_FORMAT !== 'csv' && EXPORT_FORMAT !== 'jsonl') throw new Error('BENCH_EXPORT_FORMAT must be csv or jsonl');
 const RESULTS = join(ROOT, 'bench', 'results');
 const MiB = 1024 * 1024;
 
@@ -187,7 +195,7 @@ async function exportWorkload(gw: { child: Child; base: string }, token: string,
   })();
   let firstByteMs = NaN;
   const { status, lines, bytes, headers } = await new Promise<{ status: number; lines: number; bytes: number; headers: Record<string, unknown> }>((resolve, reject) => {
-    const req = request(`${gw.base}/exports/acceptances?partnerId=${partnerId}&format=csv`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
+    const req = request(`${gw.base}/exports/acceptances?partnerId=${partnerId}&format=${EXPORT_FORMAT}`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
       let lines = 0;
       let bytes = 0;
       res.on('data', (chunk: Buffer) => {
@@ -206,7 +214,7 @@ async function exportWorkload(gw: { child: Child; base: string }, token: string,
   await sampler;
   await sleep(500);
   const after = (await gw.child.ask('memory')).memory as NodeJS.MemoryUsage;
-  const rows = lines - 1; // the header line
+  const rows = EXPORT_FORMAT === 'csv' ? lines - 1 : lines; // CSV has a header line
   const peakRss = Math.max(...samples.map((s) => s.rss));
   const peakHeap = Math.max(...samples.map((s) => s.heapUsed));
   const res = {
@@ -246,15 +254,17 @@ async function main() {
   const result: Record<string, any> = {
     startedAt,
     loadAverageAtStart: loadavg(),
-    settings: { DURATION, CONNECTIONS, PAGE, EVENTS, REUSE, GATEWAY_ROOT, NODE_FLAGS, LIVE_GC },
+    settings: { DURATION, CONNECTIONS, PAGE, EVENTS, REUSE, GATEWAY_ROOT, NODE_FLAGS, LIVE_GC, ONLY, EXPORT_VIEWER, EXPORT_FORMAT },
     counts,
     exportPartnerId: partnerId,
   };
   try {
     const gw = await startGateway(url);
     try {
-      result.risks = [await risksWorkload(gw, analyst, 'analyst, all partners', null), await risksWorkload(gw, platformAdmin, 'platform admin, the largest partner', partnerId)];
-      result.export = await exportWorkload(gw, platformAdmin, partnerId);
+      if (ONLY !== 'export') {
+        result.risks = [await risksWorkload(gw, analyst, 'analyst, all partners', null), await risksWorkload(gw, platformAdmin, 'platform admin, the largest partner', partnerId)];
+      }
+      if (ONLY !== 'risks') result.export = await exportWorkload(gw, EXPORT_VIEWER === 'analyst' ? analyst : platformAdmin, partnerId);
     } finally {
       await gw.child.stop();
     }
