@@ -1,26 +1,30 @@
-import { Readable } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Client, types, type CustomTypesConfig } from 'pg';
+import { Client, types } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { buildContext, type Context, type Services } from '../server/context';
 import { sendJson, type Route } from '../server/routes';
 import { isLinked, isUuid, partnerExists, visibleCustomerCondition } from '../auth/tenancy';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { PartnerType } from '../partners/partner.enums';
+import { CONTACT_FIELDS } from '../acceptance/acceptance.rules';
 import { auditEventsSql, maskedValue } from './audit.sql';
+import { BinaryRowLines, copyCsvColumns, copyRowColumns, inlineParams } from './audit.copy';
 
 /**
  * GET /exports/acceptances?partnerId=&from=&to=&format=csv|jsonl: the audit trail of
  * every customer the caller sees with one partner, for a regulator or an auditor.
- * Streamed from a server-side cursor (DECLARE ... FETCH in batches): each batch is
- * formatted into one chunk of text, and the next batch is fetched while the chunk is
- * written, with backpressure end to end, so memory stays flat however many rows.
- * Rows come as arrays of PostgreSQL's text (no per-row objects, no Date parsing).
+ * Streamed with `COPY (<the statement>) TO STDOUT` (src/audit/audit.copy.ts), with
+ * backpressure end to end, so memory stays flat however many rows: for viewers who see
+ * contact values unmasked, CSV is written by PostgreSQL and only its bytes pass through;
+ * otherwise each row's text values are formatted here (and masked, through the one
+ * helper) as the socket's chunks arrive. Rows are never held across a round trip.
  */
 
 export const EXPORT_PATH = '/exports/acceptances';
-/** Rows per FETCH from the cursor (the next is fetched while one is formatted and written). */
-export const FETCH_SIZE = 2_000;
+/** The export's connections, by name in pg_stat_activity. */
+export const EXPORT_APPLICATION_NAME = 'consent-gateway export';
 
 export const EXPORT_COLUMNS = [
   'at',
@@ -99,8 +103,16 @@ async function assertMayExport(ctx: Context, partnerId: string): Promise<void> {
   throw missing;
 }
 
-/** The export's one statement: every event of the partner's visible customers in the period, oldest first. */
-export function exportSql(viewer: Viewer, req: ExportRequest): { sql: string; params: unknown[] } {
+/** The columns of the cursor's rows (ExportDbRow), in its order. */
+const ROW_COLUMNS = `e.at, e.event, e.customer_id, e.partner_id, e.acceptance_id, e.actor_id, e.field, e.old_value, e.new_value, e.note,
+           c.tenant_id as customer_tenant_id, c.company_name as customer_name, pt.name as partner_name, u.display_name as actor_name`;
+
+/**
+ * The export's one statement: every event of the partner's visible customers in the period, oldest first.
+ * `columns` is the select list over e (event), c (customer), pt (partner) and u (actor); `inline`
+ * writes the parameters into the statement as literals (for COPY, which takes none).
+ */
+export function exportSql(viewer: Viewer, req: ExportRequest, options: { columns?: string; inline?: boolean } = {}): { sql: string; params: unknown[] } {
   const visible = visibleCustomerCondition(viewer, 'c.id');
   const params: unknown[] = [req.partnerId, ...visible.params];
   const period: string[] = [];
@@ -112,23 +124,21 @@ export function exportSql(viewer: Viewer, req: ExportRequest): { sql: string; pa
     period.push('e.at < $to');
     params.push(req.to);
   }
-  let n = 0;
   const sql = `with pairs as materialized (select c.id as customer_id, ?::uuid as partner_id from customers c where ${visible.sql})
-    select e.at, e.event, e.customer_id, e.partner_id, e.acceptance_id, e.actor_id, e.field, e.old_value, e.new_value, e.note,
-           c.tenant_id as customer_tenant_id, c.company_name as customer_name, pt.name as partner_name, u.display_name as actor_name
+    select ${options.columns ?? ROW_COLUMNS}
       from (${auditEventsSql()}) e
       join customers c on c.id = e.customer_id
       join partners pt on pt.id = e.partner_id
       left join users u on u.id = e.actor_id
      where ${period.length ? period.join(' and ') : 'true'}
-     order by e.at, e.customer_id, e.rank, e.key`
-    .replace(/\$from|\$to/g, '?')
-    // pg's own placeholders: the cursor runs on a plain pg Client.
-    .replace(/\?/g, () => `$${++n}`);
-  return { sql, params };
+     order by e.at, e.customer_id, e.rank, e.key`.replace(/\$from|\$to/g, '?');
+  if (options.inline) return { sql: inlineParams(sql, params), params: [] };
+  let n = 0;
+  // pg's own placeholders: the cursor runs on a plain pg Client.
+  return { sql: sql.replace(/\?/g, () => `$${++n}`), params };
 }
 
-/** The columns of `exportSql`, in its order, as PostgreSQL's text (`at` in UTC, ISO date style). */
+/** The columns of `exportSql` (and `copyRowColumns`), in its order, as PostgreSQL's text (`at` in UTC, ISO date style). */
 type ExportDbRow = [
   at: string,
   event: string,
@@ -145,9 +155,6 @@ type ExportDbRow = [
   partnerName: string,
   actorName: string | null,
 ];
-
-/** Every value as PostgreSQL sent it: the export only copies text. */
-const RAW_TEXT: CustomTypesConfig = { getTypeParser: () => (value: string) => value };
 
 const UTC_TEXT = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00$/;
 const parseTimestamptz = types.getTypeParser(types.builtins.TIMESTAMPTZ) as (text: string) => Date;
@@ -192,60 +199,53 @@ function jsonLine(viewer: Viewer, r: ExportDbRow): string {
   return `${line}}\n`;
 }
 
-/**
- * Text chunks of about this many characters: even as a two-byte string, below V8's
- * large-object size (128 KiB), so that a chunk, once pushed (and copied into a
- * Buffer), dies young instead of being allocated straight into the old generation.
- */
-const CHUNK_CHARS = 16 * 1024;
-
-/** The rows as text chunks of about CHUNK_CHARS each. */
-async function* formatted(batches: AsyncIterable<ExportDbRow[]>, line: (r: ExportDbRow) => string, header: string): AsyncGenerator<string> {
-  let out = header;
-  for await (const batch of batches) {
-    for (const r of batch) {
-      out += line(r);
-      if (out.length >= CHUNK_CHARS) {
-        yield out;
-        out = '';
-      }
-    }
-  }
-  if (out) yield out;
+/** Whether the one masking helper changes any contact value for this viewer (analysts). */
+function masksContacts(viewer: Viewer): boolean {
+  const probe = 'probe@example.com';
+  return CONTACT_FIELDS.some((field) => maskedValue(viewer, field, probe) !== probe);
 }
 
 /**
- * Batches of rows from a server-side cursor. The next FETCH is sent before a batch is
- * handed on, so PostgreSQL reads while the gateway formats and writes (at most two
- * batches in memory). The transaction ends when the stream does (also on abort).
+ * Streams `COPY (<the export's statement>) TO STDOUT` through `through` into the response, on a
+ * connection of its own in one read-only transaction. pipeline applies backpressure end to end
+ * (the COPY stream reads the socket only when asked); when the client goes away, `end` cuts the
+ * connection (a COPY cannot be interrupted by a rollback), which ends the backend's COPY.
  */
-async function* cursorBatches(services: Services, sql: string, params: unknown[]): AsyncGenerator<ExportDbRow[]> {
-  const client = new Client({ connectionString: services.orm.config.get('clientUrl'), application_name: 'consent-gateway export' });
-  await client.connect();
-  let open = false;
+async function streamCopy(services: Services, copy: string, through: Transform, res: ServerResponse): Promise<void> {
+  const client = new Client({ connectionString: services.orm.config.get('clientUrl'), application_name: EXPORT_APPLICATION_NAME });
+  // A connection cut on abort is expected; its error reaches the COPY stream (and pipeline) too.
+  client.on('error', () => undefined);
+  let finished = false;
   try {
-    // Timestamps as ISO text in UTC, for isoInstant.
+    await client.connect();
+    // `at` as ISO text in UTC, for isoInstant (FORMAT binary of text columns).
     await client.query("begin isolation level repeatable read read only; set local time zone 'UTC'; set local datestyle = 'ISO'");
-    open = true;
-    await client.query(`declare audit_export no scroll cursor for ${sql}`, params);
-    const fetch = () => {
-      const next = client.query<ExportDbRow>({ text: `fetch forward ${FETCH_SIZE} from audit_export`, rowMode: 'array', types: RAW_TEXT });
-      next.catch(() => undefined); // awaited below; an abort in between must not leave it unhandled
-      return next;
-    };
-    let pending = fetch();
-    for (;;) {
-      const { rows } = await pending;
-      const more = rows.length === FETCH_SIZE;
-      if (more) pending = fetch();
-      if (rows.length) yield rows;
-      if (!more) break;
-    }
+    const rows = client.query(copyTo(copy));
+    rows.on('error', () => undefined); // may come after pipeline has settled (the connection cut on abort)
+    await pipeline(rows, through, res);
     await client.query('commit');
-    open = false;
+    finished = true;
   } finally {
-    if (open) await client.query('rollback').catch(() => undefined);
-    await client.end().catch(() => undefined);
+    // With the COPY still running, end() destroys the socket; otherwise it says goodbye.
+    if (!finished) await client.end().catch(() => undefined);
+    else await client.end();
+  }
+}
+
+/** The export's header (CSV) ahead of COPY's bytes, passed on as they come. */
+class Headed extends Transform {
+  private header: string;
+  constructor(header: string) {
+    super();
+    this.header = header;
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.header) this.push(this.header);
+    this.header = '';
+    done(null, chunk);
+  }
+  override _flush(done: TransformCallback): void {
+    done(null, this.header || undefined);
   }
 }
 
@@ -268,19 +268,20 @@ async function handleExport(req: IncomingMessage, res: ServerResponse, services:
     return sendJson(res, err.status, { errors: [{ message: err.message, extensions }] }, err.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
   }
   const viewer = ctx.viewer!;
-  const { sql, params } = exportSql(viewer, request);
   res.writeHead(200, {
     'content-type': request.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
     'content-disposition': `attachment; filename="${fileName(request)}"`,
     'cache-control': 'no-store',
   });
   const csv = request.format === 'csv';
+  const header = csv ? CSV_HEADER : '';
+  // Unmasked CSV: PostgreSQL writes the records. Otherwise its rows as text, formatted (and masked) here.
+  const native = csv && !masksContacts(viewer);
+  const { sql } = exportSql(viewer, request, { columns: native ? copyCsvColumns() : copyRowColumns(), inline: true });
   const line = csv ? (r: ExportDbRow) => csvLine(viewer, r) : (r: ExportDbRow) => jsonLine(viewer, r);
-  // A byte stream (chunks become Buffers as they are pushed) that reads at most one chunk ahead of the response.
-  const chunks = Readable.from(formatted(cursorBatches(services, sql, params), line, csv ? CSV_HEADER : ''), { objectMode: false });
+  const through = native ? new Headed(header) : new BinaryRowLines<ExportDbRow>(line, header);
   try {
-    // pipeline applies backpressure end to end and, when the client goes away, ends the cursor's transaction.
-    await pipeline(chunks, res);
+    await streamCopy(services, `copy (${sql}) to stdout (format ${native ? 'csv' : 'binary'})`, through, res);
   } catch (err) {
     if (!res.destroyed) res.destroy(err as Error);
     if ((err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') services.log.warn({ err }, 'acceptance export failed midway');
