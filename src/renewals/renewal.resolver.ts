@@ -13,7 +13,7 @@ import { templateById } from '../agreements/agreement.loaders';
 import { Customer } from '../customers/customer.entity';
 import { customerById } from '../customers/customer.loaders';
 import { Partner } from '../partners/partner.entity';
-import { partnerById } from '../partners/partner.loaders';
+import { partnerById, primePartners } from '../partners/partner.loaders';
 import { Subscription as ProductSubscription } from '../transactions/transaction.entity';
 import { subscriptionById } from '../transactions/transaction.loaders';
 import { checkScopeIds, parseCursor } from '../alerts/alert.tenancy';
@@ -49,8 +49,15 @@ export class RenewalRiskResolver {
     description:
       "Active subscriptions renewing within the window whose RENEWAL the gate would block today, with the gate's reasons and the agreement that would fix it; soonest renewal first",
   })
-  renewalRisks(@Args() args: RenewalRisksArgs, @Ctx() ctx: Context) {
-    return new RenewalRiskService(ctx.em, ctx.viewer!).list(args);
+  async renewalRisks(@Args() args: RenewalRisksArgs, @Ctx() ctx: Context) {
+    const { known, ...page } = await new RenewalRiskService(ctx.em, ctx.viewer!).list(args);
+    // The page's statement read them: their fields need no statement of their own.
+    for (const { subscription, customer, partners } of known) {
+      subscriptionById.of(ctx).prime(subscription.id, subscription);
+      customerById.of(ctx).prime(customer.id, customer);
+      primePartners(ctx, partners);
+    }
+    return page;
   }
 
   @Authorized(PLATFORM_ADMIN)

@@ -6,7 +6,7 @@ import { BadUserInputError, NotFoundError } from '../errors';
 import { PartnerType } from '../partners/partner.enums';
 import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from '../transactions/gate';
 import { OrderOutcome } from '../transactions/transaction.enums';
-import { loadRenewalCandidates, loadRenewalWindow, type CandidateCursor, type RenewalCandidate, type SqlCondition } from './renewal.facts';
+import { loadRenewalCandidates, loadRenewalWindow, type CandidateCursor, type CandidateRecords, type RenewalCandidate, type SqlCondition } from './renewal.facts';
 import type { RenewalRisk } from './renewal.types';
 
 export const DEFAULT_WINDOW_DAYS = 60;
@@ -104,9 +104,15 @@ export class RenewalRiskService {
    * and the page is the first candidates after the cursor whose set it blocked, read
    * in renewal order only as far as the page needs. Three statements however large
    * the window or the page (the fact sets, their countries' agreements, the page),
-   * and none for the page when nothing is at risk.
+   * and none for the page when nothing is at risk. The page's statement reads the
+   * subscriptions, customers and partners it names too: they come back as `known`.
    */
-  async list(args: { partnerId?: string | null; withinDays?: number | null; first?: number | null; after?: string | null }): Promise<ConnectionResult<RenewalRisk>> {
+  async list(args: {
+    partnerId?: string | null;
+    withinDays?: number | null;
+    first?: number | null;
+    after?: string | null;
+  }): Promise<ConnectionResult<RenewalRisk> & { known: CandidateRecords[] }> {
     const limit = pageSize(args.first);
     const days = checkWindow(args.withinDays);
     const after = args.after ? checkCursor(decodeCursor(args.after, 2)) : null;
@@ -119,6 +125,7 @@ export class RenewalRiskService {
     const risks = atRisk(read, this.policy).map(toRisk);
     const edges = risks.slice(0, limit).map((node) => ({ node, cursor: encodeCursor([node.renewsOn, node.subscriptionId]) }));
     return {
+      known: read.flatMap((c) => (c.records ? [c.records] : [])),
       edges,
       totalCount,
       pageInfo: {
