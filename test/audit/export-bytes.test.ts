@@ -147,6 +147,14 @@ describe('GET /exports/acceptances: bytes', () => {
     expect(reseller).toContain(w.customer.id);
   });
 
+  it('an empty period is the CSV header alone (written by PostgreSQL or formatted here) and an empty JSON Lines file', async () => {
+    for (const token of [await platformAdminToken(), await analystToken()]) {
+      const period = { partnerId: w.provider.id, from: '2020-01-01', to: '2020-01-02' };
+      expect((await bytes({ ...period, format: 'csv' }, token)).toString('utf8')).toBe(`${EXPORT_COLUMNS.join(',')}\n`);
+      expect((await bytes({ ...period, format: 'jsonl' }, token)).length).toBe(0);
+    }
+  });
+
   it('from and to are written into the statement as literals: the period is the same as with bind parameters', async () => {
     const token = await platformAdminToken();
     const period = await bytes({ partnerId: w.provider.id, format: 'jsonl', from: '2031-01-01T00:00:10Z', to: '2031-01-01' }, token);
