@@ -70,7 +70,8 @@ interface FactColumns {
   cloud: CloudInstance;
   active_rank: number | null;
   withdrawn: boolean;
-  existing: boolean;
+  /** Null when not asked. */
+  existing: boolean | null;
   resold: boolean;
   linked: boolean;
   serving: boolean;
@@ -104,27 +105,53 @@ export interface CandidateCursor {
   subscriptionId: string;
 }
 
-/** The fact set of a candidate as one string, from its facts `f`: the same expression groups and filters. */
-const factKey = (f: string) =>
-  `concat_ws('|', ${f}.country, ${f}.cloud, coalesce(${f}.active_rank::text, '-'), ${f}.withdrawn, ${f}.existing, ${f}.resold, ${f}.linked, ${f}.serving)`;
+/**
+ * The fact set of a candidate as one string, from its facts `f`: the same expression groups
+ * and filters. Without `existing`, the sets leave that fact out (see `loadRenewalWindow`).
+ */
+const factKey = (f: string, existing: boolean) =>
+  `concat_ws('|', ${f}.country, ${f}.cloud, coalesce(${f}.active_rank::text, '-'), ${f}.withdrawn, ${existing ? `${f}.existing` : `'unasked'`}, ${f}.resold, ${f}.linked, ${f}.serving)`;
+
+/** Positional parameters (`$n`) of a statement being written: the statements are prepared. */
+class Params {
+  readonly values: unknown[] = [];
+  /** The placeholder of `value`. */
+  at(value: unknown): string {
+    return `$${this.values.push(value)}`;
+  }
+}
+
+/**
+ * The reseller's facts of each row of `x`: whether the reseller is linked to the billing
+ * partner, and whether it serves the customer for that partner. Asked (as an index probe)
+ * only of rows sold through a reseller; without one both are false.
+ */
+const resellerFacts = (x: string) => `
+      case when ${x}.reseller_id is null then false
+           else exists (select 1 from reseller_links l where l.reseller_id = ${x}.reseller_id and l.provider_id = ${x}.partner_id) end as linked,
+      case when ${x}.reseller_id is null then false
+           else exists (select 1 from customer_relationships r join customer_relationship_resellers rr on rr.relationship_id = r.id
+                         where r.customer_id = ${x}.customer_id and r.partner_id = ${x}.partner_id and rr.reseller_id = ${x}.reseller_id) end as serving`;
+
+/** Whether the customer has a COMPLETED order with the billing partner before `now` (a placeholder), for the rows of `x`. */
+const existingProbe = (x: string, now: string) =>
+  `coalesce((select true from orders o where o.customer_id = ${x}.customer_id and o.partner_id = ${x}.partner_id and o.outcome = 'COMPLETED'
+              and o.requested_at < ${now} limit 1), false)`;
 
 /**
  * The facts of each row of `x` (with `customer_id`, `partner_id`, `reseller_id`) asked as
  * index probes, each once per row (`offset 0` keeps the lateral whole, so a filter on
  * the facts and the output do not ask them twice): for a few hundred rows, or for a page
  * read in order only as far as it needs. The customer's columns come along as `c_*`.
+ * `now` is the placeholder of the order time for `existing`; null leaves it unasked (null).
  */
-const probedFacts = (x: string, now: number) => `cross join lateral (
+const probedFacts = (x: string, now: string | null) => `cross join lateral (
     select upper(c.country) as country, c.cloud,
       (select t.version_rank from acceptances a join agreement_templates t on t.template_id = a.template_id
         where a.customer_id = ${x}.customer_id and a.partner_id = ${x}.partner_id and a.status = 'ACTIVE') as active_rank,
       coalesce((select true from acceptances w where w.customer_id = ${x}.customer_id and w.partner_id = ${x}.partner_id and w.status = 'WITHDRAWN' limit 1), false) as withdrawn,
-      coalesce((select true from orders o where o.customer_id = ${x}.customer_id and o.partner_id = ${x}.partner_id and o.outcome = 'COMPLETED'
-                  and o.requested_at < $${now} limit 1), false) as existing,
-      ${x}.reseller_id is not null as resold,
-      coalesce((select true from reseller_links l where l.reseller_id = ${x}.reseller_id and l.provider_id = ${x}.partner_id limit 1), false) as linked,
-      coalesce((select true from customer_relationships r join customer_relationship_resellers rr on rr.relationship_id = r.id
-                 where r.customer_id = ${x}.customer_id and r.partner_id = ${x}.partner_id and rr.reseller_id = ${x}.reseller_id limit 1), false) as serving,
+      ${now ? existingProbe(x, now) : 'null::boolean'} as existing,
+      ${x}.reseller_id is not null as resold, ${resellerFacts(x)},
       c.tenant_id as c_tenant_id, c.company_name as c_company_name, c.domain as c_domain, c.country as c_country, c.cloud as c_cloud,
       c.contact_first_name as c_contact_first_name, c.contact_last_name as c_contact_last_name, c.contact_email as c_contact_email,
       c.contact_phone_number as c_contact_phone_number, c.created_at as c_created_at
@@ -132,49 +159,42 @@ const probedFacts = (x: string, now: number) => `cross join lateral (
     offset 0) f`;
 
 /**
- * The same questions as `probedFacts`, asked of whole tables at once: each table is read
- * once and hashed (the (customer, partner) pairs with an active confirmation and its
- * rank, with a withdrawal, with a completed order; the links; the resellers serving
- * each pair), then joined to the rows of `x`. For thousands of rows (every partner's
- * window) this is a few scans instead of a probe per row and question. The facts are
- * the columns of the select list `factColumns`; the joins are `factJoins`.
+ * The same questions as `probedFacts` for thousands of rows of `x` (every partner's
+ * window): the customers, and each (customer, partner)'s active confirmation rank and
+ * withdrawal (one pass over the confirmations, grouped), are read once and hashed, then
+ * joined. The reseller's facts stay probes, asked only of rows with a reseller; whether
+ * the customer is an existing one (a pass over every completed order, the largest
+ * table) only when `now` is given. The facts are the select list, the joins the FROM.
  */
-const hashedFactColumns = (x: string) => `upper(c.country) as country, c.cloud, act.version_rank as active_rank,
-    wd.customer_id is not null as withdrawn, ex.customer_id is not null as existing, ${x}.reseller_id is not null as resold,
-    l.reseller_id is not null as linked, sv.customer_id is not null as serving`;
-const hashedFactJoins = (x: string, now: number) => `join customers c on c.id = ${x}.customer_id
+const hashedFacts = (x: string, now: string | null) => `upper(c.country) as country, c.cloud, acc.active_rank,
+      coalesce(acc.withdrawn, false) as withdrawn, ${now ? 'ex.customer_id is not null' : 'null::boolean'} as existing,
+      ${x}.reseller_id is not null as resold, ${resellerFacts(x)}
+    from ${x === 's' ? 'subscriptions' : 'triples'} ${x}
+    join customers c on c.id = ${x}.customer_id
     -- At most one active confirmation per (customer, partner): a unique index says so.
-    left join (select a.customer_id, a.partner_id, t.version_rank from acceptances a join agreement_templates t on t.template_id = a.template_id
-                where a.status = 'ACTIVE') act on act.customer_id = ${x}.customer_id and act.partner_id = ${x}.partner_id
-    left join (select distinct w.customer_id, w.partner_id from acceptances w where w.status = 'WITHDRAWN') wd
-           on wd.customer_id = ${x}.customer_id and wd.partner_id = ${x}.partner_id
-    left join (select distinct o.customer_id, o.partner_id from orders o where o.outcome = 'COMPLETED' and o.requested_at < $${now}) ex
-           on ex.customer_id = ${x}.customer_id and ex.partner_id = ${x}.partner_id
-    -- One link per (reseller, provider): a unique constraint says so.
-    left join reseller_links l on l.reseller_id = ${x}.reseller_id and l.provider_id = ${x}.partner_id
-    left join (select distinct r.customer_id, r.partner_id, rr.reseller_id from customer_relationships r
-                 join customer_relationship_resellers rr on rr.relationship_id = r.id) sv
-           on sv.customer_id = ${x}.customer_id and sv.partner_id = ${x}.partner_id and sv.reseller_id = ${x}.reseller_id`;
-
-interface WindowSql {
-  /** The window's candidates as a WHERE condition on `subscriptions s`. */
-  where: string;
-  params: unknown[];
-  /** The positional number of `now`'s parameter. */
-  now: number;
-}
+    left join (select a.customer_id, a.partner_id, max(t.version_rank) filter (where a.status = 'ACTIVE') as active_rank,
+                      bool_or(a.status = 'WITHDRAWN') as withdrawn
+                 from acceptances a join agreement_templates t on t.template_id = a.template_id
+                where a.status in ('ACTIVE', 'WITHDRAWN')
+                group by a.customer_id, a.partner_id) acc on acc.customer_id = ${x}.customer_id and acc.partner_id = ${x}.partner_id
+    ${
+      now
+        ? `left join (select distinct o.customer_id, o.partner_id from orders o where o.outcome = 'COMPLETED' and o.requested_at < ${now}) ex
+             on ex.customer_id = ${x}.customer_id and ex.partner_id = ${x}.partner_id`
+        : ''
+    }`;
 
 /**
  * Active subscriptions renewing from today to today + `withinDays` (inclusive) that
- * `scope` keeps, as a condition on `subscriptions s`, with `now` as a parameter of its
- * own for the facts. Placeholders are positional (`$n`): the statements are prepared.
+ * `scope` keeps, as a condition on `subscriptions s`; its values go to `p`.
  */
-function windowSql(scope: SqlCondition, withinDays: number, now: Date): WindowSql {
+function windowSql(scope: SqlCondition, withinDays: number, now: Date, p: Params): string {
   const today = todayUtc(now);
-  const params: unknown[] = [today, addDays(today, withinDays), now, ...scope.params];
-  let n = 3;
-  const scopeSql = scope.sql.replace(/\?/g, () => `$${++n}`);
-  return { where: `s.status = 'ACTIVE' and s.renews_on >= $1::date and s.renews_on <= $2::date and ${scopeSql}`, params, now: 3 };
+  const from = p.at(today);
+  const to = p.at(addDays(today, withinDays));
+  let i = 0;
+  const scopeSql = scope.sql.replace(/\?/g, () => p.at(scope.params[i++]));
+  return `s.status = 'ACTIVE' and s.renews_on >= ${from}::date and s.renews_on <= ${to}::date and ${scopeSql}`;
 }
 
 /** The current agreement of each country, as `loadGateFacts` selects it. One statement. */
@@ -209,7 +229,7 @@ function factsOf(r: FactColumns, now: Date, current: Map<string, AgreementTempla
     nationalCloud: r.cloud !== CloudInstance.PUBLIC,
     acceptance,
     currentAgreement: current.get(r.country) ?? null,
-    existingCustomer: r.existing,
+    existingCustomer: r.existing ?? false,
     reseller: r.resold ? { linkedToProvider: r.linked, servesCustomer: r.serving } : null,
   };
 }
@@ -228,14 +248,14 @@ const toCandidate = (r: Row, now: Date, current: Map<string, AgreementTemplate |
  * statements however many there are (the facts asked of whole tables). The scan judges them all.
  */
 export async function loadRenewalCandidates(em: EntityManager, scope: SqlCondition, withinDays: number, now: Date = new Date()): Promise<RenewalCandidate[]> {
-  const w = windowSql(scope, withinDays, now);
+  const p = new Params();
+  const where = windowSql(scope, withinDays, now, p);
   const rows = await queryRows<Row>(
     em,
-    `select s.id, to_char(s.renews_on, 'YYYY-MM-DD') as renews_on, s.customer_id, s.partner_id, s.reseller_id, ${hashedFactColumns('s')}
-       from subscriptions s ${hashedFactJoins('s', w.now)}
-      where ${w.where}
+    `select s.id, to_char(s.renews_on, 'YYYY-MM-DD') as renews_on, s.customer_id, s.partner_id, s.reseller_id, ${hashedFacts('s', p.at(now))}
+      where ${where}
       order by s.renews_on, s.id`,
-    w.params,
+    p.values,
   );
   if (rows.length === 0) return [];
   const current = await currentAgreements(em, [...new Set(rows.map((r) => r.country))], now);
@@ -245,9 +265,11 @@ export async function loadRenewalCandidates(em: EntityManager, scope: SqlConditi
 /** What a page of risks reads: the fact sets of the whole window with their sizes, and a way to read candidates of chosen sets. */
 export interface RenewalWindow {
   groups: FactGroup[];
+  /** Whether the sets tell existing customers apart; if not, `existingCustomer` of their facts is a placeholder (false). */
+  asksExisting: boolean;
   /**
    * Up to `limit` candidates after `after` whose fact set is one of `keys`, in (renewsOn, id)
-   * order, each with the records it names (`records`). One statement.
+   * order, each with all its facts and the records it names (`records`). One statement.
    */
   candidatesOf(keys: string[], after: CandidateCursor | null, limit: number): Promise<RenewalCandidate[]>;
 }
@@ -258,43 +280,55 @@ export interface RenewalWindow {
  * The candidates are first counted per (customer, partner, reseller), whose facts are
  * the same; for every partner's window (thousands) the facts are then asked of whole
  * tables at once, for a narrower scope (hundreds) as index probes.
+ *
+ * With `asksExisting` false the sets leave out whether the customer is an existing
+ * one, which costs a pass over every completed order. The caller asks again with it
+ * when the gate's answer for some set depends on it.
  */
-export async function loadRenewalWindow(em: EntityManager, scope: SqlCondition, withinDays: number, now: Date = new Date()): Promise<RenewalWindow> {
-  const w = windowSql(scope, withinDays, now);
-  const facts = scope.wide ? `${hashedFactColumns('x')} from triples x ${hashedFactJoins('x', w.now)}` : `f.* from triples x ${probedFacts('x', w.now)}`;
+export async function loadRenewalWindow(
+  em: EntityManager,
+  scope: SqlCondition,
+  withinDays: number,
+  { asksExisting, now = new Date() }: { asksExisting: boolean; now?: Date },
+): Promise<RenewalWindow> {
+  const p = new Params();
+  const where = windowSql(scope, withinDays, now, p);
+  const at = asksExisting ? p.at(now) : null;
+  const facts = scope.wide ? hashedFacts('x', at) : `f.* from triples x ${probedFacts('x', at)}`;
   const rows = await queryRows<FactColumns & { key: string; n: number }>(
     em,
-    `with triples as (select s.customer_id, s.partner_id, s.reseller_id, count(*)::int as n from subscriptions s where ${w.where}
+    `with triples as (select s.customer_id, s.partner_id, s.reseller_id, count(*)::int as n from subscriptions s where ${where}
                        group by s.customer_id, s.partner_id, s.reseller_id)
-     select ${factKey('g')} as key, g.country, g.cloud, g.active_rank, g.withdrawn, g.existing, g.resold, g.linked, g.serving, g.n
+     select ${factKey('g', asksExisting)} as key, g.country, g.cloud, g.active_rank, g.withdrawn, g.existing, g.resold, g.linked, g.serving, g.n
        from (select f.country, f.cloud, f.active_rank, f.withdrawn, f.existing, f.resold, f.linked, f.serving, sum(f.n)::int as n
                from (select x.n, ${facts}) f
               group by f.country, f.cloud, f.active_rank, f.withdrawn, f.existing, f.resold, f.linked, f.serving) g`,
-    w.params,
+    p.values,
   );
   const current = await currentAgreements(em, [...new Set(rows.map((r) => r.country))], now);
   return {
     groups: rows.map((r) => ({ key: r.key, n: Number(r.n), facts: factsOf(r, now, current) })),
+    asksExisting,
     async candidatesOf(keys, after, limit) {
       if (keys.length === 0) return [];
-      const params = [...w.params];
-      const at = (value: unknown) => `$${params.push(value)}`;
-      const from = after ? `and (s.renews_on, s.id) > (${at(after.renewsOn)}::date, ${at(after.subscriptionId)}::uuid)` : '';
+      const q = new Params();
+      const where = windowSql(scope, withinDays, now, q);
+      const from = after ? `and (s.renews_on, s.id) > (${q.at(after.renewsOn)}::date, ${q.at(after.subscriptionId)}::uuid)` : '';
       // The candidates in order (kept whole by `offset 0`), each with its facts asked as it is read, up to the page.
       const page = await queryRows<PageRow>(
         em,
         `select x.*, ${PARTNER_AS('p', 'p_')}, ${PARTNER_AS('rp', 'rp_')}
            from (select s.id, to_char(s.renews_on, 'YYYY-MM-DD') as renews_on, s.customer_id, s.partner_id, s.reseller_id,
                         s.offer_id, s.seats, s.status, s.created_at, s.cancelled_at, f.*
-                   from (select s.* from subscriptions s where ${w.where} ${from} order by s.renews_on, s.id offset 0) s
-                   ${probedFacts('s', w.now)}
-                  where ${factKey('f')} = any(array(select jsonb_array_elements_text(${at(JSON.stringify(keys))}::jsonb)))
+                   from (select s.* from subscriptions s where ${where} ${from} order by s.renews_on, s.id offset 0) s
+                   ${probedFacts('s', q.at(now))}
+                  where ${factKey('f', asksExisting)} = any(array(select jsonb_array_elements_text(${q.at(JSON.stringify(keys))}::jsonb)))
                   order by s.renews_on, s.id
-                  limit ${at(limit)}) x
+                  limit ${q.at(limit)}) x
            join partners p on p.id = x.partner_id
            left join partners rp on rp.id = x.reseller_id
           order by x.renews_on, x.id`,
-        params,
+        q.values,
       );
       return page.map((r) => ({ ...toCandidate(r, now, current), records: recordsOf(r) }));
     },

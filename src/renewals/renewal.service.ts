@@ -5,6 +5,7 @@ import { decodeCursor, encodeCursor, pageSize, type ConnectionResult } from '../
 import { BadUserInputError, NotFoundError } from '../errors';
 import { PartnerType } from '../partners/partner.enums';
 import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from '../transactions/gate';
+import type { LoadedFacts } from '../transactions/transaction.facts';
 import { OrderOutcome } from '../transactions/transaction.enums';
 import { loadRenewalCandidates, loadRenewalWindow, type CandidateCursor, type CandidateRecords, type RenewalCandidate, type SqlCondition } from './renewal.facts';
 import type { RenewalRisk } from './renewal.types';
@@ -104,7 +105,9 @@ export class RenewalRiskService {
    * and the page is the first candidates after the cursor whose set it blocked, read
    * in renewal order only as far as the page needs. Three statements however large
    * the window or the page (the fact sets, their countries' agreements, the page),
-   * and none for the page when nothing is at risk. The page's statement reads the
+   * and none for the page when nothing is at risk; two more when the gate's answer for
+   * a set depends on whether the customer is an existing one (never for a RENEWAL
+   * today), which the sets leave out at first. The page's statement reads the
    * subscriptions, customers and partners it names too: they come back as `known`.
    */
   async list(args: {
@@ -117,8 +120,14 @@ export class RenewalRiskService {
     const days = checkWindow(args.withinDays);
     const after = args.after ? checkCursor(decodeCursor(args.after, 2)) : null;
     const scope = await this.scope(args.partnerId);
-    const window = await loadRenewalWindow(this.em, scope, days);
-    const blocked = window.groups.filter((g) => decide(g.facts, this.policy).outcome === OrderOutcome.BLOCKED);
+    let window = await loadRenewalWindow(this.em, scope, days, { asksExisting: false });
+    const blocks = (facts: LoadedFacts) => decide(facts, this.policy).outcome === OrderOutcome.BLOCKED;
+    // The sets leave out whether the customer is an existing one (a pass over every completed order).
+    // If the gate's answer for some set depends on it, the sets are asked again with it.
+    if (window.groups.some((g) => blocks({ ...g.facts, existingCustomer: true }) !== blocks({ ...g.facts, existingCustomer: false }))) {
+      window = await loadRenewalWindow(this.em, scope, days, { asksExisting: true });
+    }
+    const blocked = window.groups.filter((g) => blocks(g.facts));
     const totalCount = blocked.reduce((sum, g) => sum + g.n, 0);
     const read = totalCount ? await window.candidatesOf(blocked.map((g) => g.key), after, limit + 1) : [];
     // Each candidate is judged again on its own facts (the same as its set's): reasons, warnings, agreement.
