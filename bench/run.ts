@@ -120,8 +120,8 @@ function gatewayEnv(url: string): Record<string, string> {
   };
 }
 
-async function startGatewayChild(url: string): Promise<{ child: Child; base: string }> {
-  const child = spawnChild([...GATEWAY_NODE_FLAGS, ...TS_NODE, '--expose-gc', 'bench/gateway-child.ts'], gatewayEnv(url));
+async function startGatewayChild(url: string, env: Record<string, string> = {}): Promise<{ child: Child; base: string }> {
+  const child = spawnChild([...GATEWAY_NODE_FLAGS, ...TS_NODE, '--expose-gc', 'bench/gateway-child.ts'], { ...gatewayEnv(url), ...env });
   const { port } = await child.ready;
   return { child, base: `http://127.0.0.1:${port}` };
 }
@@ -178,11 +178,14 @@ async function readWorkload(url: string, gw: { child: Child; base: string }, tok
   // The same gateway as `WORKERS=2 npm start` runs it: a primary and two workers sharing one port.
   const clusterPort = await freePort();
   const clustered = spawnChild([...GATEWAY_NODE_FLAGS, ...TS_NODE, 'src/main.ts'], { ...gatewayEnv(url), PORT: String(clusterPort), WORKERS: '2' });
+  // The same gateway executing with graphql-js instead of graphql-jit (GRAPHQL_JIT=false): the compiled executor's gain, in the same run.
+  const interpreted = await startGatewayChild(url, { GRAPHQL_JIT: 'false' });
   const targets: { name: string; url: string; body: string; headers: Record<string, string> }[] = [];
   try {
     const [b, s, p] = await Promise.all([bare.ready, sql.ready, pgl.ready, untilReady(`http://127.0.0.1:${clusterPort}`)]);
     targets.push(
       { name: 'gateway', url: `${gw.base}/graphql`, body: body(PAGE), headers },
+      { name: 'gateway-graphql-js', url: `${interpreted.base}/graphql`, body: body(PAGE), headers },
       { name: 'gateway-2-workers', url: `http://127.0.0.1:${clusterPort}/graphql`, body: body(PAGE), headers },
       { name: 'bare-http', url: `http://127.0.0.1:${b.port}/graphql`, body: body(PAGE), headers },
       { name: 'hand-written-sql', url: `http://127.0.0.1:${s.port}/graphql`, body: body(PAGE), headers },
@@ -206,6 +209,7 @@ async function readWorkload(url: string, gw: { child: Child; base: string }, tok
     const agreement = {
       sqlIdentical: JSON.stringify(sqlPage) === JSON.stringify(ours),
       workersIdentical: JSON.stringify(clusterPage) === JSON.stringify(ours),
+      graphqlJsIdentical: (await postJson(target('gateway-graphql-js').url, JSON.parse(body(PAGE)), { authorization: headers.authorization })).text === page,
       sqlSameRows: JSON.stringify(sqlPage.edges.map((e: any) => key(e.node))) === JSON.stringify(ours.edges.map((e: any) => key(e.node))),
       postgraphileSameRows: JSON.stringify(pglPage.edges.map((e: any) => key(e.node))) === JSON.stringify(ours.edges.map((e: any) => key(e.node))),
       totalCount: ours.totalCount,
@@ -235,12 +239,13 @@ async function readWorkload(url: string, gw: { child: Child; base: string }, tok
       runs,
       medians: Object.fromEntries(targets.map((t) => [t.name, { rps: med(t.name, 'rps'), p50: med(t.name, 'p50'), p99: med(t.name, 'p99') }])),
       ratios: Object.fromEntries(['bare-http', 'hand-written-sql', 'postgraphile'].map((o) => [o, { ofMedians: med('gateway', 'rps') / med(o, 'rps'), medianOfRunRatios: median(perRunRatio(o)) }])),
+      compiledOverGraphqlJs: { ofMedians: med('gateway', 'rps') / med('gateway-graphql-js', 'rps'), medianOfRunRatios: median(perRunRatio('gateway-graphql-js')) },
       ratiosOfTwoWorkers: Object.fromEntries(
         ['bare-http', 'hand-written-sql', 'postgraphile'].map((o) => [o, { ofMedians: med('gateway-2-workers', 'rps') / med(o, 'rps'), medianOfRunRatios: median(perRunRatio(o, 'gateway-2-workers')) }]),
       ),
     };
   } finally {
-    await Promise.all([bare.stop(), sql.stop(), pgl.stop(), clustered.stop()]);
+    await Promise.all([bare.stop(), sql.stop(), pgl.stop(), clustered.stop(), interpreted.child.stop()]);
   }
 }
 
@@ -510,6 +515,7 @@ function table(result: any): string {
       const ours = name.startsWith('gateway');
       lines.push(`| ${name} | ${f(v.rps)} | ${f(v.p50)} | ${f(v.p99)} | ${ours ? '' : f(r.ratios[name].ofMedians, 2)} | ${ours ? '' : f(r.ratiosOfTwoWorkers[name].ofMedians, 2)} |`);
     }
+    lines.push('', `gateway (graphql-jit) ÷ gateway-graphql-js: ${f(r.compiledOverGraphqlJs.ofMedians, 2)} of medians, ${f(r.compiledOverGraphqlJs.medianOfRunRatios, 2)} median of the runs' ratios.`);
     lines.push('');
   }
   if (result.write) {

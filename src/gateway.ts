@@ -20,6 +20,7 @@ import { attachSubscriptions } from './server/ws';
 import { gatewaySchema } from './server/schema';
 import { features } from './server/features';
 import { currentRequestId } from './server/request-scope';
+import { jitExecutor } from './server/jit';
 import { seedDemoData, type DemoSeed } from './seed/demo';
 import { checkOperation, limitsPlugin } from './server/limits';
 import { GatewayMetrics, METRICS_KEY, metricsPlugin, metricsRoute } from './server/metrics';
@@ -82,7 +83,8 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
   let apollo: ApolloServer<Context> | undefined;
   const httpServer = createHttpServer(() => apollo!, services, [...healthRoutes, metricsRoute, ...active.flatMap((f) => f.routes ?? [])]);
   apollo = new ApolloServer<Context>({
-    schema,
+    // Execution compiled per document (src/server/jit.ts); the rest of Apollo's pipeline is unchanged.
+    ...(config.graphqlJit ? { gateway: jitExecutor(schema) } : { schema }),
     introspection: config.introspection,
     // main.ts owns shutdown (sockets, features, database); Apollo's own signal handler would race it.
     stopOnTerminationSignals: false,

@@ -25,6 +25,8 @@ export interface Config {
   seedDemo: boolean;
   logLevel: string;
   introspection: boolean;
+  /** HTTP operations run compiled by graphql-jit (src/server/jit.ts); off: graphql-js's execute. */
+  graphqlJit: boolean;
   corsOrigins: string[];
   /** Query limits, the same on HTTP and WebSocket (src/server/limits.ts). */
   limits: QueryLimits;
@@ -185,6 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
     seedDemo: boolVar(env, 'SEED_DEMO', true),
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', !production),
+    graphqlJit: boolVar(env, 'GRAPHQL_JIT', true),
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     limits: {
       depth: intVar(env, 'MAX_QUERY_DEPTH', 10, 1, 1000),
