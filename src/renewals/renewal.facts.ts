@@ -269,7 +269,8 @@ export interface RenewalWindow {
   asksExisting: boolean;
   /**
    * Up to `limit` candidates after `after` whose fact set is one of `keys`, in (renewsOn, id)
-   * order, each with all its facts and the records it names (`records`). One statement.
+   * order, each with all its facts and the records it names (`records`). One statement, or
+   * two when the first, over the days the page is likely to need, came back short.
    */
   candidatesOf(keys: string[], after: CandidateCursor | null, limit: number): Promise<RenewalCandidate[]>;
 }
@@ -306,31 +307,47 @@ export async function loadRenewalWindow(
     p.values,
   );
   const current = await currentAgreements(em, [...new Set(rows.map((r) => r.country))], now);
+  const groups = rows.map((r) => ({ key: r.key, n: Number(r.n), facts: factsOf(r, now, current) }));
   return {
-    groups: rows.map((r) => ({ key: r.key, n: Number(r.n), facts: factsOf(r, now, current) })),
+    groups,
     asksExisting,
     async candidatesOf(keys, after, limit) {
       if (keys.length === 0) return [];
-      const q = new Params();
-      const where = windowSql(scope, withinDays, now, q);
-      const from = after ? `and (s.renews_on, s.id) > (${q.at(after.renewsOn)}::date, ${q.at(after.subscriptionId)}::uuid)` : '';
-      // The candidates in order (kept whole by `offset 0`), each with its facts asked as it is read, up to the page.
-      const page = await queryRows<PageRow>(
-        em,
-        `select x.*, ${PARTNER_AS('p', 'p_')}, ${PARTNER_AS('rp', 'rp_')}
-           from (select s.id, to_char(s.renews_on, 'YYYY-MM-DD') as renews_on, s.customer_id, s.partner_id, s.reseller_id,
-                        s.offer_id, s.seats, s.status, s.created_at, s.cancelled_at, f.*
-                   from (select s.* from subscriptions s where ${where} ${from} order by s.renews_on, s.id offset 0) s
-                   ${probedFacts('s', q.at(now))}
-                  where ${factKey('f', asksExisting)} = any(array(select jsonb_array_elements_text(${q.at(JSON.stringify(keys))}::jsonb)))
-                  order by s.renews_on, s.id
-                  limit ${q.at(limit)}) x
-           join partners p on p.id = x.partner_id
-           left join partners rp on rp.id = x.reseller_id
-          order by x.renews_on, x.id`,
-        q.values,
-      );
-      return page.map((r) => ({ ...toCandidate(r, now, current), records: recordsOf(r) }));
+      const read = async (until: string | null) => {
+        const q = new Params();
+        const where = windowSql(scope, withinDays, now, q);
+        const from = after ? `and (s.renews_on, s.id) > (${q.at(after.renewsOn)}::date, ${q.at(after.subscriptionId)}::uuid)` : '';
+        const to = until ? `and s.renews_on <= ${q.at(until)}::date` : '';
+        // The candidates in order (kept whole by `offset 0`), each with its facts asked as it is read, up to the page.
+        const page = await queryRows<PageRow>(
+          em,
+          `select x.*, ${PARTNER_AS('p', 'p_')}, ${PARTNER_AS('rp', 'rp_')}
+             from (select s.id, to_char(s.renews_on, 'YYYY-MM-DD') as renews_on, s.customer_id, s.partner_id, s.reseller_id,
+                          s.offer_id, s.seats, s.status, s.created_at, s.cancelled_at, f.*
+                     from (select s.* from subscriptions s where ${where} ${from} ${to} order by s.renews_on, s.id offset 0) s
+                     ${probedFacts('s', q.at(now))}
+                    where ${factKey('f', asksExisting)} = any(array(select jsonb_array_elements_text(${q.at(JSON.stringify(keys))}::jsonb)))
+                    order by s.renews_on, s.id
+                    limit ${q.at(limit)}) x
+             join partners p on p.id = x.partner_id
+             left join partners rp on rp.id = x.reseller_id
+            order by x.renews_on, x.id`,
+          q.values,
+        );
+        return page.map((r) => ({ ...toCandidate(r, now, current), records: recordsOf(r) }));
+      };
+      // Ordering the whole rest of the window costs most of the page for thousands of candidates: the page
+      // first reads up to a day by which, if the chosen sets are spread evenly over the window, twice `limit`
+      // of them renew. If fewer than `limit` come back (and the window goes on), it reads the rest.
+      const chosen = new Set(keys);
+      const wanted = groups.reduce((sum, g) => sum + (chosen.has(g.key) ? g.n : 0), 0);
+      const start = after?.renewsOn ?? todayUtc(now);
+      const until = addDays(start, Math.ceil((2 * limit * (withinDays + 1)) / Math.max(wanted, 1)));
+      if (until < addDays(todayUtc(now), withinDays)) {
+        const first = await read(until);
+        if (first.length >= limit) return first;
+      }
+      return read(null);
     },
   };
 }

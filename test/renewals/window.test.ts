@@ -18,6 +18,7 @@ let gw: TestGateway;
 let partner: Partner;
 let existingSub: string;
 let newSub: string;
+let lateSub: string;
 
 beforeAll(async () => {
   gw = await startGateway();
@@ -35,6 +36,17 @@ beforeAll(async () => {
       `insert into subscriptions (id, customer_id, partner_id, reseller_id, offer_id, seats, status, renews_on, created_at)
        values (?, ?, ?, null, 'office-e3', 1, 'ACTIVE', ?::date, now())`,
       [newSub, fresh.id, partner.id, dayFromToday(20)],
+    );
+  // The same facts again, late in a year's window.
+  const late = await aCustomer(gw, { country: 'US', partners: [{ partner }] });
+  lateSub = randomUUID();
+  await gw.orm.em
+    .fork()
+    .getConnection()
+    .execute(
+      `insert into subscriptions (id, customer_id, partner_id, reseller_id, offer_id, seats, status, renews_on, created_at)
+       values (?, ?, ?, null, 'office-e3', 1, 'ACTIVE', ?::date, now())`,
+      [lateSub, late.id, partner.id, dayFromToday(300)],
     );
 }, 60_000);
 afterAll(() => gw?.stop());
@@ -64,5 +76,19 @@ describe.each([
     expect(byExisting.get(false)?.n).toBe(1);
     expect((await window.candidatesOf([byExisting.get(true)!.key], null, 10)).map((c) => c.subscriptionId)).toEqual([existingSub]);
     expect((await window.candidatesOf([byExisting.get(false)!.key], null, 10)).map((c) => c.subscriptionId)).toEqual([newSub]);
+  });
+});
+
+describe('a page over a window where the chosen sets are spread unevenly', () => {
+  // A year's window, three candidates of one set at days 10, 20 and 300, pages of one: the page first
+  // reads the days an even spread would need (245 here) and, coming back short, the rest of the window.
+  it.each([false, true])('reads on to the end of the window when the likely days hold too few (wide: %s)', async (wide) => {
+    const window = await loadRenewalWindow(gw.orm.em.fork() as EntityManager, { sql: 's.partner_id = ?', params: [partner.id], wide }, 366, { asksExisting: false });
+    expect(window.groups.map((g) => g.n)).toEqual([3]);
+    const keys = [window.groups[0].key];
+    expect((await window.candidatesOf(keys, null, 1)).map((c) => c.subscriptionId)).toEqual([existingSub]);
+    const afterNew = { renewsOn: dayFromToday(20), subscriptionId: newSub };
+    expect((await window.candidatesOf(keys, afterNew, 1)).map((c) => c.subscriptionId)).toEqual([lateSub]);
+    expect((await window.candidatesOf(keys, afterNew, 5)).map((c) => c.subscriptionId)).toEqual([lateSub]);
   });
 });
