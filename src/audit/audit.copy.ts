@@ -53,46 +53,45 @@ const text = (expr: string) => `nullif(${expr}::text, '')`;
 
 /**
  * The select list of the export's CSV for COPY, in the order of EXPORT_COLUMNS, over the
- * columns of the export's statement (aliases e, c, pt, u). Contact values unmasked: only
- * for viewers who see them so.
+ * export's ordered rows (alias r). Contact values unmasked: only for viewers who see them so.
  */
 export const copyCsvColumns = (): string =>
   [
-    isoInstantSql('e.at'),
-    text('e.event'),
-    text('e.customer_id'),
-    text('c.tenant_id'),
-    text('c.company_name'),
-    text('e.partner_id'),
-    text('pt.name'),
-    text('e.acceptance_id'),
-    text('e.actor_id'),
-    text('u.display_name'),
-    text('e.field'),
-    text('e.old_value'),
-    text('e.new_value'),
-    text('e.note'),
+    isoInstantSql('r.at'),
+    text('r.event'),
+    text('r.customer_id'),
+    text('r.customer_tenant_id'),
+    text('r.customer_name'),
+    text('r.partner_id'),
+    text('r.partner_name'),
+    text('r.acceptance_id'),
+    text('r.actor_id'),
+    text('r.actor_name'),
+    text('r.field'),
+    text('r.old_value'),
+    text('r.new_value'),
+    text('r.note'),
   ].join(', ');
 
 /** The select list of the cursor's rows (ExportDbRow), every value as text for FORMAT binary. */
 export const copyRowColumns = (): string =>
   [
-    'e.at',
-    'e.event',
-    'e.customer_id',
-    'e.partner_id',
-    'e.acceptance_id',
-    'e.actor_id',
-    'e.field',
-    'e.old_value',
-    'e.new_value',
-    'e.note',
-    'c.tenant_id',
-    'c.company_name',
-    'pt.name',
-    'u.display_name',
+    'at',
+    'event',
+    'customer_id',
+    'partner_id',
+    'acceptance_id',
+    'actor_id',
+    'field',
+    'old_value',
+    'new_value',
+    'note',
+    'customer_tenant_id',
+    'customer_name',
+    'partner_name',
+    'actor_name',
   ]
-    .map((c) => `${c}::text`)
+    .map((c) => `r.${c}::text`)
     .join(', ');
 
 /** COPY's binary signature, flags and header extension length (PostgreSQL docs, "Binary Format"). */

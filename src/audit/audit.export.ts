@@ -109,8 +109,9 @@ const ROW_COLUMNS = `e.at, e.event, e.customer_id, e.partner_id, e.acceptance_id
 
 /**
  * The export's one statement: every event of the partner's visible customers in the period, oldest first.
- * `columns` is the select list over e (event), c (customer), pt (partner) and u (actor); `inline`
- * writes the parameters into the statement as literals (for COPY, which takes none).
+ * `columns` is a select list over the ordered rows (alias r, the columns of ROW_COLUMNS): it is
+ * computed after the sort, so the sort carries the raw values, not their text; `inline` writes the
+ * parameters into the statement as literals (for COPY, which takes none).
  */
 export function exportSql(viewer: Viewer, req: ExportRequest, options: { columns?: string; inline?: boolean } = {}): { sql: string; params: unknown[] } {
   const visible = visibleCustomerCondition(viewer, 'c.id');
@@ -124,14 +125,16 @@ export function exportSql(viewer: Viewer, req: ExportRequest, options: { columns
     period.push('e.at < $to');
     params.push(req.to);
   }
-  const sql = `with pairs as materialized (select c.id as customer_id, ?::uuid as partner_id from customers c where ${visible.sql})
-    select ${options.columns ?? ROW_COLUMNS}
+  const ordered = `select ${ROW_COLUMNS}
       from (${auditEventsSql()}) e
       join customers c on c.id = e.customer_id
       join partners pt on pt.id = e.partner_id
       left join users u on u.id = e.actor_id
      where ${period.length ? period.join(' and ') : 'true'}
-     order by e.at, e.customer_id, e.rank, e.key`.replace(/\$from|\$to/g, '?');
+     order by e.at, e.customer_id, e.rank, e.key`;
+  // A subquery with ORDER BY is not pulled up: the outer list is evaluated on the sorted rows, in their order.
+  const sql = `with pairs as materialized (select c.id as customer_id, ?::uuid as partner_id from customers c where ${visible.sql})
+    ${options.columns ? `select ${options.columns} from (${ordered}) r` : ordered}`.replace(/\$from|\$to/g, '?');
   if (options.inline) return { sql: inlineParams(sql, params), params: [] };
   let n = 0;
   // pg's own placeholders: the cursor runs on a plain pg Client.
