@@ -2,7 +2,8 @@
  * The read workload's cost per request, in one process: the gateway (in-process, the
  * real `createGateway`) answers the contract's `Customers` page sequentially, and the
  * figure is CPU milliseconds per request, which a loaded machine disturbs far less than
- * requests per second. With BENCH_PROFILE=<file> it writes a CPU profile of the run.
+ * requests per second. With BENCH_PROFILE=<file> it writes a CPU profile of the run, with
+ * BENCH_HEAP=<file> a sampling heap profile of every allocation (`.heapprofile`).
  * Needs a database seeded by `npm run bench` (BENCH_DATA_DIR, BENCH_PG_PORT as there).
  *
  *   node -r reflect-metadata -r @swc-node/register bench/read-profile.ts
@@ -48,10 +49,15 @@ async function main() {
   for (let i = 0; i < 50; i++) await once();
   const session = new Session();
   const post = (method: string, params?: object) => new Promise<any>((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  if (process.env.BENCH_PROFILE || process.env.BENCH_HEAP) session.connect();
   if (process.env.BENCH_PROFILE) {
-    session.connect();
     await post('Profiler.enable');
     await post('Profiler.start');
+  }
+  // BENCH_HEAP=<file>: where the allocations come from (every sampled allocation, also those that die young).
+  if (process.env.BENCH_HEAP) {
+    await post('HeapProfiler.enable');
+    await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   }
   const statementsBefore = statements;
   const cpu: number[] = [];
@@ -84,6 +90,10 @@ async function main() {
     cpu.push((c.user + c.system) / 1000 / REQUESTS);
   }
   const elapsed = performance.now() - t0;
+  if (process.env.BENCH_HEAP) {
+    const { profile } = await post('HeapProfiler.stopSampling');
+    writeFileSync(process.env.BENCH_HEAP, JSON.stringify(profile));
+  }
   if (process.env.BENCH_PROFILE) {
     const { profile } = await post('Profiler.stop');
     writeFileSync(process.env.BENCH_PROFILE, JSON.stringify(profile));
