@@ -92,7 +92,18 @@ const POSTGRAPHILE_QUERY = `query Customers($first: Int) {
 
 async function prepare(): Promise<{ url: string; world: SeedWorld; stopPg: () => Promise<void> }> {
   mkdirSync(DATA_DIR, { recursive: true });
-  const pg = await startEmbeddedPostgres(join(DATA_DIR, 'pg'), PG_PORT);
+  let pg = await startEmbeddedPostgres(join(DATA_DIR, 'pg'), PG_PORT);
+  // Seven servers share this database during the read workload (three gateway processes of
+  // up to 20 connections each, their job queues, the peers): PostgreSQL's default of 100 is too few.
+  const settings = new Client({ connectionString: pg.url.replace(/\/consent_gateway$/, '/postgres') });
+  await settings.connect();
+  const { rows } = await settings.query<{ max_connections: string }>('show max_connections');
+  if (Number(rows[0].max_connections) < 300) await settings.query('alter system set max_connections = 300');
+  await settings.end();
+  if (Number(rows[0].max_connections) < 300) {
+    await pg.stop();
+    pg = await startEmbeddedPostgres(join(DATA_DIR, 'pg'), PG_PORT);
+  }
   const applied = await freshGatewayDatabase(pg.url);
   const db = new Client({ connectionString: pg.url });
   await db.connect();
