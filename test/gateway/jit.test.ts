@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { getIntrospectionQuery } from 'graphql';
 import { join } from 'node:path';
 import { aBlockedOrder, aCustomer, anAcceptance, anAgreement, aPartner, aPartnerToken, aSubscription } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
@@ -116,6 +117,12 @@ describe('graphql-jit answers as graphql-js does', () => {
       expect(compiled).toEqual(interpreted);
       expect(JSON.parse(compiled.text).errors?.length).toBeGreaterThan(0);
     }
+  });
+
+  it('introspection (GraphiQL and codegen ask it over HTTP) is answered alike', async () => {
+    const { compiled, interpreted } = await both(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true }), {}, tokens.analyst);
+    expect(compiled).toEqual(interpreted);
+    expect(JSON.parse(compiled.text).data.__schema.queryType.name).toBe('Query');
   });
 
   it('an unexpected failure is masked the same way, with the request id', async () => {
