@@ -109,6 +109,8 @@ describe('graphql-jit answers as graphql-js does', () => {
       ['query ($first: Int) { customers(first: $first) { totalCount } }', { first: 1000 }, tokens.admin],
       // FORBIDDEN for a partner user on a platform field, beside a field it may read.
       ['{ viewer { userId } partners { totalCount } syncBacklog(first: 1) { totalCount } }', {}, tokens.foreign],
+      // A subscription sent over HTTP instead of graphql-ws.
+      ['subscription { blockedOrderAlerts { id cursor } }', {}, tokens.admin],
       // NOT_FOUND on another tenant's id in an input.
       ['query ($input: TransactionInput!) { preflightTransaction(input: $input) { allowed } }', { input: { customerId: customer.id, partnerId: partner.id, kind: 'NEW_PURCHASE', offerId: 'o', quantity: 1, idempotencyKey: 'k' } }, tokens.foreign],
     ];
