@@ -25,6 +25,7 @@ export class GatewayMetrics {
   readonly requests: Counter<'operation' | 'type' | 'outcome'>;
   readonly duration: Histogram<'operation' | 'type'>;
   readonly errors: Counter<'code'>;
+  readonly wsOperations: Counter<'operation' | 'type' | 'outcome'>;
   /** Subscription operations running; the alerts feature increments and decrements it. */
   readonly activeSubscriptions: Gauge;
   /** Alerts sent to subscribers; the alerts feature increments it per delivered alert. */
@@ -51,8 +52,14 @@ export class GatewayMetrics {
     });
     this.errors = new Counter({
       name: 'graphql_errors_total',
-      help: 'Errors answered to clients, by extensions.code',
+      help: 'Errors answered to clients over HTTP and graphql-ws, by extensions.code',
       labelNames: ['code'],
+      registers,
+    });
+    this.wsOperations = new Counter({
+      name: 'graphql_ws_operations_total',
+      help: 'GraphQL operations over graphql-ws, counted when they end (a subscription when it completes), by operation name, type and outcome (ok or error)',
+      labelNames: ['operation', 'type', 'outcome'],
       registers,
     });
     this.activeSubscriptions = new Gauge({ name: 'graphql_active_subscriptions', help: 'Subscription operations currently running', registers });

@@ -1,9 +1,10 @@
 import type { Server } from 'node:http';
-import { GraphQLError, parse, validate, specifiedRules, type DocumentNode, type GraphQLSchema, type ParseOptions, type ValidationRule } from 'graphql';
+import { GraphQLError, getOperationAST, parse, validate, specifiedRules, type DocumentNode, type GraphQLSchema, type ParseOptions, type ValidationRule } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { randomUUID } from 'node:crypto';
-import { buildContext, type Services } from './context';
+import { buildContext, type Context, type Services } from './context';
+import { metricsOf } from './metrics';
 import { formatError } from './errors';
 import { sharedSubscribe } from './shared-execution';
 
@@ -37,6 +38,7 @@ export function attachSubscriptions(
   const mask = formatError(services.log, services.config.production);
   const rules = [...specifiedRules, ...extraRules];
   const documents = new DocumentCache(DOCUMENT_CACHE_SIZE);
+  const journal = new OperationJournal(services);
   const disposable = useServer<{ authorization?: string }>(
     {
       schema,
@@ -76,16 +78,26 @@ export function attachSubscriptions(
         // Parsed and validated once here: graphql-ws would otherwise parse again, without the limits.
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
       },
-      onError: (_ctx, _id, _payload, errors) =>
-        errors.map((e) => {
-          const formatted = mask(e.toJSON(), e, randomUUID());
+      onOperation: (ctx, id, _payload, args) => {
+        const operation = getOperationAST(args.document, args.operationName);
+        journal.started(ctx, id, args.contextValue as Context, operation?.name?.value ?? args.operationName, operation?.operation);
+      },
+      onError: (ctx, id, payload, errors) => {
+        const masked = errors.map((e) => {
+          const formatted = mask(e.toJSON(), e, journal.requestId(ctx, id) ?? randomUUID());
           return Object.assign(e, { message: formatted.message, extensions: formatted.extensions });
-        }),
-      onNext: (_ctx, _id, _payload, args, result) => {
+        });
+        journal.failed(ctx, id, payload.operationName, masked);
+        return masked;
+      },
+      onNext: (ctx, id, _payload, args, result) => {
         if (!result.errors?.length) return;
         const requestId = (args.contextValue as { requestId?: string } | undefined)?.requestId;
-        return { ...result, errors: result.errors.map((e) => mask(e.toJSON(), e, requestId)) } as never;
+        const errors = result.errors.map((e) => mask(e.toJSON(), e, requestId));
+        journal.answered(ctx, id, errors);
+        return { ...result, errors } as never;
       },
+      onComplete: (ctx, id) => journal.ended(ctx, id),
     },
     wss,
     30_000,
@@ -129,6 +141,86 @@ export function attachSubscriptions(
       await disposable.dispose();
     },
   };
+}
+
+interface RunningOperation {
+  start: bigint;
+  requestId: string;
+  userId?: string;
+  partnerId?: string;
+  operationName?: string;
+  operationType?: string;
+  errorCodes: Set<string>;
+}
+
+/**
+ * One log line and one count per graphql-ws operation, as the request log and metrics
+ * plugins give HTTP: when it ends (a subscription when it completes, however long it
+ * ran), or at once when it is refused before it runs. Kept per socket, so a closed
+ * socket's operations go with it.
+ */
+class OperationJournal {
+  private readonly running = new WeakMap<object, Map<string, RunningOperation>>();
+
+  constructor(private readonly services: Services) {}
+
+  started(socket: object, id: string, context: Context | undefined, operationName: string | null | undefined, operationType: string | undefined): void {
+    let ops = this.running.get(socket);
+    if (!ops) this.running.set(socket, (ops = new Map()));
+    ops.set(id, {
+      start: process.hrtime.bigint(),
+      requestId: context?.requestId ?? randomUUID(),
+      userId: context?.viewer?.userId,
+      partnerId: context?.viewer?.partnerId ?? undefined,
+      operationName: operationName ?? undefined,
+      operationType,
+      errorCodes: new Set(),
+    });
+  }
+
+  requestId(socket: object, id: string): string | undefined {
+    return this.running.get(socket)?.get(id)?.requestId;
+  }
+
+  answered(socket: object, id: string, errors: readonly { extensions?: Record<string, unknown> }[]): void {
+    const op = this.running.get(socket)?.get(id);
+    for (const e of errors) op?.errorCodes.add(String(e.extensions?.code ?? 'UNKNOWN'));
+  }
+
+  /** Errors instead of a result: refused before it ran (no entry yet), or its stream failed. */
+  failed(socket: object, id: string, operationName: string | null | undefined, errors: readonly { extensions?: Record<string, unknown> }[]): void {
+    if (this.running.get(socket)?.has(id)) return this.answered(socket, id, errors);
+    this.started(socket, id, undefined, operationName, undefined);
+    this.answered(socket, id, errors);
+    this.ended(socket, id);
+  }
+
+  ended(socket: object, id: string): void {
+    const ops = this.running.get(socket);
+    const op = ops?.get(id);
+    if (!op) return;
+    ops!.delete(id);
+    const codes = [...op.errorCodes];
+    const outcome = codes.length ? 'error' : 'ok';
+    this.services.log.info(
+      {
+        requestId: op.requestId,
+        userId: op.userId,
+        partnerId: op.partnerId,
+        operationName: op.operationName,
+        operationType: op.operationType,
+        transport: 'ws',
+        durationMs: Math.round(Number(process.hrtime.bigint() - op.start) / 1e4) / 100,
+        outcome,
+        ...(codes.length ? { errorCodes: codes } : {}),
+      },
+      'graphql ws operation',
+    );
+    const metrics = metricsOf(this.services);
+    if (!metrics) return;
+    metrics.wsOperations.inc({ operation: metrics.operationLabel(op.operationName), type: op.operationType ?? 'unknown', outcome });
+    for (const code of codes) metrics.errors.inc({ code });
+  }
 }
 
 /** Longest wait for in-flight HTTP requests, then for sockets to finish their close handshake. */

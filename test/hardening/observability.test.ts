@@ -76,6 +76,58 @@ describe('request logs', () => {
   });
 });
 
+/** Polls until `probe` answers something (graphql-ws operations are logged when they end, after the client has its answer). */
+async function until<T>(probe: () => T | undefined, tries = 100): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('never happened');
+}
+
+describe('graphql-ws operations are logged and counted like HTTP requests', () => {
+  let client: Client;
+  beforeAll(() => {
+    client = wsClient(gw.url, agent);
+  });
+  afterAll(() => client?.dispose());
+
+  it('a query: one line when it ends (request id, user, partner, operation, transport, duration, outcome) and one count', async () => {
+    const count = async () => sample(await scrape(), 'graphql_ws_operations_total', { operation: 'WsWhoami', type: 'query', outcome: 'ok' }) ?? 0;
+    const before = await count();
+    const res = await wsOnce(client, 'query WsWhoami { viewer { userId } }');
+    expect(res.errors).toBeUndefined();
+    const line = await until(() => gw.log.find((l) => l.msg === 'graphql ws operation' && l.operationName === 'WsWhoami'));
+    expect(line).toMatchObject({ level: 30, userId: 'obs-agent', partnerId: partner.id, operationType: 'query', transport: 'ws', outcome: 'ok' });
+    expect(typeof line.requestId).toBe('string');
+    expect(typeof line.durationMs).toBe('number');
+    expect(await count()).toBe(before + 1);
+  });
+
+  it('a subscription: logged and counted when it completes, however long it ran', async () => {
+    const events: unknown[] = [];
+    const dispose = client.subscribe({ query: 'subscription WsAlerts { blockedOrderAlerts { id } }' }, { next: (v) => events.push(v), error: () => undefined, complete: () => undefined });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(gw.log.find((l) => l.msg === 'graphql ws operation' && l.operationName === 'WsAlerts')).toBeUndefined();
+    dispose();
+    const line = await until(() => gw.log.find((l) => l.msg === 'graphql ws operation' && l.operationName === 'WsAlerts'));
+    expect(line).toMatchObject({ userId: 'obs-agent', operationType: 'subscription', transport: 'ws', outcome: 'ok' });
+    expect(line.durationMs).toBeGreaterThanOrEqual(150);
+    expect(await until(async () => sample(await scrape(), 'graphql_ws_operations_total', { operation: 'WsAlerts', type: 'subscription', outcome: 'ok' }))).toBe(1);
+  });
+
+  it('a refused operation: its error codes in the line, the count and graphql_errors_total', async () => {
+    const codes = async () => sample(await scrape(), 'graphql_errors_total', { code: 'GRAPHQL_VALIDATION_FAILED' }) ?? 0;
+    const before = await codes();
+    const res = await wsOnce(client, 'query WsBroken { viewer { nope } }');
+    expect(res.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const line = await until(() => gw.log.find((l) => l.msg === 'graphql ws operation' && l.operationName === undefined && l.errorCodes?.includes('GRAPHQL_VALIDATION_FAILED')));
+    expect(line).toMatchObject({ transport: 'ws', outcome: 'error' });
+    expect(await codes()).toBe(before + 1);
+  });
+});
+
 describe('/metrics', () => {
   it('counts requests and latency by operation, and errors by code', async () => {
     const before = await scrape();
