@@ -64,6 +64,20 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/** Every child still running, so an interrupted run (Ctrl-C, SIGTERM) leaves no server behind. */
+const running = new Set<ChildProcess>();
+let reaping = false;
+function reapOnSignals(): void {
+  if (reaping) return;
+  reaping = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const proc of running) proc.kill('SIGTERM');
+      process.exit(130);
+    });
+  }
+}
+
 /** Spawns a node child with an IPC channel; it answers `{id, ...}` to `{id, cmd}`. */
 export function spawnChild(args: string[], env: Record<string, string | undefined>, opts: { stdout?: 'ignore' | 'inherit' } = {}): Child {
   const proc = spawn(process.execPath, args, {
@@ -71,6 +85,9 @@ export function spawnChild(args: string[], env: Record<string, string | undefine
     env: { ...process.env, ...env },
     stdio: ['ignore', opts.stdout ?? 'ignore', 'inherit', 'ipc'],
   });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+  reapOnSignals();
   let seq = 0;
   const waiting = new Map<number, (m: any) => void>();
   let readyResolve!: (m: any) => void;
