@@ -73,7 +73,8 @@ function reapOnSignals(): void {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       for (const proc of running) proc.kill('SIGTERM');
-      process.exit(130);
+      // An embedded PostgreSQL of the run has its own handler, which stops it and then exits.
+      if (process.listenerCount(signal) === 0) process.exit(130);
     });
   }
 }
