@@ -21,6 +21,8 @@ const prepared = new Map<string, { name: string; text: string }>();
  * their values as given: an array binds as one PostgreSQL array (`= any(?::uuid[])`),
  * unlike knex, which spreads it. Inside `em.transactional` it runs on the transaction's
  * connection. Rows come typed as the ORM's connection types them (timestamps as text).
+ * Every `?` becomes a placeholder, even inside a string literal or a comment (knex's
+ * `positionBindings` does not parse SQL): write a literal question mark as `chr(63)` or pass it as a value.
  * `sql` must be a constant text (values go in `values`): each distinct text is
  * prepared on every connection that runs it. Announced as knex's `query` event, so
  * statement counts (tests, benchmarks) include it.
