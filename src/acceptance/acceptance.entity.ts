@@ -82,6 +82,7 @@ export class Acceptance {
 /** One corrected contact field: the audit trail of section 4. */
 @ObjectType({ description: 'One corrected contact field of an acceptance: who, when, old and new value' })
 @Entity({ tableName: 'acceptance_corrections' })
+@Index({ properties: ['correctedAt'] })
 export class AcceptanceCorrection {
   [OptionalProps]?: 'id' | 'correctedAt';
 

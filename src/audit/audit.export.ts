@@ -9,7 +9,7 @@ import { isLinked, isUuid, partnerExists, visibleCustomerCondition } from '../au
 import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { PartnerType } from '../partners/partner.enums';
 import { CONTACT_FIELDS } from '../acceptance/acceptance.rules';
-import { auditEventsSql, maskedValue } from './audit.sql';
+import { auditEventsByTimeSql, auditEventsSql, maskedValue } from './audit.sql';
 import { BinaryRowLines, copyCsvColumns, copyRowColumns, inlineParams } from './audit.copy';
 
 /**
@@ -106,14 +106,24 @@ async function assertMayExport(ctx: Context, partnerId: string): Promise<void> {
 /** The columns of the cursor's rows (ExportDbRow), in its order. */
 const ROW_COLUMNS = `e.at, e.event, e.customer_id, e.partner_id, e.acceptance_id, e.actor_id, e.field, e.old_value, e.new_value, e.note,
            c.tenant_id as customer_tenant_id, c.company_name as customer_name, pt.name as partner_name, u.display_name as actor_name`;
+/** The same columns from `auditEventsByTimeSql`, whose branches carry the lookups. */
+const BY_TIME_COLUMNS = `e.at, e.event, e.customer_id, e.partner_id, e.acceptance_id, e.actor_id, e.field, e.old_value, e.new_value, e.note,
+           e.customer_tenant_id, e.customer_name, e.partner_name, e.actor_name`;
 
 /**
  * The export's one statement: every event of the partner's visible customers in the period, oldest first.
  * `columns` is a select list over the ordered rows (alias r, the columns of ROW_COLUMNS): it is
  * computed after the sort, so the sort carries the raw values, not their text; `inline` writes the
- * parameters into the statement as literals (for COPY, which takes none).
+ * parameters into the statement as literals (for COPY, which takes none). `byTime` reads the
+ * events in time order (auditEventsByTimeSql) instead of sorting them all: the same rows in the
+ * same order, the first of them at once, but every partner's corrections are read
+ * (`byTimeFor` decides).
  */
-export function exportSql(viewer: Viewer, req: ExportRequest, options: { columns?: string; inline?: boolean } = {}): { sql: string; params: unknown[] } {
+export function exportSql(
+  viewer: Viewer,
+  req: ExportRequest,
+  options: { columns?: string; inline?: boolean; byTime?: boolean } = {},
+): { sql: string; params: unknown[] } {
   const visible = visibleCustomerCondition(viewer, 'c.id');
   const params: unknown[] = [req.partnerId, ...visible.params];
   const period: string[] = [];
@@ -125,12 +135,18 @@ export function exportSql(viewer: Viewer, req: ExportRequest, options: { columns
     period.push('e.at < $to');
     params.push(req.to);
   }
-  const ordered = `select ${ROW_COLUMNS}
+  const where = period.length ? period.join(' and ') : 'true';
+  const ordered = options.byTime
+    ? `select ${BY_TIME_COLUMNS}
+      from (${auditEventsByTimeSql()}) e
+     where ${where}
+     order by e.at, e.customer_id, e.rank, e.key`
+    : `select ${ROW_COLUMNS}
       from (${auditEventsSql()}) e
       join customers c on c.id = e.customer_id
       join partners pt on pt.id = e.partner_id
       left join users u on u.id = e.actor_id
-     where ${period.length ? period.join(' and ') : 'true'}
+     where ${where}
      order by e.at, e.customer_id, e.rank, e.key`;
   // A subquery with ORDER BY is not pulled up: the outer list is evaluated on the sorted rows, in their order.
   const sql = `with pairs as materialized (select c.id as customer_id, ?::uuid as partner_id from customers c where ${visible.sql})
@@ -139,6 +155,23 @@ export function exportSql(viewer: Viewer, req: ExportRequest, options: { columns
   let n = 0;
   // pg's own placeholders: the cursor runs on a plain pg Client.
   return { sql: sql.replace(/\?/g, () => `$${++n}`), params };
+}
+
+/**
+ * Whether the export reads events in time order (`exportSql`'s byTime): when the partner has at
+ * least an eighth of all corrections. The time-ordered plan reads every partner's corrections
+ * through the `corrected_at` index; for a partner with few, sorting its own events costs less.
+ * Counts at most that eighth, through the acceptance_id index.
+ */
+export async function byTimeFor(client: Client, partnerId: string): Promise<boolean> {
+  const { rows } = await client.query<{ enough: boolean }>(
+    `with share as (select greatest(1, (c.reltuples / 8)::bigint) as n from pg_class c where c.oid = 'acceptance_corrections'::regclass)
+     select count(*) >= (select n from share) as enough
+       from (select 1 from acceptance_corrections k join acceptances a on a.id = k.acceptance_id
+              where a.partner_id = $1 limit (select n from share)) x`,
+    [partnerId],
+  );
+  return rows[0].enough;
 }
 
 /** The columns of `exportSql` (and `copyRowColumns`), in its order, as PostgreSQL's text (`at` in UTC, ISO date style). */
@@ -214,16 +247,19 @@ function masksContacts(viewer: Viewer): boolean {
  * (the COPY stream reads the socket only when asked); when the client goes away, `end` cuts the
  * connection (a COPY cannot be interrupted by a rollback), which ends the backend's COPY.
  */
-async function streamCopy(services: Services, copy: string, through: Transform, res: ServerResponse): Promise<void> {
+async function streamCopy(services: Services, copyOf: (client: Client) => Promise<string>, through: Transform, res: ServerResponse): Promise<void> {
   const client = new Client({ connectionString: services.orm.config.get('clientUrl'), application_name: EXPORT_APPLICATION_NAME });
   // A connection cut on abort is expected; its error reaches the COPY stream (and pipeline) too.
   client.on('error', () => undefined);
   let finished = false;
   try {
     await client.connect();
-    // `at` as ISO text in UTC, for isoInstant (FORMAT binary of text columns).
-    await client.query("begin isolation level repeatable read read only; set local time zone 'UTC'; set local datestyle = 'ISO'");
-    const rows = client.query(copyTo(copy));
+    // `at` as ISO text in UTC, for isoInstant (FORMAT binary of text columns). No parallel workers:
+    // a stream paced by its client would hold them (and their connections) for as long.
+    await client.query(
+      "begin isolation level repeatable read read only; set local time zone 'UTC'; set local datestyle = 'ISO'; set local max_parallel_workers_per_gather = 0",
+    );
+    const rows = client.query(copyTo(await copyOf(client)));
     rows.on('error', () => undefined); // may come after pipeline has settled (the connection cut on abort)
     await pipeline(rows, through, res);
     await client.query('commit');
@@ -280,11 +316,15 @@ async function handleExport(req: IncomingMessage, res: ServerResponse, services:
   const header = csv ? CSV_HEADER : '';
   // Unmasked CSV: PostgreSQL writes the records. Otherwise its rows as text, formatted (and masked) here.
   const native = csv && !masksContacts(viewer);
-  const { sql } = exportSql(viewer, request, { columns: native ? copyCsvColumns() : copyRowColumns(), inline: true });
+  const columns = native ? copyCsvColumns() : copyRowColumns();
+  const copyOf = async (client: Client) => {
+    const { sql } = exportSql(viewer, request, { columns, inline: true, byTime: await byTimeFor(client, request.partnerId) });
+    return `copy (${sql}) to stdout (format ${native ? 'csv' : 'binary'})`;
+  };
   const line = csv ? (r: ExportDbRow) => csvLine(viewer, r) : (r: ExportDbRow) => jsonLine(viewer, r);
   const through = native ? new Headed(header) : new BinaryRowLines<ExportDbRow>(line, header);
   try {
-    await streamCopy(services, `copy (${sql}) to stdout (format ${native ? 'csv' : 'binary'})`, through, res);
+    await streamCopy(services, copyOf, through, res);
   } catch (err) {
     if (!res.destroyed) res.destroy(err as Error);
     if ((err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') services.log.warn({ err }, 'acceptance export failed midway');

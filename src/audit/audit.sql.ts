@@ -46,10 +46,25 @@ const cols = (c: {
    ${c.actor} as actor_id, ${c.field ?? 'null::text'} as field, ${c.old ?? 'null::text'} as old_value, ${c.new ?? 'null::text'} as new_value,
    ${c.note ?? 'null::text'} as note, ${c.key} as key`;
 
-const fieldOrder = `array_position(array[${CONTACT_FIELDS.map((f) => `'${f}'`).join(', ')}]::text[], k.field::text)`;
+const fieldOrder = (k: string) => `array_position(array[${CONTACT_FIELDS.map((f) => `'${f}'`).join(', ')}]::text[], ${k}.field::text)`;
 
 /** Acceptances of the pairs, joined once per branch (the planner pushes the pair filter into each). */
 const ofPairs = (alias: string) => `join pairs p on p.customer_id = ${alias}.customer_id and p.partner_id = ${alias}.partner_id`;
+
+const CORRECTIONS = `select ${cols({
+    at: 'k.corrected_at',
+    event: "'CORRECTED'",
+    rank: 5,
+    customer: 'a.customer_id',
+    partner: 'a.partner_id',
+    acceptance: 'a.id',
+    actor: 'k.corrected_by_id',
+    field: 'k.field::text',
+    old: 'k.old_value',
+    new: 'k.new_value',
+    key: `lpad(${fieldOrder('k')}::text, 2, '0') || k.id::text`,
+  })}
+     from acceptance_corrections k join acceptances a on a.id = k.acceptance_id ${ofPairs('a')}`;
 
 const BRANCHES = [
   `select ${cols({ at: 'a.recorded_at', event: "'CONFIRMED'", rank: 3, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'a.confirmed_by_id', note: 'a.on_behalf_of', key: 'a.id::text' })}
@@ -68,20 +83,7 @@ const BRANCHES = [
     key: 'a.id::text',
   })}
      from acceptances a ${ofPairs('a')} where a.superseded_at is not null`,
-  `select ${cols({
-    at: 'k.corrected_at',
-    event: "'CORRECTED'",
-    rank: 5,
-    customer: 'a.customer_id',
-    partner: 'a.partner_id',
-    acceptance: 'a.id',
-    actor: 'k.corrected_by_id',
-    field: 'k.field::text',
-    old: 'k.old_value',
-    new: 'k.new_value',
-    key: `lpad(${fieldOrder}::text, 2, '0') || k.id::text`,
-  })}
-     from acceptance_corrections k join acceptances a on a.id = k.acceptance_id ${ofPairs('a')}`,
+  CORRECTIONS,
   `select ${cols({ at: 'a.withdrawn_at', event: "'WITHDRAWN'", rank: 6, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'a.withdrawn_by_id', note: 'a.withdrawal_reason', key: 'a.id::text' })}
      from acceptances a ${ofPairs('a')} where a.withdrawn_at is not null`,
   // Submissions are made to the provider: that is the partner whose trail they belong to.
@@ -108,6 +110,51 @@ export const SYNC_BRANCHES: string[] = [
 /** Every event of the pairs, unordered; wrap it to filter and order. */
 export function auditEventsSql(): string {
   return [...BRANCHES, ...SYNC_BRANCHES].map((b) => `(${b})`).join('\nunion all\n');
+}
+
+/** What the export shows beside an event (its last four columns), for a branch's rows aliased `b`. */
+const LOOKUP_COLUMNS = 'c.tenant_id as customer_tenant_id, c.company_name as customer_name, pt.name as partner_name, u.display_name as actor_name';
+const lookups = (b: string, actor: string) =>
+  `join customers c on c.id = ${b}.customer_id join partners pt on pt.id = ${b}.partner_id left join users u on u.id = ${actor}`;
+
+/**
+ * The corrections branch in `corrected_at` order from its index (acceptance_corrections has
+ * no partner column to scan by): every correction, time-ordered, joined to its acceptance
+ * and the export's lookups in a subquery the planner sizes as the whole table, then kept
+ * when its pair is in `pairs`. The pair test is a hashed filter, not a join (`is true`
+ * keeps it from becoming a semi-join), so the index order survives: a join to the
+ * materialized `pairs` is estimated at a few thousand rows, and the planner would sort them.
+ */
+const CORRECTIONS_BY_TIME = `select ${cols({
+  at: 'x.corrected_at',
+  event: "'CORRECTED'",
+  rank: 5,
+  customer: 'x.customer_id',
+  partner: 'x.partner_id',
+  acceptance: 'x.acceptance_id',
+  actor: 'x.corrected_by_id',
+  field: 'x.field::text',
+  old: 'x.old_value',
+  new: 'x.new_value',
+  key: `lpad(${fieldOrder('x')}::text, 2, '0') || x.id::text`,
+})}, x.customer_tenant_id, x.customer_name, x.partner_name, x.actor_name
+     from (select k.id, k.corrected_at, k.corrected_by_id, k.field, k.old_value, k.new_value, a.id as acceptance_id, a.customer_id, a.partner_id, ${LOOKUP_COLUMNS}
+             from acceptance_corrections k join acceptances a on a.id = k.acceptance_id ${lookups('a', 'k.corrected_by_id')}
+            order by k.corrected_at) x
+    where ((x.customer_id, x.partner_id) in (select p.customer_id, p.partner_id from pairs p)) is true
+    order by at`;
+
+/**
+ * Every event of the pairs as `auditEventsSql`, with the export's lookups (customer_tenant_id,
+ * customer_name, partner_name, actor_name), each branch ordered by `at`: ordered by
+ * `at, customer_id, rank, key`, PostgreSQL merges the branches (Merge Append) and sorts
+ * only the rows of one instant (Incremental Sort), so the first row comes without sorting
+ * the whole trail. The small branches are sorted on their own; corrections come from
+ * the `corrected_at` index (CORRECTIONS_BY_TIME), which reads every partner's corrections.
+ */
+export function auditEventsByTimeSql(): string {
+  const withLookups = (branch: string) => `select b.*, ${LOOKUP_COLUMNS} from (${branch}) b ${lookups('b', 'b.actor_id')} order by b.at`;
+  return [...BRANCHES.map((b) => (b === CORRECTIONS ? CORRECTIONS_BY_TIME : withLookups(b))), ...SYNC_BRANCHES.map(withLookups)].map((b) => `(${b})`).join('\nunion all\n');
 }
 
 const kindOf = (field: string): ContactKind => (field === 'email' ? 'email' : field === 'phoneNumber' ? 'phone' : 'name');
