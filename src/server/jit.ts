@@ -4,16 +4,6 @@ import { getVariableValues } from 'graphql/execution/values';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 
 /**
- * Executes HTTP operations with graphql-jit: each parsed document is compiled once into a
- * function of (root, context, variables), so graphql-js's per-request walk of the document
- * (field collection, argument coercion, type checks per value) is not repeated on every
- * request. Apollo keeps its whole pipeline (parsing, validation, plugins, errors): only the
- * execution step is swapped, through Apollo's gateway interface, which exists for that.
- *
- * Apollo caches parsed documents, so the same DocumentNode comes back for the same query
- * text and the WeakMap keeps one compilation per document and operation name.
- */
-/**
  * graphql-js's own coercion of the variables, for its errors only: Apollo recognises its
  * messages as BAD_USER_INPUT and formatError names the field from them, and graphql-jit
  * words them differently. The values passed on are the raw ones, coerced by the compiled query.
@@ -37,6 +27,16 @@ function asGraphQLError(error: GraphQLError): GraphQLError {
   return converted;
 }
 
+/**
+ * Executes HTTP operations with graphql-jit: each parsed document is compiled once into a
+ * function of (root, context, variables), so graphql-js's per-request walk of the document
+ * (field collection, argument coercion, type checks per value) is not repeated on every
+ * request. Apollo keeps its whole pipeline (parsing, validation, plugins, errors): only the
+ * execution step is swapped, through Apollo's gateway interface, which exists for that.
+ *
+ * Apollo caches parsed documents, so the same DocumentNode comes back for the same query
+ * text and the WeakMap keeps one compilation per document and operation name.
+ */
 export function jitExecutor(schema: GraphQLSchema): GatewayInterface {
   const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | ExecutionResult>>();
   const compile = (document: DocumentNode, operationName: string | undefined): CompiledQuery | ExecutionResult => {
