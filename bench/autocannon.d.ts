@@ -13,7 +13,9 @@ declare module 'autocannon' {
     interface Histogram {
       average: number;
       p50: number;
+      p90: number;
       p99: number;
+      max: number;
       total: number;
     }
     interface Result {

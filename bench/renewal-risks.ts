@@ -24,7 +24,7 @@ import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { mintToken } from '../src/auth/token';
 import { Role } from '../src/partners/partner.enums';
-import { postJson, ROOT, SECRET, spawnChild, TS_NODE, type Child } from './lib';
+import { operation, postJson, ROOT, SECRET, spawnChild, TS_NODE, type Child } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 1);
@@ -39,19 +39,8 @@ const RESULTS = join(ROOT, 'bench', 'results');
 const log = (...args: unknown[]) => console.log(`[risks ${new Date().toISOString().slice(11, 19)}]`, ...args);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
-const RENEWAL_RISKS = `query RenewalRisks($partnerId: ID, $withinDays: Int, $first: Int, $after: String) {
-  renewalRisks(partnerId: $partnerId, withinDays: $withinDays, first: $first, after: $after) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges { cursor node {
-      renewsOn blockReasons warnings
-      requiredAgreement { templateId version }
-      subscription { id offerId seats status renewsOn }
-      customer { id companyName }
-      partner { id }
-    } }
-  }
-}`;
+/** The contract's operation, as partner portals send it. */
+const RENEWAL_RISKS = operation('renewals.graphql', 'RenewalRisks');
 
 async function startGateway(root: string, url: string): Promise<{ child: Child; base: string }> {
   const spawn: typeof spawnChild = root === ROOT ? spawnChild : require(join(root, 'bench', 'lib.ts')).spawnChild;

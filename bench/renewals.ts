@@ -34,7 +34,7 @@ import { mintToken } from '../src/auth/token';
 import { Role } from '../src/partners/partner.enums';
 import { auditEventsSql } from '../src/audit/audit.sql';
 import { seed } from './seed';
-import { freshGatewayDatabase, postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, type Child } from './lib';
+import { freshGatewayDatabase, operation, postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, type Child } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
@@ -58,19 +58,8 @@ const MiB = 1024 * 1024;
 
 const log = (...args: unknown[]) => console.log(`[renewals ${new Date().toISOString().slice(11, 19)}]`, ...args);
 
-const RENEWAL_RISKS = `query RenewalRisks($partnerId: ID, $withinDays: Int, $first: Int, $after: String) {
-  renewalRisks(partnerId: $partnerId, withinDays: $withinDays, first: $first, after: $after) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges { cursor node {
-      renewsOn blockReasons warnings
-      requiredAgreement { templateId version }
-      subscription { id offerId seats status renewsOn }
-      customer { id companyName }
-      partner { id }
-    } }
-  }
-}`;
+/** The contract's operation, as partner portals send it. */
+const RENEWAL_RISKS = operation('renewals.graphql', 'RenewalRisks');
 
 /** Events of one partner's trail, counted with the export's own SQL (all customers visible). */
 const countEvents = (db: Client, partnerId: string) =>
