@@ -161,11 +161,14 @@ export function exportSql(
  * Whether the export reads events in time order (`exportSql`'s byTime): when the partner has at
  * least an eighth of all corrections. The time-ordered plan reads every partner's corrections
  * through the `corrected_at` index; for a partner with few, sorting its own events costs less.
- * Counts at most that eighth, through the acceptance_id index.
+ * Counts at most that eighth, through the acceptance_id index. The table's size is PostgreSQL's
+ * estimate from the last analyze.
  */
 export async function byTimeFor(client: Client, partnerId: string): Promise<boolean> {
   const { rows } = await client.query<{ enough: boolean }>(
-    `with share as (select greatest(1, (c.reltuples / 8)::bigint) as n from pg_class c where c.oid = 'acceptance_corrections'::regclass)
+    // reltuples is -1 until the table is first analyzed: then count, or every partner would look large.
+    `with share as (select greatest(1, ((case when c.reltuples >= 0 then c.reltuples else (select count(*) from acceptance_corrections) end) / 8)::bigint) as n
+                      from pg_class c where c.oid = 'acceptance_corrections'::regclass)
      select count(*) >= (select n from share) as enough
        from (select 1 from acceptance_corrections k join acceptances a on a.id = k.acceptance_id
               where a.partner_id = $1 limit (select n from share)) x`,

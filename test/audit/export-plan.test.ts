@@ -19,6 +19,7 @@ let db: Client;
 let providerAcceptances = 0;
 
 const TIE = '2033-03-03T03:03:03.000001Z';
+let beforeAnalyze: { provider: boolean; other: boolean };
 
 beforeAll(async () => {
   gw = await startGateway();
@@ -47,6 +48,8 @@ beforeAll(async () => {
   }
   // The other partner's correction at the same instant is never the provider's.
   await insert((await acceptances(w.other.id))[0], TIE, 'email', ++k);
+  // The table was never analyzed yet (reltuples is -1): the choice must not take every partner for a large one.
+  beforeAnalyze = { provider: await byTimeFor(db, w.provider.id), other: await byTimeFor(db, w.other.id) };
   await db.query('analyze acceptance_corrections');
 });
 afterAll(async () => {
@@ -69,6 +72,10 @@ describe('export statements', () => {
     expect(await byTimeFor(db, w.provider.id)).toBe(true);
     expect(await byTimeFor(db, w.other.id)).toBe(false);
     expect(await byTimeFor(db, w.reseller.id)).toBe(false);
+  });
+
+  it('before the corrections table is first analyzed, the choice is the same (its size is counted then)', () => {
+    expect(beforeAnalyze).toEqual({ provider: true, other: false });
   });
 
   it('read in time order, the rows and their order are those of the sorted statement (viewers, periods, ties)', async () => {
