@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { aCustomer, aPartner } from '../factories';
+import { aCustomer, aPartner, aSubscription } from '../factories';
 import { startGateway, type TestGateway } from '../support/gateway';
 import type { Partner } from '../../src/partners/partner.entity';
 import { loadRenewalWindow, type SqlCondition } from '../../src/renewals/renewal.facts';
@@ -28,26 +27,10 @@ beforeAll(async () => {
   existingSub = await new Replay(gw).grandfatheredSubscription(existing, partner, dayFromToday(10));
   // No order at all, no acceptance: the same facts but for the existing customer.
   const fresh = await aCustomer(gw, { country: 'US', partners: [{ partner }] });
-  newSub = randomUUID();
-  await gw.orm.em
-    .fork()
-    .getConnection()
-    .execute(
-      `insert into subscriptions (id, customer_id, partner_id, reseller_id, offer_id, seats, status, renews_on, created_at)
-       values (?, ?, ?, null, 'office-e3', 1, 'ACTIVE', ?::date, now())`,
-      [newSub, fresh.id, partner.id, dayFromToday(20)],
-    );
+  newSub = (await aSubscription(gw, { customer: fresh, partner, offerId: 'office-e3', seats: 1, renewsOn: dayFromToday(20) })).id;
   // The same facts again, late in a year's window.
   const late = await aCustomer(gw, { country: 'US', partners: [{ partner }] });
-  lateSub = randomUUID();
-  await gw.orm.em
-    .fork()
-    .getConnection()
-    .execute(
-      `insert into subscriptions (id, customer_id, partner_id, reseller_id, offer_id, seats, status, renews_on, created_at)
-       values (?, ?, ?, null, 'office-e3', 1, 'ACTIVE', ?::date, now())`,
-      [lateSub, late.id, partner.id, dayFromToday(300)],
-    );
+  lateSub = (await aSubscription(gw, { customer: late, partner, offerId: 'office-e3', seats: 1, renewsOn: dayFromToday(300) })).id;
 }, 60_000);
 afterAll(() => gw?.stop());
 
