@@ -120,6 +120,27 @@ export function spawnChild(args: string[], env: Record<string, string | undefine
   };
 }
 
+/**
+ * The gateway under test in a child (`bench/gateway-child.ts`) against `url`, production settings,
+ * no demo data, no renewal scan at start-up (it would run during the measurement). `root` is the
+ * checkout whose gateway runs: another one (before/after runs) spawns through its own bench/lib.ts.
+ */
+export async function startBenchGateway(root: string, url: string, nodeFlags: string[] = []): Promise<{ child: Child; base: string }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const spawn: typeof spawnChild = root === ROOT ? spawnChild : require(join(root, 'bench', 'lib.ts')).spawnChild;
+  const child = spawn([...TS_NODE, ...nodeFlags, '--expose-gc', 'bench/gateway-child.ts'], {
+    DATABASE_URL: url,
+    PORT: '0',
+    NODE_ENV: 'production',
+    JWT_SECRET: SECRET,
+    SEED_DEMO: 'false',
+    LOG_LEVEL: 'warn',
+    RENEWAL_SCAN_ON_START: 'false',
+  });
+  const { port } = await child.ready;
+  return { child, base: `http://127.0.0.1:${port}` };
+}
+
 /** In a child: answer IPC commands with `handlers`. */
 export function serveIpc(handlers: Record<string, (m: any) => unknown | Promise<unknown>>): void {
   process.on('message', async (m: any) => {

@@ -24,7 +24,7 @@ import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { mintToken } from '../src/auth/token';
 import { Role } from '../src/partners/partner.enums';
-import { operation, postJson, ROOT, SECRET, spawnChild, TS_NODE, type Child } from './lib';
+import { operation, postJson, ROOT, SECRET, startBenchGateway, type Child } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 1);
@@ -41,21 +41,6 @@ const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /** The contract's operation, as partner portals send it. */
 const RENEWAL_RISKS = operation('renewals.graphql', 'RenewalRisks');
-
-async function startGateway(root: string, url: string): Promise<{ child: Child; base: string }> {
-  const spawn: typeof spawnChild = root === ROOT ? spawnChild : require(join(root, 'bench', 'lib.ts')).spawnChild;
-  const child = spawn([...TS_NODE, '--expose-gc', 'bench/gateway-child.ts'], {
-    DATABASE_URL: url,
-    PORT: '0',
-    NODE_ENV: 'production',
-    JWT_SECRET: SECRET,
-    SEED_DEMO: 'false',
-    LOG_LEVEL: 'warn',
-    RENEWAL_SCAN_ON_START: 'false',
-  });
-  const { port } = await child.ready;
-  return { child, base: `http://127.0.0.1:${port}` };
-}
 
 async function dump(gw: { base: string }, token: string, partnerId: string | null) {
   const pages: unknown[] = [];
@@ -119,7 +104,7 @@ async function main() {
     const admin = await mintToken(SECRET, { sub: 'bench-platform-admin', name: 'Bench Platform Admin', roles: [Role.PLATFORM_ADMIN] });
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, root] of ROOTS.entries()) {
-        const gw = await startGateway(root, pg.url);
+        const gw = await startBenchGateway(root, pg.url);
         try {
           if (DUMP) {
             const file = join(RESULTS, `risks-dump-${i}.json`);

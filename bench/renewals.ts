@@ -34,7 +34,7 @@ import { mintToken } from '../src/auth/token';
 import { Role } from '../src/partners/partner.enums';
 import { auditEventsSql } from '../src/audit/audit.sql';
 import { seed } from './seed';
-import { freshGatewayDatabase, operation, postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, type Child } from './lib';
+import { freshGatewayDatabase, operation, postJson, ROOT, SECRET, sleep, startBenchGateway, summarize, type Child } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
@@ -126,23 +126,6 @@ async function prepare() {
   await db.end();
   log(`seeded in ${world.ms} ms + top-up ${Date.now() - t0} ms`, counts);
   return { url: pg.url, partnerId: partnerId as string, counts, stopPg: () => pg.stop() };
-}
-
-async function startGateway(url: string): Promise<{ child: Child; base: string }> {
-  // The child runs in GATEWAY_ROOT (spawnChild of that checkout's bench/lib.ts).
-  const spawn: typeof spawnChild = GATEWAY_ROOT === ROOT ? spawnChild : require(join(GATEWAY_ROOT, 'bench', 'lib.ts')).spawnChild;
-  const child = spawn([...TS_NODE, ...NODE_FLAGS, '--expose-gc', 'bench/gateway-child.ts'], {
-    DATABASE_URL: url,
-    PORT: '0',
-    NODE_ENV: 'production',
-    JWT_SECRET: SECRET,
-    SEED_DEMO: 'false',
-    LOG_LEVEL: 'warn',
-    // The one-off scan at start-up would run during the measurement.
-    RENEWAL_SCAN_ON_START: 'false',
-  });
-  const { port } = await child.ready;
-  return { child, base: `http://127.0.0.1:${port}` };
 }
 
 async function risksWorkload(gw: { child: Child; base: string }, token: string, label: string, partnerId: string | null) {
@@ -248,7 +231,7 @@ async function main() {
     exportPartnerId: partnerId,
   };
   try {
-    const gw = await startGateway(url);
+    const gw = await startBenchGateway(GATEWAY_ROOT, url, NODE_FLAGS);
     try {
       if (ONLY !== 'export') {
         result.risks = [await risksWorkload(gw, analyst, 'analyst, all partners', null), await risksWorkload(gw, platformAdmin, 'platform admin, the largest partner', partnerId)];
