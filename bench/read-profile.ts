@@ -16,6 +16,8 @@ import pino from 'pino';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { loadConfig } from '../src/config';
 import { createGateway } from '../src/gateway';
+import { queryRows } from '../src/db/query';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { mintToken } from '../src/auth/token';
 import { Role } from '../src/partners/partner.enums';
 import { ROOT, SECRET, median, operation } from './lib';
@@ -103,9 +105,9 @@ async function main() {
     // Planning and execution time of each statement of one request, as PostgreSQL reports them.
     recent = [];
     await once();
-    const conn = gateway.orm.em.getConnection();
     for (const q of [...recent]) {
-      const plan = await conn.execute<{ 'QUERY PLAN': string }[]>(`explain (analyze, summary) ${q.sql}`, (q.bindings ?? []) as unknown[]);
+      // Through queryRows, as the read path runs them: an array binds as one PostgreSQL array.
+      const plan = await queryRows<{ 'QUERY PLAN': string }>(gateway.orm.em.fork() as EntityManager, `explain (analyze, summary, buffers) ${q.sql}`, (q.bindings ?? []) as unknown[]);
       const lines = plan.map((r) => r['QUERY PLAN']);
       console.log(q.sql.replace(/\s+/g, ' ').slice(0, 120), '|', lines.filter((l) => /Planning Time|Execution Time/.test(l)).join(' '));
       if (process.env.BENCH_EXPLAIN === 'full') console.log(q.sql, '\n', lines.join('\n'));
