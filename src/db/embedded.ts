@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Client } from 'pg';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -96,6 +97,34 @@ export async function startEmbeddedPostgres(
   }
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${name}`,
-    stop: () => pg.stop(),
+    stop: async () => {
+      await untilClientsGone(() => pg.getPgClient('postgres', '127.0.0.1'));
+      await pg.stop();
+    },
   };
+}
+
+/**
+ * Waits (at most `limitMs`) until no other client is connected. A pool's `end()`
+ * resolves once its clients are told to end, before their connections are closed;
+ * stopping the database in that instant terminates them, and pg-boss reports it as
+ * an error ("terminating connection due to administrator command").
+ */
+async function untilClientsGone(connect: () => Client, limitMs = 2000): Promise<void> {
+  const client = connect();
+  try {
+    await client.connect();
+    const deadline = Date.now() + limitMs;
+    while (Date.now() < deadline) {
+      const { rows } = await client.query<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()",
+      );
+      if (rows[0].n === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } catch {
+    // The database is already going away: nothing to wait for.
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
