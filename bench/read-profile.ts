@@ -105,9 +105,10 @@ async function main() {
     // Planning and execution time of each statement of one request, as PostgreSQL reports them.
     recent = [];
     await once();
+    // Through queryRows, as the read path runs them: an array binds as one PostgreSQL array.
+    const em = gateway.orm.em.fork() as EntityManager;
     for (const q of [...recent]) {
-      // Through queryRows, as the read path runs them: an array binds as one PostgreSQL array.
-      const plan = await queryRows<{ 'QUERY PLAN': string }>(gateway.orm.em.fork() as EntityManager, `explain (analyze, summary, buffers) ${q.sql}`, (q.bindings ?? []) as unknown[]);
+      const plan = await queryRows<{ 'QUERY PLAN': string }>(em, `explain (analyze, summary, buffers) ${q.sql}`, (q.bindings ?? []) as unknown[]);
       const lines = plan.map((r) => r['QUERY PLAN']);
       console.log(q.sql.replace(/\s+/g, ' ').slice(0, 120), '|', lines.filter((l) => /Planning Time|Execution Time/.test(l)).join(' '));
       if (process.env.BENCH_EXPLAIN === 'full') console.log(q.sql, '\n', lines.join('\n'));

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'pg';
 
 export interface EmbeddedDatabase {
@@ -98,7 +99,7 @@ export async function startEmbeddedPostgres(
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${name}`,
     stop: async () => {
-      await untilClientsGone(() => pg.getPgClient('postgres', '127.0.0.1'));
+      await untilClientsGone(pg.getPgClient('postgres', '127.0.0.1'));
       await pg.stop();
     },
   };
@@ -110,8 +111,7 @@ export async function startEmbeddedPostgres(
  * stopping the database in that instant terminates them, and pg-boss reports it as
  * an error ("terminating connection due to administrator command").
  */
-async function untilClientsGone(connect: () => Client, limitMs = 2000): Promise<void> {
-  const client = connect();
+async function untilClientsGone(client: Client, limitMs = 2000): Promise<void> {
   try {
     await client.connect();
     const deadline = Date.now() + limitMs;
@@ -120,7 +120,7 @@ async function untilClientsGone(connect: () => Client, limitMs = 2000): Promise<
         "select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()",
       );
       if (rows[0].n === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
   } catch {
     // The database is already going away: nothing to wait for.
