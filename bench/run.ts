@@ -6,14 +6,17 @@
  *
  * Environment: BENCH_RUNS (default 3), BENCH_DURATION seconds per run (default 10),
  * BENCH_ONLY (comma list of read,write,fanout,start; also write-2-workers, not in the default), BENCH_PG_PORT (default 54339), BENCH_DATA_DIR (default bench/.data/gw; give two runs at once their own),
- * BENCH_SUBSCRIBERS (default 1000,5000), BENCH_ALERT_RATE blocked orders/s (default 10).
+ * BENCH_SUBSCRIBERS (default 1000,5000), BENCH_ALERT_RATE blocked orders/s (default 10),
+ * BENCH_BASE_ROOT (another checkout, e.g. a worktree of the previous commit: its gateway joins the
+ * read workload as `gateway-base` and runs the write workload alternately with this one, on the
+ * same data, so a change is measured against what it changes in one run).
  * Everything binds to 127.0.0.1.
  */
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { execSync } from 'node:child_process';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '../src/db/embedded';
@@ -29,6 +32,7 @@ const PG_PORT = Number(process.env.BENCH_PG_PORT ?? 54339);
 const SUBSCRIBERS = (process.env.BENCH_SUBSCRIBERS ?? '1000,5000').split(',').map(Number);
 const ALERT_RATE = Number(process.env.BENCH_ALERT_RATE ?? 10);
 const PAGE = 50;
+const BASE_ROOT = process.env.BENCH_BASE_ROOT ? resolve(process.env.BENCH_BASE_ROOT) : undefined;
 const DATA_DIR = process.env.BENCH_DATA_DIR ? join(ROOT, process.env.BENCH_DATA_DIR) : join(ROOT, 'bench', '.data', 'gw');
 const RESULTS = join(ROOT, 'bench', 'results');
 
@@ -131,8 +135,11 @@ function gatewayEnv(url: string): Record<string, string> {
   };
 }
 
-async function startGatewayChild(url: string, env: Record<string, string> = {}): Promise<{ child: Child; base: string }> {
-  const child = spawnChild([...GATEWAY_NODE_FLAGS, ...TS_NODE, '--expose-gc', 'bench/gateway-child.ts'], { ...gatewayEnv(url), ...env });
+async function startGatewayChild(url: string, env: Record<string, string> = {}, root: string = ROOT): Promise<{ child: Child; base: string }> {
+  // Another checkout's gateway is spawned through its own bench/lib.ts, so it runs from that folder.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const spawn: typeof spawnChild = root === ROOT ? spawnChild : require(join(root, 'bench', 'lib.ts')).spawnChild;
+  const child = spawn([...GATEWAY_NODE_FLAGS, ...TS_NODE, '--expose-gc', 'bench/gateway-child.ts'], { ...gatewayEnv(url), ...env });
   const { port } = await child.ready;
   return { child, base: `http://127.0.0.1:${port}` };
 }
@@ -191,12 +198,14 @@ async function readWorkload(url: string, gw: { child: Child; base: string }, tok
   const clustered = spawnChild([...GATEWAY_NODE_FLAGS, ...TS_NODE, 'src/main.ts'], { ...gatewayEnv(url), PORT: String(clusterPort), WORKERS: '2' });
   // The same gateway executing with graphql-js instead of graphql-jit (GRAPHQL_JIT=false): the compiled executor's gain, in the same run.
   const interpreted = await startGatewayChild(url, { GRAPHQL_JIT: 'false' });
+  const base = BASE_ROOT ? await startGatewayChild(url, {}, BASE_ROOT) : undefined;
   const targets: { name: string; url: string; body: string; headers: Record<string, string> }[] = [];
   try {
     const [b, s, p] = await Promise.all([bare.ready, sql.ready, pgl.ready, untilReady(`http://127.0.0.1:${clusterPort}`)]);
     targets.push(
       { name: 'gateway', url: `${gw.base}/graphql`, body: body(PAGE), headers },
       { name: 'gateway-graphql-js', url: `${interpreted.base}/graphql`, body: body(PAGE), headers },
+      ...(base ? [{ name: 'gateway-base', url: `${base.base}/graphql`, body: body(PAGE), headers }] : []),
       { name: 'gateway-2-workers', url: `http://127.0.0.1:${clusterPort}/graphql`, body: body(PAGE), headers },
       { name: 'bare-http', url: `http://127.0.0.1:${b.port}/graphql`, body: body(PAGE), headers },
       { name: 'hand-written-sql', url: `http://127.0.0.1:${s.port}/graphql`, body: body(PAGE), headers },
@@ -221,6 +230,7 @@ async function readWorkload(url: string, gw: { child: Child; base: string }, tok
       sqlIdentical: JSON.stringify(sqlPage) === JSON.stringify(ours),
       workersIdentical: JSON.stringify(clusterPage) === JSON.stringify(ours),
       graphqlJsIdentical: (await postJson(target('gateway-graphql-js').url, JSON.parse(body(PAGE)), { authorization: headers.authorization })).text === page,
+      ...(base ? { baseIdentical: (await postJson(target('gateway-base').url, JSON.parse(body(PAGE)), { authorization: headers.authorization })).text === page } : {}),
       sqlSameRows: JSON.stringify(sqlPage.edges.map((e: any) => key(e.node))) === JSON.stringify(ours.edges.map((e: any) => key(e.node))),
       postgraphileSameRows: JSON.stringify(pglPage.edges.map((e: any) => key(e.node))) === JSON.stringify(ours.edges.map((e: any) => key(e.node))),
       totalCount: ours.totalCount,
@@ -250,13 +260,14 @@ async function readWorkload(url: string, gw: { child: Child; base: string }, tok
       runs,
       medians: Object.fromEntries(targets.map((t) => [t.name, { rps: med(t.name, 'rps'), p50: med(t.name, 'p50'), p99: med(t.name, 'p99') }])),
       ratios: Object.fromEntries(['bare-http', 'hand-written-sql', 'postgraphile'].map((o) => [o, { ofMedians: med('gateway', 'rps') / med(o, 'rps'), medianOfRunRatios: median(perRunRatio(o)) }])),
+      ...(base ? { overBase: { ofMedians: med('gateway', 'rps') / med('gateway-base', 'rps'), medianOfRunRatios: median(perRunRatio('gateway-base')) } } : {}),
       compiledOverGraphqlJs: { ofMedians: med('gateway', 'rps') / med('gateway-graphql-js', 'rps'), medianOfRunRatios: median(perRunRatio('gateway-graphql-js')) },
       ratiosOfTwoWorkers: Object.fromEntries(
         ['bare-http', 'hand-written-sql', 'postgraphile'].map((o) => [o, { ofMedians: med('gateway-2-workers', 'rps') / med(o, 'rps'), medianOfRunRatios: median(perRunRatio(o, 'gateway-2-workers')) }]),
       ),
     };
   } finally {
-    await Promise.all([bare.stop(), sql.stop(), pgl.stop(), clustered.stop(), interpreted.child.stop()]);
+    await Promise.all([bare.stop(), sql.stop(), pgl.stop(), clustered.stop(), interpreted.child.stop(), base?.child.stop()]);
   }
 }
 
@@ -288,12 +299,12 @@ function attemptBody(rel: SeedRelationship, key: string, viaReseller: boolean) {
   };
 }
 
-async function writeWorkload(gw: { base: string }, world: SeedWorld, tokens: Tokens) {
+async function writeWorkload(gw: { base: string }, world: SeedWorld, tokens: Tokens, runCount = RUNS) {
   // Three completed for one blocked: compliant (or national-cloud) relationships and blocked ones.
   const ok = world.relationships.filter((r) => !r.blocked);
   const blocked = world.relationships.filter((r) => r.blocked);
   const runs: (Cannon & { completed: number; blocked: number; failed: number; ordersPerSec: number })[] = [];
-  for (let run = 0; run < RUNS + 1; run++) {
+  for (let run = 0; run < runCount + 1; run++) {
     let n = 0;
     const outcome = { completed: 0, blocked: 0, failed: 0 };
     let firstError = '';
@@ -328,7 +339,7 @@ async function writeWorkload(gw: { base: string }, world: SeedWorld, tokens: Tok
     if (run === 0) continue; // warm-up
     const ordersPerSec = (outcome.completed + outcome.blocked) / DURATION;
     runs.push({ ...res, ...outcome, ordersPerSec });
-    log(`write run ${run}/${RUNS}: ${ordersPerSec.toFixed(0)} orders/s p50 ${res.p50} ms p99 ${res.p99} ms`, outcome, firstError);
+    log(`write run ${run}/${runCount}: ${ordersPerSec.toFixed(0)} orders/s p50 ${res.p50} ms p99 ${res.p99} ms`, outcome, firstError);
   }
   return {
     connections: 16,
@@ -572,7 +583,26 @@ async function main() {
       const gw = await startGatewayChild(url);
       try {
         if (ONLY.has('read')) result.read = await readWorkload(url, gw, tokens);
-        if (ONLY.has('write')) result.write = await writeWorkload(gw, world, tokens);
+        if (ONLY.has('write') && !BASE_ROOT) result.write = await writeWorkload(gw, world, tokens);
+        if (ONLY.has('write') && BASE_ROOT) {
+          // Alternated run by run with the base checkout's gateway, on the same data.
+          const base = await startGatewayChild(url, {}, BASE_ROOT);
+          try {
+            const ours: Awaited<ReturnType<typeof writeWorkload>>[] = [];
+            const theirs: Awaited<ReturnType<typeof writeWorkload>>[] = [];
+            for (let r = 0; r < RUNS; r++) {
+              ours.push(await writeWorkload(gw, world, tokens, 1));
+              theirs.push(await writeWorkload(base, world, tokens, 1));
+            }
+            const perRun = ours.map((o, i) => o.medians.ordersPerSec / theirs[i].medians.ordersPerSec);
+            result.write = { ...ours[0], runs: ours.flatMap((o) => o.runs), medians: { ordersPerSec: median(ours.map((o) => o.medians.ordersPerSec)), p50: median(ours.map((o) => o.medians.p50)), p99: median(ours.map((o) => o.medians.p99)) } };
+            result.writeBase = { runs: theirs.flatMap((o) => o.runs), medians: { ordersPerSec: median(theirs.map((o) => o.medians.ordersPerSec)), p50: median(theirs.map((o) => o.medians.p50)), p99: median(theirs.map((o) => o.medians.p99)) } };
+            result.writeOverBase = { ofMedians: result.write.medians.ordersPerSec / result.writeBase.medians.ordersPerSec, medianOfRunRatios: median(perRun), perRun };
+            log('write over base', result.writeOverBase);
+          } finally {
+            await base.child.stop();
+          }
+        }
       } finally {
         await gw.child.stop();
       }
