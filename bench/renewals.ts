@@ -31,7 +31,7 @@ import { startEmbeddedPostgres } from '../src/db/embedded';
 import { initOrm } from '../src/db/orm';
 import { migrate } from '../src/db/migrate';
 import { mintToken } from '../src/auth/token';
-import { Role } from '../src/partners/partner.enums';
+import { Role } from '../src/auth/roles';
 import { auditEventsSql } from '../src/audit/audit.sql';
 import { seed } from './seed';
 import { freshGatewayDatabase, operation, postJson, ROOT, SECRET, sleep, startBenchGateway, summarize, type Child } from './lib';

@@ -7,7 +7,7 @@ import { buildContext, type Context, type Services } from '../server/context';
 import { sendJson, type Route } from '../server/routes';
 import { isLinked, isUuid, partnerExists, visibleCustomerCondition } from '../auth/tenancy';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
-import { PartnerType } from '../partners/partner.enums';
+import { PartnerType } from '../auth/roles';
 import { CONTACT_FIELDS } from '../acceptance/acceptance.rules';
 import { auditEventsByTimeSql, auditEventsSql, maskedValue } from './audit.sql';
 import { BinaryRowLines, copyCsvColumns, copyRowColumns, inlineParams } from './audit.copy';

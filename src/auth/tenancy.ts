@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ForbiddenError, NotFoundError } from '../errors';
-import { PartnerType } from '../partners/partner.enums';
+import { PartnerType } from './roles';
 import { isPlatformAdmin, seesAllPartners, type Viewer } from './viewer';
 
 /**

@@ -8,7 +8,7 @@ import { bearer, InvalidTokenError } from '../auth/token';
 import { UnknownPartnerError, type Viewer } from '../auth/viewer';
 import { visibleCustomerExists } from '../auth/tenancy';
 import { DateScalar } from '../common/scalars';
-import { Role, PartnerType } from '../partners/partner.enums';
+import { Role, PartnerType } from '../auth/roles';
 import { recordConfirmations, type ConfirmationRow } from '../acceptance/acceptance.service';
 import { checkConfirmationDetails, templateIdOf } from '../acceptance/acceptance.rules';
 import { Channel } from '../acceptance/acceptance.enums';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
-import { authChecker } from '../auth/roles';
+import { authChecker } from '../auth/auth-checker';
 import { DateTimeScalar } from '../common/scalars';
 
 const SRC = join(__dirname, '..');

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { aBlockedOrder, aCustomer, aPartner, aPartnerToken, blockedOrders } from '../factories';
 import { analystToken, startGateway, type TestGateway } from '../support/gateway';
 import { freshDatabase } from '../support/database';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import { initOrm } from '../../src/db/orm';
 import { AlertHub } from '../../src/alerts/alert.hub';
 import { metricsOf } from '../../src/server/metrics';

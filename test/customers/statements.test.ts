@@ -4,7 +4,7 @@ import { Kind, parse, print, TypeInfo, visit, visitWithTypeInfo, type DocumentNo
 import { aCustomer, aLink, aPartner } from '../factories';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
 import { gatewaySchema } from '../../src/server/schema';
-import { PartnerType } from '../../src/partners/partner.enums';
+import { PartnerType } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 
 /**

@@ -6,7 +6,7 @@ import { freshDatabase } from '../support/database';
 import { gql, TEST_SECRET } from '../support/gateway';
 import { freePort } from './child-postgres';
 import { initOrm } from '../../src/db/orm';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import type { Gateway } from '../../src/gateway';
 import type { Customer } from '../../src/customers/customer.entity';
 

@@ -4,7 +4,7 @@ import { platformAdminToken } from '../support/gateway';
 import { startLoggedGateway, type HardeningGateway } from './support';
 import { wsClient, wsOnce } from './ws-client';
 import { GatewayMetrics, metricsOf } from '../../src/server/metrics';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 
 /** Structured request logs (pino) and Prometheus metrics at /metrics, per gateway. */

@@ -6,7 +6,7 @@ import type { Gateway } from '../../src/gateway';
 import { aCustomer, anAgreement, aPartner, aPartnerToken } from '../factories';
 import { freshDatabase } from '../support/database';
 import { gql, type TestGateway } from '../support/gateway';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import { FakePartnerCenter } from './fake';
 import { aConnectedPartner, CONFIRM, CONNECT, eventually, pcConfig, startPcGateway, SYNC_OF } from './support';
 

@@ -1,6 +1,6 @@
 import { aCustomer, aLink, anAcceptance, anAgreement, anOrder, aPartner, aPartnerToken, aSubscription } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 import { AcceptanceStatus } from '../../src/acceptance/acceptance.enums';
 import { renewals } from '../../src/renewals/renewal.feature';

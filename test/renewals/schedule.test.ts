@@ -2,7 +2,7 @@ import { aCustomer, anAgreement, anOrder, aPartner, aSubscription } from '../fac
 import { startGateway, type TestGateway } from '../support/gateway';
 import { freshDatabase } from '../support/database';
 import { ConfigError, loadConfig } from '../../src/config';
-import { PartnerType } from '../../src/partners/partner.enums';
+import { PartnerType } from '../../src/auth/roles';
 import { renewals, RENEWAL_SCAN_QUEUE } from '../../src/renewals/renewal.feature';
 import { dayFromToday } from './ops';
 
