@@ -5,7 +5,7 @@ import { contactValue, type ContactKind } from '../auth/mask';
 import { isUuid } from '../auth/tenancy';
 import { seesAllPartners } from '../auth/viewer';
 import { ConnectionType, PageArgs } from '../common/connection';
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 import { Customer } from '../customers/customer.entity';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import { templateById } from '../agreements/agreement.loaders';

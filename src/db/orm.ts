@@ -3,7 +3,8 @@ import { basename, join } from 'node:path';
 import { MikroORM, Options, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import type { MigrationObject } from '@mikro-orm/core';
-import { entities } from './entities';
+import type { EntityClass } from '../kernel/feature';
+import { Setting } from './setting.entity';
 
 /** The committed migrations folder, from `src/db` or from `dist/src/db`. */
 export const MIGRATIONS_DIR = join(__dirname, '..', '..', 'migrations');
@@ -21,12 +22,15 @@ function migrationsList(): MigrationObject[] {
     });
 }
 
-/** `poolMax`: DATABASE_POOL_MAX (src/config); 20 lets 32 concurrent readers wait less for a connection. */
-export function ormOptions(clientUrl: string, extra: Partial<Options> = {}, poolMax = 20): Options {
+/**
+ * `entities`: the features' (src/features.ts), beside the database's own settings table.
+ * `poolMax`: DATABASE_POOL_MAX (src/config); 20 lets 32 concurrent readers wait less for a connection.
+ */
+export function ormOptions(clientUrl: string, entities: readonly EntityClass[], extra: Partial<Options> = {}, poolMax = 20): Options {
   return {
     driver: PostgreSqlDriver,
     clientUrl,
-    entities,
+    entities: [...entities, Setting],
     extensions: [Migrator],
     discovery: { warnWhenNoEntities: true },
     migrations: {
@@ -54,6 +58,6 @@ export function ormOptions(clientUrl: string, extra: Partial<Options> = {}, pool
   };
 }
 
-export async function initOrm(clientUrl: string, extra: Partial<Options> = {}, poolMax?: number): Promise<MikroORM> {
-  return MikroORM.init(ormOptions(clientUrl, extra, poolMax));
+export async function initOrm(clientUrl: string, entities: readonly EntityClass[], extra: Partial<Options> = {}, poolMax?: number): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(clientUrl, entities, extra, poolMax));
 }

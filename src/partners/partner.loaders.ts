@@ -1,6 +1,6 @@
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 import { queryRows } from '../db/query';
-import { defineLoader, groupBy, indexBy } from '../server/loaders';
+import { defineLoader, groupBy, indexBy } from '../kernel/loaders';
 import type { PartnerType } from '../auth/roles';
 import { Partner, ResellerLink, User } from './partner.entity';
 

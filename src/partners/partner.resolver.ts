@@ -2,7 +2,7 @@ import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectT
 import { Parent } from '../common/parent';
 import { ANY_ROLE, PARTNER_ADMINS, PartnerType, PLATFORM_ADMIN, Role } from '../auth/roles';
 import { ConnectionType, PageArgs } from '../common/connection';
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 import { Partner } from './partner.entity';
 import { LinkResellerInput, RegisterPartnerInput } from './partner.inputs';
 import { partnerById, providersOfReseller, resellersOfProvider } from './partner.loaders';

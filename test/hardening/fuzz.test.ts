@@ -15,7 +15,7 @@ import {
 } from 'graphql';
 import { aCustomer, anAcceptance, anAgreement, aBlockedOrder, aLink, aPartner, aPartnerToken, aSubscription } from '../factories';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { gatewaySchema } from '../../src/server/schema';
+import { gatewaySchema } from '../../src/gateway';
 import { PartnerType, Role } from '../../src/auth/roles';
 
 /**

@@ -3,7 +3,7 @@ import { startGateway, type TestGateway } from '../support/gateway';
 import { freshDatabase } from '../support/database';
 import { ConfigError, loadConfig } from '../../src/config';
 import { PartnerType } from '../../src/auth/roles';
-import { renewals, RENEWAL_SCAN_QUEUE } from '../../src/renewals/renewal.feature';
+import { renewals, RENEWAL_SCAN_QUEUE } from '../../src/renewals/renewal.runtime';
 import { dayFromToday } from './ops';
 
 /** The daily scan on pg-boss 10: configuration, the schedule in the database, the worker, a clean stop. */
