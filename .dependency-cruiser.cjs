@@ -42,6 +42,13 @@ module.exports = {
       from: { path: '^src/kernel/' },
       to: { path: [FEATURES, '^src/server/', '^src/(gateway|features|main)\\.ts$'] },
     },
+    {
+      name: 'foundations-below-all',
+      severity: 'error',
+      comment: 'src/db, src/config and src/errors.ts are what everything stands on: they import none of the layers above.',
+      from: { path: ['^src/(db|config)/', '^src/errors\\.ts$'] },
+      to: { path: ['^src/(kernel|server|auth)/', FEATURES, '^src/(gateway|features|main)\\.ts$'] },
+    },
   ],
   options: {
     includeOnly: '^src/',

@@ -3,7 +3,6 @@ import { basename, join } from 'node:path';
 import { MikroORM, Options, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import type { MigrationObject } from '@mikro-orm/core';
-import type { EntityClass } from '../kernel/feature';
 import { Setting } from './setting.entity';
 
 /** The committed migrations folder, from `src/db` or from `dist/src/db`. */
@@ -22,11 +21,14 @@ function migrationsList(): MigrationObject[] {
     });
 }
 
+/** An entity or embeddable class, as the ORM takes it. */
+type Entity = NonNullable<Options['entities']>[number];
+
 /**
  * `entities`: the features' (src/features.ts), beside the database's own settings table.
  * `poolMax`: DATABASE_POOL_MAX (src/config); 20 lets 32 concurrent readers wait less for a connection.
  */
-export function ormOptions(clientUrl: string, entities: readonly EntityClass[], extra: Partial<Options> = {}, poolMax = 20): Options {
+function ormOptions(clientUrl: string, entities: readonly Entity[], extra: Partial<Options> = {}, poolMax = 20): Options {
   return {
     driver: PostgreSqlDriver,
     clientUrl,
@@ -58,6 +60,6 @@ export function ormOptions(clientUrl: string, entities: readonly EntityClass[], 
   };
 }
 
-export async function initOrm(clientUrl: string, entities: readonly EntityClass[], extra: Partial<Options> = {}, poolMax?: number): Promise<MikroORM> {
+export async function initOrm(clientUrl: string, entities: readonly Entity[], extra: Partial<Options> = {}, poolMax?: number): Promise<MikroORM> {
   return MikroORM.init(ormOptions(clientUrl, entities, extra, poolMax));
 }
