@@ -18,8 +18,6 @@ export enum PartnerType {
 }
 registerEnumType(PartnerType, { name: 'PartnerType', description: 'How a partner does CSP business' });
 
-export const PARTNER_ROLES: readonly Role[] = [Role.ADMIN, Role.AGENT, Role.VIEWER];
-
 /** Role groups for `@Authorized(...)`. */
 export const ANY_ROLE = [Role.PLATFORM_ADMIN, Role.ANALYST, Role.ADMIN, Role.AGENT, Role.VIEWER];
 /** May change data: never an analyst or a partner VIEWER. */

@@ -49,11 +49,6 @@ export async function canSeeCustomer(em: EntityManager, viewer: Viewer, customer
   return rows.length > 0;
 }
 
-/** Throws NOT_FOUND unless the customer exists and the viewer may see it. */
-export async function assertCustomerVisible(em: EntityManager, viewer: Viewer, customerId: string): Promise<void> {
-  if (!(await canSeeCustomer(em, viewer, customerId))) throw new NotFoundError('Customer', customerId);
-}
-
 /** Partners a partner user may see: itself and the partners it is linked with. */
 export function visiblePartnerCondition(viewer: Viewer, column: string): { sql: string; params: unknown[] } {
   if (seesAllPartners(viewer)) return { sql: 'true', params: [] };

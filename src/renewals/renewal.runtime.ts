@@ -10,7 +10,7 @@ import { RENEWAL_ALERT_CHANNEL, scanRenewalRisks } from './renewal.service';
 /** The pg-boss queue of the scheduled scan. */
 export const RENEWAL_SCAN_QUEUE = 'renewal-risk-scan';
 /** pg-boss keeps its tables in their own schema of the gateway's database. */
-export const PGBOSS_SCHEMA = 'pgboss';
+const PGBOSS_SCHEMA = 'pgboss';
 
 /** Renewal-risk alerts as a second kind of the alert hub: same LISTEN connection, same streams, same tenancy. */
 export const RENEWAL_RISK_ALERTS: AlertKind<RenewalRiskAlert> = {
