@@ -114,7 +114,7 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
   });
   metrics.countWsConnectionsWith(() => subscriptions.clients());
 
-  const running = new RunningFeatures(services, httpServer);
+  const running = new RunningFeatures(services);
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {

@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { Services } from './context';
 import type { Route } from './routes';
 
@@ -50,7 +49,7 @@ export interface Feature<R = void> {
   readonly routes?: readonly Route[];
   /** Where what `start` returned is found while the gateway runs. */
   readonly runtime?: RuntimeSlot<R>;
-  start?(services: Services, httpServer: Server): Promise<R>;
+  start?(services: Services): Promise<R>;
   stop?(runtime: R, services: Services): Promise<void>;
 }
 
@@ -58,14 +57,11 @@ export interface Feature<R = void> {
 export class RunningFeatures {
   private readonly started: { feature: Feature<unknown>; runtime: unknown }[] = [];
 
-  constructor(
-    private readonly services: Services,
-    private readonly httpServer: Server,
-  ) {}
+  constructor(private readonly services: Services) {}
 
   async start(features: readonly Feature<unknown>[]): Promise<void> {
     for (const feature of features) {
-      const runtime = await feature.start?.(this.services, this.httpServer);
+      const runtime = await feature.start?.(this.services);
       feature.runtime?.set(this.services, runtime);
       this.started.push({ feature, runtime });
     }
