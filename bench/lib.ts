@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse, print, Kind, type OperationDefinitionNode } from 'graphql';
 import { Client } from 'pg';
 import { initOrm } from '../src/db/orm';
+import { entities } from '../src/features';
 import { migrate } from '../src/db/migrate';
 
 export const ROOT = join(__dirname, '..');
@@ -185,7 +186,7 @@ export async function freshGatewayDatabase(url: string): Promise<string[]> {
   await admin.query('drop database if exists consent_gateway with (force)');
   await admin.query('create database consent_gateway');
   await admin.end();
-  const orm = await initOrm(url);
+  const orm = await initOrm(url, entities);
   try {
     return await migrate(orm);
   } finally {

@@ -20,7 +20,7 @@ import { createGateway, type Gateway } from '../src/gateway';
 import { freshDatabase } from '../test/support/database';
 import { gql } from '../test/support/gateway';
 import { aPartner, aPartnerToken, anAgreement } from '../test/factories';
-import { Role, PartnerType } from '../src/partners/partner.enums';
+import { Role, PartnerType } from '../src/auth/roles';
 import type { Partner } from '../src/partners/partner.entity';
 import { FakePartnerCenter } from '../test/partner-center/fake';
 import { CONNECT, CREDENTIALS_KEY } from '../test/partner-center/support';

@@ -19,7 +19,7 @@ import { createGateway } from '../src/gateway';
 import { queryRows } from '../src/db/query';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { mintToken } from '../src/auth/token';
-import { Role } from '../src/partners/partner.enums';
+import { Role } from '../src/auth/roles';
 import { ROOT, SECRET, median, operation } from './lib';
 
 const DATA_DIR = join(ROOT, process.env.BENCH_DATA_DIR ?? 'bench/.data/gw');

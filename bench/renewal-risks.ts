@@ -23,7 +23,7 @@ import { Client } from 'pg';
 import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { mintToken } from '../src/auth/token';
-import { Role } from '../src/partners/partner.enums';
+import { Role } from '../src/auth/roles';
 import { operation, postJson, ROOT, SECRET, startBenchGateway, type Child } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);

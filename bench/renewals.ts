@@ -29,9 +29,10 @@ import { Client } from 'pg';
 import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { initOrm } from '../src/db/orm';
+import { entities } from '../src/features';
 import { migrate } from '../src/db/migrate';
 import { mintToken } from '../src/auth/token';
-import { Role } from '../src/partners/partner.enums';
+import { Role } from '../src/auth/roles';
 import { auditEventsSql } from '../src/audit/audit.sql';
 import { seed } from './seed';
 import { freshGatewayDatabase, operation, postJson, ROOT, SECRET, sleep, startBenchGateway, summarize, type Child } from './lib';
@@ -82,7 +83,7 @@ async function prepare() {
   mkdirSync(DATA_DIR, { recursive: true });
   const pg = await startEmbeddedPostgres(join(DATA_DIR, 'pg'), PG_PORT);
   if (REUSE) {
-    const orm = await initOrm(pg.url);
+    const orm = await initOrm(pg.url, entities);
     await migrate(orm);
     await orm.close();
     const db = new Client({ connectionString: pg.url });

@@ -21,7 +21,7 @@ import { Client } from 'pg';
 import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { mintToken } from '../src/auth/token';
-import { Role } from '../src/partners/partner.enums';
+import { Role } from '../src/auth/roles';
 import { seed, type SeedWorld, type SeedRelationship } from './seed';
 import { freePort, freshGatewayDatabase, GATEWAY_NODE_FLAGS, median, operation, postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, type Child } from './lib';
 

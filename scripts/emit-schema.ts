@@ -2,7 +2,8 @@
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gatewaySchema, printGatewaySchema } from '../src/server/schema';
+import { gatewaySchema } from '../src/gateway';
+import { printGatewaySchema } from '../src/server/schema';
 
 gatewaySchema()
   .then((schema) => {

@@ -6,6 +6,7 @@
 import 'reflect-metadata';
 import { Client } from 'pg';
 import { initOrm } from '../src/db/orm';
+import { entities } from '../src/features';
 import { migrate } from '../src/db/migrate';
 
 async function main() {
@@ -17,7 +18,7 @@ async function main() {
   const url = new URL(base);
   url.pathname = `/${scratch}`;
   try {
-    const orm = await initOrm(url.toString());
+    const orm = await initOrm(url.toString(), entities);
     await migrate(orm);
     const result = await orm.getMigrator().createMigration(undefined, false, process.argv.includes('--initial'));
     console.log(result.fileName ? `wrote migrations/${result.fileName}` : 'entities and migrations agree: nothing to write');

@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
 import { mintToken } from '../src/auth/token';
-import { Role } from '../src/partners/partner.enums';
+import { Role } from '../src/auth/roles';
 
 const { values } = parseArgs({
   options: {

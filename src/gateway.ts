@@ -12,20 +12,21 @@ import { initOrm } from './db/orm';
 import { migrate, withStartupLock } from './db/migrate';
 import { TokenVerifier } from './auth/token';
 import { ViewerDirectory } from './auth/viewer';
-import type { Context, Services } from './server/context';
+import type { Context, Services } from './kernel/context';
+import { RunningFeatures } from './kernel/feature';
+import { currentRequestId } from './kernel/request-scope';
+import { entities, features, resolvers } from './features';
 import { formatError } from './server/errors';
 import { createHttpServer, MAX_BODY_BYTES } from './server/http';
 import { healthRoutes } from './server/health';
 import { attachSubscriptions } from './server/ws';
-import { gatewaySchema } from './server/schema';
-import { features } from './server/features';
-import { currentRequestId } from './server/request-scope';
+import { buildGatewaySchema } from './server/schema';
 import { jitExecutor } from './server/jit';
 import { seedDemoData, type DemoSeed } from './seed/demo';
 import { checkOperation, limitsPlugin } from './server/limits';
-import { GatewayMetrics, METRICS_KEY, metricsPlugin, metricsRoute } from './server/metrics';
+import { GatewayMetrics, metricsPlugin, metricsRoute, serverMetrics } from './server/metrics';
 import { requestLogPlugin } from './server/logging';
-import { applyMutationRateLimit, MutationRateLimiter, RATE_LIMITER_KEY } from './server/rate-limit';
+import { applyMutationRateLimit, MutationRateLimiter, useRateLimiter } from './server/rate-limit';
 import { NoSchemaIntrospectionCustomRule } from 'graphql';
 
 export interface Gateway {
@@ -39,6 +40,9 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+/** The schema of the features' resolvers; the same for every gateway in a process, so built once. */
+export const gatewaySchema = () => buildGatewaySchema(resolvers);
+
 /** The one start-up path, for `src/main.ts` and for the tests alike. */
 export async function createGateway(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<Gateway> {
   let embedded: EmbeddedDatabase | undefined;
@@ -50,7 +54,7 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
     log.info({ port: config.embeddedPgPort, dir: `${config.dataDir}/pg` }, 'embedded PostgreSQL started');
   }
 
-  const orm = await initOrm(databaseUrl, { logger: (message) => log.debug({ component: 'orm' }, message) }, config.databasePoolMax);
+  const orm = await initOrm(databaseUrl, entities, { logger: (message) => log.debug({ component: 'orm' }, message) }, config.databasePoolMax);
   let demo: DemoSeed | undefined;
   try {
     await withStartupLock(databaseUrl, async () => {
@@ -64,24 +68,23 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
     throw err;
   }
 
+  const metrics = new GatewayMetrics(orm);
   const services: Services = {
     config,
     orm,
     log,
     tokens: new TokenVerifier(config.jwt),
     viewers: new ViewerDirectory(),
-    extras: new Map(),
+    metrics,
   };
+  serverMetrics.set(services, metrics);
   const schema = await gatewaySchema();
-  const active = features();
-  const metrics = new GatewayMetrics(orm);
-  services.extras.set(METRICS_KEY, metrics);
-  const rateLimiter = new MutationRateLimiter(config.rateLimit, log);
-  services.extras.set(RATE_LIMITER_KEY, rateLimiter);
+  const rateLimiter = new MutationRateLimiter(config.rateLimit, log, metrics.rateLimited);
+  useRateLimiter(services, rateLimiter);
   applyMutationRateLimit(schema);
 
   let apollo: ApolloServer<Context> | undefined;
-  const httpServer = createHttpServer(() => apollo!, services, [...healthRoutes, metricsRoute, ...active.flatMap((f) => f.routes ?? [])]);
+  const httpServer = createHttpServer(() => apollo!, services, [...healthRoutes, metricsRoute, ...features.flatMap((f) => f.routes ?? [])]);
   apollo = new ApolloServer<Context>({
     // Execution compiled per document (src/server/jit.ts); the rest of Apollo's pipeline is unchanged.
     ...(config.graphqlJit ? { gateway: jitExecutor(schema) } : { schema }),
@@ -111,23 +114,20 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
   });
   metrics.countWsConnectionsWith(() => subscriptions.clients());
 
-  const started: typeof active = [];
+  const running = new RunningFeatures(services);
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await subscriptions.close();
       await apollo!.stop(); // drains in-flight HTTP requests
-      for (const feature of started.reverse()) await feature.stop?.(services);
+      await running.stop();
       await rateLimiter.close();
       await orm.close();
       await embedded?.stop();
     })());
 
   try {
-    for (const feature of active) {
-      await feature.start?.(services, httpServer);
-      started.push(feature);
-    }
+    await running.start(features);
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
       httpServer.listen(config.port, () => resolve());

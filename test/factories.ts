@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Gateway } from '../src/gateway';
 import { Partner, ResellerLink, User } from '../src/partners/partner.entity';
-import { PartnerType, Role } from '../src/partners/partner.enums';
+import { PartnerType, Role } from '../src/auth/roles';
 import { Customer, CustomerRelationship } from '../src/customers/customer.entity';
 import { CloudInstance } from '../src/customers/customer.enums';
 import { AgreementTemplate } from '../src/agreements/agreement.entity';

@@ -1,5 +1,5 @@
 import { queryRows } from '../db/query';
-import { defineLoader, groupBy, indexBy } from '../server/loaders';
+import { defineLoader, groupBy, indexBy } from '../kernel/loaders';
 import { Customer } from '../customers/customer.entity';
 import { User } from '../partners/partner.entity';
 import { seesAllPartners } from '../auth/viewer';

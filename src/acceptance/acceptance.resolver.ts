@@ -1,16 +1,15 @@
 import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import { Parent } from '../common/parent';
-import { ANY_ROLE, WRITERS } from '../auth/roles';
+import { ANY_ROLE, PartnerType, WRITERS } from '../auth/roles';
 import { contactValue, type ContactKind } from '../auth/mask';
 import { isUuid } from '../auth/tenancy';
 import { seesAllPartners } from '../auth/viewer';
 import { ConnectionType, PageArgs } from '../common/connection';
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 import { Customer } from '../customers/customer.entity';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import { templateById } from '../agreements/agreement.loaders';
 import { Partner, User } from '../partners/partner.entity';
-import { PartnerType } from '../partners/partner.enums';
 import { partnerById, providersOfReseller, userById } from '../partners/partner.loaders';
 import { customerById } from '../customers/customer.loaders';
 import { Subscription } from '../transactions/transaction.entity';

@@ -9,7 +9,7 @@ import { Customer } from '../customers/customer.entity';
 import { CloudInstance } from '../customers/customer.enums';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import { User } from '../partners/partner.entity';
-import { PartnerType } from '../partners/partner.enums';
+import { PartnerType } from '../auth/roles';
 import { Subscription } from '../transactions/transaction.entity';
 import { SubscriptionStatus } from '../transactions/transaction.enums';
 import { Acceptance, AcceptanceCorrection } from './acceptance.entity';

@@ -1,6 +1,6 @@
 import type { Viewer } from '../auth/viewer';
 import { isUuid } from '../auth/tenancy';
-import { PartnerType } from '../partners/partner.enums';
+import { PartnerType } from '../auth/roles';
 import { AgreementType, GLOBAL } from '../agreements/agreement.enums';
 import type { ComplianceStatus } from './acceptance.enums';
 

@@ -6,7 +6,7 @@ import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { paginate, type ConnectionResult } from '../common/connection';
 import { Customer } from '../customers/customer.entity';
 import { Partner, User } from '../partners/partner.entity';
-import { PartnerType } from '../partners/partner.enums';
+import { PartnerType } from '../auth/roles';
 import { Acceptance, AcceptanceSubmission } from './acceptance.entity';
 import { Channel, ReviewDecision, SubmissionStatus } from './acceptance.enums';
 import type { ReviewAcceptanceSubmissionInput, SubmitAcceptanceInput } from './acceptance.inputs';

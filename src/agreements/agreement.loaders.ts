@@ -1,6 +1,6 @@
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 import { queryRows } from '../db/query';
-import { defineLoader, indexBy } from '../server/loaders';
+import { defineLoader, indexBy } from '../kernel/loaders';
 import { AgreementTemplate } from './agreement.entity';
 import { GLOBAL, type AgreementType } from './agreement.enums';
 import { currentTemplate, todayUtc } from './current';

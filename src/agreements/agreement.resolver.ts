@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, Field, FieldResolver, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import { Parent } from '../common/parent';
 import { ANY_ROLE, PLATFORM_ADMIN } from '../auth/roles';
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 import { AgreementTemplate } from './agreement.entity';
 import { AgreementType } from './agreement.enums';
 import { PublishAgreementInput } from './agreement.inputs';

@@ -1,29 +1,19 @@
-import type { Feature } from '../server/features';
-import type { Services } from '../server/context';
+import type { Feature } from '../kernel/feature';
+import { BlockedOrderAlert } from './alert.entity';
 import { AlertHub } from './alert.hub';
+import { BlockedOrderAlertResolver } from './alert.resolver';
+import { alertHubs } from './alert.runtime';
 
-const KEY = 'alerts';
-
-/** The process's alert hub, started with the gateway. */
-export function alertHub(services: Services): AlertHub {
-  const hub = services.extras.get(KEY) as AlertHub | undefined;
-  if (!hub) throw new Error('the alerts feature is not started');
-  return hub;
-}
-
-/** Starts the hub's LISTEN connection and timer; stops them before the database closes. */
-export function alertsFeature(): Feature {
-  return {
-    name: KEY,
-    async start(services) {
-      const hub = new AlertHub(services.orm, services.log.child({ component: 'alerts' }));
-      await hub.start();
-      services.extras.set(KEY, hub);
-    },
-    async stop(services) {
-      const hub = services.extras.get(KEY) as AlertHub | undefined;
-      services.extras.delete(KEY);
-      await hub?.stop();
-    },
-  };
-}
+/** Blocked-order alerts: the hub's LISTEN connection and timer start with the gateway and stop before the database closes. */
+export const alertsFeature: Feature<AlertHub> = {
+  name: 'alerts',
+  entities: [BlockedOrderAlert],
+  resolvers: [BlockedOrderAlertResolver],
+  runtime: alertHubs,
+  async start(services) {
+    const hub = new AlertHub(services.orm, services.log.child({ component: 'alerts' }));
+    await hub.start();
+    return hub;
+  },
+  stop: (hub) => hub.stop(),
+};

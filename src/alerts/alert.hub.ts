@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import type { EntityManager, EntityName, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { queryRows } from '../db/query';
-import type { Loaders } from '../server/loaders';
+import type { Loaders } from '../kernel/loaders';
 import type { Customer } from '../customers/customer.entity';
 import type { Partner, User } from '../partners/partner.entity';
 import type { Order } from '../transactions/transaction.entity';

@@ -1,4 +1,4 @@
-import { defineLoader, indexBy } from '../server/loaders';
+import { defineLoader, indexBy } from '../kernel/loaders';
 import { Order } from '../transactions/transaction.entity';
 
 // Lookups by id only, never reading ctx.viewer: subscribers of one delivered alert batch share them.

@@ -1,7 +1,10 @@
-import type { Feature } from '../server/features';
+import type { Feature } from '../kernel/feature';
 import { exportRoute } from './audit.export';
+import { AuditTrailEntryResolver, CustomerAuditResolver } from './audit.resolver';
 
-/** The audit trail's HTTP export (the GraphQL trail needs no lifecycle). */
-export function auditFeature(): Feature {
-  return { name: 'audit', routes: [exportRoute] };
-}
+/** The audit trail: `Customer.auditTrail` in GraphQL and its HTTP export (no lifecycle). */
+export const auditFeature: Feature = {
+  name: 'audit',
+  resolvers: [CustomerAuditResolver, AuditTrailEntryResolver],
+  routes: [exportRoute],
+};

@@ -1,6 +1,6 @@
-import { defineLoader } from '../server/loaders';
+import { defineLoader, type LoaderScope } from '../kernel/loaders';
 import { scopeKey, scopePartnersSql, type ComplianceScope } from '../acceptance/compliance';
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 import { auditEventsSql, maskedValues, type AuditRow } from './audit.sql';
 import type { AuditTrailEntry } from './audit.types';
 
@@ -24,7 +24,7 @@ export function toEntry(ctx: Pick<Context, 'viewer'>, row: AuditRow): AuditTrail
 }
 
 /** The trail of many customers in one statement (per distinct partner scope), oldest first. */
-async function trailsOf(ctx: Context, scope: ComplianceScope, customerIds: string[]): Promise<Map<string, AuditTrailEntry[]>> {
+async function trailsOf(ctx: LoaderScope, scope: ComplianceScope, customerIds: string[]): Promise<Map<string, AuditTrailEntry[]>> {
   const partners = scopePartnersSql(scope);
   const rows = await ctx.em.getConnection().execute<AuditRow[]>(
     `with pairs as materialized (

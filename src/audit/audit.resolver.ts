@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Resolver } from 'type-graphql';
 import { Parent } from '../common/parent';
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 import { Customer } from '../customers/customer.entity';
 import { Partner, User } from '../partners/partner.entity';
 import { partnerById, userById } from '../partners/partner.loaders';

@@ -1,7 +1,22 @@
-import type { AuthChecker } from 'type-graphql';
-import { ForbiddenError, UnauthenticatedError } from '../errors';
-import { Role } from '../partners/partner.enums';
-import type { Context } from '../server/context';
+import { registerEnumType } from 'type-graphql';
+
+/** Roles carried in the token: two platform roles, three partner roles. */
+export enum Role {
+  PLATFORM_ADMIN = 'PLATFORM_ADMIN',
+  ANALYST = 'ANALYST',
+  ADMIN = 'ADMIN',
+  AGENT = 'AGENT',
+  VIEWER = 'VIEWER',
+}
+registerEnumType(Role, { name: 'Role', description: 'A role from the identity provider' });
+
+/** How a partner does CSP business; with the roles it decides what a partner's user may see and do. */
+export enum PartnerType {
+  DIRECT_BILL = 'DIRECT_BILL',
+  INDIRECT_PROVIDER = 'INDIRECT_PROVIDER',
+  INDIRECT_RESELLER = 'INDIRECT_RESELLER',
+}
+registerEnumType(PartnerType, { name: 'PartnerType', description: 'How a partner does CSP business' });
 
 /** Role groups for `@Authorized(...)`. */
 export const ANY_ROLE = [Role.PLATFORM_ADMIN, Role.ANALYST, Role.ADMIN, Role.AGENT, Role.VIEWER];
@@ -9,14 +24,3 @@ export const ANY_ROLE = [Role.PLATFORM_ADMIN, Role.ANALYST, Role.ADMIN, Role.AGE
 export const WRITERS = [Role.PLATFORM_ADMIN, Role.ADMIN, Role.AGENT];
 export const PARTNER_ADMINS = [Role.PLATFORM_ADMIN, Role.ADMIN];
 export const PLATFORM_ADMIN = [Role.PLATFORM_ADMIN];
-
-/**
- * type-graphql's auth checker: no viewer is UNAUTHENTICATED, a role outside the
- * field's list is FORBIDDEN. Tenancy is the services' job (src/auth/tenancy.ts).
- */
-export const authChecker: AuthChecker<Context, Role> = ({ context }, roles) => {
-  if (!context.viewer) throw new UnauthenticatedError(context.authError);
-  if (roles.length === 0) return true;
-  if (context.viewer.roles.some((r) => roles.includes(r))) return true;
-  throw new ForbiddenError();
-};

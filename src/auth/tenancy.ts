@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ForbiddenError, NotFoundError } from '../errors';
-import { PartnerType } from '../partners/partner.enums';
+import { PartnerType } from './roles';
 import { isPlatformAdmin, seesAllPartners, type Viewer } from './viewer';
 
 /**
@@ -47,11 +47,6 @@ export async function canSeeCustomer(em: EntityManager, viewer: Viewer, customer
     .getConnection()
     .execute(`select 1 from customers c where c.id = ? and ${cond.sql}`, [customerId, ...cond.params]);
   return rows.length > 0;
-}
-
-/** Throws NOT_FOUND unless the customer exists and the viewer may see it. */
-export async function assertCustomerVisible(em: EntityManager, viewer: Viewer, customerId: string): Promise<void> {
-  if (!(await canSeeCustomer(em, viewer, customerId))) throw new NotFoundError('Customer', customerId);
 }
 
 /** Partners a partner user may see: itself and the partners it is linked with. */

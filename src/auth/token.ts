@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config';
-import { Role } from '../partners/partner.enums';
+import { Role } from './roles';
 
 /** The claims the gateway trusts, after verification. */
 export interface Claims {

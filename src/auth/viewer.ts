@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { PartnerType, Role } from '../partners/partner.enums';
+import { PartnerType, Role } from './roles';
 import type { Claims } from './token';
 
 /** The authenticated caller of one request. */

@@ -3,7 +3,7 @@ import { Parent } from '../common/parent';
 import { contactValue } from '../auth/mask';
 import { Contact } from '../common/contact';
 import { EmailAddressScalar } from '../common/scalars';
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 
 /**
  * Every contact field (primary contacts, acceptance contacts) reaches clients only

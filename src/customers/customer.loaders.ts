@@ -1,5 +1,5 @@
 import { queryRows } from '../db/query';
-import { defineLoader, groupBy, indexBy } from '../server/loaders';
+import { defineLoader, groupBy, indexBy } from '../kernel/loaders';
 import { plainPartner, primePartners, PARTNER_COLUMNS, type PartnerRow } from '../partners/partner.loaders';
 import type { Partner } from '../partners/partner.entity';
 import { Customer, type CustomerRelationship } from './customer.entity';

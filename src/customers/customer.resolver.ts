@@ -4,7 +4,7 @@ import { ANY_ROLE, WRITERS } from '../auth/roles';
 import { ConnectionType, PageArgs } from '../common/connection';
 import { Partner } from '../partners/partner.entity';
 import { partnerById } from '../partners/partner.loaders';
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 import { Customer, CustomerRelationship } from './customer.entity';
 import { AddCustomerRelationshipInput, CreateCustomerInput, CustomerFilter } from './customer.inputs';
 import { relationshipsOfCustomer } from './customer.loaders';

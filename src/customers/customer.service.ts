@@ -7,7 +7,7 @@ import { isPlatformAdmin, type Viewer } from '../auth/viewer';
 import { paginateRows, type ConnectionResult, type SqlCondition } from '../common/connection';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors';
 import { Partner } from '../partners/partner.entity';
-import { PartnerType } from '../partners/partner.enums';
+import { PartnerType } from '../auth/roles';
 import { normalizeCountry } from './country';
 import { Customer, CustomerRelationship } from './customer.entity';
 import type { AddCustomerRelationshipInput, CreateCustomerInput } from './customer.inputs';

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { MikroORM, Options, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import type { MigrationObject } from '@mikro-orm/core';
-import { entities } from './entities';
+import { Setting } from './setting.entity';
 
 /** The committed migrations folder, from `src/db` or from `dist/src/db`. */
 export const MIGRATIONS_DIR = join(__dirname, '..', '..', 'migrations');
@@ -21,12 +21,18 @@ function migrationsList(): MigrationObject[] {
     });
 }
 
-/** `poolMax`: DATABASE_POOL_MAX (src/config); 20 lets 32 concurrent readers wait less for a connection. */
-export function ormOptions(clientUrl: string, extra: Partial<Options> = {}, poolMax = 20): Options {
+/** An entity or embeddable class, as the ORM takes it. */
+type Entity = NonNullable<Options['entities']>[number];
+
+/**
+ * `entities`: the features' (src/features.ts), beside the database's own settings table.
+ * `poolMax`: DATABASE_POOL_MAX (src/config); 20 lets 32 concurrent readers wait less for a connection.
+ */
+function ormOptions(clientUrl: string, entities: readonly Entity[], extra: Partial<Options> = {}, poolMax = 20): Options {
   return {
     driver: PostgreSqlDriver,
     clientUrl,
-    entities,
+    entities: [...entities, Setting],
     extensions: [Migrator],
     discovery: { warnWhenNoEntities: true },
     migrations: {
@@ -54,6 +60,6 @@ export function ormOptions(clientUrl: string, extra: Partial<Options> = {}, pool
   };
 }
 
-export async function initOrm(clientUrl: string, extra: Partial<Options> = {}, poolMax?: number): Promise<MikroORM> {
-  return MikroORM.init(ormOptions(clientUrl, extra, poolMax));
+export async function initOrm(clientUrl: string, entities: readonly Entity[], extra: Partial<Options> = {}, poolMax?: number): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(clientUrl, entities, extra, poolMax));
 }

@@ -4,9 +4,9 @@ import { dirname, join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Kind, parse, print, visit, type DefinitionNode, type FragmentDefinitionNode, type OperationDefinitionNode } from 'graphql';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Feature } from '../server/features';
-import type { Services } from '../server/context';
-import { sendJson, type Route } from '../server/routes';
+import { RuntimeSlot, type Feature } from '../kernel/feature';
+import type { Services } from '../kernel/context';
+import { sendJson, type Route } from '../kernel/routes';
 import { mintToken } from '../auth/token';
 import { findDemoUsers, type DemoUser } from '../seed/demo';
 
@@ -111,20 +111,27 @@ export function wantsGraphiQL(req: IncomingMessage, url: URL): boolean {
   return (req.headers.accept ?? '').includes('text/html') && !url.searchParams.has('query');
 }
 
-export function createGraphiQLFeature(): Feature {
-  let demoUsers: DemoUser[] = [];
-  let tabs: { query: string; variables?: string }[] = [];
-  const cache = new Map<string, Buffer>();
+/** What a gateway's GraphiQL page offers, read at start-up. */
+interface GraphiQLRuntime {
+  demoUsers: DemoUser[];
+  tabs: { query: string; variables?: string }[];
+}
 
-  const demoEnabled = (services: Services) => !services.config.production && Boolean(services.config.jwt.secret) && demoUsers.length > 0;
+const pages = new RuntimeSlot<GraphiQLRuntime>('graphiql');
+
+function createGraphiQLFeature(): Feature<GraphiQLRuntime> {
+  const cache = new Map<string, Buffer>();
+  const demoUsersOf = (services: Services) => pages.find(services)?.demoUsers ?? [];
+
+  const demoEnabled = (services: Services) => !services.config.production && Boolean(services.config.jwt.secret) && demoUsersOf(services).length > 0;
 
   const page = async (req: IncomingMessage, res: ServerResponse, services: Services, url: URL) => {
     const token = url.searchParams.get('token') ?? undefined;
     const html = renderPage({
       path: '/graphql',
       token,
-      tabs: services.config.production ? [] : tabs,
-      demoUsers: demoEnabled(services) ? demoUsers.map((u) => ({ sub: u.sub, label: `${u.roles.join(',')}${u.partnerName ? ` @ ${u.partnerName}` : ''}` })) : [],
+      tabs: services.config.production ? [] : (pages.find(services)?.tabs ?? []),
+      demoUsers: demoEnabled(services) ? demoUsersOf(services).map((u) => ({ sub: u.sub, label: `${u.roles.join(',')}${u.partnerName ? ` @ ${u.partnerName}` : ''}` })) : [],
       demoTokenPath: '/graphiql/demo-token',
     });
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
@@ -153,7 +160,7 @@ export function createGraphiQLFeature(): Feature {
       path: '/graphiql/demo-token',
       // Development only: mints a token for one of the seeded demo users.
       handle: async (_req, res, services, url) => {
-        const user = demoEnabled(services) ? demoUsers.find((u) => u.sub === url.searchParams.get('sub')) : undefined;
+        const user = demoEnabled(services) ? demoUsersOf(services).find((u) => u.sub === url.searchParams.get('sub')) : undefined;
         if (!user) return sendJson(res, 404, { error: 'no such demo user' });
         sendJson(res, 200, { token: await mintToken(services.config.jwt.secret!, user, { expiresIn: '8h', issuer: services.config.jwt.issuer, audience: services.config.jwt.audience }) });
       },
@@ -163,9 +170,9 @@ export function createGraphiQLFeature(): Feature {
   return {
     name: 'graphiql',
     routes,
-    start: async (services) => {
-      tabs = exampleTabs();
-      demoUsers = await findDemoUsers(services.orm.em.fork() as EntityManager);
-    },
+    runtime: pages,
+    start: async (services) => ({ tabs: exampleTabs(), demoUsers: await findDemoUsers(services.orm.em.fork() as EntityManager) }),
   };
 }
+
+export const graphiqlFeature = createGraphiQLFeature();

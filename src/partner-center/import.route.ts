@@ -8,13 +8,13 @@ import { bearer, InvalidTokenError } from '../auth/token';
 import { UnknownPartnerError, type Viewer } from '../auth/viewer';
 import { visibleCustomerExists } from '../auth/tenancy';
 import { DateScalar } from '../common/scalars';
-import { Role, PartnerType } from '../partners/partner.enums';
+import { Role, PartnerType } from '../auth/roles';
 import { recordConfirmations, type ConfirmationRow } from '../acceptance/acceptance.service';
 import { checkConfirmationDetails, templateIdOf } from '../acceptance/acceptance.rules';
 import { Channel } from '../acceptance/acceptance.enums';
 import { AgreementTemplate } from '../agreements/agreement.entity';
-import type { Services } from '../server/context';
-import { sendJson, type Route } from '../server/routes';
+import type { Services } from '../kernel/context';
+import { sendJson, type Route } from '../kernel/routes';
 
 /** The bulk file Partner Center refuses, accepted here line by line (DESIGN.md section 8). */
 

@@ -1,6 +1,6 @@
 import PgBoss from 'pg-boss';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { currentRequestId } from '../server/request-scope';
+import { currentRequestId } from '../kernel/request-scope';
 import { SyncStatus } from './partner-center.enums';
 
 /**

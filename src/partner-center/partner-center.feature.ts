@@ -1,21 +1,20 @@
-import type { Feature } from '../server/features';
+import type { Feature } from '../kernel/feature';
 import { importRoute } from './import.route';
-import { SyncEngine, SYNC_ENGINE_KEY } from './sync.engine';
+import { AcceptanceImport, AcceptanceSync, PartnerCenterConnection } from './partner-center.entity';
+import { AcceptanceSyncFieldResolver, AcceptanceSyncItemResolver, PartnerCenterConnectionResolver, PartnerCenterResolver } from './partner-center.resolver';
+import { SyncEngine, syncEngines } from './sync.engine';
 
 /** The Partner Center middleware: the delivery workers (pg-boss) and POST /imports/acceptances. */
-export function partnerCenterFeature(): Feature {
-  return {
-    name: SYNC_ENGINE_KEY,
-    routes: [importRoute],
-    async start(services) {
-      const engine = new SyncEngine(services);
-      services.extras.set(SYNC_ENGINE_KEY, engine);
-      await engine.start();
-    },
-    async stop(services) {
-      const engine = services.extras.get(SYNC_ENGINE_KEY) as SyncEngine | undefined;
-      services.extras.delete(SYNC_ENGINE_KEY);
-      await engine?.stop();
-    },
-  };
-}
+export const partnerCenterFeature: Feature<SyncEngine> = {
+  name: 'partner-center',
+  entities: [PartnerCenterConnection, AcceptanceSync, AcceptanceImport],
+  resolvers: [PartnerCenterResolver, AcceptanceSyncFieldResolver, AcceptanceSyncItemResolver, PartnerCenterConnectionResolver],
+  routes: [importRoute],
+  runtime: syncEngines,
+  async start(services) {
+    const engine = new SyncEngine(services);
+    await engine.start();
+    return engine;
+  },
+  stop: (engine) => engine.stop(),
+};

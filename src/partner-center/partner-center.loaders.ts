@@ -1,4 +1,4 @@
-import { defineLoader } from '../server/loaders';
+import { defineLoader } from '../kernel/loaders';
 import { AcceptanceSync } from './partner-center.entity';
 import { SyncStatus } from './partner-center.enums';
 

@@ -2,7 +2,7 @@ import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolve
 import { Parent } from '../common/parent';
 import { ANY_ROLE, PARTNER_ADMINS, PLATFORM_ADMIN, WRITERS } from '../auth/roles';
 import { PageArgs } from '../common/connection';
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 import { Acceptance } from '../acceptance/acceptance.entity';
 import { acceptanceById } from '../acceptance/acceptance.loaders';
 import { Partner } from '../partners/partner.entity';

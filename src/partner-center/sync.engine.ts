@@ -5,8 +5,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { PartnerCenterConfig } from '../config';
-import type { Services } from '../server/context';
-import { metricsOf } from '../server/metrics';
+import type { Services } from '../kernel/context';
+import { RuntimeSlot } from '../kernel/feature';
+import { metricsOf } from '../kernel/metrics';
 import { PartnerCenterClient, TokenRequestError, TransportError, type AgreementBody, type Credentials, type IssuedToken } from './client';
 import { cipherFor, CredentialsUnreadableError } from './credentials';
 import { BOSS_SCHEMA, sendSyncJob, SYNC_QUEUE, type SyncJobData } from './outbox';
@@ -349,10 +350,7 @@ export class SyncEngine {
   }
 }
 
-export const SYNC_ENGINE_KEY = 'partner-center';
+/** The gateway's engine while the partner-center feature runs (src/partner-center/partner-center.feature.ts starts it). */
+export const syncEngines = new RuntimeSlot<SyncEngine>('partner-center');
 
-export function syncEngine(services: Services): SyncEngine {
-  const engine = services.extras.get(SYNC_ENGINE_KEY) as SyncEngine | undefined;
-  if (!engine) throw new Error('the partner-center feature is not started');
-  return engine;
-}
+export const syncEngine = (services: Services): SyncEngine => syncEngines.of(services);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Entity, Enum, ManyToOne, PrimaryKey, Property, Unique, OptionalProps } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
-import { PartnerType, Role } from './partner.enums';
+import { PartnerType, Role } from '../auth/roles';
 
 @ObjectType({ description: 'A CSP partner: direct-bill partner, indirect provider or indirect reseller' })
 @Entity({ tableName: 'partners' })

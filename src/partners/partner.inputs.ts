@@ -1,6 +1,6 @@
 import { Field, ID, InputType } from 'type-graphql';
 import { IsNotEmpty, IsUUID, Matches, MaxLength } from 'class-validator';
-import { PartnerType } from './partner.enums';
+import { PartnerType } from '../auth/roles';
 
 @InputType({ description: 'A new partner (platform admins only)' })
 export class RegisterPartnerInput {

@@ -1,7 +1,7 @@
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 import { queryRows } from '../db/query';
-import { defineLoader, groupBy, indexBy } from '../server/loaders';
-import type { PartnerType } from './partner.enums';
+import { defineLoader, groupBy, indexBy } from '../kernel/loaders';
+import type { PartnerType } from '../auth/roles';
 import { Partner, ResellerLink, User } from './partner.entity';
 
 /** The `partners` columns a partner row needs, for statements that join partners in. */

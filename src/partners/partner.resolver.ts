@@ -1,10 +1,9 @@
 import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import { Parent } from '../common/parent';
-import { ANY_ROLE, PARTNER_ADMINS, PLATFORM_ADMIN } from '../auth/roles';
+import { ANY_ROLE, PARTNER_ADMINS, PartnerType, PLATFORM_ADMIN, Role } from '../auth/roles';
 import { ConnectionType, PageArgs } from '../common/connection';
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 import { Partner } from './partner.entity';
-import { PartnerType, Role } from './partner.enums';
 import { LinkResellerInput, RegisterPartnerInput } from './partner.inputs';
 import { partnerById, providersOfReseller, resellersOfProvider } from './partner.loaders';
 import { PartnerService } from './partner.service';

@@ -5,7 +5,7 @@ import { assertPlatformAdmin, isUuid, visiblePartnerCondition } from '../auth/te
 import type { Viewer } from '../auth/viewer';
 import { paginate, type ConnectionResult } from '../common/connection';
 import { Partner } from './partner.entity';
-import { PartnerType } from './partner.enums';
+import { PartnerType } from '../auth/roles';
 import type { LinkResellerInput, RegisterPartnerInput } from './partner.inputs';
 import { hasControlCharacters } from '../common/text';
 

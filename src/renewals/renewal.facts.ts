@@ -8,7 +8,7 @@ import type { Customer } from '../customers/customer.entity';
 import { CloudInstance } from '../customers/customer.enums';
 import { queryRows } from '../db/query';
 import type { Partner } from '../partners/partner.entity';
-import type { PartnerType } from '../partners/partner.enums';
+import type { PartnerType } from '../auth/roles';
 import { plainPartner } from '../partners/partner.loaders';
 import type { Subscription } from '../transactions/transaction.entity';
 import type { AcceptanceState } from '../transactions/gate';

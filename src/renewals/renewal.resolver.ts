@@ -5,9 +5,9 @@ import { GraphQLError } from 'graphql';
 import { ANY_ROLE, PLATFORM_ADMIN } from '../auth/roles';
 import { ConnectionType, PageArgs } from '../common/connection';
 import { UnauthenticatedError } from '../errors';
-import type { Context } from '../server/context';
-import { Loaders } from '../server/loaders';
-import { metricsOf } from '../server/metrics';
+import type { Context } from '../kernel/context';
+import { Loaders } from '../kernel/loaders';
+import { metricsOf } from '../kernel/metrics';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import { templateById } from '../agreements/agreement.loaders';
 import { Customer } from '../customers/customer.entity';
@@ -18,7 +18,7 @@ import { Subscription as ProductSubscription } from '../transactions/transaction
 import { subscriptionById } from '../transactions/transaction.loaders';
 import { checkScopeIds, parseCursor } from '../alerts/alert.tenancy';
 import { RenewalRiskAlert } from './renewal.entity';
-import { renewals } from './renewal.feature';
+import { renewals } from './renewal.runtime';
 import { checkWindow, RenewalRiskService } from './renewal.service';
 import { RenewalRisk, ScanRenewalRisksPayload } from './renewal.types';
 

@@ -3,7 +3,7 @@ import { isLinked, isUuid, partnerExists, visibleCustomerCondition } from '../au
 import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { decodeCursor, encodeCursor, pageSize, type ConnectionResult } from '../common/connection';
 import { BadUserInputError, NotFoundError } from '../errors';
-import { PartnerType } from '../partners/partner.enums';
+import { PartnerType } from '../auth/roles';
 import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from '../transactions/gate';
 import type { LoadedFacts } from '../transactions/transaction.facts';
 import { OrderOutcome } from '../transactions/transaction.enums';

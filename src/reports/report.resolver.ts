@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
 import { ANY_ROLE } from '../auth/roles';
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 import { complianceSummary, ComplianceSummary } from './compliance-summary';
 
 @Resolver()

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import { Partner, ResellerLink, User } from '../partners/partner.entity';
-import { PartnerType, Role } from '../partners/partner.enums';
+import { PartnerType, Role } from '../auth/roles';
 import { Customer, CustomerRelationship } from '../customers/customer.entity';
 import { CloudInstance } from '../customers/customer.enums';
 import { AgreementTemplate } from '../agreements/agreement.entity';

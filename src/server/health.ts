@@ -1,5 +1,5 @@
-import type { Route } from './routes';
-import { sendJson } from './routes';
+import type { Route } from '../kernel/routes';
+import { sendJson } from '../kernel/routes';
 
 /** /healthz: the process is up. /readyz: the database answers. */
 export const healthRoutes: Route[] = [

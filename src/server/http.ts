@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { ApolloServer, HeaderMap } from '@apollo/server';
-import type { Context, Services } from './context';
-import { buildContext } from './context';
-import { PayloadTooLargeError, readBody, sendJson, type Route } from './routes';
-import { requestScope } from './request-scope';
+import type { Context, Services } from '../kernel/context';
+import { buildContext } from '../kernel/context';
+import { PayloadTooLargeError, readBody, sendJson, type Route } from '../kernel/routes';
+import { requestScope } from '../kernel/request-scope';
 import { isConnectionFailure } from './errors';
 import { ServiceUnavailableError } from '../errors';
 

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
-import type { Context } from './context';
+import type { Context } from '../kernel/context';
 
 /**
  * One structured log line per HTTP GraphQL operation: request id (also the

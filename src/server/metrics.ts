@@ -1,8 +1,10 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Context, Services } from './context';
-import type { Route } from './routes';
+import type { Context } from '../kernel/context';
+import { RuntimeSlot } from '../kernel/feature';
+import type { Metrics } from '../kernel/metrics';
+import type { Route } from '../kernel/routes';
 
 /** Operation names come from clients: only this many distinct ones get their own series. */
 const MAX_OPERATION_LABELS = 200;
@@ -17,10 +19,10 @@ interface PoolLike {
 
 /**
  * Prometheus metrics of one gateway, on its own registry (tests run several gateways
- * in one process; the global registry would mix them). Reach it from a feature
- * through `metricsOf(services)`.
+ * in one process; the global registry would mix them). Features reach it as
+ * `services.metrics`, through the kernel's `Metrics`.
  */
-export class GatewayMetrics {
+export class GatewayMetrics implements Metrics {
   readonly registry = new Registry();
   readonly requests: Counter<'operation' | 'type' | 'outcome'>;
   readonly duration: Histogram<'operation' | 'type'>;
@@ -107,10 +109,8 @@ export class GatewayMetrics {
   }
 }
 
-export const METRICS_KEY = 'metrics';
-
-/** The gateway's metrics, for features (alerts delivered, active subscriptions). */
-export const metricsOf = (services: Services): GatewayMetrics | undefined => services.extras.get(METRICS_KEY) as GatewayMetrics | undefined;
+/** Each gateway's metrics with the server's own series (features see them as `services.metrics`). */
+export const serverMetrics = new RuntimeSlot<GatewayMetrics>('metrics');
 
 /** Counts and times every HTTP operation, and counts answered errors by code. */
 export function metricsPlugin(metrics: GatewayMetrics): ApolloServerPlugin<Context> {
@@ -136,13 +136,9 @@ export const metricsRoute: Route = {
   method: 'GET',
   path: '/metrics',
   handle: async (_req, res, services) => {
-    const metrics = metricsOf(services);
-    if (!metrics) {
-      res.writeHead(404).end();
-      return;
-    }
-    const text = await metrics.registry.metrics();
-    res.writeHead(200, { 'content-type': metrics.registry.contentType });
+    const { registry } = services.metrics;
+    const text = await registry.metrics();
+    res.writeHead(200, { 'content-type': registry.contentType });
     res.end(text);
   },
 };

@@ -4,12 +4,11 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { RateLimitedError } from '../errors';
-import type { Context, Services } from './context';
+import type { Context, Services } from '../kernel/context';
+import { RuntimeSlot } from '../kernel/feature';
 import type { Viewer } from '../auth/viewer';
-import { metricsOf } from './metrics';
 
 const WINDOW_SECONDS = 60;
-export const RATE_LIMITER_KEY = 'mutationRateLimiter';
 
 /** The bucket a caller's mutations count against: its partner, or itself for platform users. */
 export const rateLimitKey = (viewer: Viewer): string => (viewer.partnerId ? `partner:${viewer.partnerId}` : `user:${viewer.userId}`);
@@ -24,7 +23,13 @@ export class MutationRateLimiter {
   private readonly limiter: RateLimiterAbstract;
   private readonly redis?: Redis;
 
-  constructor(config: Config['rateLimit'], log: Logger, keyPrefix = 'cg-mutations') {
+  /** `refused` counts the mutations refused with RATE_LIMITED. */
+  constructor(
+    config: Config['rateLimit'],
+    log: Logger,
+    private readonly refused?: { inc(): void },
+    keyPrefix = 'cg-mutations',
+  ) {
     const options = { points: config.mutationsPerMinute, duration: WINDOW_SECONDS, keyPrefix };
     if (config.redisUrl) {
       this.redis = new Redis(config.redisUrl, {
@@ -55,6 +60,7 @@ export class MutationRateLimiter {
       await this.limiter.consume(key, 1);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) {
+        this.refused?.inc();
         throw new RateLimitedError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
       }
       throw rejection;
@@ -72,6 +78,12 @@ export class MutationRateLimiter {
   }
 }
 
+/** Each gateway's limiter, for the wrapped mutations of the schema its gateways share. */
+const limiters = new RuntimeSlot<MutationRateLimiter>('mutation rate limit');
+
+export const useRateLimiter = (services: Services, limiter: MutationRateLimiter) => limiters.set(services, limiter);
+export const rateLimiterOf = (services: Services) => limiters.find(services);
+
 const wrapped = new WeakSet<GraphQLSchema>();
 
 /**
@@ -86,18 +98,9 @@ export function applyMutationRateLimit(schema: GraphQLSchema): void {
   for (const field of Object.values(schema.getMutationType()?.getFields() ?? {})) {
     const resolve: GraphQLFieldResolver<unknown, Context> = field.resolve ?? defaultFieldResolver;
     field.resolve = async (source, args, context: Context, info) => {
-      const limiter = context.services.extras.get(RATE_LIMITER_KEY) as MutationRateLimiter | undefined;
-      if (limiter && context.viewer) {
-        try {
-          await limiter.consume(rateLimitKey(context.viewer));
-        } catch (err) {
-          if (err instanceof RateLimitedError) metricsOf(context.services)?.rateLimited.inc();
-          throw err;
-        }
-      }
+      const limiter = rateLimiterOf(context.services);
+      if (limiter && context.viewer) await limiter.consume(rateLimitKey(context.viewer));
       return resolve(source, args, context, info);
     };
   }
 }
-
-export const rateLimiterOf = (services: Services) => services.extras.get(RATE_LIMITER_KEY) as MutationRateLimiter | undefined;

@@ -3,8 +3,8 @@ import { GraphQLError, getOperationAST, parse, validate, specifiedRules, type Do
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { randomUUID } from 'node:crypto';
-import { buildContext, type Context, type Services } from './context';
-import { metricsOf } from './metrics';
+import { buildContext, type Context, type Services } from '../kernel/context';
+import { serverMetrics } from './metrics';
 import { formatError } from './errors';
 import { sharedSubscribe } from './shared-execution';
 
@@ -216,7 +216,7 @@ class OperationJournal {
       },
       'graphql ws operation',
     );
-    const metrics = metricsOf(this.services);
+    const metrics = serverMetrics.find(this.services);
     if (!metrics) return;
     metrics.wsOperations.inc({ operation: metrics.operationLabel(op.operationName), type: op.operationType ?? 'unknown', outcome });
     for (const code of codes) metrics.errors.inc({ code });

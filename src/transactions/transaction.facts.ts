@@ -5,7 +5,7 @@ import type { Channel } from '../acceptance/acceptance.enums';
 import { visibleCustomerCondition } from '../auth/tenancy';
 import type { Viewer } from '../auth/viewer';
 import { CloudInstance } from '../customers/customer.enums';
-import type { PartnerType } from '../partners/partner.enums';
+import type { PartnerType } from '../auth/roles';
 import type { AcceptanceState, GateFacts } from './gate';
 import type { Sql } from './sql';
 import type { SubscriptionStatus, TransactionKind } from './transaction.enums';

@@ -1,4 +1,4 @@
-import { defineLoader, indexBy } from '../server/loaders';
+import { defineLoader, indexBy } from '../kernel/loaders';
 import { Subscription } from './transaction.entity';
 
 /** Subscriptions by id (the subscription of an order). */

@@ -2,7 +2,7 @@ import { Arg, Args, Authorized, Ctx, Field, FieldResolver, Mutation, ObjectType,
 import { Parent } from '../common/parent';
 import { ANY_ROLE, WRITERS } from '../auth/roles';
 import { ConnectionType, PageArgs } from '../common/connection';
-import type { Context } from '../server/context';
+import type { Context } from '../kernel/context';
 import { Customer } from '../customers/customer.entity';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import { Partner, User } from '../partners/partner.entity';

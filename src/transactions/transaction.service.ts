@@ -8,7 +8,7 @@ import { Customer } from '../customers/customer.entity';
 import type { Contact } from '../common/contact';
 import { Partner, type User } from '../partners/partner.entity';
 import { plainPartner } from '../partners/partner.loaders';
-import { PartnerType } from '../partners/partner.enums';
+import { PartnerType } from '../auth/roles';
 import { Channel } from '../acceptance/acceptance.enums';
 import { BlockedOrderAlert } from '../alerts/alert.entity';
 import { alertOfOrderCtes } from '../alerts/alert.record';

@@ -1,6 +1,6 @@
 import { aCustomer, aLink, anAcceptance, anAgreement, aPartner, aPartnerToken } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 import type { Customer } from '../../src/customers/customer.entity';
 import { CloudInstance } from '../../src/customers/customer.enums';

@@ -1,6 +1,6 @@
 import { aCustomer, aLink, anAgreement, aPartner, aPartnerToken } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 import { CloudInstance } from '../../src/customers/customer.enums';
 import { AgreementType } from '../../src/agreements/agreement.enums';

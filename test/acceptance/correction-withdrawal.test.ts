@@ -1,6 +1,6 @@
 import { aCustomer, anAgreement, aPartner, aPartnerToken, aSubscription } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 import type { AgreementTemplate } from '../../src/agreements/agreement.entity';
 import { ATTEMPT, CONFIRM, CORRECT, CUSTOMER, WITHDRAW, contact, yesterday } from './ops';

@@ -1,6 +1,6 @@
 import { anAgreement, aPartner, aPartnerToken } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 
 const AGREEMENTS = `query Agreements($type: AgreementType, $country: String, $language: String) {
   agreements(type: $type, country: $country, language: $language) {

@@ -1,6 +1,6 @@
 import { aBlockedOrder, aCustomer, aLink, aPartner, aPartnerToken, blockedOrders } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import { BlockReason } from '../../src/transactions/transaction.enums';
 import type { Customer } from '../../src/customers/customer.entity';
 import type { Partner } from '../../src/partners/partner.entity';

@@ -2,10 +2,11 @@ import pino from 'pino';
 import { aBlockedOrder, aCustomer, aPartner, aPartnerToken, blockedOrders } from '../factories';
 import { analystToken, startGateway, type TestGateway } from '../support/gateway';
 import { freshDatabase } from '../support/database';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import { initOrm } from '../../src/db/orm';
+import { entities } from '../../src/features';
 import { AlertHub } from '../../src/alerts/alert.hub';
-import { metricsOf } from '../../src/server/metrics';
+import { metricsOf } from '../../src/kernel/metrics';
 import type { Viewer } from '../../src/auth/viewer';
 import type { Partner } from '../../src/partners/partner.entity';
 import type { BlockedOrderAlert } from '../../src/alerts/alert.entity';
@@ -216,7 +217,7 @@ describe('across gateway instances and restarts', () => {
     expect((await c1.closed).code).toBe(1001);
 
     // The gateway is down; orders are still blocked (e.g. through another instance).
-    const orm = await initOrm(db.url);
+    const orm = await initOrm(db.url, entities);
     const whileDown = await blockedOrders({ orm }, [t.order, t.order, t.order]);
     await orm.close();
 
@@ -245,7 +246,7 @@ describe('graceful shutdown', () => {
     await subscribersRegistered(other, 1);
 
     // Hold the alert's row lock so an acknowledgement through `other` stays in flight.
-    const holder = await initOrm(gw.databaseUrl);
+    const holder = await initOrm(gw.databaseUrl, entities);
     stops.push(() => holder.close());
     const knex = holder.em.getConnection().getKnex();
     const trx = await knex.transaction();

@@ -1,6 +1,6 @@
 import { aBlockedOrder, aCustomer, aLink, aPartner, aPartnerToken } from '../factories';
 import { analystToken, platformAdminToken, startGateway, tokenFor, type TestGateway } from '../support/gateway';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import type { Customer } from '../../src/customers/customer.entity';
 import type { Partner } from '../../src/partners/partner.entity';
 import { connect, disposeAll, hubOf, reached, subscribe, subscribersRegistered, type Subscriber } from './ws';

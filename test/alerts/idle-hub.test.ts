@@ -1,6 +1,6 @@
 import { aBlockedOrder, aCustomer, aPartner, aPartnerToken, blockedOrders } from '../factories';
 import { startGateway, type TestGateway } from '../support/gateway';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import { connect, disposeAll, hubOf, ON_BLOCKED_ORDER, reached, subscribe, subscribersRegistered } from './ws';
 
 /**

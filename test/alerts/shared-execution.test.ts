@@ -1,6 +1,6 @@
 import { buildSchema, parse } from 'graphql';
 import { sharedSubscribe } from '../../src/server/shared-execution';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import type { Viewer } from '../../src/auth/viewer';
 
 /**

@@ -2,7 +2,7 @@ import { createClient, type Client, type ExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Gateway } from '../../src/gateway';
 import type { AlertHub } from '../../src/alerts/alert.hub';
-import { alertHub } from '../../src/alerts/alert.feature';
+import { alertHub } from '../../src/alerts/alert.runtime';
 
 /** graphql-ws clients and subscriptions for tests; `disposeAll()` in afterAll closes every one. */
 

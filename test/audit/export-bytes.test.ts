@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { stringify } from 'csv-stringify/sync';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
 import { aPartnerToken } from '../factories';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import { EXPORT_COLUMNS } from '../../src/audit/audit.export';
 import { auditEventsSql, maskedValue } from '../../src/audit/audit.sql';
 import { contactValue } from '../../src/auth/mask';

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { startGateway, type TestGateway } from '../support/gateway';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import { byTimeFor, exportSql, type ExportRequest } from '../../src/audit/audit.export';
 import { copyRowColumns } from '../../src/audit/audit.copy';
 import type { Viewer } from '../../src/auth/viewer';

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { aPartnerToken } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import { EXPORT_COLUMNS } from '../../src/audit/audit.export';
 import { ACCEPTANCE_AUDIT, buildStory, type AuditWorld } from './fixture';
 

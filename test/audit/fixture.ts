@@ -1,7 +1,7 @@
 import { aCustomer, aLink, anAgreement, aPartner, aPartnerToken } from '../factories';
 import type { TestGateway } from '../support/gateway';
 import { CONFIRM, CORRECT, REVIEW, SUBMIT, WITHDRAW, contact } from '../acceptance/ops';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 import type { Customer } from '../../src/customers/customer.entity';
 

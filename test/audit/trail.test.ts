@@ -1,6 +1,6 @@
 import { aCustomer, anAcceptance, anAgreement, aPartnerToken } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import { ACCEPTANCE_AUDIT, buildStory, type AuditWorld } from './fixture';
 
 /** DESIGN.md section 9: the audit trail of a customer's acceptance with a partner. */

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { getMetadataStorage } from 'type-graphql';
-import { gatewaySchema } from '../../src/server/schema';
+import { gatewaySchema } from '../../src/gateway';
 
 /**
  * Every root field carries @Authorized: a root field without one is a bug (STYLE.md).

@@ -1,7 +1,7 @@
 import { aBlockedOrder, aCustomer, anAcceptance, anAgreement, aLink, aPartner, aPartnerToken } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { gatewaySchema } from '../../src/server/schema';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { gatewaySchema } from '../../src/gateway';
+import { PartnerType, Role } from '../../src/auth/roles';
 import { Acceptance, AcceptanceSubmission } from '../../src/acceptance/acceptance.entity';
 import { Customer } from '../../src/customers/customer.entity';
 import { Partner, User } from '../../src/partners/partner.entity';

@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { InvalidTokenError, TokenVerifier } from '../../src/auth/token';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 
 /** Verified tokens are kept for a while, but never past their expiry and never when refused. */
 

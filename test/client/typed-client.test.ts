@@ -10,7 +10,7 @@ import {
 } from '../../client/generated/graphql';
 import { anAgreement } from '../factories';
 import { platformAdminToken, startGateway, tokenFor, type TestGateway } from '../support/gateway';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 
 let gw: TestGateway;
 beforeAll(async () => {

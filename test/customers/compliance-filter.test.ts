@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { aCustomer, anAgreement, aPartner, aPartnerToken, aUser } from '../factories';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import { Partner, User } from '../../src/partners/partner.entity';
 import { Customer } from '../../src/customers/customer.entity';
 import { CloudInstance } from '../../src/customers/customer.enums';

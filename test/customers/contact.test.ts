@@ -1,6 +1,6 @@
 import { aCustomer, aPartner, aPartnerToken } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import { Customer } from '../../src/customers/customer.entity';
 
 const CONTACT = `query ($id: ID!) { customer(id: $id) { primaryContact { firstName lastName email phoneNumber } } }`;

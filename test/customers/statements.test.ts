@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { Kind, parse, print, TypeInfo, visit, visitWithTypeInfo, type DocumentNode } from 'graphql';
 import { aCustomer, aLink, aPartner } from '../factories';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { gatewaySchema } from '../../src/server/schema';
-import { PartnerType } from '../../src/partners/partner.enums';
+import { gatewaySchema } from '../../src/gateway';
+import { PartnerType } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 
 /**

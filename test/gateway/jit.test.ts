@@ -3,7 +3,7 @@ import { getIntrospectionQuery } from 'graphql';
 import { join } from 'node:path';
 import { aBlockedOrder, aCustomer, anAcceptance, anAgreement, aPartner, aPartnerToken, aSubscription } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import type { Customer } from '../../src/customers/customer.entity';
 import type { Partner } from '../../src/partners/partner.entity';
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { aCustomer, aPartner, aPartnerToken } from '../factories';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
 import { browserAvailable, CHROMIUM, CHROMIUM_ARGS } from '../support/browser';
 

@@ -6,7 +6,8 @@ import { freshDatabase } from '../support/database';
 import { gql, TEST_SECRET } from '../support/gateway';
 import { freePort } from './child-postgres';
 import { initOrm } from '../../src/db/orm';
-import { Role } from '../../src/partners/partner.enums';
+import { entities } from '../../src/features';
+import { Role } from '../../src/auth/roles';
 import type { Gateway } from '../../src/gateway';
 import type { Customer } from '../../src/customers/customer.entity';
 
@@ -61,7 +62,7 @@ beforeAll(async () => {
   port = await freePort();
   child = startChild();
   await untilReady(); // migrations applied by the child
-  orm = await initOrm(db.url);
+  orm = await initOrm(db.url, entities);
 });
 afterAll(async () => {
   if (child && child.exitCode === null) await kill9(child);

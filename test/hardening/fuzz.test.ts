@@ -15,8 +15,8 @@ import {
 } from 'graphql';
 import { aCustomer, anAcceptance, anAgreement, aBlockedOrder, aLink, aPartner, aPartnerToken, aSubscription } from '../factories';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { gatewaySchema } from '../../src/server/schema';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { gatewaySchema } from '../../src/gateway';
+import { PartnerType, Role } from '../../src/auth/roles';
 
 /**
  * Property: whatever a client sends as a mutation's input (arbitrary unicode, control

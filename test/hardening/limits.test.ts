@@ -6,7 +6,7 @@ import { aPartner } from '../factories';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
 import { wsClient, wsOnce, wsOversizedMessage } from './ws-client';
 import { checkOperation } from '../../src/server/limits';
-import { gatewaySchema } from '../../src/server/schema';
+import { gatewaySchema } from '../../src/gateway';
 import { loadConfig } from '../../src/config';
 
 /** The hostile-query corpus: each attack is refused with a code before any resolver runs, on HTTP and WebSocket. */

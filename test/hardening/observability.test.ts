@@ -3,8 +3,9 @@ import { aPartner, aPartnerToken } from '../factories';
 import { platformAdminToken } from '../support/gateway';
 import { startLoggedGateway, type HardeningGateway } from './support';
 import { wsClient, wsOnce } from './ws-client';
-import { GatewayMetrics, metricsOf } from '../../src/server/metrics';
-import { Role } from '../../src/partners/partner.enums';
+import { metricsOf } from '../../src/kernel/metrics';
+import { GatewayMetrics } from '../../src/server/metrics';
+import { Role } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 
 /** Structured request logs (pino) and Prometheus metrics at /metrics, per gateway. */

@@ -1,7 +1,7 @@
 import { aCustomer, anAcceptance, anAgreement, aPartner, aPartnerToken } from '../factories';
 import { startLoggedGateway, type HardeningGateway } from './support';
 import { ChildPostgres } from './child-postgres';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import type { Customer } from '../../src/customers/customer.entity';
 import type { Partner } from '../../src/partners/partner.entity';
 

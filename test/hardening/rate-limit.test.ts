@@ -5,7 +5,7 @@ import { aPartner, aPartnerToken } from '../factories';
 import { startGateway, tokenFor, type TestGateway } from '../support/gateway';
 import { wsClient, wsOnce } from './ws-client';
 import { rateLimiterOf } from '../../src/server/rate-limit';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 
 /** Per-partner rate limiting of mutations: RATE_LIMITED with retryAfter, memory by default, Redis when configured. */

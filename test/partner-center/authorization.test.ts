@@ -1,6 +1,6 @@
 import { aCustomer, anAgreement, aPartnerToken, anAcceptance } from '../factories';
 import { analystToken, platformAdminToken, type TestGateway } from '../support/gateway';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import { FakePartnerCenter } from './fake';
 import { aConnectedPartner, startPcGateway, type ConnectedPartner } from './support';
 

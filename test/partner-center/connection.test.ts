@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { aCustomer, anAgreement, aPartner, aPartnerToken } from '../factories';
 import { analystToken, platformAdminToken, type TestGateway } from '../support/gateway';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import { CredentialCipher } from '../../src/partner-center/credentials';
 import { FakePartnerCenter } from './fake';
 import { aConnectedPartner, CONFIRM, CONNECT, CREDENTIALS_KEY, eventually, startPcGateway, SYNC_OF } from './support';

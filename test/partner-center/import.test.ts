@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { aCustomer, anAgreement, aPartner, aPartnerToken, aLink } from '../factories';
 import { type TestGateway } from '../support/gateway';
-import { Role, PartnerType } from '../../src/partners/partner.enums';
+import { Role, PartnerType } from '../../src/auth/roles';
 import type { AgreementTemplate } from '../../src/agreements/agreement.entity';
 import type { Customer } from '../../src/customers/customer.entity';
 import type { Partner } from '../../src/partners/partner.entity';

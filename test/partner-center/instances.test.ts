@@ -2,11 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { initOrm } from '../../src/db/orm';
+import { entities } from '../../src/features';
 import type { Gateway } from '../../src/gateway';
 import { aCustomer, anAgreement, aPartner, aPartnerToken } from '../factories';
 import { freshDatabase } from '../support/database';
 import { gql, type TestGateway } from '../support/gateway';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import { FakePartnerCenter } from './fake';
 import { aConnectedPartner, CONFIRM, CONNECT, eventually, pcConfig, startPcGateway, SYNC_OF } from './support';
 
@@ -90,7 +91,7 @@ describe('a gateway killed during delivery', () => {
     });
     const url = `http://127.0.0.1:${port}/graphql`;
     // Fixtures through an ORM of our own: no gateway (and no delivery worker) in this process yet.
-    orm = await initOrm(db.url);
+    orm = await initOrm(db.url, entities);
     const target = { orm } as unknown as Gateway;
     const partner = await aPartner(target);
     const creds = { clientId: 'kill-client', clientSecret: 'SECRET-kill', refreshToken: 'REFRESH-kill' };

@@ -4,8 +4,8 @@ import { createGateway } from '../../src/gateway';
 import { freshDatabase } from '../support/database';
 import { gql, TEST_SECRET, platformAdminToken, type TestGateway } from '../support/gateway';
 import { aPartner, aPartnerToken } from '../factories';
-import { Role } from '../../src/partners/partner.enums';
-import { PartnerType } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
+import { PartnerType } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 import type { FakePartnerCenter } from './fake';
 

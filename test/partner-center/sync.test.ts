@@ -1,6 +1,6 @@
 import { aCustomer, anAgreement, aPartner, aPartnerToken, aLink } from '../factories';
 import { analystToken, type TestGateway } from '../support/gateway';
-import { Role, PartnerType } from '../../src/partners/partner.enums';
+import { Role, PartnerType } from '../../src/auth/roles';
 import type { AgreementTemplate } from '../../src/agreements/agreement.entity';
 import type { Customer } from '../../src/customers/customer.entity';
 import { CloudInstance } from '../../src/customers/customer.enums';

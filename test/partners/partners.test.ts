@@ -1,6 +1,6 @@
 import { aCustomer, aLink, aPartner, aPartnerToken } from '../factories';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 
 const REGISTER = `mutation ($input: RegisterPartnerInput!) { registerPartner(input: $input) { partner { id name type tenantId } } }`;
 const PARTNER = `query ($id: ID!) { partner(id: $id) { id name type providers { id } resellers { id } } }`;

@@ -1,9 +1,9 @@
 import { aCustomer, aLink, anAcceptance, anAgreement, anOrder, aPartner, aPartnerToken, aSubscription } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 import { AcceptanceStatus } from '../../src/acceptance/acceptance.enums';
-import { renewals } from '../../src/renewals/renewal.feature';
+import { renewals } from '../../src/renewals/renewal.runtime';
 import { connect, disposeAll, subscribe, subscribersRegistered } from '../alerts/ws';
 import { dayFromToday, ON_RENEWAL_RISK, SCAN } from './ops';
 

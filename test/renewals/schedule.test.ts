@@ -2,8 +2,8 @@ import { aCustomer, anAgreement, anOrder, aPartner, aSubscription } from '../fac
 import { startGateway, type TestGateway } from '../support/gateway';
 import { freshDatabase } from '../support/database';
 import { ConfigError, loadConfig } from '../../src/config';
-import { PartnerType } from '../../src/partners/partner.enums';
-import { renewals, RENEWAL_SCAN_QUEUE } from '../../src/renewals/renewal.feature';
+import { PartnerType } from '../../src/auth/roles';
+import { renewals, RENEWAL_SCAN_QUEUE } from '../../src/renewals/renewal.runtime';
 import { dayFromToday } from './ops';
 
 /** The daily scan on pg-boss 10: configuration, the schedule in the database, the worker, a clean stop. */

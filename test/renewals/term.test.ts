@@ -1,6 +1,6 @@
 import { aCustomer, anAcceptance, anAgreement, anOrder, aPartner, aSubscription } from '../factories';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { PartnerType } from '../../src/partners/partner.enums';
+import { PartnerType } from '../../src/auth/roles';
 import { OrderOutcome } from '../../src/transactions/transaction.enums';
 import { AcceptanceStatus } from '../../src/acceptance/acceptance.enums';
 import { dayFromToday, RENEWAL_RISKS, Replay } from './ops';

@@ -2,7 +2,7 @@ import { aBlockedOrder, aCustomer, anAcceptance, anAgreement, aPartner, aPartner
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
 import { AcceptanceStatus } from '../../src/acceptance/acceptance.enums';
 import { CloudInstance } from '../../src/customers/customer.enums';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import { BlockReason } from '../../src/transactions/transaction.enums';
 import type { Partner } from '../../src/partners/partner.entity';
 

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config';
 import { createGateway, type Gateway } from '../../src/gateway';
 import { mintToken } from '../../src/auth/token';
-import { Role } from '../../src/partners/partner.enums';
+import { Role } from '../../src/auth/roles';
 import { freshDatabase } from './database';
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { aCustomer, aLink, anAcceptance, anAgreement, anOrder, aPartner, aPartnerToken, aSubscription } from '../factories';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
-import { PartnerType, Role } from '../../src/partners/partner.enums';
+import { PartnerType, Role } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 import type { Customer } from '../../src/customers/customer.entity';
 import { CloudInstance } from '../../src/customers/customer.enums';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { aCustomer, anAcceptance, anAgreement, aPartner, aPartnerToken, aUser } from '../factories';
 import { startGateway, type TestGateway } from '../support/gateway';
-import { PartnerType } from '../../src/partners/partner.enums';
+import { PartnerType } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 import { Customer } from '../../src/customers/customer.entity';
 import { Partner as PartnerEntity, User } from '../../src/partners/partner.entity';

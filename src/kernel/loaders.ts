@@ -1,5 +1,19 @@
 import DataLoader from 'dataloader';
-import type { Context } from './context';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Viewer } from '../auth/viewer';
+
+/** What a loader's batch may read: the request's EntityManager, who is asking, and the request's loaders. */
+export interface LoaderScope {
+  readonly em: EntityManager;
+  readonly viewer: Viewer | null;
+  /** So a batch can prime another loader with rows its statement read alongside. */
+  readonly loaders: Loaders;
+}
+
+/** Whatever holds a request's loaders (its context). */
+export interface HasLoaders {
+  loaders: Loaders;
+}
 
 /**
  * A DataLoader recipe. Features define their loaders next to their services with
@@ -7,7 +21,7 @@ import type { Context } from './context';
  * so batching and caching never cross requests.
  */
 export interface LoaderDef<K, V> {
-  of(ctx: Pick<Context, 'loaders'>): DataLoader<K, V>;
+  of(ctx: HasLoaders): DataLoader<K, V>;
   /** Its batch never reads `ctx.viewer` (a lookup by id), so many viewers may share one instance. */
   readonly viewerIndependent?: boolean;
 }
@@ -17,18 +31,18 @@ export class Loaders {
 
   /**
    * With `shared`, viewer-independent loaders come from that registry (built on its own
-   * context) so that many viewers' lookups batch together; every other loader stays own.
+   * scope) so that many viewers' lookups batch together; every other loader stays own.
    */
   constructor(
-    private readonly ctx: () => Context,
+    private readonly scope: () => LoaderScope,
     private readonly shared?: Loaders,
   ) {}
 
-  get<K, V>(def: object, create: (ctx: Context) => DataLoader<K, V>): DataLoader<K, V> {
+  get<K, V>(def: object, create: (scope: LoaderScope) => DataLoader<K, V>): DataLoader<K, V> {
     if (this.shared && (def as { viewerIndependent?: boolean }).viewerIndependent) return this.shared.get(def, create);
     let loader = this.instances.get(def) as DataLoader<K, V> | undefined;
     if (!loader) {
-      loader = create(this.ctx());
+      loader = create(this.scope());
       this.instances.set(def, loader as DataLoader<unknown, unknown>);
     }
     return loader;
@@ -42,13 +56,13 @@ export class Loaders {
 
 /** `batch` receives every key asked for in one tick and answers in the same order. */
 export function defineLoader<K, V>(
-  batch: (ctx: Context, keys: readonly K[]) => Promise<ReadonlyArray<V | Error>>,
+  batch: (ctx: LoaderScope, keys: readonly K[]) => Promise<ReadonlyArray<V | Error>>,
   options: DataLoader.Options<K, V, unknown> = {},
   viewerIndependent = false,
 ): LoaderDef<K, V> {
   const def: LoaderDef<K, V> = {
     viewerIndependent,
-    of: (ctx) => ctx.loaders.get(def, (full) => new DataLoader<K, V, unknown>((keys) => batch(full, keys), options)),
+    of: (ctx) => ctx.loaders.get(def, (scope) => new DataLoader<K, V, unknown>((keys) => batch(scope, keys), options)),
   };
   return def;
 }

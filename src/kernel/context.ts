@@ -5,16 +5,20 @@ import type { Config } from '../config';
 import { bearer, InvalidTokenError, type TokenVerifier } from '../auth/token';
 import { UnknownPartnerError, type Viewer, type ViewerDirectory } from '../auth/viewer';
 import { Loaders } from './loaders';
+import type { Metrics } from './metrics';
 
-/** Long-lived pieces of one gateway process that resolvers and services may reach. */
+/**
+ * Long-lived pieces of one gateway that resolvers, services and routes may reach.
+ * What a feature starts (the alert hub, job queues) is found through that feature's
+ * runtime slot (src/kernel/feature.ts), not here.
+ */
 export interface Services {
   config: Config;
   orm: MikroORM;
   log: Logger;
   tokens: TokenVerifier;
   viewers: ViewerDirectory;
-  /** Feature hooks (alert hub, job queue, ...) registered at start-up by name. */
-  extras: Map<string, unknown>;
+  metrics: Metrics;
 }
 
 /** One per HTTP request and per WebSocket operation. */

@@ -1,0 +1,11 @@
+import type { Feature } from '../kernel/feature';
+import { Contact } from '../common/contact';
+import { Acceptance, AcceptanceCorrection, AcceptanceSubmission } from './acceptance.entity';
+import { AcceptanceCorrectionResolver, AcceptanceResolver, AcceptanceSubmissionResolver, CustomerAcceptanceResolver } from './acceptance.resolver';
+
+/** Recorded acceptances, their corrections and resellers' submissions. */
+export const acceptanceFeature: Feature = {
+  name: 'acceptance',
+  entities: [Acceptance, AcceptanceCorrection, AcceptanceSubmission, Contact],
+  resolvers: [AcceptanceResolver, AcceptanceCorrectionResolver, AcceptanceSubmissionResolver, CustomerAcceptanceResolver],
+};
