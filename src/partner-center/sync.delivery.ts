@@ -54,7 +54,8 @@ export async function deliver(deps: DeliveryDeps, jobId: string, data: SyncJobDa
   const post = async (fresh: boolean): Promise<DeliveryOutcome> => {
     const accessToken = await deps.tokens.accessToken(em, delivery.connection, fresh);
     const answer = await deps.client.confirmAgreement(delivery.customerTenantId, body, { accessToken, requestId: claim.requestId, correlationId }, deps.stopping);
-    return classifyConfirmation(answer.status, answer.body, answer.text, answer.retryAfter);
+    // The answer may quote what it was sent: the contact and the token never reach lastError as they are.
+    return classifyConfirmation(answer.status, answer.body, answer.text, answer.retryAfter, undefined, { secrets: [accessToken], contact: delivery.contact });
   };
 
   let outcome: DeliveryOutcome;
