@@ -6,6 +6,9 @@ import { alertRows, newestAlertId, type BlockedOrderAlertRecord } from './alert.
 import { AlertBatch, AlertStream, type StreamHooks } from './alert.stream';
 import { alertInScope, type AlertScope } from './alert.tenancy';
 
+// Callers that attach a kind name it as the hub's (src/renewals).
+export type { AlertKind, AlertRecord } from './alert.kinds';
+
 
 export interface AlertHubOptions {
   /** Slow timer: reads the table even without a ring, in case a NOTIFY was missed. */

@@ -4,8 +4,7 @@ import type { Feature } from '../server/features';
 import { withStartupLock } from '../db/migrate';
 import type { Services } from '../server/context';
 import { alertHub } from '../alerts/alert.feature';
-import type { AlertHub } from '../alerts/alert.hub';
-import type { AlertKind } from '../alerts/alert.kinds';
+import type { AlertHub, AlertKind } from '../alerts/alert.hub';
 import { RenewalRiskAlert } from './renewal.entity';
 import { RENEWAL_ALERT_CHANNEL, scanRenewalRisks } from './renewal.service';
 

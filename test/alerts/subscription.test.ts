@@ -5,8 +5,11 @@ import { AcceptanceStatus } from '../../src/acceptance/acceptance.enums';
 import { buildContext } from '../../src/server/context';
 import { renewals } from '../../src/renewals/renewal.feature';
 import { liveEvent, subscribeToAlerts, SubscriptionEnd } from '../../src/alerts/alert.subscription';
+import { gatewaySchema } from '../../src/server/schema';
+import { sharedSubscribe } from '../../src/server/shared-execution';
+import { parse, type ExecutionResult } from 'graphql';
 import { dayFromToday } from '../renewals/ops';
-import { hubOf } from './ws';
+import { hubOf, ON_BLOCKED_ORDER } from './ws';
 
 /**
  * The subscribe helper both alert subscriptions share (src/alerts/alert.subscription.ts):
@@ -58,6 +61,34 @@ describe('before each delivery', () => {
     expect(((await analystEvents.next()).value as { id: string }).id).toBe(second);
     await analystEvents.return!();
     expect(hub.streams().some((s) => s.scope.viewer.partnerId === reseller.id)).toBe(false);
+  });
+});
+
+describe('over graphql-ws', () => {
+  it('the ended subscription answers one result with UNAUTHENTICATED, then completes', async () => {
+    expect.assertions(4);
+    const provider = await aPartner(gw, { type: PartnerType.INDIRECT_PROVIDER });
+    const reseller = await aPartner(gw, { type: PartnerType.INDIRECT_RESELLER });
+    await aLink(gw, reseller, provider);
+    const customer = await aCustomer(gw, { partners: [{ partner: provider, resellers: [reseller] }] });
+    const order = { customer, partner: provider, reseller };
+    // The execution graphql-ws runs for each subscription (src/server/ws.ts).
+    const results = (await sharedSubscribe({
+      schema: await gatewaySchema(),
+      document: parse(ON_BLOCKED_ORDER),
+      contextValue: await contextOf(await aPartnerToken(reseller, Role.AGENT)),
+    })) as AsyncIterableIterator<ExecutionResult<any>>;
+
+    const first = await aBlockedOrder(gw, order);
+    expect((await results.next()).value.data.blockedOrderAlerts.cursor).toBe(first);
+    const second = await aBlockedOrder(gw, order);
+    await hubOf(gw).caughtUp(BigInt(second));
+    await gw.orm.em.fork().getConnection().execute('delete from partners where id = ?', [reseller.id]);
+
+    const last = (await results.next()).value;
+    expect(last.data).toBeNull();
+    expect(last.errors?.map((e: { extensions?: { code?: unknown } }) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    expect((await results.next()).done).toBe(true);
   });
 });
 
