@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { queryRows } from '../db/query';
 import type { Order } from '../transactions/transaction.entity';
 import { OrderOutcome } from '../transactions/transaction.enums';
 
@@ -19,18 +20,15 @@ export const ALERT_CHANNEL = 'blocked_order_alerts';
  */
 export async function recordBlockedOrderAlert(em: EntityManager, order: Order): Promise<string> {
   if (order.outcome !== OrderOutcome.BLOCKED) throw new Error('only a BLOCKED order has an alert');
-  const conn = em.getConnection();
-  const ctx = em.getTransactionContext();
-  await conn.execute('select pg_advisory_xact_lock(?)', [ALERT_SEQUENCE_LOCK], 'all', ctx);
-  const rows = await conn.execute<{ id: string }[]>(
+  // On the transaction's connection: queryRows runs inside the caller's em.transactional.
+  await queryRows(em, 'select pg_advisory_xact_lock(?::bigint)', [ALERT_SEQUENCE_LOCK]);
+  const [{ id }] = await queryRows<{ id: string }>(
+    em,
     `insert into blocked_order_alerts (order_id, customer_id, partner_id, reseller_id, reasons, created_at)
-     values (?, ?, ?, ?, ?, now()) returning id`,
-    [order.id, order.customer.id, order.partner.id, order.reseller?.id ?? null, `{${order.blockReasons.join(',')}}`],
-    'all',
-    ctx,
+     values (?, ?, ?, ?, ?, now()) returning id::text`,
+    [order.id, order.customer.id, order.partner.id, order.reseller?.id ?? null, order.blockReasons],
   );
-  const id = String(rows[0].id);
-  await conn.execute('select pg_notify(?, ?)', [ALERT_CHANNEL, id], 'all', ctx);
+  await queryRows(em, 'select pg_notify(?, ?)', [ALERT_CHANNEL, id]);
   return id;
 }
 

@@ -1,25 +1,21 @@
 import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver, Subscription } from 'type-graphql';
 import { Parent } from '../common/parent';
 import type { SubscribeResolverData } from 'type-graphql';
-import { GraphQLError } from 'graphql';
 import { ANY_ROLE, WRITERS } from '../auth/roles';
 import { ConnectionType, PageArgs } from '../common/connection';
-import { UnauthenticatedError } from '../errors';
-import { releaseContextState, type Context } from '../kernel/context';
-import { Loaders } from '../kernel/loaders';
-import { metricsOf } from '../kernel/metrics';
+import type { Context } from '../kernel/context';
 import { Partner, User } from '../partners/partner.entity';
 import { Customer } from '../customers/customer.entity';
 import { Order } from '../transactions/transaction.entity';
 import { partnerById, userById } from '../partners/partner.loaders';
 import { BlockedOrderAlert } from './alert.entity';
 import { alertHub } from './alert.runtime';
-import type { AlertBatch } from './alert.hub';
 import { AlertFilter } from './alert.inputs';
 import { orderById } from './alert.loaders';
 import { customerById } from '../customers/customer.loaders';
 import { AlertService } from './alert.service';
-import { checkScopeIds, parseCursor } from './alert.tenancy';
+import type { BlockedOrderAlertRecord } from './alert.queries';
+import { liveEvent, subscribeToAlerts, type AlertSubscriptionArgs, type SubscriptionEnd } from './alert.subscription';
 
 export const BlockedOrderAlertConnection = ConnectionType('BlockedOrderAlert', BlockedOrderAlert);
 
@@ -29,49 +25,9 @@ export class AcknowledgeAlertPayload {
   alert!: BlockedOrderAlert;
 }
 
-interface SubscriptionArgs {
-  partnerId?: string | null;
-  customerId?: string | null;
-  after?: string | null;
-}
-
-/**
- * The subscription's source: a stream from the process's alert hub. graphql-ws builds
- * the context once per subscription and a socket lives for hours, so each delivered
- * batch gets a fresh EntityManager and fresh DataLoaders. Every subscriber of one hub
- * read shares that read's EntityManager and its viewer-independent loaders (lookups by
- * id), so one alert costs the same statements for 2 subscribers or 5,000; loaders that
- * read the viewer, and masking in field resolvers, stay per subscriber.
- */
-function subscribeToAlerts({ args, context }: SubscribeResolverData<unknown, SubscriptionArgs, Context>): AsyncIterableIterator<BlockedOrderAlert> {
-  const viewer = context.viewer;
-  if (!viewer) throw new UnauthenticatedError(context.authError);
-  checkScopeIds(args);
-  const after = args.after ? parseCursor(args.after, 'after') : null;
-  const hub = alertHub(context.services);
-  const metrics = metricsOf(context.services);
-  metrics?.activeSubscriptions.inc();
-  // Nothing of the subscribe step is needed while waiting for the first alert.
-  releaseContextState(context);
-  return hub.subscribe({ viewer, partnerId: args.partnerId, customerId: args.customerId }, after, {
-    onBatch: (batch) => {
-      context.em = batch ? batch.em : hub.fork();
-      context.loaders = new Loaders(() => context, batch && sharedLoaders(batch, context.services));
-    },
-    // Delivered and sent: between deliveries a subscriber holds no EntityManager and no cached rows.
-    onIdle: () => releaseContextState(context),
-    onDeliver: () => metrics?.alertsDelivered.inc(),
-    onClose: () => metrics?.activeSubscriptions.dec(),
-  });
-}
-
-/** The batch's shared loaders run on a context of their own with no viewer: they may only look up by id. */
-function sharedLoaders(batch: AlertBatch, services: Context['services']): Loaders {
-  if (!batch.loaders) {
-    const shared: Context = { requestId: 'alert-batch', viewer: null, em: batch.em, loaders: undefined as unknown as Loaders, services };
-    shared.loaders = batch.loaders = new Loaders(() => shared);
-  }
-  return batch.loaders;
+/** The subscription's source: the process's alert hub, through the subscribe helper every alert kind shares. */
+function subscribeToBlockedOrders({ args, context }: SubscribeResolverData<unknown, AlertSubscriptionArgs, Context>) {
+  return subscribeToAlerts(context, alertHub(context.services), args);
 }
 
 const service = (ctx: Context) => new AlertService(ctx.em, ctx.viewer!);
@@ -102,48 +58,46 @@ export class BlockedOrderAlertResolver {
   @Authorized(ANY_ROLE)
   @Subscription(() => BlockedOrderAlert, {
     name: 'blockedOrderAlerts',
-    subscribe: subscribeToAlerts as never,
+    subscribe: subscribeToBlockedOrders as never,
     description:
       'Blocked-order alerts as they are raised, for the partners the caller belongs to (all for platform roles). With `after`, every later alert is delivered first, then live ones, none lost or doubled',
   })
   liveBlockedOrderAlerts(
-    @Parent() alert: BlockedOrderAlert,
+    @Parent() event: BlockedOrderAlertRecord | SubscriptionEnd | undefined,
     @Arg('partnerId', () => ID, { nullable: true, description: 'Only alerts this partner is a party to (narrows, never widens)' }) _partnerId: string | null,
     @Arg('customerId', () => ID, { nullable: true, description: 'Only alerts of this customer' }) _customerId: string | null,
     @Arg('after', () => String, { nullable: true, description: 'Resume after this alert cursor' }) _after: string | null,
-  ): BlockedOrderAlert {
-    // Without a source event this runs as a plain HTTP request, which cannot stream.
-    if (!alert) throw new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) on /graphql', { extensions: { code: 'BAD_REQUEST' } });
-    return alert;
+  ): BlockedOrderAlertRecord {
+    return liveEvent(event);
   }
 
   @FieldResolver(() => String, { description: 'Monotonic cursor (equal to the id): pass it as `after` to resume' })
-  cursor(@Parent() alert: BlockedOrderAlert): string {
+  cursor(@Parent() alert: BlockedOrderAlertRecord): string {
     return String(alert.id);
   }
 
   @FieldResolver(() => Order, { description: 'The blocked order' })
-  async order(@Parent() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<Order> {
+  async order(@Parent() alert: BlockedOrderAlertRecord, @Ctx() ctx: Context): Promise<Order> {
     return (await orderById.of(ctx).load(alert.order.id))!;
   }
 
   @FieldResolver(() => Customer, { description: 'The customer the order was for' })
-  async customer(@Parent() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<Customer> {
+  async customer(@Parent() alert: BlockedOrderAlertRecord, @Ctx() ctx: Context): Promise<Customer> {
     return (await customerById.of(ctx).load(alert.customer.id))!;
   }
 
   @FieldResolver(() => Partner, { description: 'The billing partner of the blocked order' })
-  async partner(@Parent() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<Partner> {
+  async partner(@Parent() alert: BlockedOrderAlertRecord, @Ctx() ctx: Context): Promise<Partner> {
     return (await partnerById.of(ctx).load(alert.partner.id))!;
   }
 
   @FieldResolver(() => Partner, { nullable: true, description: 'The reseller that placed the order through its provider, if any' })
-  async reseller(@Parent() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<Partner | null> {
+  async reseller(@Parent() alert: BlockedOrderAlertRecord, @Ctx() ctx: Context): Promise<Partner | null> {
     return alert.reseller ? partnerById.of(ctx).load(alert.reseller.id) : null;
   }
 
   @FieldResolver(() => User, { nullable: true, description: 'Who acknowledged the alert; null while open' })
-  async acknowledgedBy(@Parent() alert: BlockedOrderAlert, @Ctx() ctx: Context): Promise<User | null> {
+  async acknowledgedBy(@Parent() alert: BlockedOrderAlertRecord, @Ctx() ctx: Context): Promise<User | null> {
     return alert.acknowledgedBy ? userById.of(ctx).load(alert.acknowledgedBy.id) : null;
   }
 }

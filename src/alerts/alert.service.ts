@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { queryRows } from '../db/query';
 import type { Viewer } from '../auth/viewer';
 import { pageSize, type ConnectionResult } from '../common/connection';
 import { NotFoundError } from '../errors';
@@ -49,10 +50,11 @@ export class AlertService {
     if (!isAlertId(id)) throw new NotFoundError('BlockedOrderAlert', id, 'id');
     const cursor = id;
     const cond = alertScopeCondition({ viewer: this.viewer }, 'a');
-    const updated = await this.em.getConnection().execute<{ id: string }[]>(
+    const updated = await queryRows<{ id: string }>(
+      this.em,
       `update blocked_order_alerts a set acknowledged_at = coalesce(a.acknowledged_at, now()),
               acknowledged_by_id = coalesce(a.acknowledged_by_id, ?)
-        where a.id = ? and ${cond.sql} returning a.id`,
+        where a.id = ?::bigint and ${cond.sql} returning a.id`,
       [this.viewer.userId, cursor, ...cond.params],
     );
     if (!updated.length) throw new NotFoundError('BlockedOrderAlert', id, 'id');

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { queryRows } from '../db/query';
 import { ForbiddenError, NotFoundError } from '../errors';
 import { PartnerType } from './roles';
 import { isPlatformAdmin, seesAllPartners, type Viewer } from './viewer';
@@ -87,6 +88,14 @@ export async function partnerExists(em: EntityManager, partnerId: string): Promi
   if (!isUuid(partnerId)) return false;
   const rows = await em.getConnection().execute('select 1 from partners where id = ?', [partnerId]);
   return rows.length > 0;
+}
+
+/** Of these ids, the ones that name a partner: one statement for any number of them. */
+export async function existingPartnerIds(em: EntityManager, ids: Iterable<string>): Promise<Set<string>> {
+  const wellFormed = [...ids].filter(isUuid);
+  if (!wellFormed.length) return new Set();
+  const rows = await queryRows<{ id: string }>(em, 'select id from partners where id = any(?::uuid[])', [wellFormed]);
+  return new Set(rows.map((r) => r.id));
 }
 
 export async function isLinked(em: EntityManager, resellerId: string, providerId: string): Promise<boolean> {

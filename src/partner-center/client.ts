@@ -1,6 +1,6 @@
 import type { PartnerCenterConfig } from '../config';
 import { redact } from './credentials';
-import { upstreamMessage } from './sync.rules';
+import { upstreamCode, upstreamMessage } from './sync.rules';
 
 /** The Partner Center scope of App+User tokens. */
 export const TOKEN_SCOPE = 'https://api.partnercenter.microsoft.com/user_impersonation offline_access';
@@ -60,8 +60,9 @@ export class TransportError extends Error {}
 
 /**
  * The three calls the gateway makes to Partner Center. Every message it produces
- * passes through `redact` with the secrets of the call, so an upstream that echoes
- * a token cannot push it into an error, a log line or a sync's lastError.
+ * passes through `redact` with the secrets of the call (in every form: raw, URL-encoded,
+ * JSON-escaped), so an upstream that echoes a token or the form it was sent cannot push
+ * it into an error, a log line or a sync's lastError.
  */
 export class PartnerCenterClient {
   constructor(
@@ -98,8 +99,8 @@ export class PartnerCenterClient {
         refreshToken: typeof body.refresh_token === 'string' && body.refresh_token ? body.refresh_token : undefined,
       };
     }
-    const oauthError = typeof body.error === 'string' ? body.error : undefined;
-    const message = redact(upstreamMessage(answer.status, answer.body, answer.text).replace('Partner Center', 'The token endpoint'), secrets);
+    const oauthError = upstreamCode(body.error);
+    const message = redact(upstreamMessage(answer.status, answer.body, answer.text, { secrets }).replace('Partner Center', 'The token endpoint'), secrets);
     // 4xx: the credentials were refused (invalid_grant, invalid_client); 429 and 5xx are passing trouble.
     throw new TokenRequestError(oauthError ? `${message} [${oauthError}]` : message, answer.status >= 400 && answer.status < 500 && answer.status !== 429, oauthError);
   }
@@ -134,7 +135,7 @@ export class PartnerCenterClient {
         throw new TransportError(redact(`Partner Center could not be reached: ${err.message}`, [accessToken]));
       },
     );
-    if (answer.status !== 200) throw new TransportError(redact(upstreamMessage(answer.status, answer.body, answer.text), [accessToken]));
+    if (answer.status !== 200) throw new TransportError(upstreamMessage(answer.status, answer.body, answer.text, { secrets: [accessToken] }));
     const items = (answer.body as { items?: unknown })?.items;
     if (!Array.isArray(items)) throw new TransportError('Partner Center answered agreement metadata without items');
     return items

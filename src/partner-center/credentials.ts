@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { NotApplicableError } from '../errors';
+import { redactSecrets } from './untrusted';
 
 /**
  * Client secrets and refresh tokens at rest: AES-256-GCM under a key derived
@@ -49,9 +50,7 @@ export function cipherFor(material: string | undefined): CredentialCipher {
   return new CredentialCipher(material);
 }
 
-/** Replaces every occurrence of the given secrets in a text meant for people (errors, logs). */
+/** Replaces every occurrence of the given secrets, in every form an echo may take, in a text meant for people (errors, logs). */
 export function redact(text: string, secrets: (string | null | undefined)[]): string {
-  let out = text;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[redacted]');
-  return out;
+  return redactSecrets(text, secrets);
 }

@@ -19,7 +19,8 @@ import { ConnectionStatus, SyncStatus } from './partner-center.enums';
 import type { ConnectPartnerCenterInput } from './partner-center.inputs';
 import type { PartnerCenterConnectionView } from './partner-center.types';
 import { partnerLockSql, sendSyncJob, sendSyncJobs } from './outbox';
-import { syncEngine, type ConnectionSecrets } from './sync.engine';
+import type { ConnectionSecrets } from './partner-center.queries';
+import { syncEngine } from './sync.engine';
 
 /** Refresh tokens run to a few kilobytes; anything far beyond is not one. */
 const CREDENTIAL_MAX = 16_384;

@@ -1,4 +1,5 @@
 /** The delivery rules of the issue, as pure functions (table-tested in test/partner-center/rules.test.ts). */
+import { untrustedText, type Echoed } from './untrusted';
 
 /** Partner Center's "PartnerConfirmedAgreementAlreadyExists": the confirmation is already there. */
 export const ALREADY_EXISTS_CODE = 600061;
@@ -13,13 +14,25 @@ export type DeliveryOutcome =
   | { kind: 'retry'; message: string; retryAfterMs?: number }
   | { kind: 'failed'; message: string };
 
-/** Upstream's own words, kept short: `description` (Partner Center), `message`, else the text. */
-export function upstreamMessage(status: number, body: unknown, text: string): string {
+/** An upstream code is kept only when it looks like one (digits, or a word like `invalid_grant`), never as free text. */
+export function upstreamCode(code: unknown): string | undefined {
+  if (typeof code === 'number' && Number.isFinite(code)) return String(code);
+  if (typeof code === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(code)) return code;
+  return undefined;
+}
+
+/**
+ * The gateway's words with the upstream status and code, and upstream's own words kept
+ * short: `description` (Partner Center), `message`, else the text. Those words are
+ * untrusted: secrets of the call are redacted and contact data masked (`echoed`) before
+ * they are cut short, so no part of a secret survives the cut.
+ */
+export function upstreamMessage(status: number, body: unknown, text: string, echoed: Echoed = {}): string {
   const b = (body ?? {}) as { description?: unknown; message?: unknown; error_description?: unknown; code?: unknown };
   const said = [b.description, b.message, b.error_description].find((v) => typeof v === 'string' && v.trim()) as string | undefined;
-  const detail = (said ?? text ?? '').replace(/\s+/g, ' ').trim().slice(0, 500);
-  const code = typeof b.code === 'number' || typeof b.code === 'string' ? ` (code ${b.code})` : '';
-  return `Partner Center answered ${status}${code}${detail ? `: ${detail}` : ''}`;
+  const detail = untrustedText(said ?? text ?? '', echoed).replace(/\s+/g, ' ').trim().slice(0, 500);
+  const code = upstreamCode(b.code);
+  return `Partner Center answered ${status}${code ? ` (code ${code})` : ''}${detail ? `: ${detail}` : ''}`;
 }
 
 /** Seconds or an HTTP date, as milliseconds from `now`; undefined when absent or unreadable. */
@@ -37,11 +50,11 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
 }
 
 /** What one answer to the confirmation POST means. */
-export function classifyConfirmation(status: number, body: unknown, text: string, retryAfter?: string | null, now?: number): DeliveryOutcome {
+export function classifyConfirmation(status: number, body: unknown, text: string, retryAfter?: string | null, now?: number, echoed?: Echoed): DeliveryOutcome {
   if (status === 201 || status === 200) return { kind: 'synced', alreadyExisted: false };
   const code = Number((body as { code?: unknown } | null)?.code);
   if (status === 400 && code === ALREADY_EXISTS_CODE) return { kind: 'synced', alreadyExisted: true };
-  const message = upstreamMessage(status, body, text);
+  const message = upstreamMessage(status, body, text, echoed);
   if (status === 401) return { kind: 'unauthorized', message };
   if (status === 429) return { kind: 'retry', message, retryAfterMs: parseRetryAfter(retryAfter, now) };
   if (status >= 500) return { kind: 'retry', message, retryAfterMs: parseRetryAfter(retryAfter, now) };

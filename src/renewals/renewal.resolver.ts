@@ -1,13 +1,9 @@
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Subscription } from 'type-graphql';
 import { Parent } from '../common/parent';
 import type { SubscribeResolverData } from 'type-graphql';
-import { GraphQLError } from 'graphql';
 import { ANY_ROLE, PLATFORM_ADMIN } from '../auth/roles';
 import { ConnectionType, PageArgs } from '../common/connection';
-import { UnauthenticatedError } from '../errors';
 import type { Context } from '../kernel/context';
-import { Loaders } from '../kernel/loaders';
-import { metricsOf } from '../kernel/metrics';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import { templateById } from '../agreements/agreement.loaders';
 import { Customer } from '../customers/customer.entity';
@@ -16,7 +12,7 @@ import { Partner } from '../partners/partner.entity';
 import { partnerById, primePartners } from '../partners/partner.loaders';
 import { Subscription as ProductSubscription } from '../transactions/transaction.entity';
 import { subscriptionById } from '../transactions/transaction.loaders';
-import { checkScopeIds, parseCursor } from '../alerts/alert.tenancy';
+import { liveEvent, subscribeToAlerts, type AlertSubscriptionArgs, type SubscriptionEnd } from '../alerts/alert.subscription';
 import { RenewalRiskAlert } from './renewal.entity';
 import { renewals } from './renewal.runtime';
 import { checkWindow, RenewalRiskService } from './renewal.service';
@@ -93,28 +89,9 @@ export class RenewalRiskResolver {
   }
 }
 
-interface AlertArgs {
-  partnerId?: string | null;
-  after?: string | null;
-}
-
-/** The same stream as blocked-order alerts, from the same hub: replay from `after`, then live, fresh EntityManager per batch. */
-function subscribeToRenewalRisks({ args, context }: SubscribeResolverData<unknown, AlertArgs, Context>): AsyncIterableIterator<RenewalRiskAlert> {
-  const viewer = context.viewer;
-  if (!viewer) throw new UnauthenticatedError(context.authError);
-  checkScopeIds(args);
-  const after = args.after ? parseCursor(args.after, 'after') : null;
-  const hub = renewals(context.services).alerts;
-  const metrics = metricsOf(context.services);
-  metrics?.activeSubscriptions.inc();
-  return hub.subscribe({ viewer, partnerId: args.partnerId }, after, {
-    onBatch: () => {
-      context.em = hub.fork();
-      context.loaders = new Loaders(() => context);
-    },
-    onDeliver: () => metrics?.alertsDelivered.inc(),
-    onClose: () => metrics?.activeSubscriptions.dec(),
-  });
+/** The same stream as blocked-order alerts, through the same subscribe helper: replay from `after`, then live. */
+function subscribeToRenewalRisks({ args, context }: SubscribeResolverData<unknown, Pick<AlertSubscriptionArgs, 'partnerId' | 'after'>, Context>) {
+  return subscribeToAlerts(context, renewals(context.services).alerts, args);
 }
 
 @Resolver(() => RenewalRiskAlert)
@@ -127,13 +104,11 @@ export class RenewalRiskAlertResolver {
       'Renewal-risk alerts as the scan raises them, for the partners the caller belongs to (all for platform roles). With `after`, every later alert is delivered first, then live ones, none lost or doubled',
   })
   liveRenewalRiskAlerts(
-    @Parent() alert: RenewalRiskAlert,
+    @Parent() event: RenewalRiskAlert | SubscriptionEnd | undefined,
     @Arg('partnerId', () => ID, { nullable: true, description: 'Only alerts this partner is a party to (narrows, never widens)' }) _partnerId: string | null,
     @Arg('after', () => String, { nullable: true, description: 'Resume after this alert cursor' }) _after: string | null,
   ): RenewalRiskAlert {
-    // Without a source event this runs as a plain HTTP request, which cannot stream.
-    if (!alert) throw new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) on /graphql', { extensions: { code: 'BAD_REQUEST' } });
-    return alert;
+    return liveEvent(event);
   }
 
   @FieldResolver(() => String, { description: 'Monotonic cursor (equal to the id): pass it as `after` to resume' })

@@ -37,7 +37,7 @@ async function aTenant(target: TestGateway = gw) {
 const agentOf = (partner: Partner): Viewer => ({ userId: `agent-${partner.id}`, displayName: 'Agent', roles: [Role.AGENT], partnerId: partner.id, partnerType: partner.type });
 const cursorsOf = (alerts: { cursor: string }[]) => alerts.map((a) => a.cursor);
 
-async function take(stream: AsyncIterator<BlockedOrderAlert>, n: number): Promise<string[]> {
+async function take(stream: AsyncIterator<{ id: string }>, n: number): Promise<string[]> {
   const out: string[] = [];
   while (out.length < n) out.push(String((await stream.next()).value.id));
   return out;

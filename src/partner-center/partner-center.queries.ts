@@ -1,0 +1,164 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { queryRows } from '../db/query';
+
+/**
+ * The sync engine's SQL: claiming a delivery, reading what it sends, recording its
+ * outcome, and the connection's token bookkeeping. Every statement runs through
+ * `queryRows`; pass the transaction's EntityManager to run one inside it.
+ */
+
+/** A partner's connection as read for a token request (delivery, connection check, template import). */
+export interface ConnectionSecrets {
+  partnerId: string;
+  partnerTenantId: string;
+  clientId: string;
+  clientSecretEnc: string;
+  refreshTokenEnc: string;
+  connectedAt: Date;
+}
+
+/** A delivery attempt's claim on its sync row. */
+export interface DeliveryClaim {
+  attempts: number;
+  requestId: string;
+  correlationId: string | null;
+}
+
+/** The person who accepted, as the confirmation sends them. */
+export interface DeliveryContact {
+  firstName: string;
+  lastName: string;
+  email: string;
+  phoneNumber: string | null;
+}
+
+/** What one delivery sends, and the connection it is sent with. */
+export interface Delivery {
+  customerTenantId: string;
+  templateId: string;
+  /** `YYYY-MM-DD`. */
+  dateAgreed: string;
+  contact: DeliveryContact;
+  confirmedById: string;
+  connection: ConnectionSecrets;
+}
+
+interface DeliveryRow {
+  customer_tenant_id: string;
+  template_id: string;
+  date_agreed: string;
+  contact_first_name: string;
+  contact_last_name: string;
+  contact_email: string;
+  contact_phone_number: string | null;
+  confirmed_by_id: string;
+  partner_id: string;
+  partner_tenant_id: string;
+  client_id: string;
+  client_secret_enc: string;
+  refresh_token_enc: string;
+  connected_at: string | Date;
+}
+
+function deliveryOf(r: DeliveryRow): Delivery {
+  return {
+    customerTenantId: r.customer_tenant_id,
+    templateId: r.template_id,
+    dateAgreed: r.date_agreed,
+    contact: { firstName: r.contact_first_name, lastName: r.contact_last_name, email: r.contact_email, phoneNumber: r.contact_phone_number },
+    confirmedById: r.confirmed_by_id,
+    connection: {
+      partnerId: r.partner_id,
+      partnerTenantId: r.partner_tenant_id,
+      clientId: r.client_id,
+      clientSecretEnc: r.client_secret_enc,
+      refreshTokenEnc: r.refresh_token_enc,
+      connectedAt: new Date(r.connected_at),
+    },
+  };
+}
+
+/** Takes the job's turn on its PENDING sync row (counting the attempt), unless another job owns it or the partner is not connected. */
+export async function claimDelivery(em: EntityManager, acceptanceId: string, jobId: string): Promise<DeliveryClaim | undefined> {
+  const [row] = await queryRows<{ attempts: number; request_id: string; correlation_id: string | null }>(
+    em,
+    `update acceptance_syncs s set attempts = s.attempts + 1, last_attempt_at = now(), next_attempt_at = null
+      where s.acceptance_id = ? and s.job_id = ? and s.status = 'PENDING'
+        and exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id)
+      returning s.attempts, s.request_id, s.correlation_id`,
+    [acceptanceId, jobId],
+  );
+  return row && { attempts: row.attempts, requestId: row.request_id, correlationId: row.correlation_id };
+}
+
+/** Parks the job's PENDING sync row as NOT_CONNECTED when its partner has no connection; true when it did. */
+export async function parkUnconnected(em: EntityManager, acceptanceId: string, jobId: string): Promise<boolean> {
+  const parked = await queryRows(
+    em,
+    `update acceptance_syncs s set status = 'NOT_CONNECTED', job_id = null
+      where s.acceptance_id = ? and s.job_id = ? and s.status = 'PENDING'
+        and not exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id) returning 1`,
+    [acceptanceId, jobId],
+  );
+  return parked.length > 0;
+}
+
+/** The acceptance as delivered, with its partner's connection; undefined once gone. */
+export async function readDelivery(em: EntityManager, acceptanceId: string): Promise<Delivery | undefined> {
+  const [row] = await queryRows<DeliveryRow>(
+    em,
+    `select c.tenant_id as customer_tenant_id, a.template_id, to_char(a.date_agreed, 'YYYY-MM-DD') as date_agreed,
+            a.contact_first_name, a.contact_last_name, a.contact_email, a.contact_phone_number, a.confirmed_by_id,
+            a.partner_id, p.tenant_id as partner_tenant_id, pc.client_id, pc.client_secret_enc, pc.refresh_token_enc, pc.connected_at
+       from acceptances a join customers c on c.id = a.customer_id join partners p on p.id = a.partner_id
+       join partner_center_connections pc on pc.partner_id = a.partner_id
+      where a.id = ?`,
+    [acceptanceId],
+  );
+  return row && deliveryOf(row);
+}
+
+export async function recordSynced(em: EntityManager, acceptanceId: string, jobId: string): Promise<void> {
+  await queryRows(
+    em,
+    `update acceptance_syncs set status = 'SYNCED', synced_at = now(), last_error = null, next_attempt_at = null, job_id = null
+      where acceptance_id = ? and job_id = ?`,
+    [acceptanceId, jobId],
+  );
+}
+
+export async function recordFailed(em: EntityManager, acceptanceId: string, jobId: string, message: string): Promise<void> {
+  await queryRows(em, `update acceptance_syncs set status = 'FAILED', last_error = ?, next_attempt_at = null, job_id = null where acceptance_id = ? and job_id = ?`, [
+    message,
+    acceptanceId,
+    jobId,
+  ]);
+}
+
+/** Hands the sync row from `jobId` to `nextJobId`, due at `next`; false when the job no longer owned it. */
+export async function recordRetry(em: EntityManager, acceptanceId: string, jobId: string, nextJobId: string, next: Date, message: string): Promise<boolean> {
+  const owned = await queryRows(
+    em,
+    'update acceptance_syncs set job_id = ?, next_attempt_at = ?::timestamptz, last_error = ? where acceptance_id = ? and job_id = ? returning 1',
+    [nextJobId, next.toISOString(), message, acceptanceId, jobId],
+  );
+  return owned.length > 0;
+}
+
+/** A token was issued on this connection (still the same one: `connectedAt`); a rotated refresh token replaces the stored one. */
+export async function recordTokenIssued(em: EntityManager, connection: ConnectionSecrets, rotatedRefreshTokenEnc: string | null): Promise<void> {
+  await queryRows(
+    em,
+    `update partner_center_connections set last_token_at = now(), last_error = null, refresh_token_enc = coalesce(?::text, refresh_token_enc)
+      where partner_id = ? and connected_at = ?::timestamptz`,
+    [rotatedRefreshTokenEnc, connection.partnerId, connection.connectedAt.toISOString()],
+  );
+}
+
+export async function recordTokenRefused(em: EntityManager, connection: ConnectionSecrets, message: string): Promise<void> {
+  await queryRows(em, 'update partner_center_connections set last_error = ? where partner_id = ? and connected_at = ?::timestamptz', [
+    message,
+    connection.partnerId,
+    connection.connectedAt.toISOString(),
+  ]);
+}
