@@ -1,7 +1,8 @@
 import type { Feature } from '../server/features';
-import { exportRoute } from './audit.export';
+import { createExportRoute } from './audit.export';
 
-/** The audit trail's HTTP export (the GraphQL trail needs no lifecycle). */
+/** The audit trail's HTTP export (the GraphQL trail needs no lifecycle); its exports end at stop. */
 export function auditFeature(): Feature {
-  return { name: 'audit', routes: [exportRoute] };
+  const exports = createExportRoute();
+  return { name: 'audit', routes: [exports.route], stop: () => exports.stop() };
 }
