@@ -3,6 +3,13 @@
  * the gateway's stop can end it: at stop, each is told to abort through its signal and
  * stop waits until all have settled, before the database closes under them.
  */
+/** Why in-flight work was aborted: the gateway is stopping (answered 503 when the client is still there). */
+export class GatewayStoppingError extends Error {
+  constructor() {
+    super('The gateway is stopping; try again shortly');
+  }
+}
+
 export class InFlight {
   private readonly running = new Set<{ controller: AbortController; done: Promise<unknown> }>();
 
@@ -22,7 +29,7 @@ export class InFlight {
   /** Aborts every running piece of work and waits until each has settled. */
   async abortAll(): Promise<void> {
     const entries = [...this.running];
-    for (const e of entries) e.controller.abort(new Error('the gateway is stopping'));
+    for (const e of entries) e.controller.abort(new GatewayStoppingError());
     await Promise.allSettled(entries.map((e) => e.done));
   }
 

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { RouteError } from '../auth/route-auth';
 import { sendJson } from '../server/routes';
 import { isConnectionFailure } from '../server/errors';
+import { GatewayStoppingError } from './in-flight';
 
 /** Seconds a client is asked to wait while the database is down (as GraphQL answers). */
 const DATABASE_RETRY_AFTER_SECONDS = 5;
@@ -13,6 +14,7 @@ const DATABASE_RETRY_AFTER_SECONDS = 5;
  */
 export function refusalOf(err: unknown): RouteError | undefined {
   if (err instanceof RouteError) return err;
+  if (err instanceof GatewayStoppingError) return new RouteError(503, 'SERVICE_UNAVAILABLE', err.message, undefined, { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS), connection: 'close' });
   if (isConnectionFailure(err)) {
     return new RouteError(503, 'SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly', undefined, { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) });
   }
