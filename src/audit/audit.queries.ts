@@ -167,6 +167,10 @@ export const copyRowColumns = (): string =>
 /** `COPY (<the statement, its values as literals>) TO STDOUT` in COPY's binary framing. */
 export const copyStatement = (literalSql: string): string => `copy (${literalSql}) to stdout (format binary)`;
 
-/** The export's transaction: `at` as ISO text in UTC; no parallel workers (a stream paced by its client would hold them). */
+/**
+ * The export's transaction: `at` as ISO text in UTC; no parallel workers (a stream paced by its
+ * client would hold them); no statement timeout, whatever the role's default: a whole export is
+ * one long COPY, bounded by the write timeout and the export slots instead.
+ */
 export const EXPORT_BEGIN =
-  "begin isolation level repeatable read read only; set local time zone 'UTC'; set local datestyle = 'ISO'; set local max_parallel_workers_per_gather = 0";
+  "begin isolation level repeatable read read only; set local time zone 'UTC'; set local datestyle = 'ISO'; set local max_parallel_workers_per_gather = 0; set local statement_timeout = 0";
