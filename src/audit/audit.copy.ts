@@ -1,131 +1,98 @@
-import { Transform, type TransformCallback } from 'node:stream';
-import { escapeLiteral } from 'pg';
+import { Transform, type TransformCallback, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Client } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import type { Knex } from '@mikro-orm/postgresql';
+import { EXPORT_BEGIN } from './audit.queries';
 
 /**
- * The export read with `COPY (...) TO STDOUT` instead of a cursor: PostgreSQL sends
- * the rows as bytes in the socket's chunks, and nothing is held across a round trip.
+ * The export read with `COPY (...) TO STDOUT (FORMAT binary)` instead of a cursor:
+ * PostgreSQL sends the rows as bytes in the socket's chunks, and nothing is held across
+ * a round trip. COPY takes no bind parameters, so the statement's values are written
+ * into it as literals by knex (`literalSql`).
  *
- * - `FORMAT csv` (viewers who see contact values unmasked, CSV): PostgreSQL writes the
- *   records itself and the bytes go to the response as they are. No value becomes a
- *   JS string. Its quoting is the export's (RFC 4180: quoted only when a value holds a
- *   quote, comma or line break), once an empty string is sent as NULL (both are empty
- *   fields) and `at` is written as `Date#toISOString` writes it (`copyCsvColumns`).
- * - `FORMAT binary` (everything else): each row's values as PostgreSQL's text, framed
- *   by lengths. `BinaryRowLines` cuts the frames and formats each row with the
- *   export's own line function (masking included) while the chunk is at hand, so the
- *   row strings die young instead of waiting for the next FETCH.
+ * - Unmasked CSV: PostgreSQL writes each record as one text value (copyCsvRecord in
+ *   src/audit/audit.queries.ts); `BinaryRecordBytes` passes their bytes on as they are.
+ *   No value becomes a JS string.
+ * - Everything else: each row's values as PostgreSQL's text. `BinaryRowLines` cuts the
+ *   frames and formats each row with the export's own line function (masking included)
+ *   while the chunk is at hand, so the row strings die young.
  */
 
-/** A literal for a statement that cannot take bind parameters (COPY): strings and instants only. */
-export function sqlLiteral(value: unknown): string {
-  if (value instanceof Date) return `'${value.toISOString()}'::timestamptz`;
-  if (typeof value === 'string') return escapeLiteral(value);
-  throw new Error(`no literal for ${typeof value}`);
-}
+/** The export's connections, by name in pg_stat_activity. */
+export const EXPORT_APPLICATION_NAME = 'consent-gateway export';
 
-/** `?` placeholders of a statement replaced by the literals of its parameters, in order. */
-export function inlineParams(sql: string, params: unknown[]): string {
-  let i = 0;
-  const out = sql.replace(/\?/g, () => {
-    if (i >= params.length) throw new Error('more placeholders than parameters');
-    return sqlLiteral(params[i++]);
-  });
-  if (i !== params.length) throw new Error('more parameters than placeholders');
-  return out;
+/** A statement with `?` placeholders, its values written in as literals (knex's escaping). */
+export const literalSql = (knex: Knex, sql: string, params: unknown[]): string => knex.raw(sql, params as Knex.RawBinding[]).toQuery();
+
+/**
+ * The export's connection, opened in one place: its own (not the ORM pool's, which GraphQL
+ * needs), named for pg_stat_activity, in one read-only repeatable-read transaction. The caller
+ * holds an export slot (src/audit/export-slots.ts) for as long, which bounds their number.
+ */
+export async function openExportConnection(connectionString: string): Promise<Client> {
+  const client = new Client({ connectionString, application_name: EXPORT_APPLICATION_NAME, connectionTimeoutMillis: 3_000 });
+  // A connection cut on abort is expected; its error reaches the COPY stream (and pipeline) too.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query(EXPORT_BEGIN);
+    return client;
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw err;
+  }
 }
 
 /**
- * `at` (timestamptz) as `Date#toISOString` writes it: UTC, milliseconds truncated, the
- * year as four digits, or as six with a sign outside years 0 to 9999 (1 BC is year 0).
+ * Streams `statement` (a COPY ... TO STDOUT) through `through` into `out` on the export's
+ * connection, then ends the connection. pipeline applies backpressure end to end (the COPY
+ * stream reads the socket only when asked); when `out` fails or goes away, ending the
+ * connection cuts it (a COPY cannot be interrupted by a rollback), which ends the backend's COPY.
  */
-export function isoInstantSql(at: string): string {
-  const utc = `(${at} at time zone 'UTC')`;
-  const year = `(case when extract(year from ${utc}) < 0 then extract(year from ${utc}) + 1 else extract(year from ${utc}) end)::int`;
-  return `case when ${at} >= '0001-01-01 00:00:00Z' and ${at} < '10000-01-01 00:00:00Z'
-      then to_char(${utc}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-      else (case when ${year} > 9999 then '+' || lpad(${year}::text, 6, '0')
-                 when ${year} >= 0 then lpad(${year}::text, 4, '0')
-                 else '-' || lpad((-${year})::text, 6, '0') end) || to_char(${utc}, '-MM-DD"T"HH24:MI:SS.MS"Z"') end`;
+export async function streamCopy(client: Client, statement: string, through: Transform, out: Writable): Promise<void> {
+  let finished = false;
+  try {
+    const rows = client.query(copyTo(statement));
+    rows.on('error', () => undefined); // may come after pipeline has settled (the connection cut on abort)
+    await pipeline(rows, through, out);
+    await client.query('commit');
+    finished = true;
+  } finally {
+    // With the COPY still running, end() destroys the socket; otherwise it says goodbye.
+    if (!finished) await client.end().catch(() => undefined);
+    else await client.end();
+  }
 }
-
-/** An empty string as NULL: COPY's CSV writes it as `""`, the export as an empty field. */
-const text = (expr: string) => `nullif(${expr}::text, '')`;
-
-/**
- * The select list of the export's CSV for COPY, in the order of EXPORT_COLUMNS, over the
- * export's ordered rows (alias r). Contact values unmasked: only for viewers who see them so.
- */
-export const copyCsvColumns = (): string =>
-  [
-    isoInstantSql('r.at'),
-    text('r.event'),
-    text('r.customer_id'),
-    text('r.customer_tenant_id'),
-    text('r.customer_name'),
-    text('r.partner_id'),
-    text('r.partner_name'),
-    text('r.acceptance_id'),
-    text('r.actor_id'),
-    text('r.actor_name'),
-    text('r.field'),
-    text('r.old_value'),
-    text('r.new_value'),
-    text('r.note'),
-  ].join(', ');
-
-/** The select list of the cursor's rows (ExportDbRow), every value as text for FORMAT binary. */
-export const copyRowColumns = (): string =>
-  [
-    'at',
-    'event',
-    'customer_id',
-    'partner_id',
-    'acceptance_id',
-    'actor_id',
-    'field',
-    'old_value',
-    'new_value',
-    'note',
-    'customer_tenant_id',
-    'customer_name',
-    'partner_name',
-    'actor_name',
-  ]
-    .map((c) => `r.${c}::text`)
-    .join(', ');
 
 /** COPY's binary signature, flags and header extension length (PostgreSQL docs, "Binary Format"). */
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const HEADER_BYTES = SIGNATURE.length + 8;
 
 /**
- * Text chunks of about this many characters: even as a two-byte string, below V8's
- * large-object size (128 KiB), so a pushed chunk dies young.
+ * `COPY ... (FORMAT binary)` in: each complete row of a chunk is handed to `row` before the
+ * next chunk is read. A row cut by a chunk's end waits, as bytes, for the next one.
  */
-const CHUNK_CHARS = 16 * 1024;
-
-/**
- * `COPY ... (FORMAT binary)` of text columns in, the export's text out: every complete
- * row of a chunk is decoded and formatted by `line` before the next chunk is read. A
- * row cut by a chunk's end waits, as bytes, for the next one.
- */
-export class BinaryRowLines<Row extends (string | null)[]> extends Transform {
+abstract class CopyBinaryRows extends Transform {
   private rest: Buffer | null = null;
   private headerRead = false;
   private ended = false;
-  private out: string;
 
-  constructor(
-    private readonly line: (row: Row) => string,
-    header = '',
-  ) {
+  constructor() {
     super({ readableObjectMode: false, writableObjectMode: false, decodeStrings: true });
-    this.out = header;
   }
+
+  /** One complete row: `fields` values framed from `pos` (a 4-byte length, -1 for NULL, then the bytes). */
+  protected abstract row(buf: Buffer, pos: number, fields: number): void;
+  /** After the trailer: push what is left. */
+  protected abstract finish(): void;
+  /** After each chunk's complete rows. */
+  protected afterChunk(): void {}
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     try {
       this.parse(this.rest ? Buffer.concat([this.rest, chunk]) : chunk);
+      this.afterChunk();
       done();
     } catch (err) {
       done(err as Error);
@@ -134,8 +101,7 @@ export class BinaryRowLines<Row extends (string | null)[]> extends Transform {
 
   override _flush(done: TransformCallback): void {
     if (!this.ended || this.rest) return done(new Error('COPY ended without its trailer'));
-    if (this.out) this.push(this.out);
-    this.out = '';
+    this.finish();
     done();
   }
 
@@ -155,45 +121,104 @@ export class BinaryRowLines<Row extends (string | null)[]> extends Transform {
         if (pos < end) throw new Error('data after the COPY trailer');
         break;
       }
-      const start = pos;
       if (end - pos < 2) break;
       const fields = buf.readInt16BE(pos);
-      pos += 2;
       if (fields === -1) {
+        pos += 2;
         this.ended = true;
         continue;
       }
-      const row = new Array<string | null>(fields);
-      let complete = true;
-      for (let i = 0; i < fields; i++) {
-        if (end - pos < 4) {
-          complete = false;
+      // Complete? Walk the lengths first; the row is handed on only whole.
+      let next = pos + 2;
+      for (let i = 0; i < fields && next <= end; i++) {
+        if (end - next < 4) {
+          next = end + 1;
           break;
         }
-        const length = buf.readInt32BE(pos);
-        pos += 4;
-        if (length === -1) {
-          row[i] = null;
-          continue;
-        }
-        if (end - pos < length) {
-          complete = false;
-          break;
-        }
-        row[i] = buf.toString('utf8', pos, pos + length);
-        pos += length;
+        const length = buf.readInt32BE(next);
+        next += 4 + (length === -1 ? 0 : length);
       }
-      if (!complete) {
-        pos = start;
-        break;
-      }
-      this.out += this.line(row as Row);
-      if (this.out.length >= CHUNK_CHARS) {
-        this.push(this.out);
-        this.out = '';
-      }
+      if (next > end) break;
+      this.row(buf, pos + 2, fields);
+      pos = next;
     }
     // Copied: a view would keep the whole chunk alive.
     this.rest = pos < end ? Buffer.from(buf.subarray(pos)) : null;
+  }
+}
+
+/**
+ * Text chunks of about this many characters: even as a two-byte string, below V8's
+ * large-object size (128 KiB), so a pushed chunk dies young.
+ */
+const CHUNK_CHARS = 16 * 1024;
+
+/** Rows of text columns in, the export's text out: each row formatted by `line`. */
+export class BinaryRowLines<Row extends (string | null)[]> extends CopyBinaryRows {
+  private out: string;
+
+  constructor(
+    private readonly line: (row: Row) => string,
+    header = '',
+  ) {
+    super();
+    this.out = header;
+  }
+
+  protected row(buf: Buffer, pos: number, fields: number): void {
+    const row = new Array<string | null>(fields);
+    for (let i = 0; i < fields; i++) {
+      const length = buf.readInt32BE(pos);
+      pos += 4;
+      if (length === -1) {
+        row[i] = null;
+        continue;
+      }
+      row[i] = buf.toString('utf8', pos, pos + length);
+      pos += length;
+    }
+    this.out += this.line(row as Row);
+    if (this.out.length >= CHUNK_CHARS) {
+      this.push(this.out);
+      this.out = '';
+    }
+  }
+
+  protected finish(): void {
+    if (this.out) this.push(this.out);
+    this.out = '';
+  }
+}
+
+/** Rows of one text column (records PostgreSQL wrote) in, their bytes out as they are, after `header`. */
+export class BinaryRecordBytes extends CopyBinaryRows {
+  private parts: Buffer[] = [];
+  private size = 0;
+
+  constructor(header = '') {
+    super();
+    if (header) this.add(Buffer.from(header, 'utf8'));
+  }
+
+  private add(part: Buffer): void {
+    this.parts.push(part);
+    this.size += part.length;
+  }
+
+  protected row(buf: Buffer, pos: number, fields: number): void {
+    if (fields !== 1) throw new Error(`expected one column of records, got ${fields}`);
+    const length = buf.readInt32BE(pos);
+    if (length > 0) this.add(buf.subarray(pos + 4, pos + 4 + length));
+  }
+
+  /** The chunk's records in one copy (views would keep the whole chunk alive). */
+  protected override afterChunk(): void {
+    this.finish();
+  }
+
+  protected finish(): void {
+    if (this.size) this.push(Buffer.concat(this.parts, this.size));
+    this.parts = [];
+    this.size = 0;
   }
 }

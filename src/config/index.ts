@@ -49,6 +49,20 @@ export interface Config {
   };
   /** Partner Center middleware (src/partner-center, DESIGN.md section 8). */
   partnerCenter: PartnerCenterConfig;
+  /** GET /exports/acceptances (src/audit/audit.export.ts; docs/operations.md). */
+  auditExport: {
+    /** EXPORT_MAX_CONCURRENT: exports at once in one gateway process, each on a connection of its own (default 8). */
+    maxConcurrent: number;
+    /** EXPORT_MAX_PER_PARTNER: exports at once for one partner (default 2). */
+    maxPerPartner: number;
+    /** EXPORT_WRITE_TIMEOUT_MS: an export whose client takes nothing for this long is ended, and its connection with it (default 30 s). */
+    writeTimeoutMs: number;
+  };
+  /** POST /imports/acceptances (src/partner-center/import.route.ts; docs/operations.md). */
+  bulkImport: {
+    /** IMPORT_MAX_BYTES: the largest file (default 50 MiB); it is read whole before the database is touched. */
+    maxBytes: number;
+  };
 }
 
 export interface PartnerCenterConfig {
@@ -216,6 +230,14 @@ export function loadConfig(env: Env = process.env): Config {
       pollingIntervalSeconds: 0.5,
       jobExpireSeconds: 300,
       maintenanceIntervalSeconds: 60,
+    },
+    auditExport: {
+      maxConcurrent: intVar(env, 'EXPORT_MAX_CONCURRENT', 8, 1, 1000),
+      maxPerPartner: intVar(env, 'EXPORT_MAX_PER_PARTNER', 2, 1, 1000),
+      writeTimeoutMs: intVar(env, 'EXPORT_WRITE_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    },
+    bulkImport: {
+      maxBytes: intVar(env, 'IMPORT_MAX_BYTES', 50 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     },
   };
 }

@@ -79,3 +79,17 @@ export class RunningFeatures {
 export const entitiesOf = (features: readonly Feature<unknown>[]): EntityClass[] => [...new Set(features.flatMap((f) => f.entities ?? []))];
 
 export const resolversOf = (features: readonly Feature<unknown>[]): ResolverClass[] => features.flatMap((f) => f.resolvers ?? []);
+
+/** A route with state of its own on each gateway (its requests in flight, ended at stop). */
+export interface StatefulRoute {
+  readonly route: Route;
+  stop(): Promise<void>;
+}
+
+/**
+ * The manifest's side of a stateful route: a fixed method and path whose requests go to
+ * the instance `slot` holds on the gateway that serves them (set by the feature's start).
+ */
+export function routeIn(slot: RuntimeSlot<StatefulRoute>, method: Route['method'], path: string): Route {
+  return { method, path, handle: (req, res, services, url) => slot.of(services).route.handle(req, res, services, url) };
+}

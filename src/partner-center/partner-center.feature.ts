@@ -1,20 +1,29 @@
-import type { Feature } from '../kernel/feature';
-import { importRoute } from './import.route';
+import { RuntimeSlot, routeIn, type Feature, type StatefulRoute } from '../kernel/feature';
+import { createImportRoute, IMPORT_PATH } from './import.route';
 import { AcceptanceImport, AcceptanceSync, PartnerCenterConnection } from './partner-center.entity';
 import { AcceptanceSyncFieldResolver, AcceptanceSyncItemResolver, PartnerCenterConnectionResolver, PartnerCenterResolver } from './partner-center.resolver';
 import { SyncEngine, syncEngines } from './sync.engine';
+
+/** One gateway's import route: the imports in flight, ended at stop. */
+const importRoutes = new RuntimeSlot<StatefulRoute>('partner-center imports');
 
 /** The Partner Center middleware: the delivery workers (pg-boss) and POST /imports/acceptances. */
 export const partnerCenterFeature: Feature<SyncEngine> = {
   name: 'partner-center',
   entities: [PartnerCenterConnection, AcceptanceSync, AcceptanceImport],
   resolvers: [PartnerCenterResolver, AcceptanceSyncFieldResolver, AcceptanceSyncItemResolver, PartnerCenterConnectionResolver],
-  routes: [importRoute],
+  routes: [routeIn(importRoutes, 'POST', IMPORT_PATH)],
   runtime: syncEngines,
   async start(services) {
+    importRoutes.set(services, createImportRoute());
     const engine = new SyncEngine(services);
     await engine.start();
     return engine;
   },
-  stop: (engine) => engine.stop(),
+  async stop(engine, services) {
+    const imports = importRoutes.find(services);
+    importRoutes.delete(services);
+    await imports?.stop();
+    await engine.stop();
+  },
 };

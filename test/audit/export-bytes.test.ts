@@ -3,7 +3,7 @@ import { stringify } from 'csv-stringify/sync';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
 import { aPartnerToken } from '../factories';
 import { Role } from '../../src/auth/roles';
-import { EXPORT_COLUMNS } from '../../src/audit/audit.export';
+import { EXPORT_COLUMNS } from '../../src/audit/audit.format';
 import { auditEventsSql, maskedValue } from '../../src/audit/audit.sql';
 import { contactValue } from '../../src/auth/mask';
 import type { Viewer } from '../../src/auth/viewer';
@@ -112,7 +112,10 @@ async function reference(viewer: Viewer | null, format: 'csv' | 'jsonl'): Promis
     note: r.note,
   }));
   expect(Object.keys(objects[0])).toEqual([...EXPORT_COLUMNS]);
-  if (format === 'csv') return Buffer.from(stringify(objects, { header: true, columns: [...EXPORT_COLUMNS] }));
+  // CSV injection (OWASP): a text value a spreadsheet reads as a formula gets a leading apostrophe, quoted.
+  const neutralised = (value: string, ctx: { column?: number | string; header: boolean }) =>
+    !ctx.header && ctx.column !== 'at' && /^[=+\-@\t\r]/.test(value) ? { value: `'${value}`, quoted: true } : value;
+  if (format === 'csv') return Buffer.from(stringify(objects, { header: true, columns: [...EXPORT_COLUMNS], cast: { string: neutralised } }));
   return Buffer.from(objects.map((o) => `${JSON.stringify(o)}\n`).join(''));
 }
 

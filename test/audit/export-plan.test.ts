@@ -1,13 +1,12 @@
 import { Client } from 'pg';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { PartnerType, Role } from '../../src/auth/roles';
-import { byTimeFor, exportSql, type ExportRequest } from '../../src/audit/audit.export';
-import { copyRowColumns } from '../../src/audit/audit.copy';
+import { byTimeFor, copyRowColumns, exportSql, type ExportRequest } from '../../src/audit/audit.queries';
 import type { Viewer } from '../../src/auth/viewer';
 import { buildStory, type AuditWorld } from './fixture';
 
 /**
- * The export's two statements (src/audit/audit.export.ts): events read in time order
+ * The export's two statements (src/audit/audit.queries.ts): events read in time order
  * (`byTime`, for a partner with many corrections) and all events sorted at once. They
  * must give the same rows in the same order, ties within one instant included, for
  * every kind of viewer and period.
@@ -63,8 +62,10 @@ const providerViewer = (): Viewer => ({ userId: 'test-provider', displayName: 'P
 
 async function rows(viewer: Viewer, req: ExportRequest, byTime: boolean): Promise<string[][]> {
   const { sql, params } = exportSql(viewer, req, { columns: copyRowColumns(), byTime });
+  // `?` placeholders as pg's own ($1, ...), by knex.
+  const native = gw.orm.em.getConnection().getKnex().raw(sql, params as never[]).toSQL().toNative();
   await db.query("set time zone 'UTC'");
-  return (await db.query({ text: sql, values: params, rowMode: 'array' })).rows;
+  return (await db.query({ text: native.sql, values: native.bindings as unknown[], rowMode: 'array' })).rows;
 }
 
 describe('export statements', () => {

@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { aPartnerToken } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
 import { Role } from '../../src/auth/roles';
-import { EXPORT_COLUMNS } from '../../src/audit/audit.export';
+import { EXPORT_COLUMNS } from '../../src/audit/audit.format';
 import { ACCEPTANCE_AUDIT, buildStory, type AuditWorld } from './fixture';
 
 /** DESIGN.md section 9: the trail exported as a stream (CSV or JSON Lines), with the API's tenancy and masking. */
