@@ -27,6 +27,8 @@ export interface Config {
   introspection: boolean;
   /** HTTP operations run compiled by graphql-jit (src/server/jit.ts); off: graphql-js's execute. */
   graphqlJit: boolean;
+  /** Stack traces in error responses: only when asked (DEBUG_ERRORS=true), never in production. */
+  debugErrors: boolean;
   corsOrigins: string[];
   /** Query limits, the same on HTTP and WebSocket (src/server/limits.ts). */
   limits: QueryLimits;
@@ -188,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', !production),
     graphqlJit: boolVar(env, 'GRAPHQL_JIT', true),
+    debugErrors: !production && boolVar(env, 'DEBUG_ERRORS', false),
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     limits: {
       depth: intVar(env, 'MAX_QUERY_DEPTH', 10, 1, 1000),
