@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { DEVELOPMENT_ORIGINS } from '../server/cors';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 
@@ -191,7 +192,11 @@ export function loadConfig(env: Env = process.env): Config {
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', !production),
     graphqlJit: boolVar(env, 'GRAPHQL_JIT', true),
     debugErrors: !production && boolVar(env, 'DEBUG_ERRORS', false),
-    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    corsOrigins: [
+      ...(env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      // A frontend's dev server (Vite, Next, …) on any local port works without configuration.
+      ...(production ? [] : DEVELOPMENT_ORIGINS),
+    ],
     limits: {
       depth: intVar(env, 'MAX_QUERY_DEPTH', 10, 1, 1000),
       cost: intVar(env, 'MAX_QUERY_COST', 10_000, 1, 10_000_000),
