@@ -16,8 +16,10 @@ interface Step {
 /** The README's API tour: each ```sh block and the ```json block after it (if any). */
 function tourSteps(readme: string): Step[] {
   const start = readme.indexOf('## API tour');
-  const end = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, end);
+  // Up to the next heading of any level (the subsections after the tour hold other examples).
+  const next = /\n#{2,3} /g;
+  next.lastIndex = start + 1;
+  const section = readme.slice(start, next.exec(readme)?.index);
   const steps: Step[] = [];
   for (const [, lang, body] of section.matchAll(/^```(sh|json)\n([\s\S]*?)^```$/gm)) {
     if (lang === 'sh') steps.push({ commands: body, expected: [] });
