@@ -91,7 +91,7 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
     introspection: config.introspection,
     // main.ts owns shutdown (sockets, features, database); Apollo's own signal handler would race it.
     stopOnTerminationSignals: false,
-    includeStacktraceInErrorResponses: !config.production,
+    includeStacktraceInErrorResponses: config.debugErrors,
     // Without introspection, "did you mean" suggestions would leak the schema anyway.
     hideSchemaDetailsFromClientErrors: !config.introspection,
     parseOptions: { maxTokens: config.limits.tokens },

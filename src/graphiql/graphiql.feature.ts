@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { crc32, deflateSync } from 'node:zlib';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -70,6 +71,51 @@ export function exampleTabs(dir = join(__dirname, '..', '..', 'operations')): { 
     tabs.push({ query, variables: example.variables ? JSON.stringify(example.variables, null, 2) : undefined });
   }
   return tabs;
+}
+
+/**
+ * The gateway's icon (a 16×16 PNG in an .ico: a white check on GraphiQL's header blue),
+ * drawn here rather than shipped as a binary file. Browsers ask for /favicon.ico on every page.
+ */
+export function favicon(): Buffer {
+  const size = 16;
+  const rows: Buffer[] = [];
+  for (let y = 0; y < size; y++) {
+    const row = Buffer.alloc(1 + size * 4); // filter byte 0, then RGBA
+    for (let x = 0; x < size; x++) {
+      const check = (x >= 3 && x <= 6 && Math.abs(y - (x + 5)) <= 1) || (x >= 6 && x <= 12 && Math.abs(y - (17 - x)) <= 1);
+      const [r, g, b] = check ? [255, 255, 255] : [0x0b, 0x3d, 0x91];
+      row.set([r, g, b, 255], 1 + x * 4);
+    }
+    rows.push(row);
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, 'ascii');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+    return Buffer.concat([head, data, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr.set([8, 6, 0, 0, 0], 8); // 8 bits per channel, RGBA
+  const png = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+  const header = Buffer.alloc(22); // ICONDIR + one ICONDIRENTRY pointing at the PNG
+  header.writeUInt16LE(1, 2);
+  header.writeUInt16LE(1, 4);
+  header.set([size, size, 0, 0], 6);
+  header.writeUInt16LE(1, 10);
+  header.writeUInt16LE(32, 12);
+  header.writeUInt32LE(png.length, 14);
+  header.writeUInt32LE(22, 18);
+  return Buffer.concat([header, png]);
 }
 
 function escapeJsonForHtml(value: unknown): string {
@@ -155,6 +201,15 @@ function createGraphiQLFeature(): Feature<GraphiQLRuntime> {
     { method: 'GET', path: '/graphql', accepts: wantsGraphiQL, handle: page },
     { method: 'GET', path: '/graphiql', handle: page },
     ...Object.keys(ASSETS).map((name): Route => ({ method: 'GET', path: `/graphiql/assets/${name}`, handle: asset })),
+    {
+      method: 'GET',
+      path: '/favicon.ico',
+      handle: async (_req, res) => {
+        const icon = (cache.get('favicon.ico') ?? cache.set('favicon.ico', favicon()).get('favicon.ico'))!;
+        res.writeHead(200, { 'content-type': 'image/x-icon', 'content-length': icon.length, 'cache-control': 'public, max-age=86400' });
+        res.end(icon);
+      },
+    },
     {
       method: 'GET',
       path: '/graphiql/demo-token',

@@ -9,6 +9,11 @@ import { AgreementType, GLOBAL } from '../agreements/agreement.enums';
 import { Acceptance } from '../acceptance/acceptance.entity';
 import { Channel } from '../acceptance/acceptance.enums';
 import { Setting } from '../db/setting.entity';
+import { AcceptanceSubmission } from '../acceptance/acceptance.entity';
+import { Order, Subscription } from '../transactions/transaction.entity';
+import { BlockReason, OrderOutcome, TransactionKind } from '../transactions/transaction.enums';
+import { recordBlockedOrderAlert } from '../alerts/alert.record';
+import { enqueueAcceptanceSync } from '../partner-center/outbox';
 
 const SEEDED = 'demo_seeded_at';
 
@@ -65,16 +70,27 @@ export async function findDemoUsers(em: EntityManager): Promise<DemoUser[]> {
   return byKey.size === PARTNERS.length ? demoUsers(byKey) : [];
 }
 
+/** A calendar day `days` from today (UTC), as the Date scalar writes it. */
+const dayFromToday = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+
 /**
- * Loads the demo dataset into an empty database, once: a platform admin, one
- * partner of each type with users of each role, a reseller linked to its
- * provider, customers on the public and a national cloud, and agreement
- * templates in two versions and two languages. Runs under the start-up lock.
+ * Loads the demo dataset into an empty database, once, in one transaction: a platform
+ * admin, one partner of each type with users of each role, a reseller linked to its
+ * provider, customers on the public and a national cloud, agreement templates in two
+ * versions and two languages; and something for every feature to show: confirmations
+ * waiting in the Partner Center sync backlog (no partner is connected), a history of
+ * blocked-order alerts (one acknowledged, one open), a reseller's submission pending its
+ * provider's review, and a subscription whose renewal the gate would block (a renewal
+ * risk). Runs under the start-up lock.
  */
 export async function seedDemoData(em: EntityManager, _config: Config): Promise<DemoSeed> {
   const already = await em.findOne(Setting, { key: SEEDED });
   const hasData = (await em.count(Partner)) > 0;
   if (already || hasData) return { seededNow: false, users: await findDemoUsers(em) };
+  return em.transactional((tx) => seed(tx as EntityManager));
+}
+
+async function seed(em: EntityManager): Promise<DemoSeed> {
 
   const partners = new Map<string, Partner>();
   for (const p of PARTNERS) {
@@ -130,26 +146,85 @@ export async function seedDemoData(em: EntityManager, _config: Config): Promise<
   rel(govAgency, partners.get('direct')!);
 
   // Adatum confirmed the current agreement; Litware an older one (OUTDATED); Tailspin nothing yet.
-  em.create(Acceptance, {
-    customer: adatum,
-    partner: partners.get('direct')!,
-    template: templates[2],
-    dateAgreed: '2025-01-15',
-    contact: { ...adatum.primaryContact },
-    channel: Channel.DASHBOARD,
-    confirmedBy: userRecords.get('demo-direct-agent')!,
-  });
-  em.create(Acceptance, {
+  const confirmations = [
+    em.create(Acceptance, {
+      customer: adatum,
+      partner: partners.get('direct')!,
+      template: templates[2],
+      dateAgreed: '2025-01-15',
+      contact: { ...adatum.primaryContact },
+      channel: Channel.DASHBOARD,
+      confirmedBy: userRecords.get('demo-direct-agent')!,
+    }),
+    em.create(Acceptance, {
+      customer: litware,
+      partner: partners.get('provider')!,
+      template: templates[1],
+      dateAgreed: '2020-03-02',
+      contact: { ...litware.primaryContact },
+      channel: Channel.API,
+      confirmedBy: userRecords.get('demo-provider-agent')!,
+    }),
+  ];
+
+  // Litware's licences renew in 45 days, and its confirmation is of the 2018 template: the
+  // gate would block the RENEWAL today (AGREEMENT_VERSION_OUTDATED), so renewalRisks lists it.
+  em.create(Subscription, {
     customer: litware,
     partner: partners.get('provider')!,
-    template: templates[1],
-    dateAgreed: '2020-03-02',
-    contact: { ...litware.primaryContact },
-    channel: Channel.API,
-    confirmedBy: userRecords.get('demo-provider-agent')!,
+    reseller: partners.get('reseller')!,
+    offerId: 'O365_E3',
+    seats: 40,
+    renewsOn: dayFromToday(45),
   });
 
+  // Fabrikam handed Tailspin's acceptance to Northwind, which has not reviewed it yet.
+  em.create(AcceptanceSubmission, {
+    customer: tailspin,
+    provider: partners.get('provider')!,
+    reseller: partners.get('reseller')!,
+    template: templates[2],
+    dateAgreed: '2025-09-01',
+    contact: { ...tailspin.primaryContact },
+    submittedBy: userRecords.get('demo-reseller-agent')!,
+  });
   em.create(Setting, { key: SEEDED, value: new Date().toISOString() });
   await em.flush();
+
+  // Every confirmation queues its Partner Center delivery, as a recorded one does: with no
+  // partner connected, they wait in the sync backlog (NOT_CONNECTED) until one connects.
+  for (const acceptance of confirmations) await enqueueAcceptanceSync(em, acceptance);
+
+  // Two earlier attempts for Tailspin, blocked for want of a confirmation: Contoso's, which
+  // its agent acknowledged, and Fabrikam's through Northwind, still open.
+  const history = [
+    { partner: partners.get('direct')!, reseller: null, kind: TransactionKind.NEW_PURCHASE, quantity: 10, daysAgo: 3, acknowledgedBy: userRecords.get('demo-direct-agent')! },
+    { partner: partners.get('provider')!, reseller: partners.get('reseller')!, kind: TransactionKind.NEW_PURCHASE, quantity: 5, daysAgo: 1, acknowledgedBy: null },
+  ];
+  for (const [i, h] of history.entries()) {
+    const order = em.create(Order, {
+      customer: tailspin,
+      partner: h.partner,
+      reseller: h.reseller,
+      kind: h.kind,
+      channel: Channel.DASHBOARD,
+      outcome: OrderOutcome.BLOCKED,
+      blockReasons: [BlockReason.ACCEPTANCE_NOT_CONFIRMED],
+      requestedAt: new Date(Date.now() - h.daysAgo * 86_400_000),
+      offerId: 'O365_E3',
+      quantity: h.quantity,
+      placedBy: userRecords.get(h.reseller ? 'demo-reseller-agent' : 'demo-direct-agent')!,
+      idempotencyKey: `demo-history-${i + 1}`,
+      idempotencyScope: (h.reseller ?? h.partner).id,
+      requestHash: 'demo',
+    });
+    await em.flush();
+    const alertId = await recordBlockedOrderAlert(em, order);
+    if (h.acknowledgedBy) {
+      await em
+        .getConnection()
+        .execute('update blocked_order_alerts set acknowledged_at = now(), acknowledged_by_id = ? where id = ?', [h.acknowledgedBy.id, alertId], 'run', em.getTransactionContext());
+    }
+  }
   return { seededNow: true, users };
 }

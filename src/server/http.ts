@@ -6,6 +6,7 @@ import { buildContext } from '../kernel/context';
 import { PayloadTooLargeError, readBody, sendJson, type Route } from '../kernel/routes';
 import { requestScope } from '../kernel/request-scope';
 import { isConnectionFailure } from './errors';
+import { originAllowed } from './cors';
 import { ServiceUnavailableError } from '../errors';
 
 export const MAX_BODY_BYTES = 1_000_000;
@@ -13,7 +14,8 @@ export const MAX_BODY_BYTES = 1_000_000;
 const CORS_ALLOW_HEADERS = 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id';
 
 /**
- * CORS by configuration (CORS_ORIGINS, comma-separated; `*` for any origin). Tokens
+ * CORS by configuration (CORS_ORIGINS, comma-separated; `*` for any origin, `:*` for any
+ * port; in development also http://localhost:* and http://127.0.0.1:*). Tokens
  * travel in the Authorization header, never in cookies, so credentials are not allowed.
  * Answers whether the request's origin, if any, is allowed.
  */
@@ -21,7 +23,7 @@ function applyCors(req: IncomingMessage, res: ServerResponse, origins: string[])
   const origin = req.headers.origin;
   if (!origin) return true;
   res.setHeader('vary', 'Origin');
-  if (!origins.includes('*') && !origins.includes(origin)) return false;
+  if (!originAllowed(origin, origins)) return false;
   res.setHeader('access-control-allow-origin', origin);
   res.setHeader('access-control-expose-headers', 'x-request-id, retry-after');
   return true;

@@ -211,6 +211,13 @@ function verdictKey(schema: GraphQLSchema, variables: Variables, operationName: 
   return `${idOf(schema)}|${idOf(limits)}|${operationName ?? ''}|${vars}`;
 }
 
+/** A string or a fraction is a wrong type, not a number out of range: say which. */
+function badFirstMessage(value: unknown): string {
+  if (typeof value === 'number' && Number.isInteger(value)) return `first must be between 1 and ${MAX_PAGE_SIZE}`;
+  const kind = typeof value === 'number' ? 'a fraction' : typeof value === 'string' ? 'a string' : Array.isArray(value) ? 'a list' : `a ${typeof value}`;
+  return `first must be an Int (a whole number from 1 to ${MAX_PAGE_SIZE}), not ${kind}: ${JSON.stringify(value)}`;
+}
+
 function judgeOperation(
   schema: GraphQLSchema,
   document: DocumentNode,
@@ -235,7 +242,7 @@ function judgeOperation(
   if (shape.depth > limits.depth) return [new QueryTooComplexError('depth', limits.depth, shape.depth)];
   if (shape.aliases > limits.aliases) return [new QueryTooComplexError('aliases', limits.aliases, shape.aliases)];
   if (shape.badFirst !== undefined) {
-    return [new GraphQLError(`first must be between 1 and ${MAX_PAGE_SIZE}`, { extensions: { code: 'BAD_USER_INPUT', field: 'first', http: { status: 400 } } })];
+    return [new GraphQLError(badFirstMessage(shape.badFirst), { extensions: { code: 'BAD_USER_INPUT', field: 'first', http: { status: 400 } } })];
   }
 
   let cost: number;

@@ -1,4 +1,3 @@
-import { request, GatewayError } from '../../client/request';
 import {
   AttemptTransactionDocument,
   ConfirmCustomerAcceptanceDocument,
@@ -6,8 +5,10 @@ import {
   CustomerDocument,
   PreflightTransactionDocument,
   RegisterPartnerDocument,
+  GatewayError,
+  request,
   ViewerDocument,
-} from '../../client/generated/graphql';
+} from '@consent-gateway/client'; // the workspace package (client/), as a frontend project imports it
 import { anAgreement } from '../factories';
 import { platformAdminToken, startGateway, tokenFor, type TestGateway } from '../support/gateway';
 import { Role } from '../../src/auth/roles';

@@ -47,18 +47,20 @@ describe('graceful shutdown of src/main.ts', () => {
     const port = await freePort();
     const { exited } = await startMain(port);
 
+    let connected!: () => void;
+    const acknowledged = new Promise<void>((resolve) => (connected = resolve));
     const closed = new Promise<number>((resolve) => {
       const client = createClient({
         url: `ws://127.0.0.1:${port}/graphql`,
         webSocketImpl: WebSocket,
         retryAttempts: 0,
         connectionParams: async () => ({ authorization: `Bearer ${await platformAdminToken()}` }),
-        on: { closed: (event) => resolve((event as { code: number }).code) },
+        on: { connected: () => connected(), closed: (event) => resolve((event as { code: number }).code) },
       });
       client.subscribe({ query: 'subscription { blockedOrderAlerts { cursor } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
     });
-    // Wait until the subscription is registered on the server.
-    await new Promise((r) => setTimeout(r, 500));
+    // The server has accepted the connection (not a fixed pause, which a loaded machine outlasts).
+    await acknowledged;
 
     child!.kill(signal);
     expect(await closed).toBe(1001);

@@ -4,6 +4,7 @@ import { aCustomer, aPartner, aPartnerToken } from '../factories';
 import { Role } from '../../src/auth/roles';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
 import { browserAvailable, CHROMIUM, CHROMIUM_ARGS } from '../support/browser';
+import { subscribersRegistered } from '../alerts/ws';
 
 const SHOTS = 'test-results/screenshots';
 const describeInBrowser = browserAvailable ? describe : describe.skip;
@@ -14,7 +15,8 @@ let browser: Browser;
 beforeAll(async () => {
   if (!browserAvailable) return;
   mkdirSync(SHOTS, { recursive: true });
-  gw = await startGateway();
+  // With the demo data, as a newcomer opens it (the demo login is offered).
+  gw = await startGateway({ seedDemo: true, production: false });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 afterAll(async () => {
@@ -55,7 +57,7 @@ describeInBrowser('GraphiQL, served by the gateway', () => {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${gw.port}/graphql?token=${await platformAdminToken()}`);
     await page.waitForSelector('.graphiql-query-editor .CodeMirror', { timeout: 15000 });
-    await setQuery(page, 'query BrowserCheck { viewer { userId roles } partners(first: 5) { totalCount edges { node { name } } } }');
+    await setQuery(page, 'query BrowserCheck { viewer { userId roles } partners(first: 50) { totalCount edges { node { name } } } }');
     await page.click('.graphiql-execute-button');
     await page.waitForFunction(
       () => ((document.querySelector('.graphiql-response .CodeMirror') as any)?.CodeMirror.getValue() ?? '').includes('Browser Partner'),
@@ -69,7 +71,7 @@ describeInBrowser('GraphiQL, served by the gateway', () => {
     await page.close();
   });
 
-  it('runs a subscription over graphql-ws and shows the alert of an order blocked meanwhile', async () => {
+  it('runs a subscription over graphql-ws and lists every alert of the orders blocked meanwhile, not only the latest', async () => {
     const partner = await aPartner(gw, { name: 'Alerted Partner' });
     const customer = await aCustomer(gw, { companyName: 'Unconfirmed Customer', partners: [{ partner }] });
     const agent = await aPartnerToken(partner, Role.AGENT);
@@ -78,26 +80,85 @@ describeInBrowser('GraphiQL, served by the gateway', () => {
     await page.waitForSelector('.graphiql-query-editor .CodeMirror', { timeout: 15000 });
     await setQuery(page, 'subscription WatchBlocked { blockedOrderAlerts { cursor reasons customer { companyName } } }');
     await page.click('.graphiql-execute-button');
-    // Give the socket a moment to subscribe, then block an order through the API.
-    await page.waitForTimeout(1000);
-    const attempt = await gw.gql(
-      `mutation ($input: TransactionInput!) { attemptTransaction(input: $input) { order { outcome } alert { cursor } } }`,
-      { input: { customerId: customer.id, kind: 'NEW_PURCHASE', offerId: 'offer-1', quantity: 5, idempotencyKey: 'browser-1' } },
-      agent,
-    );
-    expect(attempt.data.attemptTransaction.order.outcome).toBe('BLOCKED');
+    await subscribersRegistered(gw, 1); // the page's socket has subscribed
+    const cursors: string[] = [];
+    for (const key of ['browser-1', 'browser-2']) {
+      const attempt = await gw.gql(
+        `mutation ($input: TransactionInput!) { attemptTransaction(input: $input) { order { outcome } alert { cursor } } }`,
+        { input: { customerId: customer.id, kind: 'NEW_PURCHASE', offerId: 'offer-1', quantity: 5, idempotencyKey: key } },
+        agent,
+      );
+      expect(attempt.data.attemptTransaction.order.outcome).toBe('BLOCKED');
+      cursors.push(attempt.data.attemptTransaction.alert.cursor);
+    }
     await page.waitForFunction(
-      () => ((document.querySelector('.graphiql-response .CodeMirror') as any)?.CodeMirror.getValue() ?? '').includes('Unconfirmed Customer'),
+      () => (JSON.parse((document.querySelector('.graphiql-response .CodeMirror') as any)?.CodeMirror.getValue() || '{}').events ?? []).length === 2,
       undefined,
       { timeout: 15000 },
     );
     const body = JSON.parse(await responseText(page));
-    expect(body.data.blockedOrderAlerts).toEqual({
-      cursor: attempt.data.attemptTransaction.alert.cursor,
-      reasons: ['ACCEPTANCE_NOT_CONFIRMED'],
-      customer: { companyName: 'Unconfirmed Customer' },
-    });
+    expect(body.events.map((e: { data: unknown }) => e.data)).toEqual(
+      cursors.map((cursor) => ({ blockedOrderAlerts: { cursor, reasons: ['ACCEPTANCE_NOT_CONFIRMED'], customer: { companyName: 'Unconfirmed Customer' } } })),
+    );
     await page.screenshot({ path: `${SHOTS}/graphiql-subscription.png` });
+    await page.close();
+  });
+
+  it('shows who you are acting as above every tab, also in a new tab whose Headers are empty', async () => {
+    const partner = await aPartner(gw, { name: 'Shown Partner' });
+    const agent = await aPartnerToken(partner, Role.AGENT, 'shown-agent');
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${gw.port}/graphql?token=${agent}`);
+    const actingAs = page.locator('#acting-as');
+    await actingAs.filter({ hasText: 'Acting as shown-agent' }).waitFor({ timeout: 15000 });
+    expect(await actingAs.textContent()).toBe('Acting as shown-agent · AGENT @ Shown Partner');
+
+    await setQuery(page, 'query InNewTab { viewer { userId } }');
+    expect(await page.evaluate(() => (document.querySelector('.graphiql-editor-tool .graphiql-editor .CodeMirror') as any)?.CodeMirror.getValue() ?? '')).not.toContain('shown-agent');
+    await page.click('.graphiql-execute-button');
+    await page.waitForFunction(() => ((document.querySelector('.graphiql-response .CodeMirror') as any)?.CodeMirror.getValue() ?? '').includes('shown-agent'), undefined, { timeout: 15000 });
+    expect(await page.locator('.graphiql-tab').count()).toBeGreaterThan(1);
+    expect(await actingAs.textContent()).toBe('Acting as shown-agent · AGENT @ Shown Partner');
+    await page.screenshot({ path: `${SHOTS}/graphiql-acting-as.png` });
+    await page.close();
+  });
+
+  it('without a token, a query and a subscription point to the demo login instead of an error dump', async () => {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${gw.port}/graphql`);
+    await page.waitForSelector('.graphiql-query-editor .CodeMirror', { timeout: 15000 });
+    const hint = 'Not signed in: choose a user under "Demo login" at the top of the page, or open /graphql?token=<token>.';
+    expect(await page.locator('#acting-as').textContent()).toBe(hint);
+    expect(await page.locator('#demo-login option').count()).toBeGreaterThan(1);
+
+    for (const query of ['query NoToken { viewer { userId } }', 'subscription NoTokenAlerts { blockedOrderAlerts { cursor } }']) {
+      await setQuery(page, query);
+      await page.click('.graphiql-execute-button');
+      await page.waitForFunction((text) => ((document.querySelector('.graphiql-response .CodeMirror') as any)?.CodeMirror.getValue() ?? '').includes(text), 'Demo login', { timeout: 15000 });
+      const body = JSON.parse(await responseText(page));
+      expect([query, body.errors]).toEqual([query, [expect.objectContaining({ message: hint })]]);
+      expect(await responseText(page)).not.toMatch(/stacktrace|\n\s+at /);
+    }
+    await page.close();
+  });
+
+  it('serves /favicon.ico, so a browser asks nothing that answers 404', async () => {
+    const res = await fetch(`http://127.0.0.1:${gw.port}/favicon.ico`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/x-icon');
+    const icon = Buffer.from(await res.arrayBuffer());
+    expect([...icon.subarray(0, 4)]).toEqual([0, 0, 1, 0]); // an ICO directory
+    expect(icon.subarray(22, 26).toString('latin1')).toBe('\x89PNG');
+
+    const page = await browser.newPage();
+    const failed: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+    });
+    await page.goto(`http://127.0.0.1:${gw.port}/graphql`);
+    await page.waitForSelector('.graphiql-container', { timeout: 15000 });
+    await page.goto(`http://127.0.0.1:${gw.port}/favicon.ico`);
+    expect(failed).toEqual([]);
     await page.close();
   });
 });

@@ -92,6 +92,18 @@ describe('query limits over HTTP', () => {
     expect(zero.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
   });
 
+  it('first given as a string ("10") says the type is wrong, not that the number is out of range', async () => {
+    const res = await gw.gql('query ($first: Int) { partners(first: $first) { totalCount } }', { first: '10' }, admin);
+    expect(res.errors?.[0]).toMatchObject({
+      message: 'first must be an Int (a whole number from 1 to 100), not a string: "10"',
+      extensions: { code: 'BAD_USER_INPUT', field: 'first' },
+    });
+    const fraction = await gw.gql('query ($first: Int) { partners(first: $first) { totalCount } }', { first: 2.5 }, admin);
+    expect(fraction.errors?.[0].message).toBe('first must be an Int (a whole number from 1 to 100), not a fraction: 2.5');
+    const outOfRange = await gw.gql('query ($first: Int) { partners(first: $first) { totalCount } }', { first: 101 }, admin);
+    expect(outOfRange.errors?.[0].message).toBe('first must be between 1 and 100');
+  });
+
   it('a NUL character in any string, variable or literal, is BAD_USER_INPUT naming it, and writes nothing', async () => {
     // PostgreSQL refuses NUL in text, and in a statement's text it is a protocol violation.
     const before = await partnerCount();

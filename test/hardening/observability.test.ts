@@ -78,7 +78,7 @@ describe('request logs', () => {
 });
 
 /** Polls until `probe` answers something (graphql-ws operations are logged when they end, after the client has its answer). */
-async function until<T>(probe: () => T | undefined, tries = 100): Promise<T> {
+async function until<T>(probe: () => T | undefined, tries = 1000): Promise<T> {
   for (let i = 0; i < tries; i++) {
     const value = probe();
     if (value !== undefined) return value;
@@ -109,12 +109,16 @@ describe('graphql-ws operations are logged and counted like HTTP requests', () =
   it('a subscription: logged and counted when it completes, however long it ran', async () => {
     const events: unknown[] = [];
     const dispose = client.subscribe({ query: 'subscription WsAlerts { blockedOrderAlerts { id } }' }, { next: (v) => events.push(v), error: () => undefined, complete: () => undefined });
-    await new Promise((r) => setTimeout(r, 200));
+    // Running on the server (not a fixed pause: under load the subscription may take longer to start).
+    for (let i = 0; i < 1000 && !(sample(await scrape(), 'graphql_active_subscriptions')! >= 1); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(sample(await scrape(), 'graphql_active_subscriptions')).toBe(1);
     expect(gw.log.find((l) => l.msg === 'graphql ws operation' && l.operationName === 'WsAlerts')).toBeUndefined();
     dispose();
     const line = await until(() => gw.log.find((l) => l.msg === 'graphql ws operation' && l.operationName === 'WsAlerts'));
     expect(line).toMatchObject({ userId: 'obs-agent', operationType: 'subscription', transport: 'ws', outcome: 'ok' });
-    expect(line.durationMs).toBeGreaterThanOrEqual(150);
+    // How long it ran is reported, but never asserted: a loaded machine makes any bound flaky.
+    expect(line.durationMs).toEqual(expect.any(Number));
+    expect(sample(await scrape(), 'graphql_active_subscriptions')).toBe(0);
     expect(await until(async () => sample(await scrape(), 'graphql_ws_operations_total', { operation: 'WsAlerts', type: 'subscription', outcome: 'ok' }))).toBe(1);
   });
 

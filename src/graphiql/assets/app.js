@@ -19,7 +19,13 @@
   function wsClient(authorization) {
     var key = authorization || '';
     if (!clients[key]) {
-      clients[key] = graphqlWs.createClient({ url: wsUrl, lazy: true, connectionParams: { authorization: authorization } });
+      clients[key] = graphqlWs.createClient({
+        url: wsUrl,
+        lazy: true,
+        connectionParams: { authorization: authorization },
+        // A refused token (4403) stays refused: say so at once instead of retrying for a minute.
+        shouldRetry: function (event) { return !(event && event.code === 4403); },
+      });
     }
     return clients[key];
   }
@@ -31,22 +37,99 @@
     return Boolean(op && op.operation === 'subscription');
   }
 
+  var NOT_SIGNED_IN = config.demoUsers && config.demoUsers.length
+    ? 'Not signed in: choose a user under "Demo login" at the top of the page, or open /graphql?token=<token>.'
+    : 'Not signed in: open /graphql?token=<token>, or add {"Authorization": "Bearer <token>"} under Headers.';
+
+  /** Without a token the gateway answers UNAUTHENTICATED: say how to get one instead. */
+  function explainMissingToken(body, authorization) {
+    var unauthenticated = body && body.errors && body.errors.some(function (e) { return e.extensions && e.extensions.code === 'UNAUTHENTICATED'; });
+    if (authorization || !unauthenticated) return body;
+    return { errors: [{ message: NOT_SIGNED_IN, extensions: { code: 'UNAUTHENTICATED' } }], data: null };
+  }
+
+  var MAX_EVENTS = 100;
+
+  /**
+   * A subscription's answer pane lists its events (the latest MAX_EVENTS, oldest first)
+   * instead of showing only the latest; a refused or broken socket is an error result,
+   * not a stack trace.
+   */
+  async function* eventList(iterator, authorization) {
+    var events = [];
+    try {
+      for await (var result of iterator) {
+        events.push(result);
+        if (events.length > MAX_EVENTS) events.shift();
+        yield { events: events.slice() };
+      }
+    } catch (err) {
+      var message = err && err.code === 4403
+        ? 'The gateway refused the token (expired or invalid): choose a user under "Demo login", or use a fresh token.'
+        : (err && err.reason) || (err && err.message) || 'The subscription was closed by the gateway' + (err && err.code ? ' (' + err.code + ')' : '');
+      yield { events: events.slice(), errors: [{ message: message }] };
+    }
+  }
+
   function fetcher(params, opts) {
     var headers = (opts && opts.headers) || {};
+    var authorization = authorizationOf(headers);
     if (isSubscription(params, opts && opts.documentAST)) {
-      return wsClient(authorizationOf(headers)).iterate({
-        query: params.query,
-        variables: params.variables,
-        operationName: params.operationName,
-      });
+      showIdentity(authorization);
+      // The gateway refuses a socket without a token: no need to open one to learn that.
+      if (!authorization) return Promise.resolve({ errors: [{ message: NOT_SIGNED_IN, extensions: { code: 'UNAUTHENTICATED' } }] });
+      return eventList(
+        wsClient(authorization).iterate({
+          query: params.query,
+          variables: params.variables,
+          operationName: params.operationName,
+        }),
+        authorization,
+      );
     }
     var requestHeaders = Object.assign({ 'content-type': 'application/json', accept: 'application/json' }, headers);
-    var authorization = authorizationOf(headers);
     if (authorization) requestHeaders.authorization = authorization;
     for (var key in headers) if (key !== 'authorization' && key.toLowerCase() === 'authorization') delete requestHeaders[key];
-    return fetch(httpUrl, { method: 'POST', headers: requestHeaders, body: JSON.stringify(params) }).then(function (res) {
-      return res.json();
-    });
+    if (params.operationName !== 'IntrospectionQuery') showIdentity(authorization);
+    return fetch(httpUrl, { method: 'POST', headers: requestHeaders, body: JSON.stringify(params) })
+      .then(function (res) { return res.json(); })
+      .then(function (body) { return explainMissingToken(body, authorization); });
+  }
+
+  /**
+   * Who the gateway takes you for, in the page's header bar, so every tab shows it: the
+   * token of the last operation run (a tab's own Authorization header, else the page's).
+   */
+  var identity = document.createElement('span');
+  identity.id = 'acting-as';
+  identity.setAttribute('aria-live', 'polite');
+  identity.style.marginLeft = 'auto';
+  document.querySelector('header').appendChild(identity);
+  var shownFor;
+  function showIdentity(authorization) {
+    if (shownFor === (authorization || '')) return;
+    shownFor = authorization || '';
+    if (!authorization) {
+      identity.textContent = NOT_SIGNED_IN;
+      return;
+    }
+    identity.textContent = 'Checking the token…';
+    fetch(httpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: authorization },
+      body: JSON.stringify({ query: '{ viewer { userId roles partner { name } } }' }),
+    })
+      .then(function (res) { return res.json(); })
+      .then(function (body) {
+        if (shownFor !== authorization) return;
+        var viewer = body.data && body.data.viewer;
+        identity.textContent = viewer
+          ? 'Acting as ' + viewer.userId + ' · ' + viewer.roles.join(', ') + (viewer.partner ? ' @ ' + viewer.partner.name : '')
+          : 'Token refused: ' + ((body.errors && body.errors[0] && body.errors[0].message) || 'unknown error');
+      })
+      .catch(function () {
+        if (shownFor === authorization) identity.textContent = 'The gateway does not answer';
+      });
   }
 
   var defaultHeaders = config.token ? JSON.stringify({ Authorization: 'Bearer ' + config.token }, null, 2) : undefined;
@@ -78,6 +161,7 @@
         .then(function (body) {
           if (!body.token) return;
           fallbackAuthorization = 'Bearer ' + body.token;
+          showIdentity(fallbackAuthorization);
           // Remount so the new token fills the Headers editor.
           localStorage.removeItem('graphiql:headers');
           ReactDOM.unmountComponentAtNode(document.getElementById('graphiql'));
@@ -89,4 +173,5 @@
   }
 
   render(config.token ? defaultHeaders : undefined);
+  showIdentity(fallbackAuthorization);
 })();
