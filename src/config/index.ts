@@ -1,9 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { DEVELOPMENT_ORIGINS } from '../server/cors';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 
 /** Everything the gateway reads from its environment, validated once at start-up. */
+/** Origins a development gateway allows without configuration: a frontend's dev server on any port (src/server/cors.ts). */
+export const DEVELOPMENT_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*'];
+
 export interface Config {
   port: number;
   /** Absent: the gateway starts an embedded PostgreSQL under `dataDir`. */

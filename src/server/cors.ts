@@ -1,5 +1,4 @@
-/** Origins a development gateway allows without configuration: a frontend's dev server on any port. */
-export const DEVELOPMENT_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*'];
+export { DEVELOPMENT_ORIGINS } from '../config';
 
 /**
  * Whether a browser origin is allowed by CORS_ORIGINS' entries: `*` (any origin), an exact
