@@ -21,6 +21,12 @@ export interface Config {
     jwksUrl?: string;
     issuer?: string;
     audience?: string;
+    /**
+     * JWT_MAX_LIFETIME_SECONDS: longest a token may live from its issue (`exp` − `iat`);
+     * longer ones are refused. Default 24 hours in production, 30 days otherwise (the
+     * development tokens' lifetime). Absent (only when built by hand): no cap.
+     */
+    maxLifetimeSeconds?: number;
   };
   seedDemo: boolean;
   logLevel: string;
@@ -183,7 +189,13 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     embeddedPgPort: intVar(env, 'EMBEDDED_PG_PORT', 54329, 1),
     production,
-    jwt: { secret, jwksUrl, issuer: env.JWT_ISSUER || undefined, audience: env.JWT_AUDIENCE || undefined },
+    jwt: {
+      secret,
+      jwksUrl,
+      issuer: env.JWT_ISSUER || undefined,
+      audience: env.JWT_AUDIENCE || undefined,
+      maxLifetimeSeconds: intVar(env, 'JWT_MAX_LIFETIME_SECONDS', production ? 24 * 3600 : 30 * 24 * 3600, 60, 366 * 24 * 3600),
+    },
     seedDemo: boolVar(env, 'SEED_DEMO', true),
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', !production),
