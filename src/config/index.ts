@@ -36,6 +36,13 @@ export interface Config {
   corsOrigins: string[];
   /** Query limits, the same on HTTP and WebSocket (src/server/limits.ts). */
   limits: QueryLimits;
+  /** Live subscriptions (graphql-ws) one caller may hold on this instance (src/server/ws.ts). */
+  subscriptions: {
+    /** MAX_SUBSCRIPTIONS_PER_SOCKET: running subscriptions on one socket (default 50). */
+    perSocket: number;
+    /** MAX_SUBSCRIPTIONS_PER_USER: running subscriptions of one user (token `sub`) across its sockets (default 500). */
+    perUser: number;
+  };
   rateLimit: {
     /** Mutations per partner (or platform user) per window. */
     mutationsPerMinute: number;
@@ -206,6 +213,10 @@ export function loadConfig(env: Env = process.env): Config {
       cost: intVar(env, 'MAX_QUERY_COST', 10_000, 1, 10_000_000),
       aliases: intVar(env, 'MAX_QUERY_ALIASES', 30, 0, 100_000),
       tokens: intVar(env, 'MAX_QUERY_TOKENS', 3_000, 100, 1_000_000),
+    },
+    subscriptions: {
+      perSocket: intVar(env, 'MAX_SUBSCRIPTIONS_PER_SOCKET', 50, 1, 100_000),
+      perUser: intVar(env, 'MAX_SUBSCRIPTIONS_PER_USER', 500, 1, 1_000_000),
     },
     rateLimit: {
       mutationsPerMinute: intVar(env, 'RATE_LIMIT_MUTATIONS_PER_MINUTE', 600, 1, 10_000_000),
