@@ -44,6 +44,9 @@ function fieldOfCoercionError(message: string): string | undefined {
   return variable;
 }
 
+/** Apollo's words for an automatic persisted query whose sha256Hash is not its query's. */
+const APQ_HASH_MISMATCH = 'provided sha does not match query';
+
 /** A variable's value that does not coerce to its type, as graphql-js reports it (Apollo's own test). */
 const isVariableCoercionError = (e: GraphQLError) => e.nodes?.length === 1 && e.nodes[0].kind === Kind.VARIABLE_DEFINITION && /^Variable "\$/.test(e.message);
 
@@ -110,6 +113,10 @@ function formatErrorOnce(log: Logger, production: boolean) {
     if (isConnectionFailure(original)) {
       log.warn({ err: original, requestId }, 'database unavailable');
       return { message: 'The database is unavailable; try again shortly', path: formatted.path, extensions: { code: 'SERVICE_UNAVAILABLE', requestId } };
+    }
+    if (original instanceof GraphQLError && !original.originalError && original.message === APQ_HASH_MISMATCH) {
+      // Apollo answers it with status 400 but no code; Apollo Router's code for the same refusal.
+      return { message: original.message, extensions: { code: 'PERSISTED_QUERY_HASH_MISMATCH' } };
     }
     if (isTokenLimitError(formatted.message)) {
       return { message: formatted.message.replace(/^Syntax Error: /, ''), extensions: { code: QUERY_TOO_COMPLEX, limit: 'tokens' } };

@@ -56,3 +56,16 @@ describe('no "did you mean" suggestions in production', () => {
     expect(res.errors?.[0].message).toBe('Cannot query field "blockedOrderAlert" on type "Subscription".');
   });
 });
+
+describe('automatic persisted queries', () => {
+  it('a hash that does not match its query answers 400 PERSISTED_QUERY_HASH_MISMATCH, not an internal error', async () => {
+    const res = await fetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+      body: JSON.stringify({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } } }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ errors: [{ message: 'provided sha does not match query', extensions: { code: 'PERSISTED_QUERY_HASH_MISMATCH' } }] });
+    expect(gw.log.find((l) => l.msg === 'unexpected error')).toBeUndefined();
+  });
+});
