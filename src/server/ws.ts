@@ -5,7 +5,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { randomUUID } from 'node:crypto';
 import { buildContext, type Context, type Services } from './context';
 import { bearer } from '../auth/token';
-import { metricsOf } from './metrics';
+import { metricsOf, UNCOUNTED_OPERATION } from './metrics';
 import { formatError } from './errors';
 import { sharedSubscribe } from './shared-execution';
 import type { Config } from '../config';
@@ -233,6 +233,8 @@ interface RunningOperation {
   partnerId?: string;
   operationName?: string;
   operationType?: string;
+  /** Parsed, validated and run (its name is the document's); false when refused before. */
+  validated: boolean;
   errorCodes: Set<string>;
 }
 
@@ -257,6 +259,7 @@ class OperationJournal {
       partnerId: context?.viewer?.partnerId ?? undefined,
       operationName: operationName ?? undefined,
       operationType,
+      validated: context !== undefined,
       errorCodes: new Set(),
     });
   }
@@ -301,7 +304,9 @@ class OperationJournal {
     );
     const metrics = metricsOf(this.services);
     if (!metrics) return;
-    metrics.wsOperations.inc({ operation: metrics.operationLabel(op.operationName), type: op.operationType ?? 'unknown', outcome });
+    // Refused before it ran (not validated): its name, chosen by the client, takes no label.
+    const operation = op.validated ? metrics.operationLabel(op.operationName) : UNCOUNTED_OPERATION;
+    metrics.wsOperations.inc({ operation, type: op.operationType ?? 'unknown', outcome });
     for (const code of codes) metrics.errors.inc({ code });
   }
 }
