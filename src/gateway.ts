@@ -130,7 +130,7 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
     }
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
-      httpServer.listen(config.port, () => resolve());
+      httpServer.listen(config.port, config.host, () => resolve());
     });
   } catch (err) {
     // Whatever started (listeners, job queues, the database) must not outlive a failed start.

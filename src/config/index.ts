@@ -5,6 +5,12 @@ import { join, resolve } from 'node:path';
 /** Everything the gateway reads from its environment, validated once at start-up. */
 export interface Config {
   port: number;
+  /**
+   * HOST: the address the HTTP server listens on. Default in development 127.0.0.1 (its
+   * demo tokens and development secret are for this machine only); in production every
+   * interface, as before.
+   */
+  host?: string;
   /** Absent: the gateway starts an embedded PostgreSQL under `dataDir`. */
   databaseUrl?: string;
   /** DATABASE_POOL_MAX: most connections this instance holds open (default 20). */
@@ -190,6 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   return {
     port: intVar(env, 'PORT', 4000),
+    host: env.HOST || (production ? undefined : '127.0.0.1'),
     databaseUrl: env.DATABASE_URL || undefined,
     databasePoolMax: intVar(env, 'DATABASE_POOL_MAX', 20, 1, 1000),
     workers: intVar(env, 'WORKERS', 1, 1, 64),
