@@ -50,7 +50,7 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
     log.info({ port: config.embeddedPgPort, dir: `${config.dataDir}/pg` }, 'embedded PostgreSQL started');
   }
 
-  const orm = await initOrm(databaseUrl, { logger: (message) => log.debug({ component: 'orm' }, message) }, config.databasePoolMax);
+  const orm = await initOrm(databaseUrl, { logger: (message) => log.debug({ component: 'orm' }, message) }, config.databasePoolMax, config.databaseSession);
   let demo: DemoSeed | undefined;
   try {
     await withStartupLock(databaseUrl, async () => {

@@ -15,6 +15,8 @@ export interface Config {
   databaseUrl?: string;
   /** DATABASE_POOL_MAX: most connections this instance holds open (default 20). */
   databasePoolMax: number;
+  /** Limits PostgreSQL enforces on the gateway's own sessions (src/db/orm.ts); 0 turns one off. */
+  databaseSession: DatabaseSessionLimits;
   /** WORKERS: gateway processes sharing the port, one core each (default 1; src/server/cluster.ts). */
   workers: number;
   dataDir: string;
@@ -91,6 +93,13 @@ export interface PartnerCenterConfig {
   jobExpireSeconds: number;
   /** How often pg-boss looks for such expired jobs. */
   maintenanceIntervalSeconds: number;
+}
+
+export interface DatabaseSessionLimits {
+  /** DATABASE_STATEMENT_TIMEOUT_MS: longest one statement may run (default 30 s). */
+  statementTimeoutMs: number;
+  /** DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: longest a session may sit idle inside a transaction before PostgreSQL ends it (default 15 s). */
+  idleInTransactionTimeoutMs: number;
 }
 
 export interface QueryLimits {
@@ -199,6 +208,10 @@ export function loadConfig(env: Env = process.env): Config {
     host: env.HOST || (production ? undefined : '127.0.0.1'),
     databaseUrl: env.DATABASE_URL || undefined,
     databasePoolMax: intVar(env, 'DATABASE_POOL_MAX', 20, 1, 1000),
+    databaseSession: {
+      statementTimeoutMs: intVar(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 86_400_000),
+      idleInTransactionTimeoutMs: intVar(env, 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 15_000, 0, 86_400_000),
+    },
     workers: intVar(env, 'WORKERS', 1, 1, 64),
     dataDir,
     embeddedPgPort: intVar(env, 'EMBEDDED_PG_PORT', 54329, 1),
