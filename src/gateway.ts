@@ -139,5 +139,7 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
   }
   const port = (httpServer.address() as AddressInfo).port;
 
-  return { url: `http://127.0.0.1:${port}/graphql`, port, httpServer, orm, services, demo, stop };
+  // A HOST naming one address is the only one answering; otherwise loopback reaches it.
+  const host = !config.host || config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  return { url: `http://${host}:${port}/graphql`, port, httpServer, orm, services, demo, stop };
 }

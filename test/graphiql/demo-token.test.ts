@@ -72,4 +72,15 @@ describe('the listening address', () => {
       await local.stop();
     }
   });
+
+  it('a gateway on one address named by HOST answers only there, and its url names it', async () => {
+    const one = await startGateway({ host: outsideAddress });
+    try {
+      expect(one.url).toBe(`http://${outsideAddress}:${one.port}/graphql`);
+      expect((await get(outsideAddress, one.port, '/healthz')).status).toBe(200);
+      await expect(get('127.0.0.1', one.port, '/healthz')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      await one.stop();
+    }
+  });
 });
