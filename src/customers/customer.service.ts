@@ -85,7 +85,16 @@ export class CustomerService {
     if (partnerId !== null) {
       // An id that cannot name a partner matches nothing.
       if (!isUuid(partnerId)) where.push({ sql: 'false', params: [] });
-      else {
+      else if (this.viewer.partnerId && partnerId !== this.viewer.partnerId) {
+        // A linked partner (a provider naming its reseller, or the reverse): only the customers
+        // the two serve together, not what the other does with third partners.
+        where.push({
+          sql: `c.id in (select r.customer_id from customer_relationships r
+               join customer_relationship_resellers rr on rr.relationship_id = r.id
+              where (r.partner_id = ? and rr.reseller_id = ?) or (r.partner_id = ? and rr.reseller_id = ?))`,
+          params: [this.viewer.partnerId, partnerId, partnerId, this.viewer.partnerId],
+        });
+      } else {
         where.push({
           sql: `c.id in (select r.customer_id from customer_relationships r where r.partner_id = ?
              union select r.customer_id from customer_relationships r
