@@ -15,14 +15,15 @@ const { values } = parseArgs({
     name: { type: 'string' },
     role: { type: 'string', multiple: true },
     partner: { type: 'string' },
-    expires: { type: 'string', default: '30d' },
+    // Default: the longest lifetime the gateway accepts (JWT_MAX_LIFETIME_SECONDS).
+    expires: { type: 'string' },
   },
 });
 
 const roles = (values.role ?? []) as Role[];
 const unknown = roles.filter((r) => !(Object.values(Role) as string[]).includes(r));
 if (!values.sub || roles.length === 0 || unknown.length) {
-  console.error(`usage: npm run token -- --sub <id> --role <${Object.values(Role).join('|')}> [--partner <partnerId>] [--name <name>] [--expires 30d]`);
+  console.error(`usage: npm run token -- --sub <id> --role <${Object.values(Role).join('|')}> [--partner <partnerId>] [--name <name>] [--expires 8h]`);
   if (unknown.length) console.error(`unknown role: ${unknown.join(', ')}`);
   process.exit(2);
 }
@@ -31,6 +32,6 @@ if (!config.jwt.secret) {
   console.error('No JWT_SECRET: tokens for a JWKS-configured gateway come from the identity provider');
   process.exit(2);
 }
-mintToken(config.jwt.secret, { sub: values.sub, name: values.name, partnerId: values.partner, roles }, { expiresIn: values.expires, issuer: config.jwt.issuer, audience: config.jwt.audience }).then((t) =>
+mintToken(config.jwt.secret, { sub: values.sub, name: values.name, partnerId: values.partner, roles }, { expiresIn: values.expires ?? `${config.jwt.maxLifetimeSeconds}s`, issuer: config.jwt.issuer, audience: config.jwt.audience }).then((t) =>
   console.log(t),
 );

@@ -54,7 +54,7 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
     log.info({ port: config.embeddedPgPort, dir: `${config.dataDir}/pg` }, 'embedded PostgreSQL started');
   }
 
-  const orm = await initOrm(databaseUrl, entities, { logger: (message) => log.debug({ component: 'orm' }, message) }, config.databasePoolMax);
+  const orm = await initOrm(databaseUrl, entities, { logger: (message) => log.debug({ component: 'orm' }, message) }, config.databasePoolMax, config.databaseSession);
   let demo: DemoSeed | undefined;
   try {
     await withStartupLock(databaseUrl, async () => {
@@ -130,7 +130,7 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
     await running.start(features);
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
-      httpServer.listen(config.port, () => resolve());
+      httpServer.listen(config.port, config.host, () => resolve());
     });
   } catch (err) {
     // Whatever started (listeners, job queues, the database) must not outlive a failed start.
@@ -139,5 +139,7 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
   }
   const port = (httpServer.address() as AddressInfo).port;
 
-  return { url: `http://127.0.0.1:${port}/graphql`, port, httpServer, orm, services, demo, stop };
+  // A HOST naming one address is the only one answering; otherwise loopback reaches it.
+  const host = !config.host || config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  return { url: `http://${host}:${port}/graphql`, port, httpServer, orm, services, demo, stop };
 }

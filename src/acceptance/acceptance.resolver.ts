@@ -2,15 +2,14 @@ import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectT
 import { Parent } from '../common/parent';
 import { ANY_ROLE, PartnerType, WRITERS } from '../auth/roles';
 import { contactValue, type ContactKind } from '../auth/mask';
-import { isUuid } from '../auth/tenancy';
-import { seesAllPartners } from '../auth/viewer';
+import { mayReadPartner as mayReadPartnerOf, partnerNamedBy, type LinkedPartners } from '../auth/tenancy';
 import { ConnectionType, PageArgs } from '../common/connection';
 import type { Context } from '../kernel/context';
 import { Customer } from '../customers/customer.entity';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import { templateById } from '../agreements/agreement.loaders';
 import { Partner, User } from '../partners/partner.entity';
-import { partnerById, providersOfReseller, userById } from '../partners/partner.loaders';
+import { partnerById, providersOfReseller, resellersOfProvider, userById } from '../partners/partner.loaders';
 import { customerById } from '../customers/customer.loaders';
 import { Subscription } from '../transactions/transaction.entity';
 import { Acceptance, AcceptanceCorrection, AcceptanceSubmission } from './acceptance.entity';
@@ -229,17 +228,16 @@ export class AcceptanceSubmissionResolver {
 
 const partnerArg = { nullable: true, description: "The billing partner; defaults to the caller's partner (for callers without one: see the field)" };
 
-/**
- * Whether the viewer may read acceptance records of `partnerId`: platform roles any,
- * a partner its own, a reseller those of the providers it is linked to.
- */
-export async function mayReadPartner(ctx: Context, partnerId: string | null | undefined): Promise<boolean> {
-  const v = ctx.viewer!;
-  if (!partnerId || seesAllPartners(v) || partnerId === v.partnerId) return true;
-  if (!isUuid(partnerId)) return false;
-  if (v.partnerType !== PartnerType.INDIRECT_RESELLER) return false;
-  return (await providersOfReseller.of(ctx).load(v.partnerId!)).some((p) => p.id === partnerId);
+/** src/auth/tenancy.ts's mayReadPartner, with the request's loader of a reseller's providers. */
+export function mayReadPartner(ctx: Context, partnerId: string | null | undefined): Promise<boolean> {
+  return mayReadPartnerOf(ctx.viewer!, partnerId, linkedThrough(ctx));
 }
+
+/** LinkedPartners through the request's loaders: a reseller's providers, a provider's resellers. */
+const linkedThrough =
+  (ctx: Context): LinkedPartners =>
+  async (viewer, other) =>
+    (await (viewer.partnerType === PartnerType.INDIRECT_RESELLER ? providersOfReseller : resellersOfProvider).of(ctx).load(viewer.partnerId!)).some((p) => p.id === other);
 
 /** The acceptance fields of a customer (DESIGN.md section 2), all through DataLoaders. */
 @Resolver(() => Customer)
@@ -248,12 +246,14 @@ export class CustomerAcceptanceResolver {
     description:
       'Acceptance state relative to one billing partner: the argument, else the caller\'s partner; for callers without a partner, the least compliant across the customer\'s billing partners (MISSING, WITHDRAWN, OUTDATED, CONFIRMED); NOT_APPLICABLE on national clouds',
   })
-  complianceStatus(
+  async complianceStatus(
     @Parent() customer: Customer,
     @Arg('partnerId', () => ID, partnerArg) partnerId: string | null,
     @Ctx() ctx: Context,
   ): Promise<ComplianceStatus> {
-    return acceptanceFactsOf.of(ctx).load({ scope: complianceScope(ctx.viewer!, partnerId), customerId: customer.id }).then((f) => f.status);
+    // Another tenant's partner answers as an unknown one would (MISSING), not with its status.
+    const named = await partnerNamedBy(ctx.viewer!, partnerId, linkedThrough(ctx));
+    return acceptanceFactsOf.of(ctx).load({ scope: complianceScope(ctx.viewer!, named), customerId: customer.id }).then((f) => f.status);
   }
 
   @FieldResolver(() => Acceptance, {

@@ -84,6 +84,36 @@ export async function actingPartnerId(
   throw new NotFoundError('Partner', partnerId);
 }
 
+/** Whether a partner user's partner and another are linked, either way (reseller and provider). */
+export type LinkedPartners = (viewer: Viewer, otherPartnerId: string) => Promise<boolean>;
+
+/** LinkedPartners by one statement (services; resolvers pass their request's DataLoaders instead). */
+export const linkedBySql =
+  (em: EntityManager): LinkedPartners =>
+  (viewer, other) =>
+    viewer.partnerType === PartnerType.INDIRECT_RESELLER ? isLinked(em, viewer.partnerId!, other) : isLinked(em, other, viewer.partnerId!);
+
+/**
+ * Whether the viewer may read records of the partner an argument names (the
+ * `partnerId` of a customer's fields, of a list filter): platform roles any, a partner
+ * user its own and the partners it is linked with (as visiblePartnerCondition). Any
+ * other id is answered exactly as an unknown partner is (see `partnerNamedBy`), so
+ * naming another tenant learns nothing.
+ */
+export async function mayReadPartner(viewer: Viewer, partnerId: string | null | undefined, linked: LinkedPartners): Promise<boolean> {
+  if (!partnerId || seesAllPartners(viewer) || partnerId === viewer.partnerId) return true;
+  if (!isUuid(partnerId) || viewer.partnerType === PartnerType.DIRECT_BILL) return false;
+  return linked(viewer, partnerId);
+}
+
+/** A well-formed id that names no partner (ids are random v4 UUIDs, never the nil one). */
+export const NO_PARTNER = '00000000-0000-0000-0000-000000000000';
+
+/** The partner an argument names, or NO_PARTNER when the viewer may not read it: the answer is then the unknown partner's. */
+export async function partnerNamedBy(viewer: Viewer, partnerId: string | null, linked: LinkedPartners): Promise<string | null> {
+  return (await mayReadPartner(viewer, partnerId, linked)) ? partnerId : NO_PARTNER;
+}
+
 export async function partnerExists(em: EntityManager, partnerId: string): Promise<boolean> {
   if (!isUuid(partnerId)) return false;
   const rows = await em.getConnection().execute('select 1 from partners where id = ?', [partnerId]);

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config';
 import { Role } from './roles';
 
@@ -8,6 +8,8 @@ export interface Claims {
   name: string;
   partnerId?: string;
   roles: Role[];
+  /** When the token expires (its `exp`), in milliseconds since the epoch: a live socket closes then. */
+  expiresAt: number;
 }
 
 export class InvalidTokenError extends Error {}
@@ -16,7 +18,8 @@ const KNOWN_ROLES = new Set<string>(Object.values(Role));
 const PLATFORM_ROLES = new Set<string>([Role.PLATFORM_ADMIN, Role.ANALYST]);
 
 export function parseClaims(payload: JWTPayload): Claims {
-  const { sub, name, partnerId, roles } = payload as Record<string, unknown>;
+  const { sub, name, partnerId, roles, exp } = payload as Record<string, unknown>;
+  if (typeof exp !== 'number') throw new InvalidTokenError('the token has no expiry (exp)');
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) throw new InvalidTokenError('sub is missing');
   if (!Array.isArray(roles) || roles.length === 0 || !roles.every((r) => typeof r === 'string' && KNOWN_ROLES.has(r))) {
     throw new InvalidTokenError('roles must name known roles');
@@ -32,7 +35,28 @@ export function parseClaims(payload: JWTPayload): Claims {
     name: typeof name === 'string' && name.trim() ? name.trim().slice(0, 255) : sub,
     partnerId: partnerId as string | undefined,
     roles: roles as Role[],
+    expiresAt: exp * 1000,
   };
+}
+
+/**
+ * A token may live at most `maxSeconds` from when it was issued (or from now, when it
+ * says nothing or claims a later issue): a stolen token must not work for months.
+ */
+function checkLifetime(payload: JWTPayload, maxSeconds: number | undefined, nowSeconds: number): void {
+  if (maxSeconds === undefined || typeof payload.exp !== 'number') return;
+  const issued = typeof payload.iat === 'number' ? Math.min(payload.iat, nowSeconds) : nowSeconds;
+  if (payload.exp - issued > maxSeconds) {
+    throw new InvalidTokenError(`the token lives longer than the ${maxSeconds} seconds allowed (JWT_MAX_LIFETIME_SECONDS)`);
+  }
+}
+
+/** The JWT library's reasons in the gateway's words; an expired token says when it expired. */
+function reason(err: unknown): string {
+  if (err instanceof errors.JWTExpired && typeof err.payload.exp === 'number') {
+    return `the token expired at ${new Date(err.payload.exp * 1000).toISOString()}`;
+  }
+  return (err as Error).message;
 }
 
 /** How long a verified token is taken at its word (never past its `exp`), and how many are kept. */
@@ -73,16 +97,18 @@ export class TokenVerifier {
         algorithms: this.algorithms,
         issuer: this.jwt.issuer,
         audience: this.jwt.audience,
+        requiredClaims: ['exp'],
       });
+      checkLifetime(payload, this.jwt.maxLifetimeSeconds, Math.floor(now / 1000));
       const claims = parseClaims(payload);
       Object.freeze(claims.roles);
-      const until = Math.min(now + VERIFIED_FOR_MS, typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity);
+      const until = Math.min(now + VERIFIED_FOR_MS, claims.expiresAt);
       if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
       this.verified.set(token, { claims: Object.freeze(claims), until });
       return claims;
     } catch (err) {
       if (err instanceof InvalidTokenError) throw err;
-      throw new InvalidTokenError((err as Error).message);
+      throw new InvalidTokenError(reason(err));
     }
   }
 }

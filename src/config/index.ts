@@ -8,10 +8,18 @@ export const DEVELOPMENT_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*'];
 
 export interface Config {
   port: number;
+  /**
+   * HOST: the address the HTTP server listens on. Default in development 127.0.0.1 (its
+   * demo tokens and development secret are for this machine only); in production every
+   * interface, as before.
+   */
+  host?: string;
   /** Absent: the gateway starts an embedded PostgreSQL under `dataDir`. */
   databaseUrl?: string;
   /** DATABASE_POOL_MAX: most connections this instance holds open (default 20). */
   databasePoolMax: number;
+  /** Limits PostgreSQL enforces on the gateway's own sessions (src/db/orm.ts); 0 turns one off. */
+  databaseSession: DatabaseSessionLimits;
   /** WORKERS: gateway processes sharing the port, one core each (default 1; src/server/cluster.ts). */
   workers: number;
   dataDir: string;
@@ -24,6 +32,12 @@ export interface Config {
     jwksUrl?: string;
     issuer?: string;
     audience?: string;
+    /**
+     * JWT_MAX_LIFETIME_SECONDS: longest a token may live from its issue (`exp` − `iat`);
+     * longer ones are refused. Default 24 hours in production, 30 days otherwise (the
+     * development tokens' lifetime). Absent (only when built by hand): no cap.
+     */
+    maxLifetimeSeconds?: number;
   };
   seedDemo: boolean;
   logLevel: string;
@@ -35,6 +49,13 @@ export interface Config {
   corsOrigins: string[];
   /** Query limits, the same on HTTP and WebSocket (src/server/limits.ts). */
   limits: QueryLimits;
+  /** Live subscriptions (graphql-ws) one caller may hold on this instance (src/server/ws.ts). */
+  subscriptions: {
+    /** MAX_SUBSCRIPTIONS_PER_SOCKET: running subscriptions on one socket (default 50). */
+    perSocket: number;
+    /** MAX_SUBSCRIPTIONS_PER_USER: running subscriptions of one user (token `sub`) across its sockets (default 500). */
+    perUser: number;
+  };
   rateLimit: {
     /** Mutations per partner (or platform user) per window. */
     mutationsPerMinute: number;
@@ -91,6 +112,13 @@ export interface PartnerCenterConfig {
   jobExpireSeconds: number;
   /** How often pg-boss looks for such expired jobs. */
   maintenanceIntervalSeconds: number;
+}
+
+export interface DatabaseSessionLimits {
+  /** DATABASE_STATEMENT_TIMEOUT_MS: longest one statement may run (default 30 s). */
+  statementTimeoutMs: number;
+  /** DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: longest a session may sit idle inside a transaction before PostgreSQL ends it (default 15 s). */
+  idleInTransactionTimeoutMs: number;
 }
 
 export interface QueryLimits {
@@ -196,13 +224,24 @@ export function loadConfig(env: Env = process.env): Config {
   }
   return {
     port: intVar(env, 'PORT', 4000),
+    host: env.HOST || (production ? undefined : '127.0.0.1'),
     databaseUrl: env.DATABASE_URL || undefined,
     databasePoolMax: intVar(env, 'DATABASE_POOL_MAX', 20, 1, 1000),
+    databaseSession: {
+      statementTimeoutMs: intVar(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 86_400_000),
+      idleInTransactionTimeoutMs: intVar(env, 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 15_000, 0, 86_400_000),
+    },
     workers: intVar(env, 'WORKERS', 1, 1, 64),
     dataDir,
     embeddedPgPort: intVar(env, 'EMBEDDED_PG_PORT', 54329, 1),
     production,
-    jwt: { secret, jwksUrl, issuer: env.JWT_ISSUER || undefined, audience: env.JWT_AUDIENCE || undefined },
+    jwt: {
+      secret,
+      jwksUrl,
+      issuer: env.JWT_ISSUER || undefined,
+      audience: env.JWT_AUDIENCE || undefined,
+      maxLifetimeSeconds: intVar(env, 'JWT_MAX_LIFETIME_SECONDS', production ? 24 * 3600 : 30 * 24 * 3600, 60, 366 * 24 * 3600),
+    },
     seedDemo: boolVar(env, 'SEED_DEMO', true),
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', !production),
@@ -218,6 +257,10 @@ export function loadConfig(env: Env = process.env): Config {
       cost: intVar(env, 'MAX_QUERY_COST', 10_000, 1, 10_000_000),
       aliases: intVar(env, 'MAX_QUERY_ALIASES', 30, 0, 100_000),
       tokens: intVar(env, 'MAX_QUERY_TOKENS', 3_000, 100, 1_000_000),
+    },
+    subscriptions: {
+      perSocket: intVar(env, 'MAX_SUBSCRIPTIONS_PER_SOCKET', 50, 1, 100_000),
+      perUser: intVar(env, 'MAX_SUBSCRIPTIONS_PER_USER', 500, 1, 1_000_000),
     },
     rateLimit: {
       mutationsPerMinute: intVar(env, 'RATE_LIMIT_MUTATIONS_PER_MINUTE', 600, 1, 10_000_000),

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { complianceStatusCondition } from '../acceptance/compliance';
 import type { ComplianceStatus } from '../acceptance/acceptance.enums';
-import { canSeeCustomer, isLinked, isUuid, visibleCustomerCondition } from '../auth/tenancy';
+import { canSeeCustomer, isLinked, isUuid, linkedBySql, partnerNamedBy, visibleCustomerCondition } from '../auth/tenancy';
 import { isPlatformAdmin, type Viewer } from '../auth/viewer';
 import { paginateRows, type ConnectionResult, type SqlCondition } from '../common/connection';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors';
@@ -80,11 +80,21 @@ export class CustomerService {
   /** Visible customers matching the filter, by company name. */
   async list(filter: CustomerListFilter | null | undefined, page: { first?: number | null; after?: string | null }): Promise<ConnectionResult<Customer>> {
     const where: SqlCondition[] = [visibleCustomerCondition(this.viewer, 'c.id')];
-    const partnerId = filter?.partnerId ?? null;
+    // Another tenant's partner filters as an unknown one does (nothing), not to the customers both serve.
+    const partnerId = await partnerNamedBy(this.viewer, filter?.partnerId ?? null, linkedBySql(this.em));
     if (partnerId !== null) {
       // An id that cannot name a partner matches nothing.
       if (!isUuid(partnerId)) where.push({ sql: 'false', params: [] });
-      else {
+      else if (this.viewer.partnerId && partnerId !== this.viewer.partnerId) {
+        // A linked partner (a provider naming its reseller, or the reverse): only the customers
+        // the two serve together, not what the other does with third partners.
+        where.push({
+          sql: `c.id in (select r.customer_id from customer_relationships r
+               join customer_relationship_resellers rr on rr.relationship_id = r.id
+              where (r.partner_id = ? and rr.reseller_id = ?) or (r.partner_id = ? and rr.reseller_id = ?))`,
+          params: [this.viewer.partnerId, partnerId, partnerId, this.viewer.partnerId],
+        });
+      } else {
         where.push({
           sql: `c.id in (select r.customer_id from customer_relationships r where r.partner_id = ?
              union select r.customer_id from customer_relationships r

@@ -25,6 +25,11 @@ export async function withStartupLock<T>(clientUrl: string, work: () => Promise<
 }
 
 export async function migrate(orm: MikroORM): Promise<string[]> {
-  const applied = await orm.getMigrator().up();
+  // One transaction for every pending migration (allOrNothing), free of the sessions'
+  // statement timeout: building an index on a large table may take minutes.
+  const applied = await orm.em.getConnection().transactional(async (trx) => {
+    await orm.em.getConnection().execute('set local statement_timeout = 0', [], 'run', trx);
+    return orm.getMigrator().up({ transaction: trx });
+  });
   return applied.map((m) => m.name);
 }

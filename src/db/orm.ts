@@ -4,6 +4,7 @@ import { MikroORM, Options, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import type { MigrationObject } from '@mikro-orm/core';
 import { Setting } from './setting.entity';
+import type { DatabaseSessionLimits } from '../config';
 
 /** The committed migrations folder, from `src/db` or from `dist/src/db`. */
 export const MIGRATIONS_DIR = join(__dirname, '..', '..', 'migrations');
@@ -27,8 +28,11 @@ type Entity = NonNullable<Options['entities']>[number];
 /**
  * `entities`: the features' (src/features.ts), beside the database's own settings table.
  * `poolMax`: DATABASE_POOL_MAX (src/config); 20 lets 32 concurrent readers wait less for a connection.
+ * `session`: timeouts every pooled session starts with, so no request can hold a statement
+ * or an open transaction for long (a client that stalls mid-upload, a runaway statement);
+ * work that legitimately runs longer raises its own with `SET LOCAL` in its transaction.
  */
-function ormOptions(clientUrl: string, entities: readonly Entity[], extra: Partial<Options> = {}, poolMax = 20): Options {
+function ormOptions(clientUrl: string, entities: readonly Entity[], extra: Partial<Options> = {}, poolMax = 20, session?: DatabaseSessionLimits): Options {
   return {
     driver: PostgreSqlDriver,
     clientUrl,
@@ -49,7 +53,12 @@ function ormOptions(clientUrl: string, entities: readonly Entity[], extra: Parti
     // 60 s default), and recover by itself: broken connections are dropped, new ones made.
     pool: { min: 0, max: poolMax, acquireTimeoutMillis: 5_000, createTimeoutMillis: 3_000, idleTimeoutMillis: 30_000, createRetryIntervalMillis: 200 },
     driverOptions: {
-      connection: { connectionTimeoutMillis: 3_000, keepAlive: true },
+      connection: {
+        connectionTimeoutMillis: 3_000,
+        keepAlive: true,
+        // Sent as start-up parameters by pg; 0 (off) is not sent.
+        ...(session ? { statement_timeout: session.statementTimeoutMs, idle_in_transaction_session_timeout: session.idleInTransactionTimeoutMs } : {}),
+      },
       // knex would print pool warnings ("Connection Error: ...") to the console; they go to the ORM log.
       log: { warn: (m: unknown) => extra.logger?.(`knex: ${m}`), error: (m: unknown) => extra.logger?.(`knex: ${m}`), debug: () => {}, deprecate: () => {} },
     },
@@ -60,6 +69,6 @@ function ormOptions(clientUrl: string, entities: readonly Entity[], extra: Parti
   };
 }
 
-export async function initOrm(clientUrl: string, entities: readonly Entity[], extra: Partial<Options> = {}, poolMax?: number): Promise<MikroORM> {
-  return MikroORM.init(ormOptions(clientUrl, entities, extra, poolMax));
+export async function initOrm(clientUrl: string, entities: readonly Entity[], extra: Partial<Options> = {}, poolMax?: number, session?: DatabaseSessionLimits): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(clientUrl, entities, extra, poolMax, session));
 }

@@ -153,6 +153,16 @@ export function renderPage(config: { path: string; token?: string; tabs: unknown
 }
 
 /** A browser asking for a page (not a GraphQL-over-GET request) gets GraphiQL. */
+/**
+ * Whether the request comes straight from this machine: a loopback peer address, and no
+ * proxy header (a proxy on this machine would make every client look local).
+ */
+export function isLoopbackClient(req: IncomingMessage): boolean {
+  if (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined) return false;
+  const address = req.socket.remoteAddress ?? '';
+  return address === '::1' || /^(::ffff:)?127\./.test(address);
+}
+
 export function wantsGraphiQL(req: IncomingMessage, url: URL): boolean {
   return (req.headers.accept ?? '').includes('text/html') && !url.searchParams.has('query');
 }
@@ -169,7 +179,9 @@ function createGraphiQLFeature(): Feature<GraphiQLRuntime> {
   const cache = new Map<string, Buffer>();
   const demoUsersOf = (services: Services) => pages.find(services)?.demoUsers ?? [];
 
-  const demoEnabled = (services: Services) => !services.config.production && Boolean(services.config.jwt.secret) && demoUsersOf(services).length > 0;
+  /** Demo logins mint PLATFORM_ADMIN tokens: development only, and only for a client on this machine. */
+  const demoEnabled = (services: Services, req: IncomingMessage) =>
+    !services.config.production && Boolean(services.config.jwt.secret) && demoUsersOf(services).length > 0 && isLoopbackClient(req);
 
   const page = async (req: IncomingMessage, res: ServerResponse, services: Services, url: URL) => {
     const token = url.searchParams.get('token') ?? undefined;
@@ -177,7 +189,7 @@ function createGraphiQLFeature(): Feature<GraphiQLRuntime> {
       path: '/graphql',
       token,
       tabs: services.config.production ? [] : (pages.find(services)?.tabs ?? []),
-      demoUsers: demoEnabled(services) ? demoUsersOf(services).map((u) => ({ sub: u.sub, label: `${u.roles.join(',')}${u.partnerName ? ` @ ${u.partnerName}` : ''}` })) : [],
+      demoUsers: demoEnabled(services, req) ? demoUsersOf(services).map((u) => ({ sub: u.sub, label: `${u.roles.join(',')}${u.partnerName ? ` @ ${u.partnerName}` : ''}` })) : [],
       demoTokenPath: '/graphiql/demo-token',
     });
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
@@ -214,8 +226,11 @@ function createGraphiQLFeature(): Feature<GraphiQLRuntime> {
       method: 'GET',
       path: '/graphiql/demo-token',
       // Development only: mints a token for one of the seeded demo users.
-      handle: async (_req, res, services, url) => {
-        const user = demoEnabled(services) ? demoUsersOf(services).find((u) => u.sub === url.searchParams.get('sub')) : undefined;
+      handle: async (req, res, services, url) => {
+        if (!services.config.production && !isLoopbackClient(req)) {
+          return sendJson(res, 403, { errors: [{ message: 'Demo tokens are served to clients on this machine only', extensions: { code: 'FORBIDDEN' } }] });
+        }
+        const user = demoEnabled(services, req) ? demoUsersOf(services).find((u) => u.sub === url.searchParams.get('sub')) : undefined;
         if (!user) return sendJson(res, 404, { error: 'no such demo user' });
         sendJson(res, 200, { token: await mintToken(services.config.jwt.secret!, user, { expiresIn: '8h', issuer: services.config.jwt.issuer, audience: services.config.jwt.audience }) });
       },

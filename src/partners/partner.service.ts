@@ -58,7 +58,8 @@ export class PartnerService {
       this.em.findOne(Partner, { id: providerId }),
     ]);
     if (!provider) throw new NotFoundError('Partner', providerId, 'providerId');
-    if (!reseller) throw new NotFoundError('Partner', input.resellerId, 'resellerId');
+    // A provider naming another tenant's partner that is no reseller learns no more than for an unknown id.
+    if (!reseller || (this.viewer.partnerId && reseller.type !== PartnerType.INDIRECT_RESELLER)) throw new NotFoundError('Partner', input.resellerId, 'resellerId');
     if (reseller.type !== PartnerType.INDIRECT_RESELLER) {
       throw new BadUserInputError('resellerId must name an indirect reseller', 'resellerId');
     }

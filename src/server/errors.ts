@@ -1,5 +1,5 @@
 import { unwrapResolverError } from '@apollo/server/errors';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, Kind, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
 import { DriverException, UniqueConstraintViolationException, NotFoundError as OrmNotFound } from '@mikro-orm/core';
@@ -47,6 +47,12 @@ function fieldOfCoercionError(message: string): string | undefined {
   return variable;
 }
 
+/** Apollo's words for an automatic persisted query whose sha256Hash is not its query's. */
+const APQ_HASH_MISMATCH = 'provided sha does not match query';
+
+/** A variable's value that does not coerce to its type, as graphql-js reports it (Apollo's own test). */
+const isVariableCoercionError = (e: GraphQLError) => e.nodes?.length === 1 && e.nodes[0].kind === Kind.VARIABLE_DEFINITION && /^Variable "\$/.test(e.message);
+
 
 /**
  * The one place errors become what a client sees: coded errors pass, validation
@@ -54,6 +60,20 @@ function fieldOfCoercionError(message: string): string | undefined {
  * unexpected is logged with the request id and answered without internals.
  */
 export function formatError(log: Logger, production: boolean) {
+  const format = formatErrorOnce(log, production);
+  if (!production) return format;
+  // graphql-js suggests names of the schema ("Did you mean …?") in validation and variable
+  // errors; in production they would leak the schema that introspection hides.
+  return (formatted: GraphQLFormattedError, error: unknown, requestId?: string): GraphQLFormattedError => {
+    const answer = format(formatted, error, requestId);
+    return answer.message.includes('Did you mean') ? { ...answer, message: withoutSuggestions(answer.message) } : answer;
+  };
+}
+
+/** The message without graphql-js's "Did you mean …?" sentences. */
+export const withoutSuggestions = (message: string) => message.replace(/ ?Did you mean [^?]*\?/g, '');
+
+function formatErrorOnce(log: Logger, production: boolean) {
   return (formatted: GraphQLFormattedError, error: unknown, requestId?: string): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (original instanceof ArgumentValidationError) {
@@ -79,12 +99,17 @@ export function formatError(log: Logger, production: boolean) {
       log.warn({ err: original, requestId }, 'database unavailable');
       return { message: 'The database is unavailable; try again shortly', path: formatted.path, extensions: { code: 'SERVICE_UNAVAILABLE', requestId } };
     }
+    if (original instanceof GraphQLError && !original.originalError && original.message === APQ_HASH_MISMATCH) {
+      // Apollo answers it with status 400 but no code; Apollo Router's code for the same refusal.
+      return { message: original.message, extensions: { code: 'PERSISTED_QUERY_HASH_MISMATCH' } };
+    }
     if (isTokenLimitError(formatted.message)) {
       return { message: formatted.message.replace(/^Syntax Error: /, ''), extensions: { code: QUERY_TOO_COMPLEX, limit: 'tokens' } };
     }
     let code = formatted.extensions?.code as string | undefined;
-    if (!code && original instanceof GraphQLError && !original.originalError && !original.path) {
-      // graphql-ws reports parse, validation and variable errors uncoded; give them Apollo's codes.
+    if (!code && original instanceof GraphQLError && !original.path && (!original.originalError || isVariableCoercionError(original))) {
+      // graphql-ws reports parse, validation and variable errors uncoded (a variable's carries
+      // the scalar's own error as originalError); give them Apollo's codes.
       code = /^Syntax Error/.test(original.message) ? 'GRAPHQL_PARSE_FAILED' : /^Variable "\$/.test(original.message) ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED';
       formatted = { ...formatted, extensions: { ...formatted.extensions, code } };
     }

@@ -170,6 +170,25 @@ function literalWithNul(node: ValueNode): string | undefined {
   return undefined;
 }
 
+/** Deepest nesting of arrays and objects in one variable's value; real inputs need a handful. */
+export const MAX_VARIABLE_DEPTH = 64;
+
+/**
+ * The first variable nested deeper than MAX_VARIABLE_DEPTH. Every later step walks
+ * variables recursively (JSON.stringify included), and 5,000 levels fit in 10 KB: the
+ * walk here stops at the bound instead of overflowing the stack.
+ */
+export function tooDeepVariable(variables: Variables): string | undefined {
+  const deeper = (value: unknown, depth: number): boolean => {
+    if (value === null || typeof value !== 'object') return false;
+    if (depth >= MAX_VARIABLE_DEPTH) return true;
+    for (const inner of Array.isArray(value) ? value : Object.values(value)) if (deeper(inner, depth + 1)) return true;
+    return false;
+  };
+  for (const [name, value] of Object.entries(variables ?? {})) if (deeper(value, 0)) return name;
+  return undefined;
+}
+
 /**
  * The limits one operation must meet before any resolver runs, on HTTP (through
  * `limitsPlugin`) and on graphql-ws (through its onSubscribe) alike. Call it after
@@ -182,6 +201,10 @@ export function checkOperation(
   operationName: string | null | undefined,
   limits: QueryLimits,
 ): GraphQLError[] {
+  const deep = tooDeepVariable(variables);
+  if (deep !== undefined) {
+    return [new GraphQLError(`${deep}: nested deeper than ${MAX_VARIABLE_DEPTH} levels`, { extensions: { code: 'BAD_USER_INPUT', field: deep, http: { status: 400 } } })];
+  }
   // Clients send the same few documents with the same small variables over and over, and
   // Apollo hands the same parsed document each time: the verdict is remembered per document.
   const key = verdictKey(schema, variables, operationName, limits);

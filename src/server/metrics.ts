@@ -7,7 +7,7 @@ import type { Metrics } from '../kernel/metrics';
 import type { Route } from '../kernel/routes';
 
 /** Operation names come from clients: only this many distinct ones get their own series. */
-const MAX_OPERATION_LABELS = 200;
+export const MAX_OPERATION_LABELS = 200;
 
 interface PoolLike {
   numUsed(): number;
@@ -101,9 +101,9 @@ export class GatewayMetrics implements Metrics {
   /** A bounded label for a client-chosen operation name. */
   operationLabel(name: string | null | undefined): string {
     if (!name) return 'anonymous';
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) return 'other';
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) return UNCOUNTED_OPERATION;
     if (this.operations.has(name)) return name;
-    if (this.operations.size >= MAX_OPERATION_LABELS) return 'other';
+    if (this.operations.size >= MAX_OPERATION_LABELS) return UNCOUNTED_OPERATION;
     this.operations.add(name);
     return name;
   }
@@ -112,6 +112,9 @@ export class GatewayMetrics implements Metrics {
 /** Each gateway's metrics with the server's own series (features see them as `services.metrics`). */
 export const serverMetrics = new RuntimeSlot<GatewayMetrics>('metrics');
 
+/** The label of operations whose names are not counted: over the budget, malformed, unauthenticated or invalid. */
+export const UNCOUNTED_OPERATION = 'other';
+
 /** Counts and times every HTTP operation, and counts answered errors by code. */
 export function metricsPlugin(metrics: GatewayMetrics): ApolloServerPlugin<Context> {
   return {
@@ -119,8 +122,11 @@ export function metricsPlugin(metrics: GatewayMetrics): ApolloServerPlugin<Conte
       const end = process.hrtime.bigint;
       const start = end();
       return {
-        async willSendResponse({ response, operationName, operation }) {
-          const labels = { operation: metrics.operationLabel(operationName), type: operation?.operation ?? 'unknown' };
+        async willSendResponse({ response, operationName, operation, contextValue }) {
+          // Only an authenticated caller's validated operation may take one of the bounded
+          // names: made-up names of anyone else would use the budget up.
+          const named = operation && contextValue?.viewer ? metrics.operationLabel(operationName) : UNCOUNTED_OPERATION;
+          const labels = { operation: named, type: operation?.operation ?? 'unknown' };
           const errors = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
           metrics.duration.observe(labels, Number(end() - start) / 1e9);
           metrics.requests.inc({ ...labels, outcome: errors.length ? 'error' : 'ok' });

@@ -1,12 +1,14 @@
 import type { Server } from 'node:http';
 import { GraphQLError, getOperationAST, parse, validate, specifiedRules, type DocumentNode, type GraphQLSchema, type ParseOptions, type ValidationRule } from 'graphql';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { randomUUID } from 'node:crypto';
 import { buildContext, type Context, type Services } from '../kernel/context';
-import { serverMetrics } from './metrics';
+import { bearer } from '../auth/token';
+import { serverMetrics, UNCOUNTED_OPERATION } from './metrics';
 import { formatError } from './errors';
 import { sharedSubscribe } from './shared-execution';
+import type { Config } from '../config';
 
 /** Query limits applied to every WebSocket operation, the same as on HTTP (see src/server/limits.ts). */
 export interface OperationGuard {
@@ -39,6 +41,7 @@ export function attachSubscriptions(
   const rules = [...specifiedRules, ...extraRules];
   const documents = new DocumentCache(DOCUMENT_CACHE_SIZE);
   const journal = new OperationJournal(services);
+  const quota = new SubscriptionQuota(services.config.subscriptions);
   const disposable = useServer<{ authorization?: string }>(
     {
       schema,
@@ -52,11 +55,18 @@ export function attachSubscriptions(
         const context = await buildContext(services, authorization);
         if (!context.viewer) return false;
         (ctx.extra as Record<string, unknown>).authorization = authorization;
+        (ctx.extra as Record<string, unknown>).userId = context.viewer.userId;
+        // A live socket must not outlive its token: closed with 4403 (Forbidden), the code a
+        // refused token gets at connection. graphql-ws's client retries on 4403 (never on 4401),
+        // so a client whose connectionParams is a function reconnects with a fresh token.
+        const { expiresAt } = await services.tokens.verify(bearer(authorization)!);
+        closeWhenExpired((ctx.extra as { socket: WebSocket }).socket, expiresAt);
         return true;
       },
+      onClose: (ctx) => quota.releaseSocket(ctx),
       // A subscription lives for hours: resolvers fork their own EntityManager per delivered batch.
       context: (ctx) => buildContext(services, (ctx.extra as Record<string, unknown>).authorization as string),
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         let cached = documents.get(payload.query);
         if (!cached) {
           let parsed;
@@ -75,6 +85,10 @@ export function attachSubscriptions(
         (payload as { query: string }).query = cached.text;
         const refused = guard.check?.(document, payload.variables, payload.operationName);
         if (refused?.length) return [...refused];
+        if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+          const over = quota.take(ctx, id, (ctx.extra as Record<string, unknown>).userId as string);
+          if (over) return [over];
+        }
         // Parsed and validated once here: graphql-ws would otherwise parse again, without the limits.
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
       },
@@ -83,6 +97,7 @@ export function attachSubscriptions(
         journal.started(ctx, id, args.contextValue as Context, operation?.name?.value ?? args.operationName, operation?.operation);
       },
       onError: (ctx, id, payload, errors) => {
+        quota.release(ctx, id);
         const masked = errors.map((e) => {
           const formatted = mask(e.toJSON(), e, journal.requestId(ctx, id) ?? randomUUID());
           return Object.assign(e, { message: formatted.message, extensions: formatted.extensions });
@@ -97,7 +112,10 @@ export function attachSubscriptions(
         journal.answered(ctx, id, errors);
         return { ...result, errors } as never;
       },
-      onComplete: (ctx, id) => journal.ended(ctx, id),
+      onComplete: (ctx, id) => {
+        quota.release(ctx, id);
+        journal.ended(ctx, id);
+      },
     },
     wss,
     30_000,
@@ -143,6 +161,71 @@ export function attachSubscriptions(
   };
 }
 
+/** setTimeout's longest delay (about 24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Closes the socket with 4403 once `expiresAt` (ms since the epoch) passes, unless it closed first. */
+function closeWhenExpired(socket: WebSocket, expiresAt: number): void {
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const left = expiresAt - Date.now();
+    if (left <= 0) return socket.close(4403, 'Token expired');
+    timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    timer.unref();
+  };
+  arm();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+/**
+ * Running subscriptions per socket and per user (on this instance), so one caller
+ * cannot hold thousands of them and the memory they cost. A subscription is counted
+ * from its acceptance until it completes, fails or its socket closes.
+ */
+class SubscriptionQuota {
+  private readonly sockets = new Map<object, { userId: string; ids: Set<string> }>();
+  private readonly users = new Map<string, number>();
+
+  constructor(private readonly limits: Config['subscriptions']) {}
+
+  /** Counts the subscription in, or answers why it is refused. */
+  take(socket: object, id: string, userId: string): GraphQLError | undefined {
+    let held = this.sockets.get(socket);
+    if (!held) this.sockets.set(socket, (held = { userId, ids: new Set() }));
+    const byUser = this.users.get(userId) ?? 0;
+    if (held.ids.size >= this.limits.perSocket) return quotaError('subscriptionsPerSocket', this.limits.perSocket, 'on one connection');
+    if (byUser >= this.limits.perUser) return quotaError('subscriptionsPerUser', this.limits.perUser, 'for one user');
+    held.ids.add(id);
+    this.users.set(userId, byUser + 1);
+    return undefined;
+  }
+
+  release(socket: object, id: string): void {
+    const held = this.sockets.get(socket);
+    if (!held?.ids.delete(id)) return;
+    this.forget(held.userId, 1);
+  }
+
+  releaseSocket(socket: object): void {
+    const held = this.sockets.get(socket);
+    if (!held) return;
+    this.sockets.delete(socket);
+    this.forget(held.userId, held.ids.size);
+  }
+
+  private forget(userId: string, count: number): void {
+    const left = (this.users.get(userId) ?? 0) - count;
+    if (left > 0) this.users.set(userId, left);
+    else this.users.delete(userId);
+  }
+}
+
+function quotaError(limit: string, maximum: number, scope: string): GraphQLError {
+  return new GraphQLError(`At most ${maximum} subscriptions may run ${scope}; complete one before starting another`, {
+    extensions: { code: 'RATE_LIMITED', limit, maximum },
+  });
+}
+
 interface RunningOperation {
   start: bigint;
   requestId: string;
@@ -150,6 +233,8 @@ interface RunningOperation {
   partnerId?: string;
   operationName?: string;
   operationType?: string;
+  /** Parsed, validated and run (its name is the document's); false when refused before. */
+  validated: boolean;
   errorCodes: Set<string>;
 }
 
@@ -174,6 +259,7 @@ class OperationJournal {
       partnerId: context?.viewer?.partnerId ?? undefined,
       operationName: operationName ?? undefined,
       operationType,
+      validated: context !== undefined,
       errorCodes: new Set(),
     });
   }
@@ -218,7 +304,9 @@ class OperationJournal {
     );
     const metrics = serverMetrics.find(this.services);
     if (!metrics) return;
-    metrics.wsOperations.inc({ operation: metrics.operationLabel(op.operationName), type: op.operationType ?? 'unknown', outcome });
+    // Refused before it ran (not validated): its name, chosen by the client, takes no label.
+    const operation = op.validated ? metrics.operationLabel(op.operationName) : UNCOUNTED_OPERATION;
+    metrics.wsOperations.inc({ operation, type: op.operationType ?? 'unknown', outcome });
     for (const code of codes) metrics.errors.inc({ code });
   }
 }

@@ -392,13 +392,13 @@ export class TransactionService {
         throw new BadUserInputError('A reseller names the provider it orders through as partnerId', 'partnerId');
       }
       if (input.resellerId && input.resellerId !== v.partnerId) throw new ForbiddenError('A reseller places orders only as itself');
-      partnerOfType(facts.namedPartnerType, input.partnerId, 'partnerId', [PartnerType.INDIRECT_PROVIDER]);
+      partnerOfType(facts.namedPartnerType, input.partnerId, 'partnerId', [PartnerType.INDIRECT_PROVIDER], v);
       return { partnerId: input.partnerId, resellerId: v.partnerId! };
     }
     let partnerId: string;
     if (seesAllPartners(v)) {
       if (!input.partnerId) throw new BadUserInputError('partnerId is required for a caller without a partner', 'partnerId');
-      partnerOfType(facts.namedPartnerType, input.partnerId, 'partnerId', [PartnerType.DIRECT_BILL, PartnerType.INDIRECT_PROVIDER]);
+      partnerOfType(facts.namedPartnerType, input.partnerId, 'partnerId', [PartnerType.DIRECT_BILL, PartnerType.INDIRECT_PROVIDER], v);
       partnerId = input.partnerId;
     } else {
       if (input.partnerId && !isUuid(input.partnerId)) throw new NotFoundError('Partner', input.partnerId, 'partnerId');
@@ -407,7 +407,7 @@ export class TransactionService {
       partnerId = v.partnerId!;
     }
     if (!input.resellerId) return { partnerId, resellerId: null };
-    partnerOfType(facts.namedResellerType, input.resellerId, 'resellerId', [PartnerType.INDIRECT_RESELLER]);
+    partnerOfType(facts.namedResellerType, input.resellerId, 'resellerId', [PartnerType.INDIRECT_RESELLER], v);
     return { partnerId, resellerId: input.resellerId };
   }
 
@@ -436,8 +436,12 @@ export class TransactionService {
 }
 
 /** NOT_FOUND when the named partner does not exist (or the id is no UUID), BAD_USER_INPUT when it is of another type. */
-function partnerOfType(type: PartnerType | null, id: string, field: string, types: PartnerType[]): void {
-  if (!type) throw new NotFoundError('Partner', id, field);
+/**
+ * The named partner exists and is of one of `types`. A partner user naming a partner of
+ * another type is answered as for an unknown id: the type of another tenant is not its to learn.
+ */
+function partnerOfType(type: PartnerType | null, id: string, field: string, types: PartnerType[], viewer: Viewer): void {
+  if (!type || (!types.includes(type) && !seesAllPartners(viewer))) throw new NotFoundError('Partner', id, field);
   if (!types.includes(type)) throw new BadUserInputError(`${field} must name a partner of type ${types.join(' or ')}`, field);
 }
 

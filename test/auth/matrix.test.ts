@@ -7,6 +7,7 @@ import { Customer } from '../../src/customers/customer.entity';
 import { Partner, User } from '../../src/partners/partner.entity';
 import { AgreementTemplate } from '../../src/agreements/agreement.entity';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { getNamedType, isInputObjectType, type GraphQLObjectType } from 'graphql';
 
 /**
  * The authorization matrix, probed from outside: every root field, every role, and a
@@ -234,6 +235,201 @@ describe('authorization matrix', () => {
     expect(roots.filter((f) => !covered.has(f))).toEqual([]);
   });
 });
+
+/**
+ * Every argument that names a partner, probed by each partner user with another
+ * tenant's partner: the answer must be exactly the one an unknown partner id gets, so
+ * naming another tenant learns nothing. The world's `shared` customer is served by
+ * the partner, the foreign partner and the provider (through the reseller), each
+ * with a confirmed acceptance and a blocked order, so a leak would show.
+ */
+type PartnerCaller = 'ADMIN' | 'AGENT' | 'VIEWER' | 'foreign' | 'provider' | 'reseller';
+const PARTNER_CALLERS: PartnerCaller[] = ['ADMIN', 'AGENT', 'VIEWER', 'foreign', 'provider', 'reseller'];
+const UNKNOWN_PARTNER = '7b0c6c5e-1d2f-4c3b-9a8e-5f6d7c8b9a0e';
+
+interface SharedWorld extends World {
+  shared: Customer;
+}
+
+async function aSharedWorld(): Promise<SharedWorld> {
+  const w = await aWorld();
+  const shared = await aCustomer(gw, { partners: [{ partner: w.partner }, { partner: w.foreign }, { partner: w.provider, resellers: [w.reseller] }] });
+  for (const partner of [w.partner, w.foreign, w.provider]) {
+    await anAcceptance(gw, { customer: shared, partner, template: w.template });
+    await aBlockedOrder(gw, { customer: shared, partner, ...(partner === w.provider ? { reseller: w.reseller } : {}) });
+  }
+  return { ...w, shared };
+}
+
+async function partnerCallerTokens(w: World): Promise<Record<PartnerCaller, string>> {
+  return {
+    ADMIN: await aPartnerToken(w.partner, Role.ADMIN),
+    AGENT: await aPartnerToken(w.partner, Role.AGENT),
+    VIEWER: await aPartnerToken(w.partner, Role.VIEWER),
+    foreign: await aPartnerToken(w.foreign, Role.ADMIN),
+    provider: await aPartnerToken(w.provider, Role.ADMIN),
+    reseller: await aPartnerToken(w.reseller, Role.AGENT),
+  };
+}
+
+/** The other tenant each caller names: the foreign partner, or (for the foreign partner's user) the world's partner. */
+const otherTenant = (w: World, caller: PartnerCaller) => (caller === 'foreign' ? w.partner.id : w.foreign.id);
+
+interface ArgumentCase {
+  argument: string;
+  query: string;
+  variables: (w: SharedWorld, partnerId: string) => Record<string, unknown>;
+}
+
+const customerField = (field: string, selection = '') => ({
+  argument: `Customer.${field}(partnerId)`,
+  query: `query ($id: ID!, $partnerId: ID) { customer(id: $id) { ${field}(partnerId: $partnerId) ${selection} } }`,
+  variables: (w: SharedWorld, partnerId: string) => ({ id: w.shared.id, partnerId }),
+});
+
+const transaction = (w: SharedWorld, names: Record<string, string>) => ({
+  input: { customerId: w.shared.id, kind: 'NEW_PURCHASE', offerId: 'o', quantity: 1, idempotencyKey: `arg-${++counter}`, ...names },
+});
+
+const ARGUMENT_CASES: ArgumentCase[] = [
+  customerField('complianceStatus'),
+  customerField('acceptance', '{ id }'),
+  customerField('acceptanceHistory', '{ id }'),
+  customerField('auditTrail', '{ event }'),
+  { argument: 'partner(id)', query: 'query ($id: ID!) { partner(id: $id) { id } }', variables: (_w, id) => ({ id }) },
+  { argument: 'customers(filter.partnerId)', query: 'query ($f: CustomerFilter) { customers(filter: $f) { totalCount } }', variables: (_w, partnerId) => ({ f: { partnerId } }) },
+  {
+    argument: 'customers(filter.partnerId, complianceStatus)',
+    query: 'query ($f: CustomerFilter) { customers(filter: $f) { totalCount } }',
+    variables: (_w, partnerId) => ({ f: { partnerId, complianceStatus: 'CONFIRMED' } }),
+  },
+  { argument: 'orders(filter.partnerId)', query: 'query ($f: OrderFilter) { orders(filter: $f) { totalCount } }', variables: (_w, partnerId) => ({ f: { partnerId } }) },
+  {
+    argument: 'blockedOrderAlerts(filter.partnerId)',
+    query: 'query ($f: AlertFilter) { blockedOrderAlerts(filter: $f) { totalCount } }',
+    variables: (_w, partnerId) => ({ f: { partnerId } }),
+  },
+  { argument: 'complianceSummary(partnerId)', query: 'query ($p: ID) { complianceSummary(partnerId: $p) { customers } }', variables: (_w, p) => ({ p }) },
+  { argument: 'renewalRisks(partnerId)', query: 'query ($p: ID) { renewalRisks(partnerId: $p) { totalCount } }', variables: (_w, p) => ({ p }) },
+  { argument: 'acceptanceSyncs(partnerId)', query: 'query ($p: ID) { acceptanceSyncs(partnerId: $p) { totalCount } }', variables: (_w, p) => ({ p }) },
+  { argument: 'partnerCenterConnection(partnerId)', query: 'query ($p: ID) { partnerCenterConnection(partnerId: $p) { status } }', variables: (_w, p) => ({ p }) },
+  {
+    argument: 'preflightTransaction(input.partnerId)',
+    query: 'query ($input: TransactionInput!) { preflightTransaction(input: $input) { allowed } }',
+    variables: (w, partnerId) => transaction(w, { partnerId }),
+  },
+  {
+    argument: 'preflightTransaction(input.resellerId)',
+    query: 'query ($input: TransactionInput!) { preflightTransaction(input: $input) { allowed } }',
+    variables: (w, resellerId) => transaction(w, { partnerId: w.provider.id, resellerId }),
+  },
+  {
+    argument: 'attemptTransaction(input.partnerId)',
+    query: 'mutation ($input: TransactionInput!) { attemptTransaction(input: $input) { order { id } } }',
+    variables: (w, partnerId) => transaction(w, { partnerId }),
+  },
+  {
+    argument: 'attemptTransaction(input.resellerId)',
+    query: 'mutation ($input: TransactionInput!) { attemptTransaction(input: $input) { order { id } } }',
+    variables: (w, resellerId) => transaction(w, { partnerId: w.provider.id, resellerId }),
+  },
+  {
+    argument: 'confirmCustomerAcceptance(input.partnerId)',
+    query: 'mutation ($input: ConfirmCustomerAcceptanceInput!) { confirmCustomerAcceptance(input: $input) { acceptance { id } } }',
+    variables: (w, partnerId) => ({ input: { customerId: w.shared.id, partnerId, templateId: w.template.templateId, dateAgreed: '2024-01-10', contact } }),
+  },
+  {
+    argument: 'withdrawCustomerAcceptance(input.partnerId)',
+    query: 'mutation ($input: WithdrawCustomerAcceptanceInput!) { withdrawCustomerAcceptance(input: $input) { acceptance { id } } }',
+    variables: (w, partnerId) => ({ input: { customerId: w.shared.id, partnerId, reason: 'customer asked' } }),
+  },
+  {
+    argument: 'createCustomer(input.partnerId)',
+    query: 'mutation ($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } } }',
+    variables: (_w, partnerId) => ({ input: { companyName: 'Arg Co', domain: 'arg.example', country: 'US', primaryContact: contact, partnerId } }),
+  },
+  {
+    argument: 'createCustomer(input.resellerId)',
+    query: 'mutation ($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } } }',
+    variables: (w, resellerId) => ({ input: { companyName: 'Arg Co', domain: 'arg.example', country: 'US', primaryContact: contact, partnerId: w.provider.id, resellerId } }),
+  },
+  {
+    argument: 'addCustomerRelationship(input.partnerId)',
+    query: 'mutation ($input: AddCustomerRelationshipInput!) { addCustomerRelationship(input: $input) { customer { id } } }',
+    variables: (w, partnerId) => ({ input: { customerId: w.shared.id, partnerId } }),
+  },
+  {
+    argument: 'addCustomerRelationship(input.resellerId)',
+    query: 'mutation ($input: AddCustomerRelationshipInput!) { addCustomerRelationship(input: $input) { customer { id } } }',
+    variables: (w, resellerId) => ({ input: { customerId: w.shared.id, partnerId: w.provider.id, resellerId } }),
+  },
+  {
+    argument: 'submitAcceptanceToProvider(input.providerId)',
+    query: 'mutation ($input: SubmitAcceptanceInput!) { submitAcceptanceToProvider(input: $input) { submission { id } } }',
+    variables: (w, providerId) => ({ input: { customerId: w.shared.id, providerId, templateId: w.template.templateId, dateAgreed: '2024-01-10', contact } }),
+  },
+  {
+    argument: 'linkResellerToProvider(input.providerId)',
+    query: 'mutation ($input: LinkResellerInput!) { linkResellerToProvider(input: $input) { reseller { id } } }',
+    variables: (w, providerId) => ({ input: { resellerId: w.reseller.id, providerId } }),
+  },
+  {
+    argument: 'linkResellerToProvider(input.resellerId)',
+    query: 'mutation ($input: LinkResellerInput!) { linkResellerToProvider(input: $input) { reseller { id } } }',
+    variables: (w, resellerId) => ({ input: { resellerId, providerId: w.provider.id } }),
+  },
+  {
+    argument: 'connectPartnerCenter(input.partnerId)',
+    query: 'mutation ($input: ConnectPartnerCenterInput!) { connectPartnerCenter(input: $input) { connection { status } } }',
+    variables: (_w, partnerId) => ({ input: { partnerId, clientId: 'c', clientSecret: 's', refreshToken: 'r' } }),
+  },
+  { argument: 'disconnectPartnerCenter(partnerId)', query: 'mutation ($p: ID) { disconnectPartnerCenter(partnerId: $p) { connection { status } } }', variables: (_w, p) => ({ p }) },
+  { argument: 'importAgreementTemplates(partnerId)', query: 'mutation ($p: ID!) { importAgreementTemplates(partnerId: $p) { imported } }', variables: (_w, p) => ({ p }) },
+];
+
+/** The answer with the named id written as PARTNER, so two ids' answers compare. */
+const answerNaming = (res: { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] }, id: string) =>
+  JSON.stringify({ data: res.data ?? null, errors: res.errors?.map((e) => ({ message: e.message, code: e.extensions?.code })) }).split(id).join('PARTNER');
+
+describe('arguments that name a partner', () => {
+  it.each(ARGUMENT_CASES.map((c) => [c.argument, c] as const))('%s: another tenant’s partner answers as an unknown one, for every partner role', async (_name, c) => {
+    const world = await aSharedWorld();
+    const callers = await partnerCallerTokens(world);
+    const differing: Record<string, { named: string; unknown: string }> = {};
+    for (const caller of PARTNER_CALLERS) {
+      const other = otherTenant(world, caller);
+      const named = answerNaming(await gw.gql(c.query, c.variables(world, other), callers[caller]), other);
+      const unknown = answerNaming(await gw.gql(c.query, c.variables(world, UNKNOWN_PARTNER), callers[caller]), UNKNOWN_PARTNER);
+      if (named !== unknown) differing[caller] = { named, unknown };
+    }
+    expect(differing).toEqual({});
+  });
+
+  it('covers every argument of the schema that names a partner', async () => {
+    const schema = await gatewaySchema();
+    const names = /^(partnerId|providerId|resellerId)$/;
+    const found: string[] = [];
+    for (const type of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType(), schema.getType('Customer')] as GraphQLObjectType[]) {
+      for (const field of Object.values(type.getFields())) {
+        for (const arg of field.args) {
+          if (names.test(arg.name)) found.push(`${field.name}(${arg.name})`);
+          const input = getNamedType(arg.type);
+          if (isInputObjectType(input)) for (const f of Object.keys(input.getFields())) if (names.test(f)) found.push(`${field.name}(${arg.name}.${f})`);
+        }
+        if (field.name === 'partner' && type.name === 'Query') found.push('partner(id)');
+      }
+    }
+    const covered = new Set(ARGUMENT_CASES.map((c) => c.argument.replace(/^Customer\./, '').replace(/, complianceStatus\)$/, ')')));
+    expect(found.filter((f) => !covered.has(f) && !ARGUMENTS_ELSEWHERE.includes(f))).toEqual([]);
+  });
+});
+
+/**
+ * Partner arguments probed elsewhere: the subscriptions' (over graphql-ws), whose
+ * partnerId narrows the stream and never widens it (test/alerts/alerts.test.ts,
+ * test/renewals/alerts.test.ts).
+ */
+const ARGUMENTS_ELSEWHERE: string[] = ['blockedOrderAlerts(partnerId)', 'renewalRiskAlerts(partnerId)'];
 
 /** Root fields whose matrix lives with their feature's tests (listed there by role). */
 const EXTRA_COVERAGE: string[] = [

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kind, parse } from 'graphql';
+import WebSocket from 'ws';
 import type { Client } from 'graphql-ws';
 import { aPartner } from '../factories';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
@@ -244,5 +245,50 @@ describe('the limits refuse no operation of the client contract', () => {
       // The largest page everywhere: the worst case a client may ask for.
       expect([name, checkOperation(schema, document, { first: 100 }, name, DEFAULTS)]).toEqual([name, []]);
     }
+  });
+});
+
+describe('deeply nested variables', () => {
+  /** `levels` arrays one inside the other as JSON text (2 bytes a level): JSON.stringify of such a value overflows the stack. */
+  const nested = (levels: number) => `${'['.repeat(levels)}"x"${']'.repeat(levels)}`;
+  const QUERY = 'query ($f: CustomerFilter) { customers(filter: $f) { totalCount } }';
+  const body = (levels: number) => `{"query":${JSON.stringify(QUERY)},"variables":{"f":{"search":${nested(levels)}}}}`;
+
+  async function overHttp(levels: number) {
+    const res = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: body(levels) });
+    return { status: res.status, ...((await res.json()) as { errors?: { message: string; extensions?: Record<string, unknown> }[] }) };
+  }
+
+  /** The first answer to one subscribe message sent as raw text over a fresh socket. */
+  function overWs(levels: number): Promise<{ type: string; payload: { message: string; extensions?: Record<string, unknown> }[] }> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(gw.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${admin}` } })));
+      socket.on('message', (data) => {
+        const message = JSON.parse(String(data));
+        if (message.type === 'connection_ack') socket.send(`{"id":"1","type":"subscribe","payload":${body(levels)}}`);
+        else {
+          socket.close();
+          resolve(message);
+        }
+      });
+      socket.on('error', reject);
+    });
+  }
+
+  it('5,000 levels in a 10 KB body answer 400 BAD_USER_INPUT naming the variable, over HTTP and WebSocket', async () => {
+    expect(body(5_000).length).toBeLessThan(11_000);
+    const res = await overHttp(5_000);
+    expect(res.status).toBe(400);
+    expect(res.errors?.[0]).toMatchObject({ message: 'f: nested deeper than 64 levels', extensions: { code: 'BAD_USER_INPUT', field: 'f' } });
+    const ws = await overWs(5_000);
+    expect(ws.type).toBe('error');
+    expect(ws.payload[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'f' });
+  });
+
+  it('nesting within the bound reaches ordinary coercion', async () => {
+    const res = await overHttp(10);
+    expect(res.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(res.errors?.[0].message).toMatch(/String cannot represent a non string value/);
   });
 });

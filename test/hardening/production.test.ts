@@ -1,6 +1,7 @@
 import type { Client } from 'graphql-ws';
 import { ConfigError, loadConfig } from '../../src/config';
-import { platformAdminToken, TEST_SECRET } from '../support/gateway';
+import { tokenFor, TEST_SECRET } from '../support/gateway';
+import { Role } from '../../src/auth/roles';
 import { startLoggedGateway, type HardeningGateway } from './support';
 import { wsClient, wsOnce } from './ws-client';
 
@@ -14,7 +15,8 @@ let ws: Client;
 beforeAll(async () => {
   // The production configuration as loadConfig builds it, with the explicitly configured secret.
   gw = await startLoggedGateway({}, { NODE_ENV: 'production', JWT_SECRET: TEST_SECRET, CORS_ORIGINS: `${PORTAL}, https://admin.example.com` });
-  admin = await platformAdminToken();
+  // Production accepts tokens of at most 24 hours (JWT_MAX_LIFETIME_SECONDS).
+  admin = await tokenFor({ sub: 'test-platform-admin', name: 'Platform Admin', roles: [Role.PLATFORM_ADMIN] }, { expiresIn: '1h' });
   ws = wsClient(gw.url, admin);
 });
 afterAll(async () => {
@@ -28,6 +30,13 @@ describe('production configuration', () => {
     expect(config).toMatchObject({ production: true, introspection: false, jwt: { secret: TEST_SECRET } });
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: TEST_SECRET, GRAPHQL_INTROSPECTION: 'true' }).introspection).toBe(true);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
+  });
+
+  it('a token living longer than 24 hours is UNAUTHENTICATED', async () => {
+    const month = await tokenFor({ sub: 'test-platform-admin', roles: [Role.PLATFORM_ADMIN] }, { expiresIn: '30d' });
+    const res = await gw.gql('{ viewer { userId } }', {}, month);
+    expect(res.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    expect(res.errors?.[0].message).toMatch(/longer than the 86400 seconds allowed/);
   });
 
   it('limits and rate limits are configurable and validated', () => {

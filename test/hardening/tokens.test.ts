@@ -64,8 +64,22 @@ describe('tokens', () => {
     expect(res.data.viewer).toEqual({ userId: 'token-user', partner: { id: partner.id } });
   });
 
-  it('an expired token is UNAUTHENTICATED', async () => {
-    await expectRefused(await token({ exp: now() - 60 }));
+  it('an expired token is UNAUTHENTICATED, and says when it expired', async () => {
+    const exp = now() - 60;
+    await expectRefused(await token({ exp }));
+    const res = await gw.gql('{ viewer { userId } }', {}, await token({ exp }));
+    expect(res.errors?.[0].message).toBe(`Invalid token: the token expired at ${new Date(exp * 1000).toISOString()}`);
+  });
+
+  it('a token without exp is UNAUTHENTICATED', async () => {
+    const noExp = await new SignJWT({ name: 'Agent', roles: ['AGENT'], partnerId: partner.id })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('token-user')
+      .setIssuedAt()
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .sign(secret);
+    await expectRefused(noExp);
   });
 
   it('a token not yet valid (nbf in the future) is UNAUTHENTICATED', async () => {
