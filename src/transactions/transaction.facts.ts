@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AgreementTemplate } from '../agreements/agreement.entity';
 import { AgreementType, GLOBAL } from '../agreements/agreement.enums';
 import { currentTemplate, languageOfCountry, todayUtc } from '../agreements/current';
@@ -5,9 +6,9 @@ import type { Channel } from '../acceptance/acceptance.enums';
 import { visibleCustomerCondition } from '../auth/tenancy';
 import type { Viewer } from '../auth/viewer';
 import { CloudInstance } from '../customers/customer.enums';
+import { queryRows } from '../db/query';
 import type { PartnerType } from '../partners/partner.enums';
 import type { AcceptanceState, GateFacts } from './gate';
-import type { Sql } from './sql';
 import type { SubscriptionStatus, TransactionKind } from './transaction.enums';
 
 export interface LoadedFacts extends GateFacts {
@@ -145,12 +146,12 @@ interface Row {
  * in the order the rules ask. "Now" for the current agreement and for "existing
  * customer" is the order's business time, so replayed history is judged as it stood.
  */
-export async function readAttemptFacts(sql: Sql, q: AttemptQuery): Promise<AttemptFacts> {
+export async function readAttemptFacts(em: EntityManager, q: AttemptQuery): Promise<AttemptFacts> {
   const visible = visibleCustomerCondition(q.viewer, 'c.id');
   const today = todayUtc(q.requestedAt);
-  const [row] = await sql.rowsOf<Row>(
-    `facts:${visible.sql}`,
-    () => `select
+  const [row] = await queryRows<Row>(em, {
+    key: `facts:${visible.sql}`,
+    sql: () => `select
        (select json_build_object('order', row_to_json(o), 'alert', (select row_to_json(a) from blocked_order_alerts a where a.order_id = o.id))
           from orders o where o.idempotency_scope = ? and o.idempotency_key = ?) as earlier,
        row_to_json(c) as customer,
@@ -169,7 +170,7 @@ export async function readAttemptFacts(sql: Sql, q: AttemptQuery): Promise<Attem
          where t.type = ? and t.country in (upper(c.country), ?) and t.effective_from <= ?) as templates
      from (select 1) as one
      left join customers c on c.id = ? and ${visible.sql}`,
-    [
+  }, [
       q.idempotency?.scope ?? null, q.idempotency?.key ?? null,
       q.namedPartnerId, q.namedResellerId, q.partnerId, q.resellerId,
       q.subscriptionId, q.partnerId,

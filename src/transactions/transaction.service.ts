@@ -15,7 +15,7 @@ import { alertOfOrderCtes } from '../alerts/alert.record';
 import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from './gate';
 import { gateFacts, readAttemptFacts, type AlertJson, type AttemptFacts, type AttemptQuery, type CustomerJson, type OrderJson, type PartnerJson, type SubscriptionJson } from './transaction.facts';
 import { Order, Subscription } from './transaction.entity';
-import { Sql } from './sql';
+import { queryRows } from '../db/query';
 import { OrderOutcome, SubscriptionStatus, TransactionKind, type BlockReason, type TransactionWarning } from './transaction.enums';
 import type { OrderFilter, TransactionInput } from './transaction.inputs';
 
@@ -158,7 +158,7 @@ export class TransactionService {
   async preflight(input: TransactionInput): Promise<GateDecision> {
     this.assertRequestedAtAllowed(input);
     const requestedAt = input.requestedAt ?? new Date();
-    const facts = await Sql.run(this.em, (sql) => readAttemptFacts(sql, this.factsQuery(input, null, requestedAt)));
+    const facts = await readAttemptFacts(this.em, this.factsQuery(input, null, requestedAt));
     const prepared = this.prepare(input, facts, requestedAt);
     return decide(gateFacts(facts, prepared), this.policy);
   }
@@ -179,27 +179,24 @@ export class TransactionService {
     const hash = requestHash(input);
     const requestedAt = input.requestedAt ?? new Date();
     const query = this.factsQuery(input, { scope, key }, requestedAt);
-    // One pooled connection for the read and the write.
-    return Sql.run(this.em, async (sql) => {
-      const facts = await readAttemptFacts(sql, query);
-      // A plain retry is answered before anything else, as the first answer was.
-      if (facts.earlier) return this.replay(facts, hash);
-      const prepared = this.prepare(input, facts, requestedAt);
-      const decision = decide(gateFacts(facts, prepared), this.policy);
-      try {
-        if (!prepared.subscription) return await this.place(sql, facts, prepared, decision, { key, scope, hash });
-        return await sql.transaction(async () => {
-          // Concurrent changes of one subscription apply one after the other.
-          prepared.subscription = await this.lockSubscription(sql, prepared.subscription!.id);
-          return this.place(sql, facts, prepared, decision, { key, scope, hash });
-        });
-      } catch (err) {
-        if (!(err instanceof DuplicateAttempt)) throw err;
-        const again = await readAttemptFacts(sql, query);
-        if (!again.earlier) throw new Error('the conflicting order under this idempotency key is gone');
-        return this.replay(again, hash);
-      }
-    });
+    const facts = await readAttemptFacts(this.em, query);
+    // A plain retry is answered before anything else, as the first answer was.
+    if (facts.earlier) return this.replay(facts, hash);
+    const prepared = this.prepare(input, facts, requestedAt);
+    const decision = decide(gateFacts(facts, prepared), this.policy);
+    try {
+      if (!prepared.subscription) return await this.place(this.em, facts, prepared, decision, { key, scope, hash });
+      return await this.em.transactional(async (tx) => {
+        // Concurrent changes of one subscription apply one after the other.
+        prepared.subscription = await this.lockSubscription(tx, prepared.subscription!.id);
+        return this.place(tx, facts, prepared, decision, { key, scope, hash });
+      });
+    } catch (err) {
+      if (!(err instanceof DuplicateAttempt)) throw err;
+      const again = await readAttemptFacts(this.em, query);
+      if (!again.earlier) throw new Error('the conflicting order under this idempotency key is gone');
+      return this.replay(again, hash);
+    }
   }
 
   /** The first order under the key, answered again; a different request under the key is a CONFLICT. */
@@ -214,8 +211,8 @@ export class TransactionService {
   }
 
   /** Re-reads the subscription under a row lock (inside the transaction). */
-  private async lockSubscription(sql: Sql, id: string): Promise<SubscriptionJson> {
-    const [row] = await sql.rows<{ s: SubscriptionJson }>('select row_to_json(s) as s from subscriptions s where s.id = ? for update', [id]);
+  private async lockSubscription(em: EntityManager, id: string): Promise<SubscriptionJson> {
+    const [row] = await queryRows<{ s: SubscriptionJson }>(em, 'select row_to_json(s) as s from subscriptions s where s.id = ? for update', [id]);
     const subscription = row?.s;
     if (!subscription) throw new NotFoundError('Subscription', id, 'subscriptionId');
     if (subscription.status !== SubscriptionStatus.ACTIVE) {
@@ -230,7 +227,7 @@ export class TransactionService {
    * idempotency key inserts nothing when a concurrent duplicate committed first; the
    * subscription and the alert follow from the inserted row only.
    */
-  private async place(sql: Sql, facts: AttemptFacts, p: Prepared, decision: GateDecision, idem: { key: string; scope: string; hash: string }): Promise<AttemptResult> {
+  private async place(em: EntityManager, facts: AttemptFacts, p: Prepared, decision: GateDecision, idem: { key: string; scope: string; hash: string }): Promise<AttemptResult> {
     const completed = decision.outcome === OrderOutcome.COMPLETED;
     const order = record(Order, {
       id: randomUUID(),
@@ -287,10 +284,10 @@ export class TransactionService {
       // Same statement, so the same transaction: no blocked order without its alert, no alert without its order.
       cte = alertOfOrderCtes('placed');
     }
-    const [row] = await sql.rowsOf<{ id: string; alert_id?: string; alert_created_at?: string }>(
+    const [row] = await queryRows<{ id: string; alert_id?: string; alert_created_at?: string }>(em, {
       // The variants: new subscription, seats, renewal, alert.
-      `place:${completed ? p.kind : 'BLOCKED'}`,
-      () => `with placed as (
+      key: `place:${completed ? p.kind : 'BLOCKED'}`,
+      sql: () => `with placed as (
          insert into orders (id, customer_id, partner_id, reseller_id, kind, channel, outcome, block_reasons, warnings, requested_at, created_at,
                              offer_id, quantity, subscription_id, placed_by_id, idempotency_key, idempotency_scope, request_hash)
          values (?, ?, ?, ?, ?, ?, ?, ?::text[], ?::text[], ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -298,7 +295,7 @@ export class TransactionService {
          returning id, customer_id, partner_id, reseller_id, block_reasons),
        ${cte}
        ${completed ? 'select placed.id from placed' : 'select placed.id, n.id as alert_id, n.created_at as alert_created_at from placed left join alert_notified n on true'}`,
-      [
+    }, [
         order.id, p.customer.id, p.partnerId, p.resellerId, order.kind, order.channel, order.outcome, order.blockReasons, order.warnings,
         order.requestedAt, order.createdAt, order.offerId, order.quantity, order.subscription?.id ?? null, this.viewer.userId, idem.key, idem.scope, idem.hash,
         ...params,
