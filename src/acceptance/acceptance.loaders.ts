@@ -8,7 +8,8 @@ import { Acceptance, AcceptanceCorrection } from './acceptance.entity';
 import { complianceStatusSql, scopeKey, scopePartnersSql, type ComplianceScope } from './compliance';
 import type { AcceptanceStatus, Channel, ComplianceStatus } from './acceptance.enums';
 import { CONTACT_FIELDS } from './acceptance.rules';
-import { plainTemplate, prefixedTemplateRow, primeTemplates, TEMPLATE_COLUMNS } from '../agreements/agreement.loaders';
+import { primeTemplates } from '../agreements/agreement.loaders';
+import { plainTemplate, prefixedTemplateRow, TEMPLATE_COLUMNS } from '../agreements/agreement.queries';
 
 /**
  * Loaders of the acceptance feature. Keys that depend on a compliance scope carry it,

@@ -5,10 +5,11 @@ import type { Viewer } from '../auth/viewer';
 import { normalizeCountry } from '../customers/country';
 import { BadUserInputError } from '../errors';
 import { AgreementTemplate } from './agreement.entity';
-import { GLOBAL, type AgreementType } from './agreement.enums';
+import type { AgreementType } from './agreement.enums';
 import type { PublishAgreementInput } from './agreement.inputs';
 import { normalizeLanguage, normalizePublishInput } from './agreement.rules';
-import { currentTemplate, todayUtc } from './current';
+import { todayUtc } from './current';
+import { currentTemplate } from './agreement.queries';
 
 export interface AgreementFilter {
   type?: AgreementType | null;
@@ -33,13 +34,7 @@ export class AgreementService {
   async current(type: AgreementType, country: string, language?: string | null): Promise<AgreementTemplate | null> {
     const code = normalizeCountry(country, 'country', { allowGlobal: true });
     const wanted = language ? normalizeLanguage(language, 'language') : null;
-    const today = todayUtc();
-    const templates = await this.em.find(AgreementTemplate, {
-      type,
-      country: { $in: [...new Set([code, GLOBAL])] },
-      effectiveFrom: { $lte: today },
-    });
-    return currentTemplate(templates, { type, country: code, language: wanted, today });
+    return currentTemplate(this.em, { type, country: code, language: wanted, day: todayUtc() });
   }
 
   /**

@@ -5,7 +5,7 @@ import { decodeCursor, encodeCursor, pageSize, type ConnectionResult } from '../
 import { BadUserInputError, NotFoundError } from '../errors';
 import { PartnerType } from '../partners/partner.enums';
 import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from '../transactions/gate';
-import type { LoadedFacts } from '../transactions/transaction.facts';
+import type { LoadedFacts } from '../transactions/gate.facts';
 import { OrderOutcome } from '../transactions/transaction.enums';
 import { loadRenewalCandidates, loadRenewalWindow, type CandidateCursor, type CandidateRecords, type RenewalCandidate, type SqlCondition } from './renewal.facts';
 import type { RenewalRisk } from './renewal.types';
