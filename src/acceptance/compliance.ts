@@ -57,7 +57,8 @@ export function scopePartnersSql(scope: ComplianceScope): { sql: string; params:
 }
 
 /** The rank of the current version for the customer `cc` today (the rule: `current_agreement_templates`). */
-const CURRENT_RANK_SQL = `(select max(x.version_rank) from ${currentTemplatesSql(`'${AgreementType.MICROSOFT_CLOUD_AGREEMENT}'`, 'cc.country', `(now() at time zone 'utc')::date`)} x)`;
+// Every translation of the current version has its rank: the first one found answers.
+const CURRENT_RANK_SQL = `(select x.version_rank from ${currentTemplatesSql(`'${AgreementType.MICROSOFT_CLOUD_AGREEMENT}'`, 'cc.country', `(now() at time zone 'utc')::date`)} x limit 1)`;
 
 /** A SQL expression: the status (text) of the customer whose id is `customerIdColumn`. */
 export function complianceStatusSql(scope: ComplianceScope, customerIdColumn: string): { sql: string; params: unknown[] } {

@@ -75,9 +75,10 @@ export function preferredTranslation<T extends Pick<AgreementTemplate, 'template
   return best;
 }
 
+// `offset 0` keeps the rule a subquery asked once per key (else the planner joins it and asks it per key and template).
 const CURRENT_TEMPLATES = `select k.type as key_type, k.country as key_country, ${TEMPLATE_COLUMNS('t')}
   from unnest(?::text[], ?::text[]) as k(type, country)
-  cross join lateral ${currentTemplatesSql('k.type', 'k.country', '?::date')} t`;
+  cross join lateral (select * from ${currentTemplatesSql('k.type', 'k.country', '?::date')} offset 0) t`;
 
 /**
  * The current version's translations for each (type, country) on `day` (YYYY-MM-DD), in
