@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { queryRows } from '../db/query';
 import { currentRequestId } from '../server/request-scope';
 import { SyncStatus } from './partner-center.enums';
 
@@ -33,19 +34,14 @@ const writer = new PgBoss({
   },
 });
 
-/** pg-boss's SQL ($1, $2, ...) run inside the transaction `em` belongs to (knex binds with ?). */
+/**
+ * pg-boss's SQL run inside the transaction `em` belongs to, by the one runner. Its
+ * statements come with `$1, $2, ...` and hold no `?`, so they pass through the runner's
+ * placeholder rewrite unchanged; pg serializes its values (objects as JSON) itself.
+ */
 export function transactionDb(em: EntityManager): PgBoss.Db {
   return {
-    executeSql: async (text: string, values: unknown[] = []) => {
-      const params: unknown[] = [];
-      const sql = text.replace(/\$(\d+)/g, (_, n: string) => {
-        const v = values[Number(n) - 1];
-        params.push(v === undefined ? null : v !== null && typeof v === 'object' && !(v instanceof Date) && !Array.isArray(v) ? JSON.stringify(v) : v);
-        return '?';
-      });
-      const rows = await em.getConnection().execute(sql, params, 'all', em.getTransactionContext());
-      return { rows: rows as unknown[] };
-    },
+    executeSql: async (text: string, values: unknown[] = []) => ({ rows: await queryRows<unknown>(em, text, values) }),
   };
 }
 
