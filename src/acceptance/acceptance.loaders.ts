@@ -150,9 +150,10 @@ export const acceptanceHistoryOf = defineLoader<ScopedKey, Acceptance[]>(
       keys,
       async (scope, ids) => {
         const partners = scopePartnersSql(scope);
-        const rows = await ctx.em.getConnection().execute<{ id: string }[]>(
+        const rows = await queryRows<{ id: string }>(
+          ctx.em,
           `select a.id from acceptances a join customers cc on cc.id = a.customer_id
-            where a.customer_id in (?) and a.partner_id in (${partners.sql})`,
+            where a.customer_id = any(?::uuid[]) and a.partner_id in (${partners.sql})`,
           [ids, ...partners.params],
         );
         if (rows.length === 0) return new Map();

@@ -10,6 +10,7 @@ import type { PublishAgreementInput } from './agreement.inputs';
 import { normalizeLanguage, normalizePublishInput } from './agreement.rules';
 import { todayUtc } from './current';
 import { currentTemplate } from './agreement.queries';
+import { queryRows } from '../db/query';
 
 export interface AgreementFilter {
   type?: AgreementType | null;
@@ -48,7 +49,7 @@ export class AgreementService {
     const data = normalizePublishInput(input);
     try {
       return await this.em.transactional(async (tx) => {
-        await tx.execute('select pg_advisory_xact_lock(hashtext(?))', [`agreement:${data.type}:${data.country}:${data.language.toLowerCase()}`]);
+        await queryRows(tx, 'select pg_advisory_xact_lock(hashtext(?))', [`agreement:${data.type}:${data.country}:${data.language.toLowerCase()}`]);
         if (await tx.findOne(AgreementTemplate, { templateId: data.templateId })) throw duplicateId(data.templateId);
         const sameRank = await tx
           .createQueryBuilder(AgreementTemplate, 't')

@@ -12,6 +12,7 @@ import { normalizeCountry } from './country';
 import { Customer, CustomerRelationship } from './customer.entity';
 import type { AddCustomerRelationshipInput, CreateCustomerInput } from './customer.inputs';
 import { likePattern, normalizeCustomerData } from './customer.rules';
+import { queryRows } from '../db/query';
 
 export interface CustomerListFilter {
   partnerId?: string | null;
@@ -150,20 +151,22 @@ export class CustomerService {
     const actsAsReseller = this.viewer.partnerType === PartnerType.INDIRECT_RESELLER;
     await this.em.transactional(async (tx) => {
       // ON CONFLICT keeps concurrent identical requests from failing: both end with one row.
-      const inserted = await tx.execute<{ id: string }[]>(
+      const inserted = await queryRows<{ id: string }>(
+        tx,
         `insert into customer_relationships (id, customer_id, partner_id, created_at) values (gen_random_uuid(), ?, ?, now())
          on conflict (customer_id, partner_id) do nothing returning id`,
         [input.customerId, billing.id],
       );
       const [{ id }] = inserted.length
         ? inserted
-        : await tx.execute<{ id: string }[]>('select id from customer_relationships where customer_id = ? and partner_id = ?', [input.customerId, billing.id]);
+        : await queryRows<{ id: string }>(tx, 'select id from customer_relationships where customer_id = ? and partner_id = ?', [input.customerId, billing.id]);
       if (!reseller) return;
       if (actsAsReseller && !inserted.length) {
-        const named = await tx.execute('select 1 from customer_relationship_resellers where relationship_id = ? and reseller_id = ?', [id, reseller.id]);
+        const named = await queryRows(tx, 'select 1 from customer_relationship_resellers where relationship_id = ? and reseller_id = ?', [id, reseller.id]);
         if (!named.length) throw new ForbiddenError("Resellers are added to an existing relationship by its billing partner");
       }
-      await tx.execute(
+      await queryRows(
+        tx,
         'insert into customer_relationship_resellers (relationship_id, reseller_id) values (?, ?) on conflict do nothing',
         [id, reseller.id],
       );
