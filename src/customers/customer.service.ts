@@ -13,44 +13,13 @@ import { Customer, CustomerRelationship } from './customer.entity';
 import type { AddCustomerRelationshipInput, CreateCustomerInput } from './customer.inputs';
 import { likePattern, normalizeCustomerData } from './customer.rules';
 import { queryRows } from '../db/query';
+import { plainCustomer, type CustomerRow } from './customer.queries';
 
 export interface CustomerListFilter {
   partnerId?: string | null;
   complianceStatus?: ComplianceStatus | null;
   country?: string | null;
   search?: string | null;
-}
-
-/** A `customers` row as the connection returns it (timestamps as text). */
-interface CustomerRow {
-  id: string;
-  tenant_id: string;
-  company_name: string;
-  domain: string;
-  country: string;
-  cloud: Customer['cloud'];
-  contact_first_name: string;
-  contact_last_name: string;
-  contact_email: string;
-  contact_phone_number: string | null;
-  created_at: string;
-}
-
-/**
- * A read-only plain object of the entity's shape: a page of customers is only read,
- * and hydrating managed entities cost a large share of the page's CPU.
- */
-function plainCustomer(r: CustomerRow): Customer {
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    companyName: r.company_name,
-    domain: r.domain,
-    country: r.country,
-    cloud: r.cloud,
-    primaryContact: { firstName: r.contact_first_name, lastName: r.contact_last_name, email: r.contact_email, phoneNumber: r.contact_phone_number },
-    createdAt: new Date(r.created_at),
-  } as Customer;
 }
 
 /** The partners a relationship is made of, once the caller may name them. */

@@ -7,7 +7,9 @@ import type { CloudInstance } from '../customers/customer.enums';
 import { queryRows } from '../db/query';
 import type { Partner } from '../partners/partner.entity';
 import type { PartnerType } from '../partners/partner.enums';
-import { plainPartner } from '../partners/partner.loaders';
+import { plainPartner } from '../partners/partner.queries';
+import { plainCustomer } from '../customers/customer.queries';
+import { subscriptionOf } from '../transactions/transaction.queries';
 import type { Subscription } from '../transactions/transaction.entity';
 import { gateFactsOf, hashedGateFacts, probedGateFacts, requiredAgreements, type GateFactColumns, type LoadedFacts } from '../transactions/gate.facts';
 import { TransactionKind, type SubscriptionStatus } from '../transactions/transaction.enums';
@@ -283,33 +285,36 @@ const partnerAt = (r: PageRow, prefix: 'p_' | 'rp_'): Partner | null =>
     : null;
 
 /**
- * The records a page row names, as read-only plain objects of the entities' shape (as
- * the customer list and the orders' payloads hand out), for the field resolvers to
- * answer without reading them again.
+ * The records a page row names, read-only, by each feature's mapper (as the customer list
+ * and the orders' payloads hand them out), for the field resolvers to answer without
+ * reading them again.
  */
 function recordsOf(r: PageRow): CandidateRecords {
-  const customer = {
+  const customer = plainCustomer({
     id: r.customer_id,
-    tenantId: r.c_tenant_id,
-    companyName: r.c_company_name,
+    tenant_id: r.c_tenant_id,
+    company_name: r.c_company_name,
     domain: r.c_domain,
     country: r.c_country,
     cloud: r.c_cloud,
-    primaryContact: { firstName: r.c_contact_first_name, lastName: r.c_contact_last_name, email: r.c_contact_email, phoneNumber: r.c_contact_phone_number },
-    createdAt: new Date(r.c_created_at),
-  } as Customer;
-  const subscription = {
+    contact_first_name: r.c_contact_first_name,
+    contact_last_name: r.c_contact_last_name,
+    contact_email: r.c_contact_email,
+    contact_phone_number: r.c_contact_phone_number,
+    created_at: r.c_created_at,
+  });
+  const subscription = subscriptionOf({
     id: r.id,
-    customer: { id: r.customer_id },
-    partner: { id: r.partner_id },
-    reseller: r.reseller_id ? { id: r.reseller_id } : null,
-    offerId: r.offer_id,
+    customer_id: r.customer_id,
+    partner_id: r.partner_id,
+    reseller_id: r.reseller_id,
+    offer_id: r.offer_id,
     seats: r.seats,
     status: r.status,
-    renewsOn: r.renews_on,
-    createdAt: new Date(r.created_at),
-    cancelledAt: r.cancelled_at ? new Date(r.cancelled_at) : null,
-  } as Subscription;
+    renews_on: r.renews_on,
+    created_at: r.created_at,
+    cancelled_at: r.cancelled_at,
+  });
   const partners = [partnerAt(r, 'p_'), partnerAt(r, 'rp_')].filter((p): p is Partner => p !== null);
   return { subscription, customer, partners };
 }

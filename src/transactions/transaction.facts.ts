@@ -5,11 +5,11 @@ import { todayUtc } from '../agreements/current';
 import type { Channel } from '../acceptance/acceptance.enums';
 import { visibleCustomerCondition } from '../auth/tenancy';
 import type { Viewer } from '../auth/viewer';
-import type { CloudInstance } from '../customers/customer.enums';
 import { queryRows } from '../db/query';
 import type { PartnerType } from '../partners/partner.enums';
+import type { AlertJson, CustomerJson, OrderJson, PartnerJson, SubscriptionJson } from './transaction.queries';
 import { currentAgreementJson, gateFactsOf, probedGateFacts, requiredAgreement, type GateFactColumns, type LoadedFacts } from './gate.facts';
-import type { SubscriptionStatus, TransactionKind } from './transaction.enums';
+import type { TransactionKind } from './transaction.enums';
 
 /** What one attempt (or dry run) asks the database, with every id already checked to be a UUID (else null). */
 export interface AttemptQuery {
@@ -27,76 +27,6 @@ export interface AttemptQuery {
   resellerId: string | null;
   subscriptionId: string | null;
   requestedAt: Date;
-}
-
-/** An order row as `row_to_json` writes it. */
-export interface OrderJson {
-  id: string;
-  customer_id: string;
-  partner_id: string;
-  reseller_id: string | null;
-  kind: string;
-  channel: string;
-  outcome: string;
-  block_reasons: string[];
-  warnings: string[];
-  requested_at: string;
-  created_at: string;
-  offer_id: string | null;
-  quantity: number;
-  subscription_id: string | null;
-  placed_by_id: string;
-  idempotency_key: string;
-  idempotency_scope: string;
-  request_hash: string;
-}
-
-/** A blocked-order alert row as `row_to_json` writes it. */
-export interface AlertJson {
-  id: number | string;
-  order_id: string;
-  customer_id: string;
-  partner_id: string;
-  reseller_id: string | null;
-  reasons: string[];
-  created_at: string;
-  acknowledged_at: string | null;
-  acknowledged_by_id: string | null;
-}
-
-export interface SubscriptionJson {
-  id: string;
-  customer_id: string;
-  partner_id: string;
-  reseller_id: string | null;
-  offer_id: string;
-  seats: number;
-  status: SubscriptionStatus;
-  renews_on: string;
-  created_at: string;
-  cancelled_at: string | null;
-}
-
-export interface CustomerJson {
-  id: string;
-  tenant_id: string;
-  company_name: string;
-  domain: string;
-  country: string;
-  cloud: CloudInstance;
-  contact_first_name: string;
-  contact_last_name: string;
-  contact_email: string;
-  contact_phone_number: string | null;
-  created_at: string;
-}
-
-export interface PartnerJson {
-  id: string;
-  name: string;
-  tenant_id: string;
-  type: PartnerType;
-  created_at: string;
 }
 
 /** Everything an attempt needs to read, from one statement. */

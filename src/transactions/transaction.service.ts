@@ -4,19 +4,20 @@ import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from 
 import { isUuid } from '../auth/tenancy';
 import { isPlatformAdmin, seesAllPartners, type Viewer } from '../auth/viewer';
 import { paginate, type ConnectionResult } from '../common/connection';
-import { Customer } from '../customers/customer.entity';
-import type { Contact } from '../common/contact';
-import { Partner, type User } from '../partners/partner.entity';
-import { plainPartner } from '../partners/partner.loaders';
+import type { Customer } from '../customers/customer.entity';
+import type { Partner, User } from '../partners/partner.entity';
+import { plainPartner } from '../partners/partner.queries';
 import { PartnerType } from '../partners/partner.enums';
 import { Channel } from '../acceptance/acceptance.enums';
 import { BlockedOrderAlert } from '../alerts/alert.entity';
 import { alertOfOrderCtes } from '../alerts/alert.record';
 import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from './gate';
-import { gateFacts, readAttemptFacts, type AlertJson, type AttemptFacts, type AttemptQuery, type CustomerJson, type OrderJson, type PartnerJson, type SubscriptionJson } from './transaction.facts';
+import { gateFacts, readAttemptFacts, type AttemptFacts, type AttemptQuery } from './transaction.facts';
+import { alertOf, lockedSubscription, orderOf, record, subscriptionOf, type CustomerJson, type PartnerJson, type SubscriptionJson } from './transaction.queries';
+import { plainCustomer } from '../customers/customer.queries';
 import { Order, Subscription } from './transaction.entity';
 import { queryRows } from '../db/query';
-import { OrderOutcome, SubscriptionStatus, TransactionKind, type BlockReason, type TransactionWarning } from './transaction.enums';
+import { OrderOutcome, SubscriptionStatus, TransactionKind } from './transaction.enums';
 import type { OrderFilter, TransactionInput } from './transaction.inputs';
 
 /** Everything the gate and the order need, validated. */
@@ -54,88 +55,9 @@ export function plusOneYear(date: string | Date): string {
 
 const uuidOrNull = (id: string | null | undefined): string | null => (isUuid(id) ? id : null);
 
-/**
- * A read-only record of an entity's class holding its fields as plain own properties:
- * `instanceof` holds, and defining the fields directly skips the ORM's per-instance
- * change tracking, which a record that never enters an EntityManager does not need.
- */
-function record<T extends object>(entity: abstract new () => T, fields: { [K in keyof T]?: T[K] }): T {
-  const o = Object.create(entity.prototype) as T;
-  for (const key of Object.keys(fields)) {
-    Object.defineProperty(o, key, { value: (fields as Record<string, unknown>)[key], writable: true, enumerable: true, configurable: true });
-  }
-  return o;
-}
-
-/** The order as stored, from its `row_to_json`; relations are references by id, as the resolvers load them. */
-function orderOf(o: OrderJson): Order {
-  return record(Order, {
-    id: o.id,
-    customer: { id: o.customer_id } as Customer,
-    partner: { id: o.partner_id } as Partner,
-    reseller: o.reseller_id ? ({ id: o.reseller_id } as Partner) : null,
-    kind: o.kind as TransactionKind,
-    channel: o.channel as Channel,
-    outcome: o.outcome as OrderOutcome,
-    blockReasons: o.block_reasons as BlockReason[],
-    warnings: o.warnings as TransactionWarning[],
-    requestedAt: new Date(o.requested_at),
-    createdAt: new Date(o.created_at),
-    offerId: o.offer_id,
-    quantity: o.quantity,
-    subscription: o.subscription_id ? ({ id: o.subscription_id } as Subscription) : null,
-    placedBy: { id: o.placed_by_id } as User,
-    idempotencyKey: o.idempotency_key,
-    idempotencyScope: o.idempotency_scope,
-    requestHash: o.request_hash,
-  });
-}
-
-function alertOf(a: AlertJson, order: Order): BlockedOrderAlert {
-  return record(BlockedOrderAlert, {
-    id: String(a.id),
-    order,
-    customer: { id: a.customer_id } as Customer,
-    partner: { id: a.partner_id } as Partner,
-    reseller: a.reseller_id ? ({ id: a.reseller_id } as Partner) : null,
-    reasons: a.reasons as BlockReason[],
-    createdAt: new Date(a.created_at),
-    acknowledgedAt: a.acknowledged_at ? new Date(a.acknowledged_at) : null,
-    acknowledgedBy: a.acknowledged_by_id ? ({ id: a.acknowledged_by_id } as User) : null,
-  });
-}
-
-function customerOf(c: CustomerJson): Customer {
-  return record(Customer, {
-    id: c.id,
-    tenantId: c.tenant_id,
-    companyName: c.company_name,
-    domain: c.domain,
-    country: c.country,
-    cloud: c.cloud,
-    primaryContact: { firstName: c.contact_first_name, lastName: c.contact_last_name, email: c.contact_email, phoneNumber: c.contact_phone_number } as Contact,
-    createdAt: new Date(c.created_at),
-  });
-}
-
-function subscriptionOf(s: SubscriptionJson): Subscription {
-  return record(Subscription, {
-    id: s.id,
-    customer: { id: s.customer_id } as Customer,
-    partner: { id: s.partner_id } as Partner,
-    reseller: s.reseller_id ? ({ id: s.reseller_id } as Partner) : null,
-    offerId: s.offer_id,
-    seats: s.seats,
-    status: s.status,
-    renewsOn: s.renews_on,
-    createdAt: new Date(s.created_at),
-    cancelledAt: s.cancelled_at ? new Date(s.cancelled_at) : null,
-  });
-}
-
 /** What of the order's customer and partners the statement read (a replay's are the request's, as its hash matched). */
 function knownOf(facts: AttemptFacts, order: Order, subscription: SubscriptionJson | null): AttemptResult['known'] {
-  const customers = facts.customer && facts.customer.id === order.customer.id ? [customerOf(facts.customer)] : [];
+  const customers = facts.customer && facts.customer.id === order.customer.id ? [plainCustomer(facts.customer)] : [];
   const partners = [order.partner.id, order.reseller?.id]
     .map((id) => (id ? facts.partners.get(id) : undefined))
     .filter((p): p is PartnerJson => !!p)
@@ -212,8 +134,7 @@ export class TransactionService {
 
   /** Re-reads the subscription under a row lock (inside the transaction). */
   private async lockSubscription(em: EntityManager, id: string): Promise<SubscriptionJson> {
-    const [row] = await queryRows<{ s: SubscriptionJson }>(em, 'select row_to_json(s) as s from subscriptions s where s.id = ? for update', [id]);
-    const subscription = row?.s;
+    const subscription = await lockedSubscription(em, id);
     if (!subscription) throw new NotFoundError('Subscription', id, 'subscriptionId');
     if (subscription.status !== SubscriptionStatus.ACTIVE) {
       throw new BadUserInputError(`The subscription is ${subscription.status}`, 'subscriptionId');
