@@ -6,9 +6,11 @@ import { seesAllPartners } from '../auth/viewer';
 import { Subscription } from '../transactions/transaction.entity';
 import { Acceptance, AcceptanceCorrection } from './acceptance.entity';
 import { complianceStatusSql, scopeKey, scopePartnersSql, type ComplianceScope } from './compliance';
-import type { AcceptanceStatus, Channel, ComplianceStatus } from './acceptance.enums';
+import type { AcceptanceStatus, ComplianceStatus } from './acceptance.enums';
 import { CONTACT_FIELDS } from './acceptance.rules';
-import { plainTemplate, prefixedTemplateRow, primeTemplates, TEMPLATE_COLUMNS } from '../agreements/agreement.loaders';
+import { plainAcceptance, type AcceptanceRow } from './acceptance.queries';
+import { primeTemplates } from '../agreements/agreement.loaders';
+import { plainTemplate, prefixedTemplateRow, TEMPLATE_COLUMNS } from '../agreements/agreement.queries';
 
 /**
  * Loaders of the acceptance feature. Keys that depend on a compliance scope carry it,
@@ -33,59 +35,10 @@ async function byScope<V>(keys: readonly ScopedKey[], run: (scope: ComplianceSco
   return keys.map((k) => results.get(scopeKey(k.scope))!.get(k.customerId) ?? empty);
 }
 
-/** An `acceptances` row as the connection returns it (timestamps as text). */
-interface AcceptanceRow {
-  customer_id: string;
-  id: string;
-  partner_id: string;
-  template_id: string;
-  date_agreed: string;
-  contact_first_name: string;
-  contact_last_name: string;
-  contact_email: string;
-  contact_phone_number: string | null;
-  on_behalf_of: string | null;
-  channel: Channel;
-  status: AcceptanceStatus;
-  confirmed_by_id: string;
-  recorded_at: string;
-  superseded_at: string | null;
-  withdrawn_at: string | null;
-  withdrawn_by_id: string | null;
-  withdrawal_reason: string | null;
-}
-
 /** An acceptance row next to a compliance status (which takes the name `status`); `id` null when there is none. */
 type FactsRow = Omit<AcceptanceRow, 'id' | 'status'> & { id: string | null; status: ComplianceStatus; acceptance_status: AcceptanceStatus };
 
 const TEMPLATE_PREFIX = 'template_';
-
-const timestamp = (s: string | null) => (s === null ? null : new Date(s));
-
-/**
- * A read-only plain object of the entity's shape (relations as `{ id }` references):
- * the field resolvers read only properties and relation ids. Hydrating managed
- * entities cost most of a customers page's CPU.
- */
-function plainAcceptance(r: AcceptanceRow): Acceptance {
-  return {
-    id: r.id,
-    customer: { id: r.customer_id },
-    partner: { id: r.partner_id },
-    template: { templateId: r.template_id },
-    dateAgreed: r.date_agreed,
-    contact: { firstName: r.contact_first_name, lastName: r.contact_last_name, email: r.contact_email, phoneNumber: r.contact_phone_number },
-    onBehalfOf: r.on_behalf_of,
-    channel: r.channel,
-    status: r.status,
-    confirmedBy: { id: r.confirmed_by_id },
-    recordedAt: new Date(r.recorded_at),
-    supersededAt: timestamp(r.superseded_at),
-    withdrawnAt: timestamp(r.withdrawn_at),
-    withdrawnBy: r.withdrawn_by_id === null ? null : { id: r.withdrawn_by_id },
-    withdrawalReason: r.withdrawal_reason,
-  } as unknown as Acceptance;
-}
 
 /** What a customers page shows of acceptance, relative to one scope. */
 export interface AcceptanceFacts {
@@ -149,9 +102,10 @@ export const acceptanceHistoryOf = defineLoader<ScopedKey, Acceptance[]>(
       keys,
       async (scope, ids) => {
         const partners = scopePartnersSql(scope);
-        const rows = await ctx.em.getConnection().execute<{ id: string }[]>(
+        const rows = await queryRows<{ id: string }>(
+          ctx.em,
           `select a.id from acceptances a join customers cc on cc.id = a.customer_id
-            where a.customer_id in (?) and a.partner_id in (${partners.sql})`,
+            where a.customer_id = any(?::uuid[]) and a.partner_id in (${partners.sql})`,
           [ids, ...partners.params],
         );
         if (rows.length === 0) return new Map();

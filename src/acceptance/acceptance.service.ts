@@ -17,6 +17,7 @@ import { AcceptanceStatus, Channel } from './acceptance.enums';
 import type { ConfirmCustomerAcceptanceInput, CorrectAcceptanceContactInput, WithdrawCustomerAcceptanceInput } from './acceptance.inputs';
 import { CONTACT_FIELDS, checkConfirmationDetails, optionalText, requiredText, templateIdOf } from './acceptance.rules';
 import { enqueueAcceptanceSync, enqueueAcceptanceSyncs } from '../partner-center/outbox';
+import { queryRows } from '../db/query';
 
 /** What a confirmation records, once validated. */
 export interface ConfirmationData {
@@ -29,10 +30,6 @@ export interface ConfirmationData {
   channel: Channel;
   confirmedBy: string;
 }
-
-/** Runs SQL inside the transaction `em` belongs to. */
-export const execIn = <T extends Record<string, unknown>[] = Record<string, unknown>[]>(em: EntityManager, sql: string, params: unknown[]) =>
-  em.getConnection().execute<T>(sql, params, 'all', em.getTransactionContext());
 
 /** One validated confirmation of a batch: the customer, what was accepted, by whom, where. */
 export interface ConfirmationRow {
@@ -73,9 +70,9 @@ export async function recordConfirmations(
   const customerIds = [...new Set(rows.map((r) => r.customerId))];
   const related = new Set(
     (
-      await execIn<{ customer_id: string }[]>(
+      await queryRows<{ customer_id: string }>(
         tx,
-        'select customer_id from customer_relationships where partner_id = ? and customer_id in (?) order by customer_id for update',
+        'select customer_id from customer_relationships where partner_id = ? and customer_id = any(?::uuid[]) order by customer_id for update',
         [partnerId, customerIds],
       )
     ).map((r) => r.customer_id),
@@ -106,10 +103,10 @@ export async function recordConfirmations(
   }
   if (byCustomer.size === 0) return { outcomes, latest: at };
   // The first row of each customer is recorded at `at`: the active one is superseded at that instant.
-  const superseded = await execIn<{ id: string; customer_id: string }[]>(
+  const superseded = await queryRows<{ id: string; customer_id: string }>(
     tx,
     `update acceptances set status = 'SUPERSEDED', superseded_at = ?
-      where customer_id in (?) and partner_id = ? and status = 'ACTIVE'
+      where customer_id = any(?::uuid[]) and partner_id = ? and status = 'ACTIVE'
      returning id, customer_id`,
     [at.toISOString(), [...byCustomer.keys()], partnerId],
   );
@@ -137,7 +134,7 @@ export async function recordConfirmations(
       },
     ];
   });
-  await execIn(
+  await queryRows(
     tx,
     `insert into acceptances (id, customer_id, partner_id, template_id, date_agreed, contact_first_name, contact_last_name, contact_email,
                               contact_phone_number, on_behalf_of, channel, status, confirmed_by_id, recorded_at, superseded_at)
@@ -291,7 +288,7 @@ export class AcceptanceService {
     return this.em.transactional(async (t) => {
       const tx = t as EntityManager;
       // The same lock as confirmations: a withdrawal and a confirmation of the pair never interleave.
-      await execIn(tx, 'select id from customer_relationships where customer_id = ? and partner_id = ? for update', [customer.id, partnerId]);
+      await queryRows(tx, 'select id from customer_relationships where customer_id = ? and partner_id = ? for update', [customer.id, partnerId]);
       const acceptance = await tx.findOne(Acceptance, { customer: customer.id, partner: partnerId, status: AcceptanceStatus.ACTIVE });
       if (!acceptance) throw new NotFoundError('Active acceptance of this customer with this partner', undefined, 'customerId');
       const now = new Date();

@@ -1,7 +1,8 @@
 import type { Viewer } from '../auth/viewer';
 import { isUuid } from '../auth/tenancy';
 import { PartnerType } from '../auth/roles';
-import { AgreementType, GLOBAL } from '../agreements/agreement.enums';
+import { AgreementType } from '../agreements/agreement.enums';
+import { currentTemplatesSql } from '../agreements/agreement.queries';
 import type { ComplianceStatus } from './acceptance.enums';
 
 /**
@@ -55,14 +56,9 @@ export function scopePartnersSql(scope: ComplianceScope): { sql: string; params:
   };
 }
 
-/** Effective templates of the customer's country, else GLOBAL: the rank of the current one (as src/agreements/current.ts). */
-const CURRENT_RANK_SQL = `coalesce(
-  (select max(x.version_rank) from agreement_templates x
-    where x.type = '${AgreementType.MICROSOFT_CLOUD_AGREEMENT}' and upper(x.country) = upper(cc.country)
-      and x.effective_from <= (now() at time zone 'utc')::date),
-  (select max(x.version_rank) from agreement_templates x
-    where x.type = '${AgreementType.MICROSOFT_CLOUD_AGREEMENT}' and upper(x.country) = '${GLOBAL}'
-      and x.effective_from <= (now() at time zone 'utc')::date))`;
+/** The rank of the current version for the customer `cc` today (the rule: `current_agreement_templates`). */
+// Every translation of the current version has its rank: the first one found answers.
+const CURRENT_RANK_SQL = `(select x.version_rank from ${currentTemplatesSql(`'${AgreementType.MICROSOFT_CLOUD_AGREEMENT}'`, 'cc.country', `(now() at time zone 'utc')::date`)} x limit 1)`;
 
 /** A SQL expression: the status (text) of the customer whose id is `customerIdColumn`. */
 export function complianceStatusSql(scope: ComplianceScope, customerIdColumn: string): { sql: string; params: unknown[] } {

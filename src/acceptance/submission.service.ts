@@ -11,7 +11,8 @@ import { Acceptance, AcceptanceSubmission } from './acceptance.entity';
 import { Channel, ReviewDecision, SubmissionStatus } from './acceptance.enums';
 import type { ReviewAcceptanceSubmissionInput, SubmitAcceptanceInput } from './acceptance.inputs';
 import { optionalText } from './acceptance.rules';
-import { AcceptanceService, execIn, recordConfirmation } from './acceptance.service';
+import { AcceptanceService, recordConfirmation } from './acceptance.service';
+import { queryRows } from '../db/query';
 
 /**
  * Reseller submissions and the provider's review (DESIGN.md section 4). A reseller
@@ -32,7 +33,7 @@ export class SubmissionService {
     }
     if (!(await isLinked(this.em, resellerId, input.providerId))) throw new NotFoundError('Partner', input.providerId, 'providerId');
     const customer = await this.acceptances.visibleCustomer(input.customerId);
-    const serving = await execIn(
+    const serving = await queryRows(
       this.em,
       `select 1 from customer_relationships r join customer_relationship_resellers rr on rr.relationship_id = r.id
         where r.customer_id = ? and r.partner_id = ? and rr.reseller_id = ?`,

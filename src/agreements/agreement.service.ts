@@ -5,10 +5,12 @@ import type { Viewer } from '../auth/viewer';
 import { normalizeCountry } from '../customers/country';
 import { BadUserInputError } from '../errors';
 import { AgreementTemplate } from './agreement.entity';
-import { GLOBAL, type AgreementType } from './agreement.enums';
+import type { AgreementType } from './agreement.enums';
 import type { PublishAgreementInput } from './agreement.inputs';
 import { normalizeLanguage, normalizePublishInput } from './agreement.rules';
-import { currentTemplate, todayUtc } from './current';
+import { todayUtc } from './current';
+import { currentTemplate } from './agreement.queries';
+import { queryRows } from '../db/query';
 
 export interface AgreementFilter {
   type?: AgreementType | null;
@@ -33,13 +35,7 @@ export class AgreementService {
   async current(type: AgreementType, country: string, language?: string | null): Promise<AgreementTemplate | null> {
     const code = normalizeCountry(country, 'country', { allowGlobal: true });
     const wanted = language ? normalizeLanguage(language, 'language') : null;
-    const today = todayUtc();
-    const templates = await this.em.find(AgreementTemplate, {
-      type,
-      country: { $in: [...new Set([code, GLOBAL])] },
-      effectiveFrom: { $lte: today },
-    });
-    return currentTemplate(templates, { type, country: code, language: wanted, today });
+    return currentTemplate(this.em, { type, country: code, language: wanted, day: todayUtc() });
   }
 
   /**
@@ -53,7 +49,7 @@ export class AgreementService {
     const data = normalizePublishInput(input);
     try {
       return await this.em.transactional(async (tx) => {
-        await tx.execute('select pg_advisory_xact_lock(hashtext(?))', [`agreement:${data.type}:${data.country}:${data.language.toLowerCase()}`]);
+        await queryRows(tx, 'select pg_advisory_xact_lock(hashtext(?))', [`agreement:${data.type}:${data.country}:${data.language.toLowerCase()}`]);
         if (await tx.findOne(AgreementTemplate, { templateId: data.templateId })) throw duplicateId(data.templateId);
         const sameRank = await tx
           .createQueryBuilder(AgreementTemplate, 't')

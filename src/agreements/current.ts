@@ -1,9 +1,7 @@
-import { GLOBAL } from './agreement.enums';
-
 /**
- * Which template is current: DESIGN.md section 3, as pure functions so the
- * agreements API, the acceptance feature (outdated checks) and the transaction
- * gate all answer the same.
+ * Pure helpers around the current template (DESIGN.md section 3). The rule itself, which
+ * template is current, is SQL (`current_agreement_templates`, see agreement.queries.ts),
+ * so that statements and TypeScript ask the same one.
  */
 
 /** The facts about a template the selection depends on. */
@@ -15,16 +13,6 @@ export interface TemplateFacts {
   language: string;
   /** YYYY-MM-DD. */
   effectiveFrom: string;
-}
-
-export interface CurrentQuery {
-  type: string;
-  /** ISO 3166-1 alpha-2 (any case) or GLOBAL. */
-  country: string;
-  /** Preferred BCP 47 language; only breaks ties between templates of the same rank. */
-  language?: string | null;
-  /** YYYY-MM-DD: templates with `effectiveFrom <= today` are effective. */
-  today: string;
 }
 
 /** Today's calendar date in UTC, the day agreements are judged on. */
@@ -61,33 +49,6 @@ export function languageFit(templateLanguage: string, wanted: string | null | un
   const b = wanted.toLowerCase();
   if (a === b) return 2;
   return a.split('-')[0] === b.split('-')[0] ? 1 : 0;
-}
-
-/**
- * The current template of a type for a country: among the effective templates of
- * that country (or, when the country has none, of GLOBAL), the highest
- * `versionRank`. Templates of one rank are translations of one version, so the
- * language only chooses among them: the best `languageFit`, then the smallest
- * `templateId` so the answer is stable. Null when nothing is effective.
- */
-export function currentTemplate<T extends TemplateFacts>(templates: readonly T[], q: CurrentQuery): T | null {
-  const country = q.country.toUpperCase();
-  const effective = templates.filter((t) => t.type === q.type && isEffective(t, q.today));
-  let candidates = effective.filter((t) => t.country.toUpperCase() === country);
-  if (candidates.length === 0 && country !== GLOBAL) candidates = effective.filter((t) => t.country.toUpperCase() === GLOBAL);
-  let best: T | null = null;
-  for (const t of candidates) {
-    if (!best || compare(t, best, q.language) < 0) best = t;
-  }
-  return best;
-}
-
-/** Negative when `a` is preferred over `b`. */
-function compare(a: TemplateFacts, b: TemplateFacts, language: string | null | undefined): number {
-  if (a.versionRank !== b.versionRank) return b.versionRank - a.versionRank;
-  const fit = languageFit(b.language, language) - languageFit(a.language, language);
-  if (fit !== 0) return fit;
-  return a.templateId < b.templateId ? -1 : a.templateId > b.templateId ? 1 : 0;
 }
 
 /**

@@ -3,6 +3,7 @@ import { scopeKey, scopePartnersSql, type ComplianceScope } from '../acceptance/
 import type { Context } from '../kernel/context';
 import { auditEventsSql, maskedValues, type AuditRow } from './audit.sql';
 import type { AuditTrailEntry } from './audit.types';
+import { queryRows } from '../db/query';
 
 export interface AuditKey {
   scope: ComplianceScope;
@@ -26,14 +27,15 @@ export function toEntry(ctx: Pick<Context, 'viewer'>, row: AuditRow): AuditTrail
 /** The trail of many customers in one statement (per distinct partner scope), oldest first. */
 async function trailsOf(ctx: LoaderScope, scope: ComplianceScope, customerIds: string[]): Promise<Map<string, AuditTrailEntry[]>> {
   const partners = scopePartnersSql(scope);
-  const rows = await ctx.em.getConnection().execute<AuditRow[]>(
+  const rows = await queryRows<AuditRow>(
+    ctx.em,
     `with pairs as materialized (
        select cc.id as customer_id, sp.partner_id from customers cc cross join lateral (${partners.sql}) sp where cc.id = any(?::uuid[])
      )
      select e.at, e.event, e.customer_id, e.partner_id, e.acceptance_id, e.actor_id, e.field, e.old_value, e.new_value, e.note
        from (${auditEventsSql()}) e
       order by e.customer_id, e.at, e.rank, e.key`,
-    [...partners.params, `{${customerIds.join(',')}}`],
+    [...partners.params, customerIds],
   );
   const byCustomer = new Map<string, AuditTrailEntry[]>();
   for (const row of rows) {

@@ -44,9 +44,7 @@ export function visibleCustomerExists(viewer: Viewer, column: string): { sql: st
 export async function canSeeCustomer(em: EntityManager, viewer: Viewer, customerId: string): Promise<boolean> {
   if (!isUuid(customerId)) return false;
   const cond = visibleCustomerCondition(viewer, 'c.id');
-  const rows = await em
-    .getConnection()
-    .execute(`select 1 from customers c where c.id = ? and ${cond.sql}`, [customerId, ...cond.params]);
+  const rows = await queryRows(em, `select 1 from customers c where c.id = ? and ${cond.sql}`, [customerId, ...cond.params]);
   return rows.length > 0;
 }
 
@@ -116,7 +114,7 @@ export async function partnerNamedBy(viewer: Viewer, partnerId: string | null, l
 
 export async function partnerExists(em: EntityManager, partnerId: string): Promise<boolean> {
   if (!isUuid(partnerId)) return false;
-  const rows = await em.getConnection().execute('select 1 from partners where id = ?', [partnerId]);
+  const rows = await queryRows(em, 'select 1 from partners where id = ?', [partnerId]);
   return rows.length > 0;
 }
 
@@ -130,9 +128,7 @@ export async function existingPartnerIds(em: EntityManager, ids: Iterable<string
 
 export async function isLinked(em: EntityManager, resellerId: string, providerId: string): Promise<boolean> {
   if (!isUuid(resellerId) || !isUuid(providerId)) return false;
-  const rows = await em
-    .getConnection()
-    .execute('select 1 from reseller_links where reseller_id = ? and provider_id = ?', [resellerId, providerId]);
+  const rows = await queryRows(em, 'select 1 from reseller_links where reseller_id = ? and provider_id = ?', [resellerId, providerId]);
   return rows.length > 0;
 }
 

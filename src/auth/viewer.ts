@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { PartnerType, Role } from './roles';
 import type { Claims } from './token';
+import { queryRows } from '../db/query';
 
 /** The authenticated caller of one request. */
 export interface Viewer {
@@ -44,7 +45,7 @@ export class ViewerDirectory {
     const cached = this.partnerTypes.get(partnerId);
     if (cached) return cached;
     if (!/^[0-9a-f-]{36}$/i.test(partnerId)) return undefined;
-    const rows = await em.getConnection().execute<{ type: PartnerType }[]>('select type from partners where id = ?', [partnerId]);
+    const rows = await queryRows<{ type: PartnerType }>(em, 'select type from partners where id = ?', [partnerId]);
     if (rows[0]) this.partnerTypes.set(partnerId, rows[0].type);
     return rows[0]?.type;
   }
@@ -53,7 +54,8 @@ export class ViewerDirectory {
     const key = JSON.stringify([claims.sub, claims.name, claims.partnerId ?? null, claims.roles]);
     const last = this.written.get(key);
     if (last && Date.now() - last < this.refreshMs) return;
-    await em.getConnection().execute(
+    await queryRows(
+      em,
       `insert into users (id, display_name, partner_id, roles, first_seen_at, last_seen_at)
        values (?, ?, ?, ?, now(), now())
        on conflict (id) do update set display_name = excluded.display_name, partner_id = excluded.partner_id,

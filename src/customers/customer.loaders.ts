@@ -1,6 +1,7 @@
 import { queryRows } from '../db/query';
 import { defineLoader, groupBy, indexBy } from '../kernel/loaders';
-import { plainPartner, primePartners, PARTNER_COLUMNS, type PartnerRow } from '../partners/partner.loaders';
+import { primePartners } from '../partners/partner.loaders';
+import { plainPartner, PARTNER_COLUMNS, type PartnerRow } from '../partners/partner.queries';
 import type { Partner } from '../partners/partner.entity';
 import { Customer, type CustomerRelationship } from './customer.entity';
 

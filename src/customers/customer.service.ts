@@ -12,44 +12,14 @@ import { normalizeCountry } from './country';
 import { Customer, CustomerRelationship } from './customer.entity';
 import type { AddCustomerRelationshipInput, CreateCustomerInput } from './customer.inputs';
 import { likePattern, normalizeCustomerData } from './customer.rules';
+import { queryRows } from '../db/query';
+import { plainCustomer, type CustomerRow } from './customer.queries';
 
 export interface CustomerListFilter {
   partnerId?: string | null;
   complianceStatus?: ComplianceStatus | null;
   country?: string | null;
   search?: string | null;
-}
-
-/** A `customers` row as the connection returns it (timestamps as text). */
-interface CustomerRow {
-  id: string;
-  tenant_id: string;
-  company_name: string;
-  domain: string;
-  country: string;
-  cloud: Customer['cloud'];
-  contact_first_name: string;
-  contact_last_name: string;
-  contact_email: string;
-  contact_phone_number: string | null;
-  created_at: string;
-}
-
-/**
- * A read-only plain object of the entity's shape: a page of customers is only read,
- * and hydrating managed entities cost a large share of the page's CPU.
- */
-function plainCustomer(r: CustomerRow): Customer {
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    companyName: r.company_name,
-    domain: r.domain,
-    country: r.country,
-    cloud: r.cloud,
-    primaryContact: { firstName: r.contact_first_name, lastName: r.contact_last_name, email: r.contact_email, phoneNumber: r.contact_phone_number },
-    createdAt: new Date(r.created_at),
-  } as Customer;
 }
 
 /** The partners a relationship is made of, once the caller may name them. */
@@ -160,20 +130,22 @@ export class CustomerService {
     const actsAsReseller = this.viewer.partnerType === PartnerType.INDIRECT_RESELLER;
     await this.em.transactional(async (tx) => {
       // ON CONFLICT keeps concurrent identical requests from failing: both end with one row.
-      const inserted = await tx.execute<{ id: string }[]>(
+      const inserted = await queryRows<{ id: string }>(
+        tx,
         `insert into customer_relationships (id, customer_id, partner_id, created_at) values (gen_random_uuid(), ?, ?, now())
          on conflict (customer_id, partner_id) do nothing returning id`,
         [input.customerId, billing.id],
       );
       const [{ id }] = inserted.length
         ? inserted
-        : await tx.execute<{ id: string }[]>('select id from customer_relationships where customer_id = ? and partner_id = ?', [input.customerId, billing.id]);
+        : await queryRows<{ id: string }>(tx, 'select id from customer_relationships where customer_id = ? and partner_id = ?', [input.customerId, billing.id]);
       if (!reseller) return;
       if (actsAsReseller && !inserted.length) {
-        const named = await tx.execute('select 1 from customer_relationship_resellers where relationship_id = ? and reseller_id = ?', [id, reseller.id]);
+        const named = await queryRows(tx, 'select 1 from customer_relationship_resellers where relationship_id = ? and reseller_id = ?', [id, reseller.id]);
         if (!named.length) throw new ForbiddenError("Resellers are added to an existing relationship by its billing partner");
       }
-      await tx.execute(
+      await queryRows(
+        tx,
         'insert into customer_relationship_resellers (relationship_id, reseller_id) values (?, ?) on conflict do nothing',
         [id, reseller.id],
       );

@@ -1,41 +1,81 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
+/**
+ * The one way hand-written SQL runs: `queryRows`, with `?` placeholders, on the ORM's
+ * own pool. Multi-statement writes run it inside `em.transactional` (the callback's
+ * EntityManager), which puts every statement on the transaction's connection.
+ *
+ * Why not `em.getConnection().execute`: it inlines every value into the text, so
+ * PostgreSQL parses and plans each call anew (for the order path's read, planning took
+ * about ten times as long as running). Here each statement is prepared once per pooled
+ * connection (named after its text) and then only bound and run, with none of the query
+ * builder's work per call.
+ */
+
 /** The part of a pg client this module uses. */
 interface PgClient {
   query<R>(config: { text: string; values: unknown[]; name?: string }): Promise<{ rows: R[] }>;
 }
+/** The part of knex's client (or a transaction's client) this module uses: its pooled connections. */
 interface KnexClient {
   acquireConnection(): Promise<PgClient>;
   releaseConnection(connection: PgClient): Promise<unknown>;
-  positionBindings(sql: string): string;
 }
 
-/** Each statement's prepared name and positional text, made once: the texts are constants of the code. */
-const prepared = new Map<string, { name: string; text: string }>();
+/**
+ * A statement whose text is built only the first time its `key` is run: for texts put
+ * together from a few variants (a tenancy condition, an outcome), so that a call costs
+ * a lookup by a short key instead of building and hashing the whole text.
+ */
+export interface Statement {
+  key: string;
+  sql: () => string;
+}
+
+/** One statement's prepared name and positional text. */
+interface Prepared {
+  name: string;
+  text: string;
+}
+
+/** By text (or `Statement` key), made once: the texts are constants of the code or few variants of them. */
+const prepared = new Map<string, Prepared>();
+
+/** `?` placeholders as PostgreSQL's `$1`, `$2`, ... in order of appearance. */
+function positional(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+function preparedOf(sql: string | Statement): Prepared {
+  const key = typeof sql === 'string' ? sql : `statement:${sql.key}`;
+  let p = prepared.get(key);
+  if (!p) {
+    const text = typeof sql === 'string' ? sql : sql.sql();
+    p = { name: 'cg_' + createHash('sha1').update(text).digest('hex').slice(0, 24), text: positional(text) };
+    prepared.set(key, p);
+  }
+  return p;
+}
 
 /**
- * Rows of one read statement on the hot paths (a customers page, alert delivery),
- * straight through the pool's pg client: a prepared statement, planned once per
- * connection, and none of the query builder's work per call. `?` placeholders take
- * their values as given: an array binds as one PostgreSQL array (`= any(?::uuid[])`),
- * unlike knex, which spreads it. Inside `em.transactional` it runs on the transaction's
+ * Rows of one statement. `?` placeholders take their values as given: an array binds as
+ * one PostgreSQL array (`= any(?::uuid[])`), unlike knex, which spreads it. Inside
+ * `em.transactional` (pass the callback's EntityManager) it runs on the transaction's
  * connection. Rows come typed as the ORM's connection types them (timestamps as text).
- * Every `?` becomes a placeholder, even inside a string literal or a comment (knex's
- * `positionBindings` does not parse SQL): write a literal question mark as `chr(63)` or pass it as a value.
- * `sql` must be a constant text (values go in `values`): each distinct text is
- * prepared on every connection that runs it. Announced as knex's `query` event, so
- * statement counts (tests, benchmarks) include it.
+ * Every `?` becomes a placeholder, even inside a string literal or a comment (the text is
+ * not parsed): write a literal question mark as `chr(63)` or pass it as a value.
+ * `sql` must be a constant text (values go in `values`) or a `Statement`: each distinct
+ * text is prepared on every connection that runs it. Announced as knex's `query` event,
+ * so statement counts (tests, benchmarks) include it. Errors are PostgreSQL's own (the
+ * error formatter maps them like the ORM's).
  */
-export async function queryRows<R>(em: EntityManager, sql: string, values: unknown[] = []): Promise<R[]> {
+export async function queryRows<R>(em: EntityManager, sql: string | Statement, values: unknown[] = []): Promise<R[]> {
   const knex = em.getConnection().getKnex();
   const client = (em.getTransactionContext() ?? knex).client as unknown as KnexClient;
-  let statement = prepared.get(sql);
-  if (!statement) {
-    statement = { name: 'cg_' + createHash('sha1').update(sql).digest('hex').slice(0, 24), text: client.positionBindings(sql) };
-    prepared.set(sql, statement);
-  }
-  knex.emit('query', { sql, bindings: values, method: 'raw' });
+  const statement = preparedOf(sql);
+  knex.emit('query', { sql: statement.text, bindings: values, method: 'raw' });
   const connection = await client.acquireConnection();
   try {
     return (await connection.query<R>({ ...statement, values })).rows;

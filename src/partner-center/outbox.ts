@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { queryRows } from '../db/query';
 import { currentRequestId } from '../kernel/request-scope';
 import { SyncStatus } from './partner-center.enums';
 
@@ -33,19 +34,14 @@ const writer = new PgBoss({
   },
 });
 
-/** pg-boss's SQL ($1, $2, ...) run inside the transaction `em` belongs to (knex binds with ?). */
+/**
+ * pg-boss's SQL run inside the transaction `em` belongs to, by the one runner. Its
+ * statements come with `$1, $2, ...` and hold no `?`, so they pass through the runner's
+ * placeholder rewrite unchanged; pg serializes its values (objects as JSON) itself.
+ */
 export function transactionDb(em: EntityManager): PgBoss.Db {
   return {
-    executeSql: async (text: string, values: unknown[] = []) => {
-      const params: unknown[] = [];
-      const sql = text.replace(/\$(\d+)/g, (_, n: string) => {
-        const v = values[Number(n) - 1];
-        params.push(v === undefined ? null : v !== null && typeof v === 'object' && !(v instanceof Date) && !Array.isArray(v) ? JSON.stringify(v) : v);
-        return '?';
-      });
-      const rows = await em.getConnection().execute(sql, params, 'all', em.getTransactionContext());
-      return { rows: rows as unknown[] };
-    },
+    executeSql: async (text: string, values: unknown[] = []) => ({ rows: await queryRows<unknown>(em, text, values) }),
   };
 }
 
@@ -92,17 +88,17 @@ export async function enqueueAcceptanceSync(em: EntityManager, acceptance: { id:
 export async function enqueueAcceptanceSyncs(em: EntityManager, partnerId: string, acceptanceIds: string[]): Promise<SyncStatus[]> {
   if (!em.isInTransaction()) throw new Error('enqueueAcceptanceSync must run inside the transaction that records the acceptance');
   if (acceptanceIds.length === 0) return [];
-  const conn = em.getConnection();
   const ctx = em.getTransactionContext();
   // Once per transaction and partner is enough (a bulk import records thousands in one transaction).
   const held = sharedLocks.get(ctx) ?? new Set<string>();
   if (!held.has(partnerId)) {
-    await conn.execute(partnerLockSql('shared'), [partnerId], 'all', ctx);
+    await queryRows(em, partnerLockSql('shared'), [partnerId]);
     held.add(partnerId);
     sharedLocks.set(ctx, held);
   }
   // One MS-RequestId per acceptance; without a request scope each gets its own correlation id too.
-  const rows = await conn.execute<{ acceptance_id: string; partner_id: string; status: SyncStatus; job_id: string | null }[]>(
+  const rows = await queryRows<{ acceptance_id: string; partner_id: string; status: SyncStatus; job_id: string | null }>(
+    em,
     `insert into acceptance_syncs (acceptance_id, partner_id, status, attempts, request_id, correlation_id, job_id, created_at)
      select x.id, x.partner_id, x.status, 0, gen_random_uuid(), coalesce(?, gen_random_uuid()::text),
             case when x.status = 'PENDING' then gen_random_uuid() end, date_trunc('milliseconds', clock_timestamp())
@@ -111,14 +107,12 @@ export async function enqueueAcceptanceSyncs(em: EntityManager, partnerId: strin
                          when exists (select 1 from partner_center_connections pc where pc.partner_id = a.partner_id) then 'PENDING'
                          else 'NOT_CONNECTED' end as status
                from acceptances a join customers c on c.id = a.customer_id
-              where a.id in (?)) x
+              where a.id = any(?::uuid[])) x
      on conflict (acceptance_id) do update set
        status = excluded.status, attempts = 0, request_id = excluded.request_id, correlation_id = excluded.correlation_id,
        job_id = excluded.job_id, last_error = null, next_attempt_at = null, synced_at = null
      returning acceptance_id, partner_id, status, job_id`,
     [currentRequestId() ?? null, acceptanceIds],
-    'all',
-    ctx,
   );
   const byId = new Map(rows.map((r) => [r.acceptance_id, r]));
   // Looked up by id alone (the planner's partner statistics lag behind a bulk import); checked here.

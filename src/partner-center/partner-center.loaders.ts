@@ -1,6 +1,7 @@
 import { defineLoader } from '../kernel/loaders';
 import { AcceptanceSync } from './partner-center.entity';
 import { SyncStatus } from './partner-center.enums';
+import { queryRows } from '../db/query';
 
 /** The shape of `Acceptance.sync`: a stored row, or what an acceptance without one stands at. */
 export type SyncState = Pick<AcceptanceSync, 'status' | 'attempts' | 'requestId' | 'lastAttemptAt' | 'nextAttemptAt' | 'syncedAt' | 'lastError'>;
@@ -13,12 +14,14 @@ const unrecorded = (status: SyncStatus): SyncState => ({ status, attempts: 0, re
  * scripts) has none and reads as NOT_CONNECTED, or NOT_APPLICABLE on a national cloud.
  */
 export const syncOf = defineLoader<string, SyncState>(async (ctx, ids) => {
-  const rows = await ctx.em.getConnection().execute<
-    { id: string; cloud: string; status: SyncStatus | null; attempts: number | null; request_id: string | null; last_attempt_at: Date | null; next_attempt_at: Date | null; synced_at: Date | null; last_error: string | null }[]
-  >(
+  const rows = await queryRows<{
+    id: string; cloud: string; status: SyncStatus | null; attempts: number | null; request_id: string | null;
+    last_attempt_at: Date | null; next_attempt_at: Date | null; synced_at: Date | null; last_error: string | null;
+  }>(
+    ctx.em,
     `select a.id, c.cloud, s.status, s.attempts, s.request_id, s.last_attempt_at, s.next_attempt_at, s.synced_at, s.last_error
        from acceptances a join customers c on c.id = a.customer_id left join acceptance_syncs s on s.acceptance_id = a.id
-      where a.id in (?)`,
+      where a.id = any(?::uuid[])`,
     [[...ids]],
   );
   const byId = new Map(

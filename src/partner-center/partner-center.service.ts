@@ -21,6 +21,7 @@ import type { PartnerCenterConnectionView } from './partner-center.types';
 import { partnerLockSql, sendSyncJob, sendSyncJobs } from './outbox';
 import type { ConnectionSecrets } from './partner-center.queries';
 import { syncEngine } from './sync.engine';
+import { queryRows } from '../db/query';
 
 /** Refresh tokens run to a few kilobytes; anything far beyond is not one. */
 const CREDENTIAL_MAX = 16_384;
@@ -80,9 +81,7 @@ export class PartnerCenterService {
   }
 
   private async row(partnerId: string, em: EntityManager = this.em): Promise<ConnectionRow | undefined> {
-    const [row] = await em
-      .getConnection()
-      .execute<ConnectionRow[]>('select client_id, connected_at, last_token_at, last_error from partner_center_connections where partner_id = ?', [partnerId], 'all', em.getTransactionContext());
+    const [row] = await queryRows<ConnectionRow>(em, 'select client_id, connected_at, last_token_at, last_error from partner_center_connections where partner_id = ?', [partnerId]);
     return row;
   }
 
@@ -117,26 +116,22 @@ export class PartnerCenterService {
     const refreshToken = token.refreshToken ?? creds.refreshToken;
     const { row, queued } = await this.em.transactional(async (t) => {
       const tx = t as EntityManager;
-      const conn = tx.getConnection();
-      const ctx = tx.getTransactionContext();
       // Exclusive: confirmations of this partner in flight commit first (and land in the backlog below).
-      await conn.execute(partnerLockSql('exclusive'), [partnerId], 'all', ctx);
-      const [stored] = await conn.execute<ConnectionRow[]>(
+      await queryRows(tx, partnerLockSql('exclusive'), [partnerId]);
+      const [stored] = await queryRows<ConnectionRow>(
+        tx,
         `insert into partner_center_connections (partner_id, client_id, client_secret_enc, refresh_token_enc, connected_at, last_token_at, last_error)
          values (?, ?, ?, ?, date_trunc('milliseconds', clock_timestamp()), now(), null)
          on conflict (partner_id) do update set client_id = excluded.client_id, client_secret_enc = excluded.client_secret_enc,
            refresh_token_enc = excluded.refresh_token_enc, connected_at = excluded.connected_at, last_token_at = excluded.last_token_at, last_error = null
          returning client_id, connected_at, last_token_at, last_error`,
         [partnerId, creds.clientId, cipher.encrypt(creds.clientSecret, partnerId, 'clientSecret'), cipher.encrypt(refreshToken, partnerId, 'refreshToken')],
-        'all',
-        ctx,
       );
-      const backlog = await conn.execute<{ acceptance_id: string; job_id: string }[]>(
+      const backlog = await queryRows<{ acceptance_id: string; job_id: string }>(
+        tx,
         `update acceptance_syncs set status = 'PENDING', job_id = gen_random_uuid(), attempts = 0, next_attempt_at = null
           where partner_id = ? and status = 'NOT_CONNECTED' returning acceptance_id, job_id`,
         [partnerId],
-        'all',
-        ctx,
       );
       await sendSyncJobs(tx, backlog.map((r) => ({ id: r.job_id, data: { acceptanceId: r.acceptance_id, partnerId } })));
       return { row: stored, queued: backlog.length };
@@ -151,11 +146,9 @@ export class PartnerCenterService {
     const id = await this.partner(partnerId);
     await this.em.transactional(async (t) => {
       const tx = t as EntityManager;
-      const conn = tx.getConnection();
-      const ctx = tx.getTransactionContext();
-      await conn.execute(partnerLockSql('exclusive'), [id], 'all', ctx);
-      await conn.execute('delete from partner_center_connections where partner_id = ?', [id], 'all', ctx);
-      await conn.execute(`update acceptance_syncs set status = 'NOT_CONNECTED', job_id = null, next_attempt_at = null where partner_id = ? and status = 'PENDING'`, [id], 'all', ctx);
+      await queryRows(tx, partnerLockSql('exclusive'), [id]);
+      await queryRows(tx, 'delete from partner_center_connections where partner_id = ?', [id]);
+      await queryRows(tx, `update acceptance_syncs set status = 'NOT_CONNECTED', job_id = null, next_attempt_at = null where partner_id = ? and status = 'PENDING'`, [id]);
     });
     syncEngine(this.services).forget(id);
     this.services.log.info({ partnerId: id, requestId: currentRequestId() }, 'partner center disconnected');
@@ -163,9 +156,8 @@ export class PartnerCenterService {
   }
 
   private async secrets(partnerId: string): Promise<ConnectionSecrets> {
-    const [row] = await this.em.getConnection().execute<
-      { tenant_id: string; client_id: string; client_secret_enc: string; refresh_token_enc: string; connected_at: Date }[]
-    >(
+    const [row] = await queryRows<{ tenant_id: string; client_id: string; client_secret_enc: string; refresh_token_enc: string; connected_at: Date }>(
+      this.em,
       `select p.tenant_id, pc.client_id, pc.client_secret_enc, pc.refresh_token_enc, pc.connected_at
          from partner_center_connections pc join partners p on p.id = pc.partner_id where pc.partner_id = ?`,
       [partnerId],
@@ -254,21 +246,18 @@ export class PartnerCenterService {
     const acceptance = await this.ownAcceptance(acceptanceId);
     await this.em.transactional(async (t) => {
       const tx = t as EntityManager;
-      const conn = tx.getConnection();
-      const ctx = tx.getTransactionContext();
-      await conn.execute(partnerLockSql('shared'), [acceptance.partner.id], 'all', ctx);
+      await queryRows(tx, partnerLockSql('shared'), [acceptance.partner.id]);
       const jobId = randomUUID();
-      const [row] = await conn.execute<{ status: SyncStatus }[]>(
+      const [row] = await queryRows<{ status: SyncStatus }>(
+        tx,
         `update acceptance_syncs s set attempts = 0, next_attempt_at = null,
            status = case when exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id) then 'PENDING' else 'NOT_CONNECTED' end,
            job_id = case when exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id) then ?::uuid end
          where s.acceptance_id = ? and s.status = 'FAILED' returning s.status`,
         [jobId, acceptance.id],
-        'all',
-        ctx,
       );
       if (!row) {
-        const [current] = await conn.execute<{ status: string }[]>('select status from acceptance_syncs where acceptance_id = ?', [acceptance.id], 'all', ctx);
+        const [current] = await queryRows<{ status: string }>(tx, 'select status from acceptance_syncs where acceptance_id = ?', [acceptance.id]);
         throw new ConflictError(`Only a FAILED sync can be retried; this one is ${current?.status ?? SyncStatus.NOT_CONNECTED}`);
       }
       if (row.status === SyncStatus.PENDING) await sendSyncJob(tx, jobId, { acceptanceId: acceptance.id, partnerId: acceptance.partner.id });

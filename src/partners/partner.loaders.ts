@@ -1,37 +1,12 @@
 import type { Context } from '../kernel/context';
-import { queryRows } from '../db/query';
 import { defineLoader, groupBy, indexBy } from '../kernel/loaders';
-import type { PartnerType } from '../auth/roles';
+import { partnersById } from './partner.queries';
 import { Partner, ResellerLink, User } from './partner.entity';
-
-/** The `partners` columns a partner row needs, for statements that join partners in. */
-export const PARTNER_COLUMNS = (alias: string) =>
-  `${alias}.id, ${alias}.name, ${alias}.tenant_id, ${alias}.type, ${alias}.created_at`;
-
-export interface PartnerRow {
-  id: string;
-  name: string;
-  tenant_id: string;
-  type: PartnerType;
-  created_at: string | Date;
-}
-
-/**
- * A read-only plain object of the entity's shape. Partners are read on almost every
- * page (relationships, orders, alerts), and a managed entity costs far more to build
- * than the four fields the GraphQL type shows.
- */
-export function plainPartner(r: PartnerRow): Partner {
-  return { id: r.id, name: r.name, tenantId: r.tenant_id, type: r.type, createdAt: new Date(r.created_at) } as Partner;
-}
-
-const PARTNERS_BY_ID = `select ${PARTNER_COLUMNS('p')} from partners p where p.id = any(?::uuid[])`;
 
 /** Partners by id, for every relation that points at one (viewer-independent: alert subscribers share it). */
 export const partnerById = defineLoader<string, Partner | null>(
   async (ctx, ids) => {
-    const rows = await queryRows<PartnerRow>(ctx.em, PARTNERS_BY_ID, [ids]);
-    return indexBy(ids, rows.map(plainPartner), (p) => p.id);
+    return indexBy(ids, await partnersById(ctx.em, ids), (p) => p.id);
   },
   {},
   true,

@@ -8,6 +8,7 @@ import { Partner } from './partner.entity';
 import { PartnerType } from '../auth/roles';
 import type { LinkResellerInput, RegisterPartnerInput } from './partner.inputs';
 import { hasControlCharacters } from '../common/text';
+import { queryRows } from '../db/query';
 
 export class PartnerService {
   constructor(private readonly em: EntityManager, private readonly viewer: Viewer) {}
@@ -67,12 +68,11 @@ export class PartnerService {
       throw new BadUserInputError('providerId must name an indirect provider', 'providerId');
     }
     // Linking twice is harmless: the link exists either way.
-    await this.em
-      .getConnection()
-      .execute(
-        'insert into reseller_links (id, reseller_id, provider_id, created_at) values (gen_random_uuid(), ?, ?, now()) on conflict (reseller_id, provider_id) do nothing',
-        [reseller.id, provider.id],
-      );
+    await queryRows(
+      this.em,
+      'insert into reseller_links (id, reseller_id, provider_id, created_at) values (gen_random_uuid(), ?, ?, now()) on conflict (reseller_id, provider_id) do nothing',
+      [reseller.id, provider.id],
+    );
     return reseller;
   }
 }

@@ -5,10 +5,11 @@ import { decodeCursor, encodeCursor, pageSize, type ConnectionResult } from '../
 import { BadUserInputError, NotFoundError } from '../errors';
 import { PartnerType } from '../auth/roles';
 import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from '../transactions/gate';
-import type { LoadedFacts } from '../transactions/transaction.facts';
+import type { LoadedFacts } from '../transactions/gate.facts';
 import { OrderOutcome } from '../transactions/transaction.enums';
 import { loadRenewalCandidates, loadRenewalWindow, type CandidateCursor, type CandidateRecords, type RenewalCandidate, type SqlCondition } from './renewal.facts';
 import type { RenewalRisk } from './renewal.types';
+import { queryRows } from '../db/query';
 
 export const DEFAULT_WINDOW_DAYS = 60;
 export const MAX_WINDOW_DAYS = 366;
@@ -170,10 +171,9 @@ export async function scanRenewalRisks(em: EntityManager, withinDays: number, po
   }));
   return em.transactional(async (t) => {
     const tx = t as EntityManager;
-    const conn = tx.getConnection();
-    const ctx = tx.getTransactionContext();
-    await conn.execute('select pg_advisory_xact_lock(?)', [RENEWAL_ALERT_SEQUENCE_LOCK], 'all', ctx);
-    const inserted = await conn.execute<{ id: string }[]>(
+    await queryRows(tx, 'select pg_advisory_xact_lock(?)', [RENEWAL_ALERT_SEQUENCE_LOCK]);
+    const inserted = await queryRows<{ id: string }>(
+      tx,
       `insert into renewal_risk_alerts (subscription_id, customer_id, partner_id, reseller_id, renews_on, block_reasons, warnings, required_template_id, created_at)
        select x.subscription_id, x.customer_id, x.partner_id, x.reseller_id, x.renews_on, x.block_reasons, x.warnings, x.required_template_id, now()
          from jsonb_to_recordset(?::jsonb) as x(subscription_id uuid, customer_id uuid, partner_id uuid, reseller_id uuid, renews_on date,
@@ -182,10 +182,8 @@ export async function scanRenewalRisks(em: EntityManager, withinDays: number, po
        on conflict (subscription_id, renews_on) do nothing
        returning id`,
       [JSON.stringify(rows)],
-      'all',
-      ctx,
     );
-    if (inserted.length) await conn.execute('select pg_notify(?, ?)', [RENEWAL_ALERT_CHANNEL, String(inserted[inserted.length - 1].id)], 'all', ctx);
+    if (inserted.length) await queryRows(tx, 'select pg_notify(?, ?)', [RENEWAL_ALERT_CHANNEL, String(inserted[inserted.length - 1].id)]);
     return inserted.length;
   });
 }

@@ -7,6 +7,7 @@ import { ComplianceStatus } from '../acceptance/acceptance.enums';
 import { complianceScope, complianceStatusSql } from '../acceptance/compliance';
 import { alertScopeCondition } from '../alerts/alert.tenancy';
 import { BlockReason } from '../transactions/transaction.enums';
+import { queryRows } from '../db/query';
 
 @ObjectType({ description: 'Blocked orders for one reason' })
 export class ReasonCount {
@@ -54,7 +55,6 @@ export async function complianceSummary(em: EntityManager, viewer: Viewer, partn
   if (partnerId && (!isUuid(partnerId) || (viewer.partnerId && partnerId !== viewer.partnerId))) {
     throw new NotFoundError('Partner', partnerId, 'partnerId');
   }
-  const conn = em.getConnection();
   const visible = visibleCustomerCondition(viewer, 'c.id');
   const served = partnerId
     ? {
@@ -68,18 +68,20 @@ export async function complianceSummary(em: EntityManager, viewer: Viewer, partn
   const alerts = alertScopeCondition({ viewer, partnerId }, 'a');
 
   const [statusRows, reasonRows, blockedRows] = await Promise.all([
-    conn.execute<{ status: ComplianceStatus; n: string }[]>(
+    queryRows<{ status: ComplianceStatus; n: string }>(
+      em,
       `select s.status, count(*) as n
          from (select ${status.sql} as status from customers c where ${visible.sql} and ${served.sql}) s
         group by s.status`,
       [...status.params, ...visible.params, ...served.params],
     ),
-    conn.execute<{ reason: BlockReason; n: string }[]>(
+    queryRows<{ reason: BlockReason; n: string }>(
+      em,
       `select r.reason, count(*) as n from blocked_order_alerts a cross join unnest(a.reasons) as r(reason)
         where ${alerts.sql} group by r.reason order by count(*) desc, r.reason`,
       alerts.params,
     ),
-    conn.execute<{ n: string }[]>(`select count(*) as n from blocked_order_alerts a where ${alerts.sql}`, alerts.params),
+    queryRows<{ n: string }>(em, `select count(*) as n from blocked_order_alerts a where ${alerts.sql}`, alerts.params),
   ]);
 
   const byStatus = new Map(statusRows.map((r) => [r.status, Number(r.n)]));

@@ -12,6 +12,7 @@ import { Setting } from '../db/setting.entity';
 import { AcceptanceSubmission } from '../acceptance/acceptance.entity';
 import { Order, Subscription } from '../transactions/transaction.entity';
 import { BlockReason, OrderOutcome, TransactionKind } from '../transactions/transaction.enums';
+import { AlertService } from '../alerts/alert.service';
 import { recordBlockedOrderAlert } from '../alerts/alert.record';
 import { enqueueAcceptanceSync } from '../partner-center/outbox';
 
@@ -221,9 +222,9 @@ async function seed(em: EntityManager): Promise<DemoSeed> {
     await em.flush();
     const alertId = await recordBlockedOrderAlert(em, order);
     if (h.acknowledgedBy) {
-      await em
-        .getConnection()
-        .execute('update blocked_order_alerts set acknowledged_at = now(), acknowledged_by_id = ? where id = ?', [h.acknowledgedBy.id, alertId], 'run', em.getTransactionContext());
+      // Acknowledged as the alerts feature does it, by a user of the partner it belongs to.
+      const by = { userId: h.acknowledgedBy.id, displayName: h.acknowledgedBy.displayName, roles: [Role.AGENT], partnerId: h.partner.id, partnerType: h.partner.type };
+      await new AlertService(em, by).acknowledge(alertId);
     }
   }
   return { seededNow: true, users };

@@ -4,19 +4,20 @@ import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from 
 import { isUuid } from '../auth/tenancy';
 import { isPlatformAdmin, seesAllPartners, type Viewer } from '../auth/viewer';
 import { paginate, type ConnectionResult } from '../common/connection';
-import { Customer } from '../customers/customer.entity';
-import type { Contact } from '../common/contact';
-import { Partner, type User } from '../partners/partner.entity';
-import { plainPartner } from '../partners/partner.loaders';
+import type { Customer } from '../customers/customer.entity';
+import type { Partner, User } from '../partners/partner.entity';
+import { plainPartner } from '../partners/partner.queries';
 import { PartnerType } from '../auth/roles';
 import { Channel } from '../acceptance/acceptance.enums';
 import { BlockedOrderAlert } from '../alerts/alert.entity';
 import { alertOfOrderCtes } from '../alerts/alert.record';
 import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from './gate';
-import { gateFacts, readAttemptFacts, type AlertJson, type AttemptFacts, type AttemptQuery, type CustomerJson, type OrderJson, type PartnerJson, type SubscriptionJson } from './transaction.facts';
+import { gateFacts, readAttemptFacts, type AttemptFacts, type AttemptQuery } from './transaction.facts';
+import { alertOf, lockedSubscription, orderOf, record, subscriptionOf, type CustomerJson, type PartnerJson, type SubscriptionJson } from './transaction.queries';
+import { plainCustomer } from '../customers/customer.queries';
 import { Order, Subscription } from './transaction.entity';
-import { Sql } from './sql';
-import { OrderOutcome, SubscriptionStatus, TransactionKind, type BlockReason, type TransactionWarning } from './transaction.enums';
+import { queryRows } from '../db/query';
+import { OrderOutcome, SubscriptionStatus, TransactionKind } from './transaction.enums';
 import type { OrderFilter, TransactionInput } from './transaction.inputs';
 
 /** Everything the gate and the order need, validated. */
@@ -54,88 +55,9 @@ export function plusOneYear(date: string | Date): string {
 
 const uuidOrNull = (id: string | null | undefined): string | null => (isUuid(id) ? id : null);
 
-/**
- * A read-only record of an entity's class holding its fields as plain own properties:
- * `instanceof` holds, and defining the fields directly skips the ORM's per-instance
- * change tracking, which a record that never enters an EntityManager does not need.
- */
-function record<T extends object>(entity: abstract new () => T, fields: { [K in keyof T]?: T[K] }): T {
-  const o = Object.create(entity.prototype) as T;
-  for (const key of Object.keys(fields)) {
-    Object.defineProperty(o, key, { value: (fields as Record<string, unknown>)[key], writable: true, enumerable: true, configurable: true });
-  }
-  return o;
-}
-
-/** The order as stored, from its `row_to_json`; relations are references by id, as the resolvers load them. */
-function orderOf(o: OrderJson): Order {
-  return record(Order, {
-    id: o.id,
-    customer: { id: o.customer_id } as Customer,
-    partner: { id: o.partner_id } as Partner,
-    reseller: o.reseller_id ? ({ id: o.reseller_id } as Partner) : null,
-    kind: o.kind as TransactionKind,
-    channel: o.channel as Channel,
-    outcome: o.outcome as OrderOutcome,
-    blockReasons: o.block_reasons as BlockReason[],
-    warnings: o.warnings as TransactionWarning[],
-    requestedAt: new Date(o.requested_at),
-    createdAt: new Date(o.created_at),
-    offerId: o.offer_id,
-    quantity: o.quantity,
-    subscription: o.subscription_id ? ({ id: o.subscription_id } as Subscription) : null,
-    placedBy: { id: o.placed_by_id } as User,
-    idempotencyKey: o.idempotency_key,
-    idempotencyScope: o.idempotency_scope,
-    requestHash: o.request_hash,
-  });
-}
-
-function alertOf(a: AlertJson, order: Order): BlockedOrderAlert {
-  return record(BlockedOrderAlert, {
-    id: String(a.id),
-    order,
-    customer: { id: a.customer_id } as Customer,
-    partner: { id: a.partner_id } as Partner,
-    reseller: a.reseller_id ? ({ id: a.reseller_id } as Partner) : null,
-    reasons: a.reasons as BlockReason[],
-    createdAt: new Date(a.created_at),
-    acknowledgedAt: a.acknowledged_at ? new Date(a.acknowledged_at) : null,
-    acknowledgedBy: a.acknowledged_by_id ? ({ id: a.acknowledged_by_id } as User) : null,
-  });
-}
-
-function customerOf(c: CustomerJson): Customer {
-  return record(Customer, {
-    id: c.id,
-    tenantId: c.tenant_id,
-    companyName: c.company_name,
-    domain: c.domain,
-    country: c.country,
-    cloud: c.cloud,
-    primaryContact: { firstName: c.contact_first_name, lastName: c.contact_last_name, email: c.contact_email, phoneNumber: c.contact_phone_number } as Contact,
-    createdAt: new Date(c.created_at),
-  });
-}
-
-function subscriptionOf(s: SubscriptionJson): Subscription {
-  return record(Subscription, {
-    id: s.id,
-    customer: { id: s.customer_id } as Customer,
-    partner: { id: s.partner_id } as Partner,
-    reseller: s.reseller_id ? ({ id: s.reseller_id } as Partner) : null,
-    offerId: s.offer_id,
-    seats: s.seats,
-    status: s.status,
-    renewsOn: s.renews_on,
-    createdAt: new Date(s.created_at),
-    cancelledAt: s.cancelled_at ? new Date(s.cancelled_at) : null,
-  });
-}
-
 /** What of the order's customer and partners the statement read (a replay's are the request's, as its hash matched). */
 function knownOf(facts: AttemptFacts, order: Order, subscription: SubscriptionJson | null): AttemptResult['known'] {
-  const customers = facts.customer && facts.customer.id === order.customer.id ? [customerOf(facts.customer)] : [];
+  const customers = facts.customer && facts.customer.id === order.customer.id ? [plainCustomer(facts.customer)] : [];
   const partners = [order.partner.id, order.reseller?.id]
     .map((id) => (id ? facts.partners.get(id) : undefined))
     .filter((p): p is PartnerJson => !!p)
@@ -158,7 +80,7 @@ export class TransactionService {
   async preflight(input: TransactionInput): Promise<GateDecision> {
     this.assertRequestedAtAllowed(input);
     const requestedAt = input.requestedAt ?? new Date();
-    const facts = await Sql.run(this.em, (sql) => readAttemptFacts(sql, this.factsQuery(input, null, requestedAt)));
+    const facts = await readAttemptFacts(this.em, this.factsQuery(input, null, requestedAt));
     const prepared = this.prepare(input, facts, requestedAt);
     return decide(gateFacts(facts, prepared), this.policy);
   }
@@ -179,27 +101,24 @@ export class TransactionService {
     const hash = requestHash(input);
     const requestedAt = input.requestedAt ?? new Date();
     const query = this.factsQuery(input, { scope, key }, requestedAt);
-    // One pooled connection for the read and the write.
-    return Sql.run(this.em, async (sql) => {
-      const facts = await readAttemptFacts(sql, query);
-      // A plain retry is answered before anything else, as the first answer was.
-      if (facts.earlier) return this.replay(facts, hash);
-      const prepared = this.prepare(input, facts, requestedAt);
-      const decision = decide(gateFacts(facts, prepared), this.policy);
-      try {
-        if (!prepared.subscription) return await this.place(sql, facts, prepared, decision, { key, scope, hash });
-        return await sql.transaction(async () => {
-          // Concurrent changes of one subscription apply one after the other.
-          prepared.subscription = await this.lockSubscription(sql, prepared.subscription!.id);
-          return this.place(sql, facts, prepared, decision, { key, scope, hash });
-        });
-      } catch (err) {
-        if (!(err instanceof DuplicateAttempt)) throw err;
-        const again = await readAttemptFacts(sql, query);
-        if (!again.earlier) throw new Error('the conflicting order under this idempotency key is gone');
-        return this.replay(again, hash);
-      }
-    });
+    const facts = await readAttemptFacts(this.em, query);
+    // A plain retry is answered before anything else, as the first answer was.
+    if (facts.earlier) return this.replay(facts, hash);
+    const prepared = this.prepare(input, facts, requestedAt);
+    const decision = decide(gateFacts(facts, prepared), this.policy);
+    try {
+      if (!prepared.subscription) return await this.place(this.em, facts, prepared, decision, { key, scope, hash });
+      return await this.em.transactional(async (tx) => {
+        // Concurrent changes of one subscription apply one after the other.
+        prepared.subscription = await this.lockSubscription(tx, prepared.subscription!.id);
+        return this.place(tx, facts, prepared, decision, { key, scope, hash });
+      });
+    } catch (err) {
+      if (!(err instanceof DuplicateAttempt)) throw err;
+      const again = await readAttemptFacts(this.em, query);
+      if (!again.earlier) throw new Error('the conflicting order under this idempotency key is gone');
+      return this.replay(again, hash);
+    }
   }
 
   /** The first order under the key, answered again; a different request under the key is a CONFLICT. */
@@ -214,9 +133,8 @@ export class TransactionService {
   }
 
   /** Re-reads the subscription under a row lock (inside the transaction). */
-  private async lockSubscription(sql: Sql, id: string): Promise<SubscriptionJson> {
-    const [row] = await sql.rows<{ s: SubscriptionJson }>('select row_to_json(s) as s from subscriptions s where s.id = ? for update', [id]);
-    const subscription = row?.s;
+  private async lockSubscription(em: EntityManager, id: string): Promise<SubscriptionJson> {
+    const subscription = await lockedSubscription(em, id);
     if (!subscription) throw new NotFoundError('Subscription', id, 'subscriptionId');
     if (subscription.status !== SubscriptionStatus.ACTIVE) {
       throw new BadUserInputError(`The subscription is ${subscription.status}`, 'subscriptionId');
@@ -230,7 +148,7 @@ export class TransactionService {
    * idempotency key inserts nothing when a concurrent duplicate committed first; the
    * subscription and the alert follow from the inserted row only.
    */
-  private async place(sql: Sql, facts: AttemptFacts, p: Prepared, decision: GateDecision, idem: { key: string; scope: string; hash: string }): Promise<AttemptResult> {
+  private async place(em: EntityManager, facts: AttemptFacts, p: Prepared, decision: GateDecision, idem: { key: string; scope: string; hash: string }): Promise<AttemptResult> {
     const completed = decision.outcome === OrderOutcome.COMPLETED;
     const order = record(Order, {
       id: randomUUID(),
@@ -287,10 +205,10 @@ export class TransactionService {
       // Same statement, so the same transaction: no blocked order without its alert, no alert without its order.
       cte = alertOfOrderCtes('placed');
     }
-    const [row] = await sql.rowsOf<{ id: string; alert_id?: string; alert_created_at?: string }>(
+    const [row] = await queryRows<{ id: string; alert_id?: string; alert_created_at?: string }>(em, {
       // The variants: new subscription, seats, renewal, alert.
-      `place:${completed ? p.kind : 'BLOCKED'}`,
-      () => `with placed as (
+      key: `place:${completed ? p.kind : 'BLOCKED'}`,
+      sql: () => `with placed as (
          insert into orders (id, customer_id, partner_id, reseller_id, kind, channel, outcome, block_reasons, warnings, requested_at, created_at,
                              offer_id, quantity, subscription_id, placed_by_id, idempotency_key, idempotency_scope, request_hash)
          values (?, ?, ?, ?, ?, ?, ?, ?::text[], ?::text[], ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -298,7 +216,7 @@ export class TransactionService {
          returning id, customer_id, partner_id, reseller_id, block_reasons),
        ${cte}
        ${completed ? 'select placed.id from placed' : 'select placed.id, n.id as alert_id, n.created_at as alert_created_at from placed left join alert_notified n on true'}`,
-      [
+    }, [
         order.id, p.customer.id, p.partnerId, p.resellerId, order.kind, order.channel, order.outcome, order.blockReasons, order.warnings,
         order.requestedAt, order.createdAt, order.offerId, order.quantity, order.subscription?.id ?? null, this.viewer.userId, idem.key, idem.scope, idem.hash,
         ...params,
