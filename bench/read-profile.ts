@@ -37,7 +37,7 @@ async function main() {
     statements++;
     recent.push(q);
   });
-  const token = await mintToken(SECRET, { sub: 'bench-analyst', name: 'Analyst', roles: [Role.ANALYST] });
+  const token = await mintToken(SECRET, { sub: 'bench-analyst', name: 'Analyst', roles: [Role.ANALYST] }, { expiresIn: '12h' });
   const url = `http://127.0.0.1:${gateway.port}/graphql`;
   const body = JSON.stringify({ query: operation('customers.graphql', 'Customers'), variables: { first: FIRST }, operationName: 'Customers' });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };

@@ -100,8 +100,8 @@ async function main() {
     await db.connect();
     const { partner_id: partnerId } = (await db.query('select partner_id from acceptances group by 1 order by count(*) desc limit 1')).rows[0];
     await db.end();
-    const analyst = await mintToken(SECRET, { sub: 'bench-analyst', name: 'Bench Analyst', roles: [Role.ANALYST] });
-    const admin = await mintToken(SECRET, { sub: 'bench-platform-admin', name: 'Bench Platform Admin', roles: [Role.PLATFORM_ADMIN] });
+    const analyst = await mintToken(SECRET, { sub: 'bench-analyst', name: 'Bench Analyst', roles: [Role.ANALYST] }, { expiresIn: '12h' });
+    const admin = await mintToken(SECRET, { sub: 'bench-platform-admin', name: 'Bench Platform Admin', roles: [Role.PLATFORM_ADMIN] }, { expiresIn: '12h' });
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, root] of ROOTS.entries()) {
         const gw = await startBenchGateway(root, pg.url);

@@ -222,8 +222,8 @@ async function exportWorkload(gw: { child: Child; base: string }, token: string,
 async function main() {
   const startedAt = new Date().toISOString();
   const { url, partnerId, counts, stopPg } = await prepare();
-  const analyst = await mintToken(SECRET, { sub: 'bench-analyst', name: 'Bench Analyst', roles: [Role.ANALYST] });
-  const platformAdmin = await mintToken(SECRET, { sub: 'bench-platform-admin', name: 'Bench Platform Admin', roles: [Role.PLATFORM_ADMIN] });
+  const analyst = await mintToken(SECRET, { sub: 'bench-analyst', name: 'Bench Analyst', roles: [Role.ANALYST] }, { expiresIn: '12h' });
+  const platformAdmin = await mintToken(SECRET, { sub: 'bench-platform-admin', name: 'Bench Platform Admin', roles: [Role.PLATFORM_ADMIN] }, { expiresIn: '12h' });
   const result: Record<string, any> = {
     startedAt,
     loadAverageAtStart: loadavg(),

@@ -574,9 +574,9 @@ async function main() {
   const { url, world, stopPg } = await prepare();
   result.seed = { counts: world.counts, states: world.states, ms: world.ms };
   const tokens: Tokens = {
-    analyst: await mintToken(SECRET, { sub: 'bench-analyst', name: 'Bench Analyst', roles: [Role.ANALYST] }),
-    platformAdmin: await mintToken(SECRET, { sub: 'bench-platform-admin', name: 'Bench Platform Admin', roles: [Role.PLATFORM_ADMIN] }),
-    partner: new Map(await Promise.all(world.partners.map(async (p) => [p.id, await mintToken(SECRET, { sub: p.adminUser, name: `${p.name} admin`, partnerId: p.id, roles: [Role.ADMIN] })] as const))),
+    analyst: await mintToken(SECRET, { sub: 'bench-analyst', name: 'Bench Analyst', roles: [Role.ANALYST] }, { expiresIn: '12h' }),
+    platformAdmin: await mintToken(SECRET, { sub: 'bench-platform-admin', name: 'Bench Platform Admin', roles: [Role.PLATFORM_ADMIN] }, { expiresIn: '12h' }),
+    partner: new Map(await Promise.all(world.partners.map(async (p) => [p.id, await mintToken(SECRET, { sub: p.adminUser, name: `${p.name} admin`, partnerId: p.id, roles: [Role.ADMIN] }, { expiresIn: '12h' })] as const))),
   };
   try {
     if (ONLY.has('read') || ONLY.has('write')) {
