@@ -3,6 +3,7 @@ import { currentTemplate } from '../../src/agreements/agreement.queries';
 import type { TemplateFacts } from '../../src/agreements/current';
 import { queryRows } from '../../src/db/query';
 import { startGateway, type TestGateway } from '../support/gateway';
+import { MCA, MCUA, t, TODAY } from './template-facts';
 
 /**
  * The current-template rule (DESIGN.md section 3) as every caller asks it: the SQL
@@ -16,18 +17,6 @@ beforeAll(async () => {
 });
 afterAll(() => gw?.stop());
 
-const MCA = 'MICROSOFT_CLOUD_AGREEMENT';
-const MCUA = 'MICROSOFT_CUSTOMER_AGREEMENT';
-const t = (templateId: string, data: Partial<TemplateFacts> = {}): TemplateFacts => ({
-  templateId,
-  type: MCA,
-  versionRank: 1,
-  country: 'GLOBAL',
-  language: 'en-US',
-  effectiveFrom: '2018-11-07',
-  ...data,
-});
-const TODAY = '2025-01-01';
 
 class RolledBack extends Error {}
 

@@ -1,18 +1,7 @@
 import { preferredTranslation } from '../../src/agreements/agreement.queries';
 import { isCurrentTemplate, isEffective, languageFit, languageOfCountry, todayUtc, type TemplateFacts } from '../../src/agreements/current';
+import { MCA, MCUA, t, TODAY } from './template-facts';
 
-const MCA = 'MICROSOFT_CLOUD_AGREEMENT';
-const MCUA = 'MICROSOFT_CUSTOMER_AGREEMENT';
-const t = (templateId: string, data: Partial<TemplateFacts> = {}): TemplateFacts => ({
-  templateId,
-  type: MCA,
-  versionRank: 1,
-  country: 'GLOBAL',
-  language: 'en-US',
-  effectiveFrom: '2018-11-07',
-  ...data,
-});
-const TODAY = '2025-01-01';
 
 describe('helpers', () => {
   it('judges effectiveness by calendar date, effectiveFrom included', () => {
