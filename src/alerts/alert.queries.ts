@@ -24,9 +24,9 @@ export interface BlockedOrderAlertRecord {
   acknowledgedBy?: Ref | null;
 }
 
-/** A `blocked_order_alerts` row as the columns below read it. */
+/** A `blocked_order_alerts` row as the columns below read it (or as `row_to_json` writes it: the id a number). */
 export interface BlockedOrderAlertRow {
-  id: string;
+  id: string | number;
   order_id: string;
   customer_id: string;
   partner_id: string;
