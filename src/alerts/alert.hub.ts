@@ -132,7 +132,7 @@ export class AlertHub<T extends AlertRecord = BlockedOrderAlertRecord> {
     return this.streams().length;
   }
 
-  /** The registered streams (for metrics and tests). */
+  /** The registered streams, attached hubs' included (stop closes them; tests look into them). */
   streams(): AlertStream<any>[] {
     const own: AlertStream<any>[] = [...this.everything, ...[...this.byPartner.values()].flatMap((set) => [...set])];
     return [...own, ...[...this.attached.values()].flatMap((hub) => hub.streams())];

@@ -24,9 +24,9 @@ export interface BlockedOrderAlertRecord {
   acknowledgedBy?: Ref | null;
 }
 
-/** A `blocked_order_alerts` row as the columns below read it. */
+/** A `blocked_order_alerts` row as the columns below read it (or as `row_to_json` writes it: the id a number). */
 export interface BlockedOrderAlertRow {
-  id: string;
+  id: string | number;
   order_id: string;
   customer_id: string;
   partner_id: string;
@@ -53,6 +53,26 @@ export function blockedOrderAlertOf(r: BlockedOrderAlertRow): BlockedOrderAlertR
     acknowledgedAt: r.acknowledged_at ? new Date(r.acknowledged_at) : null,
     acknowledgedBy: r.acknowledged_by_id ? { id: r.acknowledged_by_id } : null,
   };
+}
+
+/** A scalar subquery: the blocked-order alert of the order whose id is `orderId` (a SQL expression), as `row_to_json` writes it; null when none. */
+export const blockedOrderAlertJsonOf = (orderId: string) => `(select row_to_json(a) from blocked_order_alerts a where a.order_id = ${orderId})`;
+
+/** Blocked orders by reason (an order may list several), most frequent first, under a tenancy condition on the alerts aliased `a`. */
+export async function blockedReasonCounts(em: EntityManager, cond: { sql: string; params: unknown[] }): Promise<{ reason: BlockReason; count: number }[]> {
+  const rows = await queryRows<{ reason: BlockReason; n: string }>(
+    em,
+    `select r.reason, count(*) as n from blocked_order_alerts a cross join unnest(a.reasons) as r(reason)
+        where ${cond.sql} group by r.reason order by count(*) desc, r.reason`,
+    cond.params,
+  );
+  return rows.map((r) => ({ reason: r.reason, count: Number(r.n) }));
+}
+
+/** How many blocked orders a tenancy condition on the alerts aliased `a` admits (one alert per blocked order). */
+export async function blockedOrderCount(em: EntityManager, cond: { sql: string; params: unknown[] }): Promise<number> {
+  const [row] = await queryRows<{ n: string }>(em, `select count(*) as n from blocked_order_alerts a where ${cond.sql}`, cond.params);
+  return Number(row?.n ?? 0);
 }
 
 /** The newest cursor of an alerts table (0 when empty). */

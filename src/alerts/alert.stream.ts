@@ -65,7 +65,7 @@ export class AlertStream<T extends AlertRecord> implements AsyncIterableIterator
   cursor: bigint;
   mark: bigint;
   needTable: boolean;
-  /** How many times the queue overflowed (observable for tests and metrics). */
+  /** How many times the queue overflowed (read by the back-pressure tests; no metric reports it). */
   overflows = 0;
   /** The highest number of alerts ever queued at once. */
   maxQueued = 0;

@@ -22,7 +22,6 @@ export const EXPORT_COLUMNS = [
   'newValue',
   'note',
 ] as const;
-export type ExportRow = Record<(typeof EXPORT_COLUMNS)[number], string | null>;
 
 const UTC_TEXT = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00$/;
 const parseTimestamptz = types.getTypeParser(types.builtins.TIMESTAMPTZ) as (text: string) => Date;

@@ -1,6 +1,7 @@
 import type { Viewer } from '../auth/viewer';
 import { visibleCustomerCondition } from '../auth/tenancy';
 import { auditEventsByTimeSql, auditEventsSql } from './audit.sql';
+import { CORRECTIONS_WITH_ACCEPTANCE } from '../acceptance/acceptance.queries';
 
 /**
  * The export's hand-written SQL (src/audit/audit.export.ts): its statement, the choice of
@@ -75,7 +76,7 @@ export const BY_TIME_SQL =
   `with share as (select greatest(1, ((case when c.reltuples >= 0 then c.reltuples else (select count(*) from acceptance_corrections) end) / 8)::bigint) as n
                     from pg_class c where c.oid = 'acceptance_corrections'::regclass)
    select count(*) >= (select n from share) as enough
-     from (select 1 from acceptance_corrections k join acceptances a on a.id = k.acceptance_id
+     from (select 1 from ${CORRECTIONS_WITH_ACCEPTANCE}
             where a.partner_id = $1 limit (select n from share)) x`;
 
 /** The part of a pg client byTimeFor uses (the export's connection, or a test's client). */

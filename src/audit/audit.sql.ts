@@ -1,5 +1,6 @@
 import { contactValue, type ContactKind } from '../auth/mask';
 import type { Viewer } from '../auth/viewer';
+import { ACCEPTANCE_EVENTS, CORRECTIONS_WITH_ACCEPTANCE, correctionKey, joinAcceptance, type EventColumns, type EventSource } from '../acceptance/acceptance.queries';
 import { CONTACT_FIELDS } from '../acceptance/acceptance.rules';
 import { AuditEvent } from './audit.enums';
 
@@ -7,7 +8,9 @@ import { AuditEvent } from './audit.enums';
  * The audit trail of DESIGN.md section 9, written once in SQL so that the GraphQL
  * field and the export cannot disagree: one UNION ALL over the tables where each
  * event is recorded, restricted to the (customer_id, partner_id) pairs of a CTE
- * named `pairs` that the caller defines.
+ * named `pairs` that the caller defines. The acceptance events are the acceptance
+ * feature's to describe (`ACCEPTANCE_EVENTS`: their columns and where each is recorded);
+ * this file lays them out as branches beside the Partner Center sync events.
  *
  * Row order within one instant: a submission, its review, the confirmation it
  * records, the confirmation it supersedes, corrections (in the contact's field
@@ -28,70 +31,29 @@ export interface AuditRow {
   note: string | null;
 }
 
-const cols = (c: {
-  at: string;
-  event: string;
-  rank: number;
-  customer: string;
-  partner: string;
-  acceptance: string;
-  actor: string;
-  field?: string;
-  old?: string;
-  new?: string;
-  note?: string;
-  key: string;
-}) =>
+const cols = (c: EventColumns) =>
   `${c.at} as at, ${c.event} as event, ${c.rank} as rank, ${c.customer} as customer_id, ${c.partner} as partner_id, ${c.acceptance} as acceptance_id,
    ${c.actor} as actor_id, ${c.field ?? 'null::text'} as field, ${c.old ?? 'null::text'} as old_value, ${c.new ?? 'null::text'} as new_value,
    ${c.note ?? 'null::text'} as note, ${c.key} as key`;
 
-const fieldOrder = (k: string) => `array_position(array[${CONTACT_FIELDS.map((f) => `'${f}'`).join(', ')}]::text[], ${k}.field::text)`;
+/** Keeps a branch's rows of the caller's pairs, joined once per branch (the planner pushes the pair filter into each). */
+const pairs = (customer: string, partner: string) => `join pairs p on p.customer_id = ${customer} and p.partner_id = ${partner}`;
+const ofPairs = (alias: string) => pairs(`${alias}.customer_id`, `${alias}.partner_id`);
 
-/** Acceptances of the pairs, joined once per branch (the planner pushes the pair filter into each). */
-const ofPairs = (alias: string) => `join pairs p on p.customer_id = ${alias}.customer_id and p.partner_id = ${alias}.partner_id`;
+/** One event source as a branch of the union. */
+const branch = (e: EventSource) => `select ${cols(e.columns)}
+     from ${e.from(pairs)}`;
 
-const CORRECTIONS = `select ${cols({
-    at: 'k.corrected_at',
-    event: "'CORRECTED'",
-    rank: 5,
-    customer: 'a.customer_id',
-    partner: 'a.partner_id',
-    acceptance: 'a.id',
-    actor: 'k.corrected_by_id',
-    field: 'k.field::text',
-    old: 'k.old_value',
-    new: 'k.new_value',
-    key: `lpad(${fieldOrder('k')}::text, 2, '0') || k.id::text`,
-  })}
-     from acceptance_corrections k join acceptances a on a.id = k.acceptance_id ${ofPairs('a')}`;
+const CORRECTIONS = branch(ACCEPTANCE_EVENTS.corrected);
 
+/** The acceptance feature's events (src/acceptance/acceptance.queries.ts), in the trail's order. */
 const BRANCHES = [
-  `select ${cols({ at: 'a.recorded_at', event: "'CONFIRMED'", rank: 3, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'a.confirmed_by_id', note: 'a.on_behalf_of', key: 'a.id::text' })}
-     from acceptances a ${ofPairs('a')}`,
-  // The actor of a supersede is whoever recorded the confirmation that replaced it (same instant).
-  `select ${cols({
-    at: 'a.superseded_at',
-    event: "'SUPERSEDED'",
-    rank: 4,
-    customer: 'a.customer_id',
-    partner: 'a.partner_id',
-    acceptance: 'a.id',
-    actor: `(select n.confirmed_by_id from acceptances n
-              where n.customer_id = a.customer_id and n.partner_id = a.partner_id and n.id <> a.id and n.recorded_at >= a.superseded_at
-              order by n.recorded_at limit 1)`,
-    key: 'a.id::text',
-  })}
-     from acceptances a ${ofPairs('a')} where a.superseded_at is not null`,
+  branch(ACCEPTANCE_EVENTS.confirmed),
+  branch(ACCEPTANCE_EVENTS.superseded),
   CORRECTIONS,
-  `select ${cols({ at: 'a.withdrawn_at', event: "'WITHDRAWN'", rank: 6, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'a.withdrawn_by_id', note: 'a.withdrawal_reason', key: 'a.id::text' })}
-     from acceptances a ${ofPairs('a')} where a.withdrawn_at is not null`,
-  // Submissions are made to the provider: that is the partner whose trail they belong to.
-  `select ${cols({ at: 's.submitted_at', event: "'SUBMITTED'", rank: 1, customer: 's.customer_id', partner: 's.provider_id', acceptance: 's.acceptance_id', actor: 's.submitted_by_id', key: 's.id::text' })}
-     from acceptance_submissions s join pairs p on p.customer_id = s.customer_id and p.partner_id = s.provider_id`,
-  `select ${cols({ at: 's.reviewed_at', event: 's.status::text', rank: 2, customer: 's.customer_id', partner: 's.provider_id', acceptance: 's.acceptance_id', actor: 's.reviewed_by_id', note: 's.review_note', key: 's.id::text' })}
-     from acceptance_submissions s join pairs p on p.customer_id = s.customer_id and p.partner_id = s.provider_id
-    where s.reviewed_at is not null and s.status in ('APPROVED', 'REJECTED')`,
+  branch(ACCEPTANCE_EVENTS.withdrawn),
+  branch(ACCEPTANCE_EVENTS.submitted),
+  branch(ACCEPTANCE_EVENTS.reviewed),
 ];
 
 /**
@@ -102,9 +64,9 @@ const BRANCHES = [
  */
 export const SYNC_BRANCHES: string[] = [
   `select ${cols({ at: 'y.synced_at', event: "'SYNCED'", rank: 7, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'null::text', note: 'y.request_id::text', key: "'1' || a.id::text" })}
-     from acceptance_syncs y join acceptances a on a.id = y.acceptance_id ${ofPairs('a')} where y.synced_at is not null`,
+     from acceptance_syncs y ${joinAcceptance('y.acceptance_id')} ${ofPairs('a')} where y.synced_at is not null`,
   `select ${cols({ at: 'coalesce(y.last_attempt_at, y.created_at)', event: "'SYNC_FAILED'", rank: 7, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'null::text', note: 'y.last_error', key: "'2' || a.id::text" })}
-     from acceptance_syncs y join acceptances a on a.id = y.acceptance_id ${ofPairs('a')} where y.status = 'FAILED'`,
+     from acceptance_syncs y ${joinAcceptance('y.acceptance_id')} ${ofPairs('a')} where y.status = 'FAILED'`,
 ];
 
 /** Every event of the pairs, unordered; wrap it to filter and order. */
@@ -136,10 +98,10 @@ const CORRECTIONS_BY_TIME = `select ${cols({
   field: 'x.field::text',
   old: 'x.old_value',
   new: 'x.new_value',
-  key: `lpad(${fieldOrder('x')}::text, 2, '0') || x.id::text`,
+  key: correctionKey('x'),
 })}, x.customer_tenant_id, x.customer_name, x.partner_name, x.actor_name
      from (select k.id, k.corrected_at, k.corrected_by_id, k.field, k.old_value, k.new_value, a.id as acceptance_id, a.customer_id, a.partner_id, ${LOOKUP_COLUMNS}
-             from acceptance_corrections k join acceptances a on a.id = k.acceptance_id ${lookups('a', 'k.corrected_by_id')}
+             from ${CORRECTIONS_WITH_ACCEPTANCE} ${lookups('a', 'k.corrected_by_id')}
             order by k.corrected_at) x
     where ((x.customer_id, x.partner_id) in (select p.customer_id, p.partner_id from pairs p)) is true
     order by at`;

@@ -3,7 +3,8 @@ import { defineLoader, groupBy, indexBy } from '../kernel/loaders';
 import { primePartners } from '../partners/partner.loaders';
 import { plainPartner, PARTNER_COLUMNS, type PartnerRow } from '../partners/partner.queries';
 import type { Partner } from '../partners/partner.entity';
-import { Customer, type CustomerRelationship } from './customer.entity';
+import { Customer } from './customer.entity';
+import type { RelationshipRecord } from './customer.queries';
 
 /** One relationship with one of its partners: the billing partner (`reseller` false) or a reseller. */
 interface RelationshipPartnerRow extends PartnerRow {
@@ -16,11 +17,10 @@ interface RelationshipPartnerRow extends PartnerRow {
 
 /**
  * Every relationship of each customer with its billing partner and resellers, in one
- * statement, as read-only plain objects of the entity's shape (`customer.id`,
- * `partner.id`, `resellers.getItems()`); the partners go to `partnerById`, so the
- * `partner` field needs no statement. Managed entities cost most of a page's CPU.
+ * statement, as plain records; the partners go to `partnerById`, so the `partner` field
+ * needs no statement. Managed entities cost most of a page's CPU.
  */
-export const relationshipsOfCustomer = defineLoader<string, CustomerRelationship[]>(async (ctx, ids) => {
+export const relationshipsOfCustomer = defineLoader<string, RelationshipRecord[]>(async (ctx, ids) => {
   const rows = await queryRows<RelationshipPartnerRow>(
     ctx.em,
     `select r.id as relationship_id, r.customer_id, r.partner_id as billing_partner_id, r.created_at as relationship_created_at,
@@ -36,23 +36,21 @@ export const relationshipsOfCustomer = defineLoader<string, CustomerRelationship
       order by r.created_at, r.id, x.reseller, p.name, p.id`,
     [ids],
   );
-  const relationships: CustomerRelationship[] = [];
+  const relationships: RelationshipRecord[] = [];
   const partners: Partner[] = [];
-  let current: { relationship: CustomerRelationship; resellers: Partner[] } | undefined;
+  let current: RelationshipRecord | undefined;
   for (const row of rows) {
     const partner = plainPartner(row);
     partners.push(partner);
-    if (current?.relationship.id !== row.relationship_id) {
-      const resellers: Partner[] = [];
-      const relationship = {
+    if (current?.id !== row.relationship_id) {
+      current = {
         id: row.relationship_id,
-        customer: { id: row.customer_id } as Customer,
-        partner: { id: row.billing_partner_id } as Partner,
+        customer: { id: row.customer_id },
+        partner: { id: row.billing_partner_id },
+        resellers: [],
         createdAt: new Date(row.relationship_created_at),
-        resellers: { getItems: () => resellers },
-      } as unknown as CustomerRelationship;
-      relationships.push(relationship);
-      current = { relationship, resellers };
+      };
+      relationships.push(current);
     }
     if (row.reseller) current.resellers.push(partner);
   }

@@ -1,6 +1,20 @@
+import type { Partner } from '../partners/partner.entity';
 import type { Customer } from './customer.entity';
 
 /** The customers feature's row type and its one mapper, for every statement that reads customers. */
+
+/**
+ * A customer's relationship with one billing partner as the customer page reads it: a
+ * plain, read-only record (customer and billing partner as ids, which the field
+ * resolvers look up; the resellers as read with it).
+ */
+export interface RelationshipRecord {
+  id: string;
+  customer: { id: string };
+  partner: { id: string };
+  resellers: Partner[];
+  createdAt: Date;
+}
 
 /** A `customers` row as the connection returns it (timestamps as text). */
 export interface CustomerRow {

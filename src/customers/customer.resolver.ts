@@ -8,6 +8,7 @@ import type { Context } from '../kernel/context';
 import { Customer, CustomerRelationship } from './customer.entity';
 import { AddCustomerRelationshipInput, CreateCustomerInput, CustomerFilter } from './customer.inputs';
 import { relationshipsOfCustomer } from './customer.loaders';
+import type { RelationshipRecord } from './customer.queries';
 import { CustomerService, relationshipsVisibleTo, resellersVisibleTo } from './customer.service';
 
 export const CustomerConnection = ConnectionType('Customer', Customer);
@@ -76,7 +77,7 @@ export class CustomerResolver {
   @FieldResolver(() => [CustomerRelationship], {
     description: 'Billing partners (with their resellers) the customer works with; a partner user sees only those involving its partner',
   })
-  async relationships(@Parent() customer: Customer, @Ctx() ctx: Context): Promise<CustomerRelationship[]> {
+  async relationships(@Parent() customer: Customer, @Ctx() ctx: Context): Promise<RelationshipRecord[]> {
     return relationshipsVisibleTo(ctx.viewer!, await relationshipsOfCustomer.of(ctx).load(customer.id));
   }
 }
@@ -84,12 +85,12 @@ export class CustomerResolver {
 @Resolver(() => CustomerRelationship)
 export class CustomerRelationshipResolver {
   @FieldResolver(() => Partner, { description: 'The billing partner: a direct-bill partner or a provider' })
-  async partner(@Parent() relationship: CustomerRelationship, @Ctx() ctx: Context): Promise<Partner> {
+  async partner(@Parent() relationship: RelationshipRecord, @Ctx() ctx: Context): Promise<Partner> {
     return (await partnerById.of(ctx).load(relationship.partner.id))!;
   }
 
   @FieldResolver(() => [Partner], { description: 'For indirect business: the resellers serving the customer (a reseller sees only itself)' })
-  resellers(@Parent() relationship: CustomerRelationship, @Ctx() ctx: Context): Partner[] {
+  resellers(@Parent() relationship: RelationshipRecord, @Ctx() ctx: Context): Partner[] {
     return resellersVisibleTo(ctx.viewer!, relationship);
   }
 }

@@ -11,6 +11,7 @@ import { PartnerType } from '../auth/roles';
 import { normalizeCountry } from './country';
 import { Customer, CustomerRelationship } from './customer.entity';
 import type { AddCustomerRelationshipInput, CreateCustomerInput } from './customer.inputs';
+import type { RelationshipRecord } from './customer.queries';
 import { likePattern, normalizeCustomerData } from './customer.rules';
 import { queryRows } from '../db/query';
 import { plainCustomer, type CustomerRow } from './customer.queries';
@@ -207,15 +208,15 @@ export class CustomerService {
  * Of a customer's relationships, those the viewer may see: all for platform roles;
  * for a partner user, those whose billing partner it is or that name it as reseller.
  */
-export function relationshipsVisibleTo(viewer: Viewer, relationships: CustomerRelationship[]): CustomerRelationship[] {
+export function relationshipsVisibleTo(viewer: Viewer, relationships: RelationshipRecord[]): RelationshipRecord[] {
   const own = viewer.partnerId;
   if (!own) return relationships;
-  return relationships.filter((r) => r.partner.id === own || r.resellers.getItems().some((p) => p.id === own));
+  return relationships.filter((r) => r.partner.id === own || r.resellers.some((p) => p.id === own));
 }
 
 /** A reseller sees itself on a relationship, not the other resellers of the provider (they are other tenants). */
-export function resellersVisibleTo(viewer: Viewer, relationship: CustomerRelationship): Partner[] {
-  const resellers = relationship.resellers.getItems();
+export function resellersVisibleTo(viewer: Viewer, relationship: RelationshipRecord): Partner[] {
+  const resellers = relationship.resellers;
   if (viewer.partnerId && viewer.partnerType === PartnerType.INDIRECT_RESELLER) return resellers.filter((p) => p.id === viewer.partnerId);
   return [...resellers].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
 }

@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { ACCEPTANCE_CLOUDS } from '../acceptance/acceptance.queries';
 import { queryRows } from '../db/query';
 import { currentRequestId } from '../kernel/request-scope';
 import { SyncStatus } from './partner-center.enums';
@@ -103,11 +104,10 @@ export async function enqueueAcceptanceSyncs(em: EntityManager, partnerId: strin
      select x.id, x.partner_id, x.status, 0, gen_random_uuid(), coalesce(?, gen_random_uuid()::text),
             case when x.status = 'PENDING' then gen_random_uuid() end, date_trunc('milliseconds', clock_timestamp())
        from (select a.id, a.partner_id,
-                    case when c.cloud <> 'PUBLIC' then 'NOT_APPLICABLE'
+                    case when a.cloud <> 'PUBLIC' then 'NOT_APPLICABLE'
                          when exists (select 1 from partner_center_connections pc where pc.partner_id = a.partner_id) then 'PENDING'
                          else 'NOT_CONNECTED' end as status
-               from acceptances a join customers c on c.id = a.customer_id
-              where a.id = any(?::uuid[])) x
+               from (${ACCEPTANCE_CLOUDS}) a) x
      on conflict (acceptance_id) do update set
        status = excluded.status, attempts = 0, request_id = excluded.request_id, correlation_id = excluded.correlation_id,
        job_id = excluded.job_id, last_error = null, next_attempt_at = null, synced_at = null

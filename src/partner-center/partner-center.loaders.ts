@@ -2,6 +2,7 @@ import { defineLoader } from '../kernel/loaders';
 import { AcceptanceSync } from './partner-center.entity';
 import { SyncStatus } from './partner-center.enums';
 import { queryRows } from '../db/query';
+import { ACCEPTANCE_CLOUDS } from '../acceptance/acceptance.queries';
 
 /** The shape of `Acceptance.sync`: a stored row, or what an acceptance without one stands at. */
 export type SyncState = Pick<AcceptanceSync, 'status' | 'attempts' | 'requestId' | 'lastAttemptAt' | 'nextAttemptAt' | 'syncedAt' | 'lastError'>;
@@ -19,9 +20,8 @@ export const syncOf = defineLoader<string, SyncState>(async (ctx, ids) => {
     last_attempt_at: Date | null; next_attempt_at: Date | null; synced_at: Date | null; last_error: string | null;
   }>(
     ctx.em,
-    `select a.id, c.cloud, s.status, s.attempts, s.request_id, s.last_attempt_at, s.next_attempt_at, s.synced_at, s.last_error
-       from acceptances a join customers c on c.id = a.customer_id left join acceptance_syncs s on s.acceptance_id = a.id
-      where a.id = any(?::uuid[])`,
+    `select a.id, a.cloud, s.status, s.attempts, s.request_id, s.last_attempt_at, s.next_attempt_at, s.synced_at, s.last_error
+       from (${ACCEPTANCE_CLOUDS}) a left join acceptance_syncs s on s.acceptance_id = a.id`,
     [[...ids]],
   );
   const byId = new Map(

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { ACCEPTANCE_AS_ATTESTED } from '../acceptance/acceptance.queries';
 import { queryRows } from '../db/query';
 
 /**
@@ -107,12 +108,8 @@ export async function parkUnconnected(em: EntityManager, acceptanceId: string, j
 export async function readDelivery(em: EntityManager, acceptanceId: string): Promise<Delivery | undefined> {
   const [row] = await queryRows<DeliveryRow>(
     em,
-    `select c.tenant_id as customer_tenant_id, a.template_id, to_char(a.date_agreed, 'YYYY-MM-DD') as date_agreed,
-            a.contact_first_name, a.contact_last_name, a.contact_email, a.contact_phone_number, a.confirmed_by_id,
-            a.partner_id, p.tenant_id as partner_tenant_id, pc.client_id, pc.client_secret_enc, pc.refresh_token_enc, pc.connected_at
-       from acceptances a join customers c on c.id = a.customer_id join partners p on p.id = a.partner_id
-       join partner_center_connections pc on pc.partner_id = a.partner_id
-      where a.id = ?`,
+    `select a.*, pc.client_id, pc.client_secret_enc, pc.refresh_token_enc, pc.connected_at
+       from (${ACCEPTANCE_AS_ATTESTED}) a join partner_center_connections pc on pc.partner_id = a.partner_id`,
     [acceptanceId],
   );
   return row && deliveryOf(row);

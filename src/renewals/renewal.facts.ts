@@ -9,8 +9,7 @@ import type { Partner } from '../partners/partner.entity';
 import type { PartnerType } from '../auth/roles';
 import { plainPartner } from '../partners/partner.queries';
 import { plainCustomer } from '../customers/customer.queries';
-import { subscriptionOf } from '../transactions/transaction.queries';
-import type { Subscription } from '../transactions/transaction.entity';
+import { subscriptionOf, type SubscriptionRecord } from '../transactions/transaction.queries';
 import { gateFactsOf, hashedGateFacts, probedGateFacts, requiredAgreements, type GateFactColumns, type LoadedFacts } from '../transactions/gate.facts';
 import { TransactionKind, type SubscriptionStatus } from '../transactions/transaction.enums';
 
@@ -57,7 +56,7 @@ export interface RenewalCandidate {
 
 /** The subscription, customer and partners (billing, and reseller if any) of a candidate. */
 export interface CandidateRecords {
-  subscription: Subscription;
+  subscription: SubscriptionRecord;
   customer: Customer;
   partners: Partner[];
 }

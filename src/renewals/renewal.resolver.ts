@@ -12,6 +12,7 @@ import { Partner } from '../partners/partner.entity';
 import { partnerById, primePartners } from '../partners/partner.loaders';
 import { Subscription as ProductSubscription } from '../transactions/transaction.entity';
 import { subscriptionById } from '../transactions/transaction.loaders';
+import type { SubscriptionRecord } from '../transactions/transaction.queries';
 import { liveEvent, subscribeToAlerts, type AlertSubscriptionArgs, type SubscriptionEnd } from '../alerts/alert.subscription';
 import { RenewalRiskAlert } from './renewal.entity';
 import { renewals } from './renewal.runtime';
@@ -33,7 +34,7 @@ class RenewalRisksArgs extends PageArgs {
 }
 
 const load = {
-  subscription: (ctx: Context, id: string) => subscriptionById.of(ctx).load(id) as Promise<ProductSubscription>,
+  subscription: (ctx: Context, id: string) => subscriptionById.of(ctx).load(id) as Promise<SubscriptionRecord>,
   customer: (ctx: Context, id: string) => customerById.of(ctx).load(id) as Promise<Customer>,
   partner: (ctx: Context, id: string | null | undefined) => (id ? partnerById.of(ctx).load(id) : null),
 };

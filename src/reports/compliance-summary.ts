@@ -5,6 +5,7 @@ import type { Viewer } from '../auth/viewer';
 import { NotFoundError } from '../errors';
 import { ComplianceStatus } from '../acceptance/acceptance.enums';
 import { complianceScope, complianceStatusSql } from '../acceptance/compliance';
+import { blockedOrderCount, blockedReasonCounts } from '../alerts/alert.queries';
 import { alertScopeCondition } from '../alerts/alert.tenancy';
 import { BlockReason } from '../transactions/transaction.enums';
 import { queryRows } from '../db/query';
@@ -67,7 +68,7 @@ export async function complianceSummary(em: EntityManager, viewer: Viewer, partn
   const status = complianceStatusSql(complianceScope(viewer, partnerId), 'c.id');
   const alerts = alertScopeCondition({ viewer, partnerId }, 'a');
 
-  const [statusRows, reasonRows, blockedRows] = await Promise.all([
+  const [statusRows, blockedByReason, blockedOrders] = await Promise.all([
     queryRows<{ status: ComplianceStatus; n: string }>(
       em,
       `select s.status, count(*) as n
@@ -75,13 +76,8 @@ export async function complianceSummary(em: EntityManager, viewer: Viewer, partn
         group by s.status`,
       [...status.params, ...visible.params, ...served.params],
     ),
-    queryRows<{ reason: BlockReason; n: string }>(
-      em,
-      `select r.reason, count(*) as n from blocked_order_alerts a cross join unnest(a.reasons) as r(reason)
-        where ${alerts.sql} group by r.reason order by count(*) desc, r.reason`,
-      alerts.params,
-    ),
-    queryRows<{ n: string }>(em, `select count(*) as n from blocked_order_alerts a where ${alerts.sql}`, alerts.params),
+    blockedReasonCounts(em, alerts),
+    blockedOrderCount(em, alerts),
   ]);
 
   const byStatus = new Map(statusRows.map((r) => [r.status, Number(r.n)]));
@@ -93,7 +89,7 @@ export async function complianceSummary(em: EntityManager, viewer: Viewer, partn
     missing: count(ComplianceStatus.MISSING),
     withdrawn: count(ComplianceStatus.WITHDRAWN),
     notApplicable: count(ComplianceStatus.NOT_APPLICABLE),
-    blockedOrders: Number(blockedRows[0]?.n ?? 0),
-    blockedByReason: reasonRows.map((r) => ({ reason: r.reason, count: Number(r.n) })),
+    blockedOrders,
+    blockedByReason,
   };
 }

@@ -5,6 +5,7 @@ import { todayUtc } from '../agreements/current';
 import type { Channel } from '../acceptance/acceptance.enums';
 import { visibleCustomerCondition } from '../auth/tenancy';
 import type { Viewer } from '../auth/viewer';
+import { blockedOrderAlertJsonOf } from '../alerts/alert.queries';
 import { queryRows } from '../db/query';
 import type { PartnerType } from '../auth/roles';
 import type { AlertJson, CustomerJson, OrderJson, PartnerJson, SubscriptionJson } from './transaction.queries';
@@ -70,7 +71,7 @@ export async function readAttemptFacts(em: EntityManager, q: AttemptQuery): Prom
     {
       key: `facts:${visible.sql}`,
       sql: () => `select
-       (select json_build_object('order', row_to_json(o), 'alert', (select row_to_json(a) from blocked_order_alerts a where a.order_id = o.id))
+       (select json_build_object('order', row_to_json(o), 'alert', ${blockedOrderAlertJsonOf('o.id')})
           from orders o where o.idempotency_scope = ? and o.idempotency_key = ?) as earlier,
        row_to_json(c) as customer,
        (select json_agg(row_to_json(p)) from partners p where p.id in (?, ?, ?, ?)) as partners,

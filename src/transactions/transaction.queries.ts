@@ -1,18 +1,16 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { BlockedOrderAlert } from '../alerts/alert.entity';
+import type { BlockedOrderAlertRow, Ref } from '../alerts/alert.queries';
 import type { Channel } from '../acceptance/acceptance.enums';
-import type { Customer } from '../customers/customer.entity';
 import type { CustomerRow } from '../customers/customer.queries';
 import { queryRows } from '../db/query';
-import type { Partner, User } from '../partners/partner.entity';
 import type { PartnerRow } from '../partners/partner.queries';
-import { Order, Subscription } from './transaction.entity';
 import type { BlockReason, OrderOutcome, SubscriptionStatus, TransactionKind, TransactionWarning } from './transaction.enums';
 
 /**
  * The transactions feature's hand-written SQL outside the attempt's two statements
  * (transaction.facts.ts reads, TransactionService.place writes): the rows of orders,
- * alerts and subscriptions as `row_to_json` writes them, and one mapper per entity.
+ * alerts and subscriptions as `row_to_json` writes them, and one mapper per entity (the
+ * alert's is the alerts feature's `blockedOrderAlertOf`).
  */
 
 /** An order row as `row_to_json` writes it. */
@@ -37,18 +35,8 @@ export interface OrderJson {
   request_hash: string;
 }
 
-/** A blocked-order alert row as `row_to_json` writes it. */
-export interface AlertJson {
-  id: number | string;
-  order_id: string;
-  customer_id: string;
-  partner_id: string;
-  reseller_id: string | null;
-  reasons: string[];
-  created_at: string;
-  acknowledged_at: string | null;
-  acknowledged_by_id: string | null;
-}
+/** A blocked-order alert row as `row_to_json` writes it (the alerts feature's row; its bigint id as a JSON number). */
+export type AlertJson = BlockedOrderAlertRow;
 
 export interface SubscriptionJson {
   id: string;
@@ -70,25 +58,52 @@ export type CustomerJson = CustomerRow;
 export type PartnerJson = PartnerRow;
 
 /**
- * A read-only record of an entity's class holding its fields as plain own properties:
- * `instanceof` holds, and defining the fields directly skips the ORM's per-instance
- * change tracking, which a record that never enters an EntityManager does not need.
+ * An order as the attempt reads or writes it: a plain, read-only record of the entity's
+ * GraphQL shape (relations as ids, which the field resolvers load). Managed entities
+ * satisfy it too, so the resolvers take either.
  */
-export function record<T extends object>(entity: abstract new () => T, fields: { [K in keyof T]?: T[K] }): T {
-  const o = Object.create(entity.prototype) as T;
-  for (const key of Object.keys(fields)) {
-    Object.defineProperty(o, key, { value: (fields as Record<string, unknown>)[key], writable: true, enumerable: true, configurable: true });
-  }
-  return o;
+export interface OrderRecord {
+  id: string;
+  customer: Ref;
+  partner: Ref;
+  reseller?: Ref | null;
+  kind: TransactionKind;
+  channel: Channel;
+  outcome: OrderOutcome;
+  blockReasons: BlockReason[];
+  warnings: TransactionWarning[];
+  requestedAt: Date;
+  createdAt: Date;
+  offerId?: string | null;
+  quantity: number;
+  subscription?: Ref | null;
+  placedBy: Ref;
+  idempotencyKey: string;
+  idempotencyScope: string;
+  requestHash: string;
 }
 
-/** The order as stored, from its `row_to_json`; relations are references by id, as the resolvers load them. */
-export function orderOf(o: OrderJson): Order {
-  return record(Order, {
+/** A subscription as a plain, read-only record (relations as ids); managed entities satisfy it too. */
+export interface SubscriptionRecord {
+  id: string;
+  customer: Ref;
+  partner: Ref;
+  reseller?: Ref | null;
+  offerId: string;
+  seats: number;
+  status: SubscriptionStatus;
+  renewsOn: string;
+  createdAt: Date;
+  cancelledAt?: Date | null;
+}
+
+/** The order as stored, from its `row_to_json`. */
+export function orderOf(o: OrderJson): OrderRecord {
+  return {
     id: o.id,
-    customer: { id: o.customer_id } as Customer,
-    partner: { id: o.partner_id } as Partner,
-    reseller: o.reseller_id ? ({ id: o.reseller_id } as Partner) : null,
+    customer: { id: o.customer_id },
+    partner: { id: o.partner_id },
+    reseller: o.reseller_id ? { id: o.reseller_id } : null,
     kind: o.kind as TransactionKind,
     channel: o.channel as Channel,
     outcome: o.outcome as OrderOutcome,
@@ -98,41 +113,27 @@ export function orderOf(o: OrderJson): Order {
     createdAt: new Date(o.created_at),
     offerId: o.offer_id,
     quantity: o.quantity,
-    subscription: o.subscription_id ? ({ id: o.subscription_id } as Subscription) : null,
-    placedBy: { id: o.placed_by_id } as User,
+    subscription: o.subscription_id ? { id: o.subscription_id } : null,
+    placedBy: { id: o.placed_by_id },
     idempotencyKey: o.idempotency_key,
     idempotencyScope: o.idempotency_scope,
     requestHash: o.request_hash,
-  });
+  };
 }
 
-export function alertOf(a: AlertJson, order: Order): BlockedOrderAlert {
-  return record(BlockedOrderAlert, {
-    id: String(a.id),
-    order,
-    customer: { id: a.customer_id } as Customer,
-    partner: { id: a.partner_id } as Partner,
-    reseller: a.reseller_id ? ({ id: a.reseller_id } as Partner) : null,
-    reasons: a.reasons as BlockReason[],
-    createdAt: new Date(a.created_at),
-    acknowledgedAt: a.acknowledged_at ? new Date(a.acknowledged_at) : null,
-    acknowledgedBy: a.acknowledged_by_id ? ({ id: a.acknowledged_by_id } as User) : null,
-  });
-}
-
-export function subscriptionOf(s: SubscriptionJson): Subscription {
-  return record(Subscription, {
+export function subscriptionOf(s: SubscriptionJson): SubscriptionRecord {
+  return {
     id: s.id,
-    customer: { id: s.customer_id } as Customer,
-    partner: { id: s.partner_id } as Partner,
-    reseller: s.reseller_id ? ({ id: s.reseller_id } as Partner) : null,
+    customer: { id: s.customer_id },
+    partner: { id: s.partner_id },
+    reseller: s.reseller_id ? { id: s.reseller_id } : null,
     offerId: s.offer_id,
     seats: s.seats,
     status: s.status,
     renewsOn: s.renews_on,
     createdAt: new Date(s.created_at),
     cancelledAt: s.cancelled_at ? new Date(s.cancelled_at) : null,
-  });
+  };
 }
 
 /** Re-reads the subscription under a row lock (inside the caller's transaction). */

@@ -13,6 +13,8 @@ import { Order, Subscription } from './transaction.entity';
 import { BlockReason, TransactionWarning } from './transaction.enums';
 import { OrderFilter, TransactionInput } from './transaction.inputs';
 import { subscriptionById } from './transaction.loaders';
+import type { OrderRecord, SubscriptionRecord } from './transaction.queries';
+import type { BlockedOrderAlertRecord } from '../alerts/alert.queries';
 import { TransactionService } from './transaction.service';
 
 export const OrderConnection = ConnectionType('Order', Order);
@@ -20,10 +22,10 @@ export const OrderConnection = ConnectionType('Order', Order);
 @ObjectType({ description: 'The stored order and, when it was blocked, its alert' })
 export class AttemptTransactionPayload {
   @Field(() => Order, { description: 'The order: COMPLETED or BLOCKED, with reasons and warnings' })
-  order!: Order;
+  order!: OrderRecord;
 
   @Field(() => BlockedOrderAlert, { nullable: true, description: 'The alert raised for a BLOCKED order' })
-  alert!: BlockedOrderAlert | null;
+  alert!: BlockedOrderAlertRecord | null;
 }
 
 @ObjectType({ description: 'What the gate would decide now; nothing is stored' })
@@ -79,27 +81,27 @@ export class OrderResolver {
   }
 
   @FieldResolver(() => Customer, { description: 'The customer' })
-  customer(@Parent() o: Order, @Ctx() ctx: Context) {
+  customer(@Parent() o: OrderRecord, @Ctx() ctx: Context) {
     return customerById.of(ctx).load(o.customer.id);
   }
 
   @FieldResolver(() => Partner, { description: 'The billing partner' })
-  partner(@Parent() o: Order, @Ctx() ctx: Context) {
+  partner(@Parent() o: OrderRecord, @Ctx() ctx: Context) {
     return partnerById.of(ctx).load(o.partner.id);
   }
 
   @FieldResolver(() => Partner, { nullable: true, description: 'The reseller that placed the order through its provider, if any' })
-  reseller(@Parent() o: Order, @Ctx() ctx: Context) {
+  reseller(@Parent() o: OrderRecord, @Ctx() ctx: Context) {
     return o.reseller ? partnerById.of(ctx).load(o.reseller.id) : null;
   }
 
   @FieldResolver(() => Subscription, { nullable: true, description: 'The subscription created, changed or renewed (or that would have been)' })
-  subscription(@Parent() o: Order, @Ctx() ctx: Context) {
+  subscription(@Parent() o: OrderRecord, @Ctx() ctx: Context) {
     return o.subscription ? subscriptionById.of(ctx).load(o.subscription.id) : null;
   }
 
   @FieldResolver(() => User, { description: 'The user who placed the order' })
-  placedBy(@Parent() o: Order, @Ctx() ctx: Context) {
+  placedBy(@Parent() o: OrderRecord, @Ctx() ctx: Context) {
     return userById.of(ctx).load(o.placedBy.id);
   }
 }
@@ -107,17 +109,17 @@ export class OrderResolver {
 @Resolver(() => Subscription)
 export class SubscriptionResolver {
   @FieldResolver(() => Customer, { description: 'The customer' })
-  customer(@Parent() s: Subscription, @Ctx() ctx: Context) {
+  customer(@Parent() s: SubscriptionRecord, @Ctx() ctx: Context) {
     return customerById.of(ctx).load(s.customer.id);
   }
 
   @FieldResolver(() => Partner, { description: 'The billing partner' })
-  partner(@Parent() s: Subscription, @Ctx() ctx: Context) {
+  partner(@Parent() s: SubscriptionRecord, @Ctx() ctx: Context) {
     return partnerById.of(ctx).load(s.partner.id);
   }
 
   @FieldResolver(() => Partner, { nullable: true, description: 'The reseller serving it, if any' })
-  reseller(@Parent() s: Subscription, @Ctx() ctx: Context) {
+  reseller(@Parent() s: SubscriptionRecord, @Ctx() ctx: Context) {
     return s.reseller ? partnerById.of(ctx).load(s.reseller.id) : null;
   }
 }

@@ -5,17 +5,26 @@ import { isUuid } from '../auth/tenancy';
 import { isPlatformAdmin, seesAllPartners, type Viewer } from '../auth/viewer';
 import { paginate, type ConnectionResult } from '../common/connection';
 import type { Customer } from '../customers/customer.entity';
-import type { Partner, User } from '../partners/partner.entity';
+import type { Partner } from '../partners/partner.entity';
 import { plainPartner } from '../partners/partner.queries';
 import { PartnerType } from '../auth/roles';
 import { Channel } from '../acceptance/acceptance.enums';
-import { BlockedOrderAlert } from '../alerts/alert.entity';
 import { alertOfOrderCtes } from '../alerts/alert.record';
+import { blockedOrderAlertOf, type BlockedOrderAlertRecord } from '../alerts/alert.queries';
 import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from './gate';
 import { gateFacts, readAttemptFacts, type AttemptFacts, type AttemptQuery } from './transaction.facts';
-import { alertOf, lockedSubscription, orderOf, record, subscriptionOf, type CustomerJson, type PartnerJson, type SubscriptionJson } from './transaction.queries';
+import {
+  lockedSubscription,
+  orderOf,
+  subscriptionOf,
+  type CustomerJson,
+  type OrderRecord,
+  type PartnerJson,
+  type SubscriptionJson,
+  type SubscriptionRecord,
+} from './transaction.queries';
 import { plainCustomer } from '../customers/customer.queries';
-import { Order, Subscription } from './transaction.entity';
+import { Order } from './transaction.entity';
 import { queryRows } from '../db/query';
 import { OrderOutcome, SubscriptionStatus, TransactionKind } from './transaction.enums';
 import type { OrderFilter, TransactionInput } from './transaction.inputs';
@@ -34,14 +43,14 @@ interface Prepared {
 }
 
 export interface AttemptResult {
-  order: Order;
-  alert: BlockedOrderAlert | null;
+  order: OrderRecord;
+  alert: BlockedOrderAlertRecord | null;
   /**
    * The records the order names, as they were just read or written (plain objects of the
    * entities' shape), for the resolver to answer the payload's fields without reading
    * them again.
    */
-  known: { customers: Customer[]; partners: Partner[]; subscriptions: Subscription[] };
+  known: { customers: Customer[]; partners: Partner[]; subscriptions: SubscriptionRecord[] };
 }
 
 const KEY_MAX = 200;
@@ -56,7 +65,7 @@ export function plusOneYear(date: string | Date): string {
 const uuidOrNull = (id: string | null | undefined): string | null => (isUuid(id) ? id : null);
 
 /** What of the order's customer and partners the statement read (a replay's are the request's, as its hash matched). */
-function knownOf(facts: AttemptFacts, order: Order, subscription: SubscriptionJson | null): AttemptResult['known'] {
+function knownOf(facts: AttemptFacts, order: OrderRecord, subscription: SubscriptionJson | null): AttemptResult['known'] {
   const customers = facts.customer && facts.customer.id === order.customer.id ? [plainCustomer(facts.customer)] : [];
   const partners = [order.partner.id, order.reseller?.id]
     .map((id) => (id ? facts.partners.get(id) : undefined))
@@ -128,7 +137,7 @@ export class TransactionService {
       throw new ConflictError('This idempotencyKey was already used for a different request');
     }
     const order = orderOf(earlier.order);
-    const alert = order.outcome === OrderOutcome.BLOCKED && earlier.alert ? alertOf(earlier.alert, order) : null;
+    const alert = order.outcome === OrderOutcome.BLOCKED && earlier.alert ? blockedOrderAlertOf(earlier.alert) : null;
     return { order, alert, known: knownOf(facts, order, null) };
   }
 
@@ -150,11 +159,11 @@ export class TransactionService {
    */
   private async place(em: EntityManager, facts: AttemptFacts, p: Prepared, decision: GateDecision, idem: { key: string; scope: string; hash: string }): Promise<AttemptResult> {
     const completed = decision.outcome === OrderOutcome.COMPLETED;
-    const order = record(Order, {
+    const order: OrderRecord = {
       id: randomUUID(),
-      customer: { id: p.customer.id } as Customer,
-      partner: { id: p.partnerId } as Partner,
-      reseller: p.resellerId ? ({ id: p.resellerId } as Partner) : null,
+      customer: { id: p.customer.id },
+      partner: { id: p.partnerId },
+      reseller: p.resellerId ? { id: p.resellerId } : null,
       kind: p.kind,
       channel: p.channel,
       outcome: decision.outcome,
@@ -164,12 +173,12 @@ export class TransactionService {
       createdAt: new Date(),
       offerId: p.offerId,
       quantity: p.quantity,
-      subscription: p.subscription ? ({ id: p.subscription.id } as Subscription) : null,
-      placedBy: { id: this.viewer.userId } as User,
+      subscription: p.subscription ? { id: p.subscription.id } : null,
+      placedBy: { id: this.viewer.userId },
       idempotencyKey: idem.key,
       idempotencyScope: idem.scope,
       requestHash: idem.hash,
-    });
+    };
     let cte: string;
     const params: unknown[] = [];
     // The subscription as it is after this statement.
@@ -187,7 +196,7 @@ export class TransactionService {
         created_at: order.createdAt.toISOString(),
         cancelled_at: null,
       };
-      order.subscription = { id: subscription.id } as Subscription;
+      order.subscription = { id: subscription.id };
       cte = `subscription as (
         insert into subscriptions (id, customer_id, partner_id, reseller_id, offer_id, seats, status, renews_on, created_at)
         select ?::uuid, ?::uuid, ?::uuid, ?::uuid, ?::text, ?::int, ?::text, ?::date, ?::timestamptz from placed returning id)`;
@@ -223,11 +232,11 @@ export class TransactionService {
       ],
     );
     if (!row) throw new DuplicateAttempt();
-    const alert = completed
+    const alert: BlockedOrderAlertRecord | null = completed
       ? null
-      : record(BlockedOrderAlert, {
+      : {
           id: String(row.alert_id),
-          order,
+          order: { id: order.id },
           customer: order.customer,
           partner: order.partner,
           reseller: order.reseller,
@@ -235,7 +244,7 @@ export class TransactionService {
           createdAt: new Date(row.alert_created_at!),
           acknowledgedAt: null,
           acknowledgedBy: null,
-        });
+        };
     return { order, alert, known: knownOf(facts, order, subscription) };
   }
 
