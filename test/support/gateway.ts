@@ -22,13 +22,33 @@ export interface GqlResponse<T> {
   errors?: { message: string; path?: string[]; extensions?: { code?: string; field?: string; [k: string]: unknown } }[];
 }
 
+/**
+ * A rule effective today that accepts either agreement type with no minimum date: what a
+ * platform admin adds to keep the founding FAQ's answers today (issue 18). Orders stating
+ * an earlier `requestedAt` are still judged by the default timeline.
+ */
+export const PERMISSIVE_TODAY_SQL = `insert into acceptance_policy_rules (id, effective_from, channel, accepted_types, description, created_at)
+  select gen_random_uuid(), (now() at time zone 'utc')::date, null, '{MICROSOFT_CLOUD_AGREEMENT,MICROSOFT_CUSTOMER_AGREEMENT}',
+         'tests: the founding FAQ''s rules today', now()
+   where not exists (select 1 from acceptance_policy_rules where description = 'tests: the founding FAQ''s rules today')`;
+
+export interface StartOptions {
+  /**
+   * Adds a permissive rule effective today (`PERMISSIVE_TODAY_SQL`), so tests of the
+   * founding FAQ's rules need not state a `requestedAt` in its era. Default true; tests of
+   * today's default policy pass false.
+   */
+  permissiveToday?: boolean;
+}
+
 /** Starts the gateway on a random port against a fresh, migrated database. */
-export async function startGateway(overrides: Partial<Config> = {}, databaseUrl?: string): Promise<TestGateway> {
+export async function startGateway(overrides: Partial<Config> = {}, databaseUrl?: string, options: StartOptions = {}): Promise<TestGateway> {
   const db = databaseUrl ? undefined : await freshDatabase();
   const url = databaseUrl ?? db!.url;
   const base = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false' });
   const config: Config = { ...base, port: 0, databaseUrl: url, seedDemo: false, logLevel: 'silent', ...overrides };
   const gateway = await createGateway(config, pino({ level: 'silent' }));
+  if (options.permissiveToday ?? true) await gateway.orm.em.getConnection().execute(PERMISSIVE_TODAY_SQL);
   let statements = 0;
   const knex = gateway.orm.em.getConnection().getKnex();
   knex.on('query', () => {

@@ -1,0 +1,9 @@
+import type { Feature } from '../kernel/feature';
+import { AcceptancePolicyRule } from './policy.entity';
+
+/** The requirement policy (DESIGN.md section 10): dated rules of which agreement types satisfy a transaction. */
+export const policyFeature: Feature = {
+  name: 'policy',
+  entities: [AcceptancePolicyRule],
+  resolvers: [],
+};
