@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { queryRows } from '../db/query';
-import { policyRuleOf, type PolicyRule, type PolicyRuleRow } from './policy.rules';
+import { policyRuleOf, type DescribedRule, type PolicyRuleRow } from './policy.rules';
 
 /**
  * The policy feature's SQL. The table is small (a rule every few years), so statements
@@ -12,10 +12,10 @@ import { policyRuleOf, type PolicyRule, type PolicyRuleRow } from './policy.rule
 export const POLICY_RULES_JSON = `(select json_agg(row_to_json(pr) order by pr.effective_from, pr.created_at) from acceptance_policy_rules pr)`;
 
 /** The rules from the JSON value of `POLICY_RULES_JSON`. */
-export const policyRulesOf = (rows: PolicyRuleRow[] | null): PolicyRule[] => (rows ?? []).map(policyRuleOf);
+export const policyRulesOf = (rows: PolicyRuleRow[] | null): DescribedRule[] => (rows ?? []).map(policyRuleOf);
 
 /** Every rule, oldest first. */
-export async function policyRules(em: EntityManager): Promise<PolicyRule[]> {
+export async function policyRules(em: EntityManager): Promise<DescribedRule[]> {
   const [row] = await queryRows<{ rules: PolicyRuleRow[] | null }>(em, `select ${POLICY_RULES_JSON} as rules`);
   return policyRulesOf(row.rules);
 }

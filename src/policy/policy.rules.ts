@@ -99,7 +99,10 @@ export interface PolicyRuleRow {
 
 const day = (v: string | Date | null): string | null => (v === null ? null : typeof v === 'string' ? v.slice(0, 10) : v.toISOString().slice(0, 10));
 
-export function policyRuleOf(r: PolicyRuleRow): PolicyRule & { description: string } {
+/** A rule with its description, as listed. */
+export type DescribedRule = PolicyRule & { description: string };
+
+export function policyRuleOf(r: PolicyRuleRow): DescribedRule {
   return {
     id: r.id,
     effectiveFrom: day(r.effective_from)!,
