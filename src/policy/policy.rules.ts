@@ -1,4 +1,5 @@
 import type { Channel } from '../acceptance/acceptance.enums';
+import { BadUserInputError } from '../errors';
 import { AgreementType } from '../agreements/agreement.enums';
 import type { TransactionKind } from '../transactions/transaction.enums';
 
@@ -113,5 +114,55 @@ export function policyRuleOf(r: PolicyRuleRow): DescribedRule {
     attestationRequired: r.attestation_required,
     description: r.description,
     createdAt: new Date(r.created_at),
+  };
+}
+
+/** A new rule's checked values (DESIGN.md section 10). */
+export interface RuleData {
+  effectiveFrom: string;
+  channel: Channel | null;
+  acceptedTypes: AgreementType[];
+  minimumDateAgreed: string | null;
+  minimumAppliesTo: TransactionKind[] | null;
+  attestationRequired: boolean;
+  description: string;
+}
+
+const DESCRIPTION_MAX = 1000;
+
+/**
+ * The checks of a new rule, each failing on its own field: it takes effect today or later
+ * (history is never rewritten), names at least one accepted type, names kinds only with a
+ * minimum date, and says what it is.
+ */
+export function normalizeRuleInput(
+  input: {
+    effectiveFrom: string;
+    channel?: Channel | null;
+    acceptedTypes: AgreementType[];
+    minimumDateAgreed?: string | null;
+    minimumAppliesTo?: TransactionKind[] | null;
+    attestationRequired?: boolean | null;
+    description: string;
+  },
+  today: string,
+): RuleData {
+  if (input.effectiveFrom < today) throw new BadUserInputError(`effectiveFrom may not lie in the past (today is ${today}); rules are never changed after the fact`, 'effectiveFrom');
+  const acceptedTypes = [...new Set(input.acceptedTypes)];
+  if (acceptedTypes.length === 0) throw new BadUserInputError('acceptedTypes must name at least one agreement type', 'acceptedTypes');
+  const kinds = input.minimumAppliesTo ? [...new Set(input.minimumAppliesTo)] : null;
+  if (kinds && kinds.length === 0) throw new BadUserInputError('minimumAppliesTo must name at least one kind (omit it for every kind)', 'minimumAppliesTo');
+  if (kinds && !input.minimumDateAgreed) throw new BadUserInputError('minimumAppliesTo needs a minimumDateAgreed', 'minimumAppliesTo');
+  const description = input.description.trim();
+  if (!description) throw new BadUserInputError('description is required', 'description');
+  if (description.length > DESCRIPTION_MAX) throw new BadUserInputError(`description is longer than ${DESCRIPTION_MAX} characters`, 'description');
+  return {
+    effectiveFrom: input.effectiveFrom,
+    channel: input.channel ?? null,
+    acceptedTypes,
+    minimumDateAgreed: input.minimumDateAgreed ?? null,
+    minimumAppliesTo: kinds,
+    attestationRequired: input.attestationRequired ?? false,
+    description,
   };
 }
