@@ -136,6 +136,12 @@ const CASES: Case[] = [
     expected: { admin: 'ok', analyst: 'FORBIDDEN', ADMIN: 'FORBIDDEN', AGENT: 'FORBIDDEN', VIEWER: 'FORBIDDEN', foreign: 'FORBIDDEN' },
   },
   {
+    field: 'recordDirectAcceptance',
+    query: 'mutation ($input: DirectAcceptanceInput!) { recordDirectAcceptance(input: $input) { customer { id } } }',
+    variables: (w) => ({ input: { customerId: w.customer.id, acceptedOn: '2024-01-10' } }),
+    expected: { admin: 'ok', analyst: 'FORBIDDEN', ADMIN: 'FORBIDDEN', AGENT: 'FORBIDDEN', VIEWER: 'FORBIDDEN', foreign: 'FORBIDDEN' },
+  },
+  {
     field: 'confirmCustomerAcceptance',
     query: 'mutation ($input: ConfirmCustomerAcceptanceInput!) { confirmCustomerAcceptance(input: $input) { acceptance { id } } }',
     variables: (w, caller) => ({ input: { customerId: w.customer.id, partnerId: own(w, caller), templateId: w.template.templateId, dateAgreed: '2024-01-10', contact } }),

@@ -33,8 +33,6 @@ const KNOWN_MISSING: Record<string, string> = {
   WithdrawAcceptanceUnderCommerce: 'issue 22 (new-commerce terms)',
   AcceptanceEvidence: 'issue 20 (proof of acceptance)',
   VerifyAuditTrail: 'issue 20 (proof of acceptance)',
-  RecordDirectAcceptance: 'issue 18 (direct acceptance)',
-  AgreementStanding: 'issue 18 (direct acceptance)',
 };
 
 /**
@@ -43,7 +41,6 @@ const KNOWN_MISSING: Record<string, string> = {
  */
 const KNOWN_MISSING_VOCABULARY: Record<string, string> = {
   'ComplianceStatus.REACCEPTANCE_REQUIRED': 'issue 18',
-  DirectAcceptanceInput: 'issue 18',
   'ConnectionStatus.NEEDS_REAUTHORIZATION': 'issue 19',
   'SyncStatus.PAUSED': 'issue 19',
   'AuditEvent.ATTESTATION_REQUESTED': 'issue 19',
