@@ -19,11 +19,21 @@ export class Migration20261202170000 extends Migration {
       (gen_random_uuid(), '2020-02-01', null, '{MICROSOFT_CUSTOMER_AGREEMENT}', null, null, false, 'The Cloud Agreement is no longer accepted: only the Customer Agreement satisfies', '2020-02-01T00:00:00Z'),
       (gen_random_uuid(), '2025-10-07', null, '{MICROSOFT_CUSTOMER_AGREEMENT}', '2023-04-01', '{NEW_PURCHASE,SEAT_CHANGE}', false, 'Acceptances dated before 2023-04-01 must be redone for new purchases and seat changes', '2025-10-07T00:00:00Z'),
       (gen_random_uuid(), '2026-01-05', null, '{MICROSOFT_CUSTOMER_AGREEMENT}', '2023-04-01', '{NEW_PURCHASE,SEAT_CHANGE}', true, 'As before, and new partner confirmations must come from an enhanced attestation', '2026-01-05T00:00:00Z');`);
+    this.addSql(`create function acceptance_policy_in_force(on_channel text, on_day date)
+  returns setof acceptance_policy_rules
+  language sql stable parallel safe
+as $$
+  select r.* from acceptance_policy_rules r
+   where r.effective_from <= on_day and (r.channel is null or r.channel = on_channel)
+   order by r.effective_from desc, r.created_at desc
+   limit 1
+$$;`);
     this.addSql(`alter table "customers" add column "direct_acceptance_type" text check ("direct_acceptance_type" in ('MICROSOFT_CLOUD_AGREEMENT', 'MICROSOFT_CUSTOMER_AGREEMENT')) null, add column "direct_accepted_on" date null, add column "direct_acceptance_source" text null;`);
   }
 
   override async down(): Promise<void> {
     this.addSql(`alter table "customers" drop column "direct_acceptance_type", drop column "direct_accepted_on", drop column "direct_acceptance_source";`);
+    this.addSql(`drop function acceptance_policy_in_force(text, date);`);
     this.addSql(`drop table if exists "acceptance_policy_rules" cascade;`);
   }
 
