@@ -1,3 +1,5 @@
+import { policyRules } from '../policy/policy.queries';
+import { assertRecordableWithoutAttestation } from '../policy/policy.rules';
 import type { Readable } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -79,6 +81,8 @@ async function importLines(file: Readable, bytes: number, tx: EntityManager, vie
     if (!(err instanceof AppError)) throw err;
     return { line, field: columnOf(err.extensions.field as string | undefined), code: err.code, message: err.message };
   };
+  // The policy decides which lines need an attestation instead (read once per file).
+  const rules = await policyRules(tx);
   // Templates by id for the whole file (null: none of that id), looked up once per new id.
   const templates = new Map<string, AgreementTemplate | null>();
   // Each chunk records after the instants the one before used.
@@ -133,6 +137,7 @@ async function importLines(file: Readable, bytes: number, tx: EntityManager, vie
           },
           now,
         );
+        assertRecordableWithoutAttestation(rules, Channel.API, now, details.dateAgreed);
         valid.push({
           line,
           row: { customerId: customer.id, templateId: details.template.templateId, dateAgreed: details.dateAgreed, contact: details.contact, onBehalfOf: null, channel: Channel.API },

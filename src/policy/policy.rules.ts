@@ -1,5 +1,5 @@
 import type { Channel } from '../acceptance/acceptance.enums';
-import { BadUserInputError } from '../errors';
+import { BadUserInputError, ConflictError } from '../errors';
 import { AgreementType } from '../agreements/agreement.enums';
 import type { TransactionKind } from '../transactions/transaction.enums';
 
@@ -165,4 +165,19 @@ export function normalizeRuleInput(
     attestationRequired: input.attestationRequired ?? false,
     description,
   };
+}
+
+/**
+ * Recording a partner confirmation dated `dateAgreed` over `channel` at `at`: under a rule
+ * requiring attestation, acceptances dated on or after its effectiveFrom must come from an
+ * attestation (DESIGN.md section 11) and are refused; earlier ones may still be recorded,
+ * as the vendor keeps earlier attestations valid.
+ */
+export function assertRecordableWithoutAttestation(rules: readonly PolicyRule[], channel: Channel, at: Date, dateAgreed: string): void {
+  const rule = ruleInForce(rules, channel, at);
+  if (rule?.attestationRequired && dateAgreed >= rule.effectiveFrom) {
+    throw new ConflictError(
+      `Acceptances dated from ${rule.effectiveFrom} must come from an attestation: request an attestation for the customer instead of recording a confirmation`,
+    );
+  }
 }
