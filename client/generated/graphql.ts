@@ -102,6 +102,7 @@ export type ComplianceStatus =
   | 'MISSING'
   | 'NOT_APPLICABLE'
   | 'OUTDATED'
+  | 'REACCEPTANCE_REQUIRED'
   | 'WITHDRAWN';
 
 /** A customer's acceptance of the agreement, recorded by its billing partner */
@@ -118,7 +119,7 @@ export type ConfirmCustomerAcceptanceInput = {
   onBehalfOf?: string | null | undefined;
   /** The billing partner confirming; defaults to the caller's partner (required for platform admins) */
   partnerId?: string | number | null | undefined;
-  /** The accepted template: a MICROSOFT_CLOUD_AGREEMENT of the customer's country or GLOBAL */
+  /** The accepted template, of either agreement type, for the customer's country or GLOBAL */
   templateId: string;
 };
 
@@ -307,7 +308,7 @@ export type SubmitAcceptanceInput = {
   dateAgreed: string;
   /** The provider the reseller sells through for this customer */
   providerId: string | number;
-  /** The accepted template: a MICROSOFT_CLOUD_AGREEMENT of the customer's country or GLOBAL */
+  /** The accepted template, of either agreement type, for the customer's country or GLOBAL */
   templateId: string;
 };
 

@@ -68,6 +68,8 @@ function checkHeader(header: string[]): string[] {
  * `signal` (the gateway stopping) ends it between chunks, and the transaction rolls back.
  */
 async function importLines(file: Readable, bytes: number, tx: EntityManager, viewer: Viewer, signal?: AbortSignal): Promise<Omit<ImportResult, 'importId'>> {
+  // The policy decides which lines need an attestation instead (read once per file, before the parser starts).
+  const rules = await policyRules(tx);
   const parser = file.pipe(parse({ bom: true, columns: checkHeader, skip_empty_lines: true, trim: true, info: true }));
   file.on('error', (err) => parser.destroy(err));
   const partnerId = viewer.partnerId!;
@@ -81,8 +83,6 @@ async function importLines(file: Readable, bytes: number, tx: EntityManager, vie
     if (!(err instanceof AppError)) throw err;
     return { line, field: columnOf(err.extensions.field as string | undefined), code: err.code, message: err.message };
   };
-  // The policy decides which lines need an attestation instead (read once per file).
-  const rules = await policyRules(tx);
   // Templates by id for the whole file (null: none of that id), looked up once per new id.
   const templates = new Map<string, AgreementTemplate | null>();
   // Each chunk records after the instants the one before used.
