@@ -1,3 +1,4 @@
+import type { AgreementType } from '../agreements/agreement.enums';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { queryRows } from '../db/query';
 
@@ -36,6 +37,8 @@ export interface DeliveryContact {
 export interface Delivery {
   customerTenantId: string;
   templateId: string;
+  /** The template's type: a confirmation's type is its template's. */
+  agreementType: AgreementType;
   /** `YYYY-MM-DD`. */
   dateAgreed: string;
   contact: DeliveryContact;
@@ -46,6 +49,7 @@ export interface Delivery {
 interface DeliveryRow {
   customer_tenant_id: string;
   template_id: string;
+  template_type: AgreementType;
   date_agreed: string;
   contact_first_name: string;
   contact_last_name: string;
@@ -64,6 +68,7 @@ function deliveryOf(r: DeliveryRow): Delivery {
   return {
     customerTenantId: r.customer_tenant_id,
     templateId: r.template_id,
+    agreementType: r.template_type,
     dateAgreed: r.date_agreed,
     contact: { firstName: r.contact_first_name, lastName: r.contact_last_name, email: r.contact_email, phoneNumber: r.contact_phone_number },
     confirmedById: r.confirmed_by_id,
@@ -107,11 +112,12 @@ export async function parkUnconnected(em: EntityManager, acceptanceId: string, j
 export async function readDelivery(em: EntityManager, acceptanceId: string): Promise<Delivery | undefined> {
   const [row] = await queryRows<DeliveryRow>(
     em,
-    `select c.tenant_id as customer_tenant_id, a.template_id, to_char(a.date_agreed, 'YYYY-MM-DD') as date_agreed,
+    `select c.tenant_id as customer_tenant_id, a.template_id, t.type as template_type, to_char(a.date_agreed, 'YYYY-MM-DD') as date_agreed,
             a.contact_first_name, a.contact_last_name, a.contact_email, a.contact_phone_number, a.confirmed_by_id,
             a.partner_id, p.tenant_id as partner_tenant_id, pc.client_id, pc.client_secret_enc, pc.refresh_token_enc, pc.connected_at
        from acceptances a join customers c on c.id = a.customer_id join partners p on p.id = a.partner_id
        join partner_center_connections pc on pc.partner_id = a.partner_id
+       join agreement_templates t on t.template_id = a.template_id
       where a.id = ?`,
     [acceptanceId],
   );
