@@ -9,6 +9,7 @@ import { customersFeature } from './customers/customer.feature';
 import { graphiqlFeature } from './graphiql/graphiql.feature';
 import { partnerCenterFeature } from './partner-center/partner-center.feature';
 import { partnersFeature } from './partners/partner.feature';
+import { policyFeature } from './policy/policy.feature';
 import { renewalsFeature } from './renewals/renewal.feature';
 import { reportsFeature } from './reports/report.feature';
 import { transactionsFeature } from './transactions/transaction.feature';
@@ -22,6 +23,7 @@ export const features: readonly Feature<unknown>[] = [
   partnersFeature,
   customersFeature,
   agreementsFeature,
+  policyFeature,
   acceptanceFeature,
   transactionsFeature,
   alertsFeature,

@@ -19,6 +19,8 @@ export enum ComplianceStatus {
   MISSING = 'MISSING',
   WITHDRAWN = 'WITHDRAWN',
   NOT_APPLICABLE = 'NOT_APPLICABLE',
+  /** An active confirmation (or direct acceptance) that the policy in force today no longer accepts: wrong type or too old. */
+  REACCEPTANCE_REQUIRED = 'REACCEPTANCE_REQUIRED',
 }
 registerEnumType(ComplianceStatus, {
   name: 'ComplianceStatus',

@@ -12,7 +12,7 @@ export class ConfirmCustomerAcceptanceInput {
   @Field(() => ID, { nullable: true, description: "The billing partner confirming; defaults to the caller's partner (required for platform admins)" })
   partnerId?: string | null;
 
-  @Field({ description: "The accepted template: a MICROSOFT_CLOUD_AGREEMENT of the customer's country or GLOBAL" })
+  @Field({ description: "The accepted template, of either agreement type, for the customer's country or GLOBAL" })
   templateId!: string;
 
   @Field(() => DateScalar, { description: "The day the person accepted: not in the future, not before the template's effectiveFrom" })
@@ -57,7 +57,7 @@ export class SubmitAcceptanceInput {
   @Field(() => ID, { description: 'The provider the reseller sells through for this customer' })
   providerId!: string;
 
-  @Field({ description: "The accepted template: a MICROSOFT_CLOUD_AGREEMENT of the customer's country or GLOBAL" })
+  @Field({ description: "The accepted template, of either agreement type, for the customer's country or GLOBAL" })
   templateId!: string;
 
   @Field(() => DateScalar, { description: "The day the person accepted: not in the future, not before the template's effectiveFrom" })

@@ -244,7 +244,7 @@ const linkedThrough =
 export class CustomerAcceptanceResolver {
   @FieldResolver(() => ComplianceStatus, {
     description:
-      'Acceptance state relative to one billing partner: the argument, else the caller\'s partner; for callers without a partner, the least compliant across the customer\'s billing partners (MISSING, WITHDRAWN, OUTDATED, CONFIRMED); NOT_APPLICABLE on national clouds',
+      'Acceptance state relative to one billing partner: the argument, else the caller\'s partner; for callers without a partner, the least compliant across the customer\'s billing partners (MISSING, WITHDRAWN, REACCEPTANCE_REQUIRED, OUTDATED, CONFIRMED); NOT_APPLICABLE on national clouds',
   })
   async complianceStatus(
     @Parent() customer: Customer,

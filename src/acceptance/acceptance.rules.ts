@@ -1,5 +1,5 @@
 import { BadUserInputError, NotApplicableError } from '../errors';
-import { AgreementType, GLOBAL } from '../agreements/agreement.enums';
+import { GLOBAL } from '../agreements/agreement.enums';
 import { todayUtc } from '../agreements/current';
 import { CloudInstance } from '../customers/customer.enums';
 import { normalizeContact, type Contact, type ContactData } from '../common/contact';
@@ -13,12 +13,13 @@ export interface TemplateLike {
   effectiveFrom: string;
 }
 
-/** The template must exist, be an MCA, and be the customer's country's or GLOBAL. */
+/**
+ * The template must exist and be the customer's country's or GLOBAL. Either agreement type
+ * may be confirmed (a confirmation's type is its template's); which one satisfies a
+ * transaction on a given day is the policy's question (DESIGN.md section 10).
+ */
 export function checkTemplate(template: TemplateLike | null, customerCountry: string, templateId: string): TemplateLike {
   if (!template) throw new BadUserInputError(`Agreement template ${templateId} does not exist`, 'templateId');
-  if (template.type !== AgreementType.MICROSOFT_CLOUD_AGREEMENT) {
-    throw new BadUserInputError('templateId must name a MICROSOFT_CLOUD_AGREEMENT template', 'templateId');
-  }
   const country = template.country.toUpperCase();
   if (country !== GLOBAL && country !== customerCountry.toUpperCase()) {
     throw new BadUserInputError(`templateId must name a template for ${customerCountry.toUpperCase()} or GLOBAL`, 'templateId');

@@ -1,3 +1,5 @@
+import { policyRules } from '../policy/policy.queries';
+import { assertRecordableWithoutAttestation } from '../policy/policy.rules';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
@@ -218,6 +220,7 @@ export class AcceptanceService {
     const partnerId = await this.billingPartner(input.partnerId);
     const customer = await this.visibleCustomer(input.customerId);
     const details = await this.validateDetails(customer, input);
+    assertRecordableWithoutAttestation(await policyRules(this.em), input.channel ?? Channel.API, new Date(), details.dateAgreed);
     const onBehalfOf = optionalText(input.onBehalfOf, 'onBehalfOf');
     try {
       return await this.em.transactional((tx) =>

@@ -1,7 +1,7 @@
 import type { Viewer } from '../auth/viewer';
 import { isUuid } from '../auth/tenancy';
 import { PartnerType } from '../auth/roles';
-import { AgreementType } from '../agreements/agreement.enums';
+import { Channel } from './acceptance.enums';
 import { currentTemplatesSql } from '../agreements/agreement.queries';
 import type { ComplianceStatus } from './acceptance.enums';
 
@@ -11,9 +11,12 @@ import type { ComplianceStatus } from './acceptance.enums';
  * cannot disagree:
  * - national clouds: NOT_APPLICABLE;
  * - per billing partner: CONFIRMED (active, current template), OUTDATED (active,
- *   template ranked below the current one), WITHDRAWN (no active one, the last was
- *   withdrawn), MISSING (never confirmed);
- * - over several partners: the least compliant, MISSING < WITHDRAWN < OUTDATED < CONFIRMED.
+ *   template ranked below the current one of its type), REACCEPTANCE_REQUIRED (active,
+ *   but a rule in force today no longer accepts it: wrong type or dated before its
+ *   minimum), WITHDRAWN (no active one, the last was withdrawn), MISSING (never
+ *   confirmed). The customer's direct acceptance counts as an active confirmation by
+ *   every partner (DESIGN.md section 10);
+ * - over several partners: the least compliant, MISSING < WITHDRAWN < REACCEPTANCE_REQUIRED < OUTDATED < CONFIRMED.
  */
 
 /** Which billing partners a status is judged against. */
@@ -56,23 +59,40 @@ export function scopePartnersSql(scope: ComplianceScope): { sql: string; params:
   };
 }
 
-/** The rank of the current version for the customer `cc` today (the rule: `current_agreement_templates`). */
+const TODAY = `(now() at time zone 'utc')::date`;
+
+/** The rank of the current version of `type` (an SQL expression) for the customer `cc` today (the rule: `current_agreement_templates`). */
 // Every translation of the current version has its rank: the first one found answers.
-const CURRENT_RANK_SQL = `(select x.version_rank from ${currentTemplatesSql(`'${AgreementType.MICROSOFT_CLOUD_AGREEMENT}'`, 'cc.country', `(now() at time zone 'utc')::date`)} x limit 1)`;
+const currentRankSql = (type: string) => `(select x.version_rank from ${currentTemplatesSql(type, 'cc.country', TODAY)} x limit 1)`;
+
+/**
+ * Whether a rule in force today, on any channel, refuses an acceptance of `type` dated
+ * `dated` (SQL expressions): a type it does not accept, or a date before its minimum.
+ */
+const refusedTodaySql = (type: string, dated: string) => `exists (
+                select 1 from unnest(array['${Channel.DASHBOARD}', '${Channel.API}']) ch(channel)
+                cross join lateral acceptance_policy_in_force(ch.channel, ${TODAY}) r
+                where not (${type} = any(r.accepted_types)) or ${dated} < r.minimum_date_agreed)`;
+
+/** The customer `cc` has a direct acceptance by today. */
+const DIRECT = `(cc.direct_acceptance_type is not null and cc.direct_accepted_on <= ${TODAY})`;
 
 /** A SQL expression: the status (text) of the customer whose id is `customerIdColumn`. */
 export function complianceStatusSql(scope: ComplianceScope, customerIdColumn: string): { sql: string; params: unknown[] } {
   const partners = scopePartnersSql(scope);
   return {
     sql: `(select case when cc.cloud <> 'PUBLIC' then 'NOT_APPLICABLE'
-        else (array['MISSING','WITHDRAWN','OUTDATED','CONFIRMED'])[1 + coalesce((
+        else (array['MISSING','WITHDRAWN','REACCEPTANCE_REQUIRED','OUTDATED','CONFIRMED'])[1 + coalesce((
           select min(case
+              when ${DIRECT} and not ${refusedTodaySql('cc.direct_acceptance_type', 'cc.direct_accepted_on')} then 4
               when a.id is null then
-                case when exists (select 1 from acceptances w
+                case when ${DIRECT} then 2
+                     when exists (select 1 from acceptances w
                                    where w.customer_id = cc.id and w.partner_id = ps.partner_id and w.status = 'WITHDRAWN')
                      then 1 else 0 end
-              when t.version_rank < coalesce(${CURRENT_RANK_SQL}, t.version_rank) then 2
-              else 3 end)
+              when ${refusedTodaySql('t.type', 'a.date_agreed')} then 2
+              when t.version_rank < coalesce(${currentRankSql('t.type')}, t.version_rank) then 3
+              else 4 end)
             from (${partners.sql}) ps
             left join acceptances a on a.customer_id = cc.id and a.partner_id = ps.partner_id and a.status = 'ACTIVE'
             left join agreement_templates t on t.template_id = a.template_id

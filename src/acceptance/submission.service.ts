@@ -1,3 +1,5 @@
+import { policyRules } from '../policy/policy.queries';
+import { assertRecordableWithoutAttestation } from '../policy/policy.rules';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from '../errors';
@@ -88,6 +90,7 @@ export class SubmissionService {
           dateAgreed: submission.dateAgreed,
           contact: submission.contact,
         });
+        assertRecordableWithoutAttestation(await policyRules(tx), Channel.API, new Date(), details.dateAgreed);
         const { acceptance } = await recordConfirmation(tx, {
           customer,
           partnerId: submission.provider.id,

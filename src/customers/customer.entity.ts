@@ -3,6 +3,7 @@ import { Collection, Embedded, Entity, Enum, Index, ManyToMany, ManyToOne, Prima
 import { Field, ID, ObjectType } from 'type-graphql';
 import { Contact } from '../common/contact';
 import { Partner } from '../partners/partner.entity';
+import { AgreementType } from '../agreements/agreement.enums';
 import { CloudInstance } from './customer.enums';
 
 /**
@@ -14,7 +15,7 @@ import { CloudInstance } from './customer.enums';
 // The customer list's order (company name, then id): a page is an index range, not a sort of every customer.
 @Index({ properties: ['companyName', 'id'] })
 export class Customer {
-  [OptionalProps]?: 'id' | 'cloud' | 'createdAt';
+  [OptionalProps]?: 'id' | 'cloud' | 'createdAt' | 'directAcceptanceType' | 'directAcceptedOn' | 'directAcceptanceSource';
 
   @Field(() => ID, { description: 'Customer id' })
   @PrimaryKey({ type: 'uuid' })
@@ -49,6 +50,18 @@ export class Customer {
   @Field({ description: 'When the customer was created' })
   @Property({ columnType: 'timestamptz' })
   createdAt: Date = new Date();
+
+  /** The customer's own acceptance with the vendor (DESIGN.md section 10): it satisfies every partner's transactions. */
+  @Enum({ items: () => AgreementType, nullable: true })
+  directAcceptanceType: AgreementType | null = null;
+
+  /** YYYY-MM-DD. */
+  @Property({ type: 'date', nullable: true })
+  directAcceptedOn: string | null = null;
+
+  /** Where the gateway learned it (a platform admin, Partner Center). */
+  @Property({ type: 'text', nullable: true })
+  directAcceptanceSource: string | null = null;
 }
 
 /** A (customer, billing partner) pair; for indirect business it names the reseller(s) too. */

@@ -35,7 +35,7 @@ export interface AgreementBody {
   primaryContact: { firstName: string; lastName: string; email: string; phoneNumber?: string };
   templateId: string;
   dateAgreed: string;
-  type: 'MicrosoftCloudAgreement';
+  type: 'MicrosoftCloudAgreement' | 'MicrosoftCustomerAgreement';
   userId: string;
 }
 

@@ -1,3 +1,5 @@
+import { policyRules } from '../policy/policy.queries';
+import { assertRecordableWithoutAttestation } from '../policy/policy.rules';
 import type { Readable } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -66,6 +68,8 @@ function checkHeader(header: string[]): string[] {
  * `signal` (the gateway stopping) ends it between chunks, and the transaction rolls back.
  */
 async function importLines(file: Readable, bytes: number, tx: EntityManager, viewer: Viewer, signal?: AbortSignal): Promise<Omit<ImportResult, 'importId'>> {
+  // The policy decides which lines need an attestation instead (read once per file, before the parser starts).
+  const rules = await policyRules(tx);
   const parser = file.pipe(parse({ bom: true, columns: checkHeader, skip_empty_lines: true, trim: true, info: true }));
   file.on('error', (err) => parser.destroy(err));
   const partnerId = viewer.partnerId!;
@@ -133,6 +137,7 @@ async function importLines(file: Readable, bytes: number, tx: EntityManager, vie
           },
           now,
         );
+        assertRecordableWithoutAttestation(rules, Channel.API, now, details.dateAgreed);
         valid.push({
           line,
           row: { customerId: customer.id, templateId: details.template.templateId, dateAgreed: details.dateAgreed, contact: details.contact, onBehalfOf: null, channel: Channel.API },

@@ -1,3 +1,4 @@
+import type { AgreementType } from '../agreements/agreement.enums';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ACCEPTANCE_AS_ATTESTED } from '../acceptance/acceptance.queries';
 import { queryRows } from '../db/query';
@@ -37,6 +38,8 @@ export interface DeliveryContact {
 export interface Delivery {
   customerTenantId: string;
   templateId: string;
+  /** The template's type: a confirmation's type is its template's. */
+  agreementType: AgreementType;
   /** `YYYY-MM-DD`. */
   dateAgreed: string;
   contact: DeliveryContact;
@@ -47,6 +50,7 @@ export interface Delivery {
 interface DeliveryRow {
   customer_tenant_id: string;
   template_id: string;
+  template_type: AgreementType;
   date_agreed: string;
   contact_first_name: string;
   contact_last_name: string;
@@ -65,6 +69,7 @@ function deliveryOf(r: DeliveryRow): Delivery {
   return {
     customerTenantId: r.customer_tenant_id,
     templateId: r.template_id,
+    agreementType: r.template_type,
     dateAgreed: r.date_agreed,
     contact: { firstName: r.contact_first_name, lastName: r.contact_last_name, email: r.contact_email, phoneNumber: r.contact_phone_number },
     confirmedById: r.confirmed_by_id,

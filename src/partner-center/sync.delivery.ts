@@ -1,3 +1,4 @@
+import { AgreementType } from '../agreements/agreement.enums';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
@@ -27,6 +28,12 @@ export interface DeliveryDeps {
  * try with a fresh token after a 401), record the outcome (synced, failed, or a retry
  * as a new job at the delay the rules give).
  */
+/** The upstream names of the agreement types (PARTNER-CENTER.md section 2). */
+const UPSTREAM_TYPE: Record<AgreementType, AgreementBody['type']> = {
+  [AgreementType.MICROSOFT_CLOUD_AGREEMENT]: 'MicrosoftCloudAgreement',
+  [AgreementType.MICROSOFT_CUSTOMER_AGREEMENT]: 'MicrosoftCustomerAgreement',
+};
+
 export async function deliver(deps: DeliveryDeps, jobId: string, data: SyncJobData): Promise<void> {
   const em = deps.orm.em.fork() as EntityManager;
   const claim = await claimDelivery(em, data.acceptanceId, jobId);
@@ -48,7 +55,7 @@ export async function deliver(deps: DeliveryDeps, jobId: string, data: SyncJobDa
     },
     templateId: delivery.templateId,
     dateAgreed: `${delivery.dateAgreed}T00:00:00Z`,
-    type: 'MicrosoftCloudAgreement',
+    type: UPSTREAM_TYPE[delivery.agreementType],
     userId: delivery.confirmedById,
   };
   const post = async (fresh: boolean): Promise<DeliveryOutcome> => {

@@ -10,7 +10,9 @@ import type { PartnerType } from '../auth/roles';
 import { plainPartner } from '../partners/partner.queries';
 import { plainCustomer } from '../customers/customer.queries';
 import { subscriptionOf, type SubscriptionRecord } from '../transactions/transaction.queries';
-import { gateFactsOf, hashedGateFacts, probedGateFacts, requiredAgreements, type GateFactColumns, type LoadedFacts } from '../transactions/gate.facts';
+import { currentAgreementsOf, customerGateFacts, gateFactsOf, hashedGateFacts, probedGateFacts, GATE_FACT_COLUMNS, type GateFactColumns, type LoadedFacts } from '../transactions/gate.facts';
+import { policyRules } from '../policy/policy.queries';
+import type { PolicyRule } from '../policy/policy.rules';
 import { TransactionKind, type SubscriptionStatus } from '../transactions/transaction.enums';
 
 /**
@@ -94,7 +96,8 @@ export interface CandidateCursor {
  * and filters. Without `existing`, the sets leave that fact out (see `loadRenewalWindow`).
  */
 const factKey = (f: string, existing: boolean) =>
-  `concat_ws('|', ${f}.country, ${f}.cloud, coalesce(${f}.active_rank::text, '-'), ${f}.withdrawn, ${existing ? `${f}.existing` : `'unasked'`}, ${f}.resold, ${f}.linked, ${f}.serving)`;
+  `concat_ws('|', ${f}.country, ${f}.cloud, coalesce(${f}.direct_type, '-'), coalesce(${f}.direct_on, '-'),
+     coalesce(${f}.active_rank::text, '-'), coalesce(${f}.active_type, '-'), coalesce(${f}.active_date, '-'), ${f}.withdrawn, ${existing ? `${f}.existing` : `'unasked'`}, ${f}.resold, ${f}.linked, ${f}.serving)`;
 
 /**
  * The facts of each row of `x` (with `customer_id`, `partner_id`, `reseller_id`) asked as
@@ -104,7 +107,7 @@ const factKey = (f: string, existing: boolean) =>
  * `before` is the order time's placeholder for `existing`; null leaves it unasked (null).
  */
 const probedFacts = (x: string, before: string | null) => `cross join lateral (
-    select upper(c.country) as country, c.cloud,
+    select ${customerGateFacts('c')},
       ${probedGateFacts({ customer: `${x}.customer_id`, partner: `${x}.partner_id`, reseller: `${x}.reseller_id` }, before)},
       c.tenant_id as c_tenant_id, c.company_name as c_company_name, c.domain as c_domain, c.country as c_country, c.cloud as c_cloud,
       c.contact_first_name as c_contact_first_name, c.contact_last_name as c_contact_last_name, c.contact_email as c_contact_email,
@@ -124,20 +127,26 @@ function windowSql(scope: SqlCondition, withinDays: number, now: Date): { sql: s
   };
 }
 
-/** The agreement each country's customers must have accepted, as an attempt names it. One statement. */
-const currentAgreements = (em: EntityManager, countries: string[], now: Date): Promise<Map<string, AgreementTemplate | null>> =>
-  requiredAgreements(em, countries, todayUtc(now));
+/** What every candidate is judged against: the current agreements of each country (of every type) and the policy's rules. Two statements. */
+interface Judging {
+  current: Map<string, AgreementTemplate[]>;
+  rules: PolicyRule[];
+}
 
-const factsOf = (r: GateFactColumns, now: Date, current: Map<string, AgreementTemplate | null>): LoadedFacts =>
-  gateFactsOf(r, { kind: TransactionKind.RENEWAL, channel: Channel.API, requestedAt: now }, current.get(r.country) ?? null);
+async function judging(em: EntityManager, countries: string[], now: Date): Promise<Judging> {
+  return { current: await currentAgreementsOf(em, countries, todayUtc(now)), rules: await policyRules(em) };
+}
 
-const toCandidate = (r: Row, now: Date, current: Map<string, AgreementTemplate | null>): RenewalCandidate => ({
+const factsOf = (r: GateFactColumns, now: Date, j: Judging): LoadedFacts =>
+  gateFactsOf(r, { kind: TransactionKind.RENEWAL, channel: Channel.API, requestedAt: now }, j.current.get(r.country) ?? [], j.rules);
+
+const toCandidate = (r: Row, now: Date, j: Judging): RenewalCandidate => ({
   subscriptionId: r.id,
   renewsOn: r.renews_on,
   customerId: r.customer_id,
   partnerId: r.partner_id,
   resellerId: r.reseller_id,
-  facts: factsOf(r, now, current),
+  facts: factsOf(r, now, j),
 });
 
 /**
@@ -154,9 +163,12 @@ export async function loadRenewalCandidates(em: EntityManager, scope: SqlConditi
     [now, ...where.params],
   );
   if (rows.length === 0) return [];
-  const current = await currentAgreements(em, [...new Set(rows.map((r) => r.country))], now);
-  return rows.map((r) => toCandidate(r, now, current));
+  const j = await judging(em, [...new Set(rows.map((r) => r.country))], now);
+  return rows.map((r) => toCandidate(r, now, j));
 }
+
+/** The fact columns of `GATE_FACT_COLUMNS` of the alias `a`, as a list. */
+const FACT_LIST = (a: string) => GATE_FACT_COLUMNS.map((c) => `${a}.${c}`).join(', ');
 
 /** What a page of risks reads: the fact sets of the whole window with their sizes, and a way to read candidates of chosen sets. */
 export interface RenewalWindow {
@@ -197,14 +209,14 @@ export async function loadRenewalWindow(
     // Hashed facts cost less per row than that grouping does.
     `with triples as (select s.customer_id, s.partner_id, s.reseller_id, ${scope.wide ? '1' : 'count(*)::int'} as n from subscriptions s where ${where.sql}
                        ${scope.wide ? '' : 'group by s.customer_id, s.partner_id, s.reseller_id'})
-     select ${factKey('g', asksExisting)} as key, g.country, g.cloud, g.active_rank, g.withdrawn, g.existing, g.resold, g.linked, g.serving, g.n
-       from (select f.country, f.cloud, f.active_rank, f.withdrawn, f.existing, f.resold, f.linked, f.serving, sum(f.n)::int as n
+     select ${factKey('g', asksExisting)} as key, ${FACT_LIST('g')}, g.n
+       from (select ${FACT_LIST('f')}, sum(f.n)::int as n
                from (select x.n, ${facts}) f
-              group by f.country, f.cloud, f.active_rank, f.withdrawn, f.existing, f.resold, f.linked, f.serving) g`,
+              group by ${FACT_LIST('f')}) g`,
     asksExisting ? [...where.params, now] : where.params,
   );
-  const current = await currentAgreements(em, [...new Set(rows.map((r) => r.country))], now);
-  const groups = rows.map((r) => ({ key: r.key, n: Number(r.n), facts: factsOf(r, now, current) }));
+  const j = await judging(em, [...new Set(rows.map((r) => r.country))], now);
+  const groups = rows.map((r) => ({ key: r.key, n: Number(r.n), facts: factsOf(r, now, j) }));
   return {
     groups,
     asksExisting,
@@ -230,7 +242,7 @@ export async function loadRenewalWindow(
             order by x.renews_on, x.id`,
           [...where.params, ...(after ? [after.renewsOn, after.subscriptionId] : []), ...(until ? [until] : []), now, JSON.stringify(keys), limit],
         );
-        return page.map((r) => ({ ...toCandidate(r, now, current), records: recordsOf(r) }));
+        return page.map((r) => ({ ...toCandidate(r, now, j), records: recordsOf(r) }));
       };
       // Ordering the whole rest of the window costs most of the page for thousands of candidates: the page
       // first reads up to a day by which, if the chosen sets are spread evenly over the window, twice `limit`

@@ -4,7 +4,7 @@ import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { decodeCursor, encodeCursor, pageSize, type ConnectionResult } from '../common/connection';
 import { BadUserInputError, NotFoundError } from '../errors';
 import { PartnerType } from '../auth/roles';
-import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from '../transactions/gate';
+import { decide, type GateDecision } from '../transactions/gate';
 import type { LoadedFacts } from '../transactions/gate.facts';
 import { OrderOutcome } from '../transactions/transaction.enums';
 import { loadRenewalCandidates, loadRenewalWindow, type CandidateCursor, type CandidateRecords, type RenewalCandidate, type SqlCondition } from './renewal.facts';
@@ -45,9 +45,9 @@ interface Judged {
 }
 
 /** The same pure gate as orders: a risk is a candidate whose RENEWAL it would block. */
-function atRisk(candidates: RenewalCandidate[], policy: GatePolicy): Judged[] {
+function atRisk(candidates: RenewalCandidate[]): Judged[] {
   return candidates
-    .map((candidate) => ({ candidate, decision: decide(candidate.facts, policy) }))
+    .map((candidate) => ({ candidate, decision: decide(candidate.facts) }))
     .filter(({ decision }) => decision.outcome === OrderOutcome.BLOCKED);
 }
 
@@ -69,7 +69,6 @@ export class RenewalRiskService {
   constructor(
     private readonly em: EntityManager,
     private readonly viewer: Viewer,
-    private readonly policy: GatePolicy = DEFAULT_GATE_POLICY,
   ) {}
 
   /**
@@ -122,7 +121,7 @@ export class RenewalRiskService {
     const after = args.after ? checkCursor(decodeCursor(args.after, 2)) : null;
     const scope = await this.scope(args.partnerId);
     let window = await loadRenewalWindow(this.em, scope, days, { asksExisting: false });
-    const blocks = (facts: LoadedFacts) => decide(facts, this.policy).outcome === OrderOutcome.BLOCKED;
+    const blocks = (facts: LoadedFacts) => decide(facts).outcome === OrderOutcome.BLOCKED;
     // The sets leave out whether the customer is an existing one (a pass over every completed order).
     // If the gate's answer for some set depends on it, the sets are asked again with it.
     if (window.groups.some((g) => blocks({ ...g.facts, existingCustomer: true }) !== blocks({ ...g.facts, existingCustomer: false }))) {
@@ -132,7 +131,7 @@ export class RenewalRiskService {
     const totalCount = blocked.reduce((sum, g) => sum + g.n, 0);
     const read = totalCount ? await window.candidatesOf(blocked.map((g) => g.key), after, limit + 1) : [];
     // Each candidate is judged again on its own facts (the same as its set's): reasons, warnings, agreement.
-    const risks = atRisk(read, this.policy).map(toRisk);
+    const risks = atRisk(read).map(toRisk);
     const edges = risks.slice(0, limit).map((node) => ({ node, cursor: encodeCursor([node.renewsOn, node.subscriptionId]) }));
     return {
       known: read.flatMap((c) => (c.records ? [c.records] : [])),
@@ -156,8 +155,8 @@ export class RenewalRiskService {
  * commits by cursor (see src/alerts/alert.record.ts), and NOTIFY rings the alert hubs
  * of every instance at commit. Answers how many alerts it raised.
  */
-export async function scanRenewalRisks(em: EntityManager, withinDays: number, policy: GatePolicy = DEFAULT_GATE_POLICY, now: Date = new Date()): Promise<number> {
-  const risks = atRisk(await loadRenewalCandidates(em, { sql: 'true', params: [], wide: true }, withinDays, now), policy).map(toRisk);
+export async function scanRenewalRisks(em: EntityManager, withinDays: number, now: Date = new Date()): Promise<number> {
+  const risks = atRisk(await loadRenewalCandidates(em, { sql: 'true', params: [], wide: true }, withinDays, now)).map(toRisk);
   if (risks.length === 0) return 0;
   const rows = risks.map((r) => ({
     subscription_id: r.subscriptionId,

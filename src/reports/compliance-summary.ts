@@ -36,6 +36,9 @@ export class ComplianceSummary {
   @Field(() => Int, { description: 'Customers whose acceptance was withdrawn' })
   withdrawn!: number;
 
+  @Field(() => Int, { description: 'Customers whose confirmation the policy in force today no longer accepts (wrong type or too old)' })
+  reacceptanceRequired!: number;
+
   @Field(() => Int, { description: 'Customers on national clouds, where acceptance does not apply' })
   notApplicable!: number;
 
@@ -88,6 +91,7 @@ export async function complianceSummary(em: EntityManager, viewer: Viewer, partn
     outdated: count(ComplianceStatus.OUTDATED),
     missing: count(ComplianceStatus.MISSING),
     withdrawn: count(ComplianceStatus.WITHDRAWN),
+    reacceptanceRequired: count(ComplianceStatus.REACCEPTANCE_REQUIRED),
     notApplicable: count(ComplianceStatus.NOT_APPLICABLE),
     blockedOrders,
     blockedByReason,

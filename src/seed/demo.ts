@@ -108,15 +108,15 @@ async function seed(em: EntityManager): Promise<DemoSeed> {
     );
   }
 
+  // Both eras: the 2018 Cloud Agreement, and the Customer Agreement that replaced it (two versions).
   const templates = [
-    { templateId: 'mca-2018-en', version: '2018-11', versionRank: 1, language: 'en-US', effectiveFrom: '2018-11-07' },
-    { templateId: 'mca-2018-de', version: '2018-11', versionRank: 1, language: 'de-DE', effectiveFrom: '2018-11-07' },
-    { templateId: 'mca-2024-en', version: '2024-06', versionRank: 2, language: 'en-US', effectiveFrom: '2024-06-01' },
-    { templateId: 'mca-2024-de', version: '2024-06', versionRank: 2, language: 'de-DE', effectiveFrom: '2024-06-01' },
+    { templateId: 'cloud-2018-en', type: AgreementType.MICROSOFT_CLOUD_AGREEMENT, version: '2018-11', versionRank: 1, language: 'en-US', effectiveFrom: '2018-11-07' },
+    { templateId: 'mca-2019-de', type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, version: '2019-10', versionRank: 1, language: 'de-DE', effectiveFrom: '2019-10-01' },
+    { templateId: 'mca-2024-en', type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, version: '2024-06', versionRank: 2, language: 'en-US', effectiveFrom: '2024-06-01' },
+    { templateId: 'mca-2024-de', type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, version: '2024-06', versionRank: 2, language: 'de-DE', effectiveFrom: '2024-06-01' },
   ].map((t) =>
     em.create(AgreementTemplate, {
       ...t,
-      type: AgreementType.MICROSOFT_CLOUD_AGREEMENT,
       country: GLOBAL,
       displayUri: `https://example.com/agreements/${t.templateId}.pdf`,
     }),
@@ -135,6 +135,12 @@ async function seed(em: EntityManager): Promise<DemoSeed> {
   const litware = customer('demo-litware', 'Litware GmbH', 'litware.example', 'DE', CloudInstance.PUBLIC, 'Max', 'Muster');
   const tailspin = customer('demo-tailspin', 'Tailspin Toys', 'tailspin.example', 'US', CloudInstance.PUBLIC, 'Sam', 'Lee');
   const govAgency = customer('demo-gov', 'Woodgrove Agency', 'woodgrove.example', 'US', CloudInstance.US_GOVERNMENT, 'Ray', 'Gov');
+  const fourthCoffee = customer('demo-fourthcoffee', 'Fourth Coffee', 'fourthcoffee.example', 'US', CloudInstance.PUBLIC, 'Kim', 'Ali');
+  const wideWorld = customer('demo-wideworld', 'Wide World Importers', 'wideworld.example', 'US', CloudInstance.PUBLIC, 'Lee', 'Chen');
+  // Wide World accepted the Customer Agreement itself, in its admin center: that counts for every partner.
+  wideWorld.directAcceptanceType = AgreementType.MICROSOFT_CUSTOMER_AGREEMENT;
+  wideWorld.directAcceptedOn = '2024-04-15';
+  wideWorld.directAcceptanceSource = 'PLATFORM_ADMIN';
 
   const rel = (c: Customer, partner: Partner, resellers: Partner[] = []) => {
     const r = em.create(CustomerRelationship, { customer: c, partner });
@@ -145,8 +151,12 @@ async function seed(em: EntityManager): Promise<DemoSeed> {
   rel(tailspin, partners.get('direct')!);
   rel(tailspin, partners.get('provider')!, [partners.get('reseller')!]);
   rel(govAgency, partners.get('direct')!);
+  rel(fourthCoffee, partners.get('direct')!);
+  rel(wideWorld, partners.get('direct')!);
 
-  // Adatum confirmed the current agreement; Litware an older one (OUTDATED); Tailspin nothing yet.
+  // Adatum confirmed the current Customer Agreement; Litware an older version in 2022 (before
+  // 2023-04-01: re-acceptance required); Fourth Coffee only ever the Cloud Agreement (no longer
+  // accepted); Tailspin nothing yet.
   const confirmations = [
     em.create(Acceptance, {
       customer: adatum,
@@ -161,14 +171,23 @@ async function seed(em: EntityManager): Promise<DemoSeed> {
       customer: litware,
       partner: partners.get('provider')!,
       template: templates[1],
-      dateAgreed: '2020-03-02',
+      dateAgreed: '2022-03-02',
       contact: { ...litware.primaryContact },
       channel: Channel.API,
       confirmedBy: userRecords.get('demo-provider-agent')!,
     }),
+    em.create(Acceptance, {
+      customer: fourthCoffee,
+      partner: partners.get('direct')!,
+      template: templates[0],
+      dateAgreed: '2019-05-02',
+      contact: { ...fourthCoffee.primaryContact },
+      channel: Channel.DASHBOARD,
+      confirmedBy: userRecords.get('demo-direct-agent')!,
+    }),
   ];
 
-  // Litware's licences renew in 45 days, and its confirmation is of the 2018 template: the
+  // Litware's licences renew in 45 days, and its confirmation is of the 2019 version: the
   // gate would block the RENEWAL today (AGREEMENT_VERSION_OUTDATED), so renewalRisks lists it.
   em.create(Subscription, {
     customer: litware,

@@ -9,7 +9,9 @@ import { blockedOrderAlertJsonOf } from '../alerts/alert.queries';
 import { queryRows } from '../db/query';
 import type { PartnerType } from '../auth/roles';
 import type { AlertJson, CustomerJson, OrderJson, PartnerJson, SubscriptionJson } from './transaction.queries';
-import { currentAgreementJson, gateFactsOf, probedGateFacts, requiredAgreement, type GateFactColumns, type LoadedFacts } from './gate.facts';
+import { currentAgreementJson, customerGateFacts, gateFactsOf, probedGateFacts, type GateFactColumns, type LoadedFacts } from './gate.facts';
+import { POLICY_RULES_JSON, policyRulesOf } from '../policy/policy.queries';
+import type { PolicyRule, PolicyRuleRow } from '../policy/policy.rules';
 import type { TransactionKind } from './transaction.enums';
 
 /** What one attempt (or dry run) asks the database, with every id already checked to be a UUID (else null). */
@@ -43,8 +45,10 @@ export interface AttemptFacts {
   subscription: SubscriptionJson | null;
   /** The gate's facts about the customer, the billing partner and the reseller. */
   gate: GateFactColumns;
-  /** The current agreement's translations for the customer. */
+  /** The current versions' translations (of every type) for the customer. */
   current: AgreementTemplate[];
+  /** The requirement policy's rules. */
+  rules: PolicyRule[];
 }
 
 interface Row extends GateFactColumns {
@@ -53,6 +57,7 @@ interface Row extends GateFactColumns {
   partners: PartnerJson[] | null;
   subscription: SubscriptionJson | null;
   current: TemplateRow[] | null;
+  rules: PolicyRuleRow[] | null;
 }
 
 /**
@@ -76,8 +81,9 @@ export async function readAttemptFacts(em: EntityManager, q: AttemptQuery): Prom
        row_to_json(c) as customer,
        (select json_agg(row_to_json(p)) from partners p where p.id in (?, ?, ?, ?)) as partners,
        (select row_to_json(s) from subscriptions s where s.id = ? and s.customer_id = c.id and s.partner_id = q.partner_id) as subscription,
-       upper(c.country) as country, c.cloud, ${probedGateFacts({ customer: 'c.id', partner: 'q.partner_id', reseller: 'q.reseller_id' }, 'q.requested_at')},
-       ${currentAgreementJson('c.country', 'q.today')} as current
+       ${customerGateFacts('c')}, ${probedGateFacts({ customer: 'c.id', partner: 'q.partner_id', reseller: 'q.reseller_id' }, 'q.requested_at')},
+       ${currentAgreementJson('c.country', 'q.today')} as current,
+       ${POLICY_RULES_JSON} as rules
      from (select ?::uuid as partner_id, ?::uuid as reseller_id, ?::timestamptz as requested_at, ?::date as today) as q
      left join customers c on c.id = ? and ${visible.sql}`,
     },
@@ -99,6 +105,7 @@ export async function readAttemptFacts(em: EntityManager, q: AttemptQuery): Prom
     subscription: row.subscription,
     gate: row,
     current: (row.current ?? []).map(plainTemplate),
+    rules: policyRulesOf(row.rules),
   };
 }
 
@@ -111,5 +118,5 @@ export interface GateQuery {
 
 /** The gate's facts from what `readAttemptFacts` read; the decision itself is the pure `decide` in gate.ts. */
 export function gateFacts(facts: AttemptFacts, q: GateQuery): LoadedFacts {
-  return gateFactsOf(facts.gate, q, requiredAgreement(facts.current, q.customer.country));
+  return gateFactsOf(facts.gate, q, facts.current, facts.rules);
 }

@@ -1,3 +1,5 @@
+import { AcceptancePolicyRule } from '../policy/policy.entity';
+import type { DescribedRule } from '../policy/policy.rules';
 import { Arg, Args, Authorized, Ctx, Field, FieldResolver, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import { Parent } from '../common/parent';
 import { ANY_ROLE, WRITERS } from '../auth/roles';
@@ -41,6 +43,9 @@ export class TransactionPreflight {
 
   @Field(() => AgreementTemplate, { nullable: true, description: 'The agreement the customer must have accepted (the current one); null when not gated' })
   requiredAgreement!: AgreementTemplate | null;
+
+  @Field(() => AcceptancePolicyRule, { nullable: true, description: 'The requirement policy rule the gate decided by; null before enforcement' })
+  policyRule!: DescribedRule | null;
 }
 
 const service = (ctx: Context) => new TransactionService(ctx.em, ctx.viewer!);
@@ -65,7 +70,14 @@ export class OrderResolver {
   @Query(() => TransactionPreflight, { description: 'A dry run of attemptTransaction through the same gate; stores nothing' })
   async preflightTransaction(@Arg('input', () => TransactionInput, { description: 'The transaction: customer, kind, partners, subscription or offer, quantity and idempotency key' }) input: TransactionInput, @Ctx() ctx: Context): Promise<TransactionPreflight> {
     const d = await service(ctx).preflight(input);
-    return { allowed: d.outcome === 'COMPLETED', blockReasons: d.blockReasons, warnings: d.warnings, requiredAgreement: d.requiredAgreement as AgreementTemplate | null };
+    return {
+      allowed: d.outcome === 'COMPLETED',
+      blockReasons: d.blockReasons,
+      warnings: d.warnings,
+      requiredAgreement: d.requiredAgreement as AgreementTemplate | null,
+      // The facts' rules are read whole, descriptions included (policy.queries.ts).
+      policyRule: d.policyRule as DescribedRule | null,
+    };
   }
 
   @Authorized(ANY_ROLE)

@@ -11,7 +11,7 @@ import { PartnerType } from '../auth/roles';
 import { Channel } from '../acceptance/acceptance.enums';
 import { alertOfOrderCtes } from '../alerts/alert.record';
 import { blockedOrderAlertOf, type BlockedOrderAlertRecord } from '../alerts/alert.queries';
-import { DEFAULT_GATE_POLICY, decide, type GateDecision, type GatePolicy } from './gate';
+import { decide, type GateDecision } from './gate';
 import { gateFacts, readAttemptFacts, type AttemptFacts, type AttemptQuery } from './transaction.facts';
 import {
   lockedSubscription,
@@ -82,7 +82,6 @@ export class TransactionService {
   constructor(
     private readonly em: EntityManager,
     private readonly viewer: Viewer,
-    private readonly policy: GatePolicy = DEFAULT_GATE_POLICY,
   ) {}
 
   /** A dry run: the same validation and the same gate as `attempt`, and nothing written. */
@@ -91,7 +90,7 @@ export class TransactionService {
     const requestedAt = input.requestedAt ?? new Date();
     const facts = await readAttemptFacts(this.em, this.factsQuery(input, null, requestedAt));
     const prepared = this.prepare(input, facts, requestedAt);
-    return decide(gateFacts(facts, prepared), this.policy);
+    return decide(gateFacts(facts, prepared));
   }
 
   /**
@@ -114,7 +113,7 @@ export class TransactionService {
     // A plain retry is answered before anything else, as the first answer was.
     if (facts.earlier) return this.replay(facts, hash);
     const prepared = this.prepare(input, facts, requestedAt);
-    const decision = decide(gateFacts(facts, prepared), this.policy);
+    const decision = decide(gateFacts(facts, prepared));
     try {
       if (!prepared.subscription) return await this.place(this.em, facts, prepared, decision, { key, scope, hash });
       return await this.em.transactional(async (tx) => {

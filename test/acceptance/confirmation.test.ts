@@ -169,9 +169,19 @@ describe('validation of a confirmation', () => {
   it("the acceptance date may not lie before the template's effectiveFrom", () => rejects({ dateAgreed: '2018-12-31' }, 'BAD_USER_INPUT', 'dateAgreed'));
   it('the template must exist', () => rejects({ templateId: 'no-such-template' }, 'BAD_USER_INPUT', 'templateId'));
 
-  it('the template must be a MICROSOFT_CLOUD_AGREEMENT', async () => {
+  it("either agreement type may be confirmed: a Customer Agreement confirmation supersedes a Cloud Agreement one, history kept, and its type is its template's", async () => {
     const mcus = await anAgreement(gw, { type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, effectiveFrom: '2019-01-01' });
-    await rejects({ templateId: mcus.templateId }, 'BAD_USER_INPUT', 'templateId');
+    const customer = await aCustomer(gw, { country: 'DE', partners: [{ partner: direct }] });
+    const first = await gw.gql(CONFIRM, { input: input(customer.id) }, token);
+    expect(first.errors).toBeUndefined();
+    const second = await gw.gql(CONFIRM, { input: input(customer.id, { templateId: mcus.templateId }) }, token);
+    expect(second.errors).toBeUndefined();
+    expect(second.data.confirmCustomerAcceptance.superseded).toMatchObject({ id: first.data.confirmCustomerAcceptance.acceptance.id, status: 'SUPERSEDED' });
+    const types = await gw.orm.em.fork().getConnection().execute(
+      `select a.status, t.type from acceptances a join agreement_templates t on t.template_id = a.template_id where a.customer_id = ? order by a.recorded_at`,
+      [customer.id],
+    );
+    expect(types).toEqual([{ status: 'SUPERSEDED', type: 'MICROSOFT_CLOUD_AGREEMENT' }, { status: 'ACTIVE', type: 'MICROSOFT_CUSTOMER_AGREEMENT' }]);
   });
 
   it("the template must be of the customer's country or GLOBAL", async () => {

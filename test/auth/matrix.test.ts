@@ -128,6 +128,19 @@ const CASES: Case[] = [
     variables: () => ({ input: { type: 'MICROSOFT_CLOUD_AGREEMENT', version: 'v9', versionRank: 9 + ++counter, country: 'GLOBAL', language: 'en-US', displayUri: 'https://example.com/a.pdf', effectiveFrom: '2020-01-01' } }),
     expected: { admin: 'ok', analyst: 'FORBIDDEN', ADMIN: 'FORBIDDEN', AGENT: 'FORBIDDEN', VIEWER: 'FORBIDDEN', foreign: 'FORBIDDEN' },
   },
+  { field: 'acceptancePolicy', query: '{ acceptancePolicy { id } }', variables: () => ({}), expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'ok' } },
+  {
+    field: 'addAcceptancePolicyRule',
+    query: 'mutation ($input: AcceptancePolicyRuleInput!) { addAcceptancePolicyRule(input: $input) { rule { id } } }',
+    variables: () => ({ input: { effectiveFrom: '2099-01-01', acceptedTypes: ['MICROSOFT_CUSTOMER_AGREEMENT'], description: `matrix ${++counter}` } }),
+    expected: { admin: 'ok', analyst: 'FORBIDDEN', ADMIN: 'FORBIDDEN', AGENT: 'FORBIDDEN', VIEWER: 'FORBIDDEN', foreign: 'FORBIDDEN' },
+  },
+  {
+    field: 'recordDirectAcceptance',
+    query: 'mutation ($input: DirectAcceptanceInput!) { recordDirectAcceptance(input: $input) { customer { id } } }',
+    variables: (w) => ({ input: { customerId: w.customer.id, acceptedOn: '2024-01-10' } }),
+    expected: { admin: 'ok', analyst: 'FORBIDDEN', ADMIN: 'FORBIDDEN', AGENT: 'FORBIDDEN', VIEWER: 'FORBIDDEN', foreign: 'FORBIDDEN' },
+  },
   {
     field: 'confirmCustomerAcceptance',
     query: 'mutation ($input: ConfirmCustomerAcceptanceInput!) { confirmCustomerAcceptance(input: $input) { acceptance { id } } }',

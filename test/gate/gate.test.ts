@@ -1,28 +1,40 @@
 import { Channel } from '../../src/acceptance/acceptance.enums';
-import { DEFAULT_GATE_POLICY, decide, type GateFacts } from '../../src/transactions/gate';
+import { AgreementType } from '../../src/agreements/agreement.enums';
+import { ruleInForce } from '../../src/policy/policy.rules';
+import { decide, type GateFacts } from '../../src/transactions/gate';
 import { TransactionKind } from '../../src/transactions/transaction.enums';
+import { DEFAULT_TIMELINE } from '../policy/timeline';
 
-/** DESIGN.md section 5, row by row, without a database. */
+/**
+ * DESIGN.md section 5, row by row, without a database, in the founding FAQ's era (the
+ * Cloud Agreement, after both enforcement dates): the rule in force is the default
+ * timeline's for the order's channel and time, as the facts' gatherer picks it.
+ */
 
-const CURRENT = { templateId: 'mca-v2', version: 'v2', versionRank: 2 };
-const AFTER_ENFORCEMENT = new Date('2024-06-01T12:00:00Z');
+const CLOUD = AgreementType.MICROSOFT_CLOUD_AGREEMENT;
+const CURRENT = { templateId: 'mca-v2', type: CLOUD, version: 'v2', versionRank: 2 };
+const AFTER_ENFORCEMENT = new Date('2019-06-01T12:00:00Z');
 
-const facts = (over: Partial<GateFacts> = {}): GateFacts => ({
-  kind: TransactionKind.NEW_PURCHASE,
-  channel: Channel.API,
-  requestedAt: AFTER_ENFORCEMENT,
-  nationalCloud: false,
-  acceptance: { status: 'ACTIVE', templateRank: 2 },
-  currentAgreement: CURRENT,
-  existingCustomer: false,
-  reseller: null,
-  ...over,
-});
+const facts = (over: Partial<GateFacts> = {}): GateFacts => {
+  const f: GateFacts = {
+    kind: TransactionKind.NEW_PURCHASE,
+    channel: Channel.API,
+    requestedAt: AFTER_ENFORCEMENT,
+    nationalCloud: false,
+    acceptance: { status: 'ACTIVE', type: CLOUD, templateRank: 2, dateAgreed: '2018-10-01' },
+    directAcceptance: null,
+    rule: null,
+    currentAgreement: CURRENT,
+    existingCustomer: false,
+    reseller: null,
+    ...over,
+  };
+  return 'rule' in over ? f : { ...f, rule: ruleInForce(DEFAULT_TIMELINE, f.channel, f.requestedAt) };
+};
 
 const none = { status: 'NONE' } as const;
 const withdrawn = { status: 'WITHDRAWN' } as const;
-const current = { status: 'ACTIVE', templateRank: 2 } as const;
-const outdated = { status: 'ACTIVE', templateRank: 1 } as const;
+const outdated = { status: 'ACTIVE', type: CLOUD, templateRank: 1, dateAgreed: '2018-10-01' } as const;
 const { NEW_PURCHASE, SEAT_CHANGE, RENEWAL, AUTO_RENEWAL } = TransactionKind;
 const notLinked = { linkedToProvider: false, servesCustomer: true };
 const notServing = { linkedToProvider: true, servesCustomer: false };
@@ -65,7 +77,7 @@ const rows: Row[] = [
   // Row 4: RENEWAL after the agreement was updated.
   { rule: 'a RENEWAL after the agreement was updated is blocked with AGREEMENT_VERSION_OUTDATED', facts: { kind: RENEWAL, acceptance: outdated, existingCustomer: true }, outcome: 'BLOCKED', blockReasons: ['AGREEMENT_VERSION_OUTDATED'], warnings: [] },
   { rule: 'a RENEWAL of a new customer with an outdated template lists AGREEMENT_VERSION_OUTDATED once', facts: { kind: RENEWAL, acceptance: outdated, existingCustomer: false }, outcome: 'BLOCKED', blockReasons: ['AGREEMENT_VERSION_OUTDATED'], warnings: [] },
-  { rule: 'a RENEWAL whose confirmed template is newer than the current one completes', facts: { kind: RENEWAL, acceptance: { status: 'ACTIVE', templateRank: 3 }, existingCustomer: true }, outcome: 'COMPLETED', blockReasons: [], warnings: [] },
+  { rule: 'a RENEWAL whose confirmed template is newer than the current one completes', facts: { kind: RENEWAL, acceptance: { status: 'ACTIVE', type: CLOUD, templateRank: 3, dateAgreed: '2018-10-01' }, existingCustomer: true }, outcome: 'COMPLETED', blockReasons: [], warnings: [] },
 
   // Row 5: existing customer, NEW_PURCHASE or SEAT_CHANGE, outdated.
   ...[NEW_PURCHASE, SEAT_CHANGE].map((kind) => ({
@@ -119,7 +131,7 @@ const rows: Row[] = [
 
 describe('the gate (DESIGN.md section 5)', () => {
   it.each(rows)('$rule', ({ facts: over, outcome, blockReasons, warnings }) => {
-    const decision = decide(facts(over), DEFAULT_GATE_POLICY);
+    const decision = decide(facts(over));
     expect(decision.outcome).toBe(outcome);
     expect(decision.blockReasons).toEqual(blockReasons);
     expect(decision.warnings).toEqual(warnings);
@@ -131,8 +143,8 @@ describe('the gate (DESIGN.md section 5)', () => {
   });
 
   it('enforcement dates are policy data: another policy moves the boundary', () => {
-    const policy = { enforcementFrom: { [Channel.DASHBOARD]: '2030-01-01', [Channel.API]: '2030-01-01' } };
-    const d = decide(facts({ acceptance: none }), policy);
+    const later = DEFAULT_TIMELINE.map((r) => ({ ...r, effectiveFrom: r.effectiveFrom.replace(/^20(18|19)/, '2030') }));
+    const d = decide(facts({ acceptance: none, rule: ruleInForce(later, Channel.API, AFTER_ENFORCEMENT) }));
     expect(d).toMatchObject({ outcome: 'COMPLETED', warnings: ['ACCEPTANCE_NOT_CONFIRMED', 'BEFORE_ENFORCEMENT'] });
   });
 

@@ -35,7 +35,7 @@ describe('start-up', () => {
       const second = await startGateway({ seedDemo: true }, db.url);
       expect(second.demo?.seededNow).toBe(false);
       expect(second.demo?.users.length).toBe(11);
-      expect(await second.orm.em.getConnection().execute('select count(*)::int as n from customers')).toEqual([{ n: 4 }]);
+      expect(await second.orm.em.getConnection().execute('select count(*)::int as n from customers')).toEqual([{ n: 6 }]);
       await second.stop();
     } finally {
       await db.drop();

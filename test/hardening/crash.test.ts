@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { aCustomer, anAcceptance, anAgreement, aPartner, aPartnerToken } from '../factories';
 import { freshDatabase } from '../support/database';
-import { gql, TEST_SECRET } from '../support/gateway';
+import { FOUNDING_RULES_SQL, gql, TEST_SECRET } from '../support/gateway';
 import { freePort } from './child-postgres';
 import { initOrm } from '../../src/db/orm';
 import { entities } from '../../src/features';
@@ -63,6 +63,8 @@ beforeAll(async () => {
   child = startChild();
   await untilReady(); // migrations applied by the child
   orm = await initOrm(db.url, entities);
+  // The founding FAQ's rules today: the orders below confirm a Cloud Agreement (issue 18).
+  await orm.em.getConnection().execute(FOUNDING_RULES_SQL);
 });
 afterAll(async () => {
   if (child && child.exitCode === null) await kill9(child);

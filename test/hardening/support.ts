@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config';
 import { createGateway, type Gateway } from '../../src/gateway';
 import { freshDatabase } from '../support/database';
-import { gql, TEST_SECRET, type GqlResponse } from '../support/gateway';
+import { FOUNDING_RULES_SQL, gql, TEST_SECRET, type GqlResponse } from '../support/gateway';
 
 /** Log lines a gateway wrote, parsed, through a pino destination stream. */
 export class LogCapture {
@@ -37,6 +37,7 @@ export async function startLoggedGateway(overrides: Partial<Config> = {}, env: R
   const base = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false', ...env });
   const capture = new LogCapture();
   const gateway = await createGateway({ ...base, port: 0, databaseUrl: db.url, seedDemo: false, ...overrides }, capture.logger);
+  await gateway.orm.em.getConnection().execute(FOUNDING_RULES_SQL);
   return {
     ...gateway,
     log: capture,

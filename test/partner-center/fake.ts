@@ -197,7 +197,7 @@ export class FakePartnerCenter {
     const c = body?.primaryContact;
     const valid =
       c && typeof c.firstName === 'string' && typeof c.lastName === 'string' && typeof c.email === 'string' && typeof body.templateId === 'string' &&
-      typeof body.userId === 'string' && body.type === 'MicrosoftCloudAgreement' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(body.dateAgreed ?? '');
+      typeof body.userId === 'string' && (body.type === 'MicrosoftCloudAgreement' || body.type === 'MicrosoftCustomerAgreement') && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(body.dateAgreed ?? '');
     if (!valid) return send(400, { code: 2000, description: 'The agreement is not valid' });
     const customerTenantId = decodeURIComponent(url.pathname.split('/')[3]);
     this.agreements.push({ customerTenantId, requestId, body });

@@ -2,7 +2,7 @@ import pino, { type Logger } from 'pino';
 import { loadConfig, type Config, type PartnerCenterConfig } from '../../src/config';
 import { createGateway } from '../../src/gateway';
 import { freshDatabase } from '../support/database';
-import { gql, TEST_SECRET, platformAdminToken, type TestGateway } from '../support/gateway';
+import { FOUNDING_RULES_SQL, gql, TEST_SECRET, platformAdminToken, type TestGateway } from '../support/gateway';
 import { aPartner, aPartnerToken } from '../factories';
 import { Role } from '../../src/auth/roles';
 import { PartnerType } from '../../src/auth/roles';
@@ -38,6 +38,7 @@ export async function startPcGateway(
   const base = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false' });
   const config: Config = { ...base, port: 0, databaseUrl: url, seedDemo: false, logLevel: 'silent', partnerCenter: pcConfig(fake, opts.pc), ...opts.config };
   const gateway = await createGateway(config, opts.log ?? pino({ level: 'silent' }));
+  await gateway.orm.em.getConnection().execute(FOUNDING_RULES_SQL);
   return {
     ...gateway,
     databaseUrl: url,

@@ -4,6 +4,7 @@ import { Role, PartnerType } from '../../src/auth/roles';
 import type { AgreementTemplate } from '../../src/agreements/agreement.entity';
 import type { Customer } from '../../src/customers/customer.entity';
 import { CloudInstance } from '../../src/customers/customer.enums';
+import { AgreementType } from '../../src/agreements/agreement.enums';
 import { anAcceptance } from '../factories';
 import { FakePartnerCenter } from './fake';
 import { aConnectedPartner, CONFIRM, eventually, startPcGateway, SYNC_FIELDS, SYNC_OF, type ConnectedPartner } from './support';
@@ -37,6 +38,16 @@ const syncOf = async (customer: Customer, token: string) => {
 const settled = (s: Record<string, any>) => s.status === 'SYNCED' || s.status === 'FAILED';
 
 describe('every confirmation reaches Partner Center', () => {
+  test("a Customer Agreement confirmation is posted with its template's type", async () => {
+    const mcus = await anAgreement(gw, { templateId: `mcus-${Date.now()}`, type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, effectiveFrom: '2019-10-01' });
+    const p = await aConnectedPartner(gw, fake);
+    const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
+    await confirm(p, customer, { templateId: mcus.templateId });
+    const sync = await eventually(() => syncOf(customer, p.agent), settled);
+    expect(sync.status).toBe('SYNCED');
+    expect(fake.confirmations(customer.tenantId)[0].body).toMatchObject({ templateId: mcus.templateId, type: 'MicrosoftCustomerAgreement' });
+  });
+
   test('happy path: posted once, with the documented body and headers', async () => {
     const p = await aConnectedPartner(gw, fake);
     const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });

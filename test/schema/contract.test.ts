@@ -33,11 +33,6 @@ const KNOWN_MISSING: Record<string, string> = {
   WithdrawAcceptanceUnderCommerce: 'issue 22 (new-commerce terms)',
   AcceptanceEvidence: 'issue 20 (proof of acceptance)',
   VerifyAuditTrail: 'issue 20 (proof of acceptance)',
-  AcceptancePolicy: 'issue 18 (requirement policy)',
-  AddAcceptancePolicyRule: 'issue 18 (requirement policy)',
-  RecordDirectAcceptance: 'issue 18 (direct acceptance)',
-  AgreementStanding: 'issue 18 (direct acceptance)',
-  PreflightUnderPolicy: 'issue 18 (requirement policy)',
 };
 
 /**
@@ -45,13 +40,6 @@ const KNOWN_MISSING: Record<string, string> = {
  * one enum value or input field as `Type.member`.
  */
 const KNOWN_MISSING_VOCABULARY: Record<string, string> = {
-  'ComplianceStatus.REACCEPTANCE_REQUIRED': 'issue 18',
-  'BlockReason.AGREEMENT_TYPE_NOT_ACCEPTED': 'issue 18',
-  'BlockReason.REACCEPTANCE_REQUIRED': 'issue 18',
-  'TransactionWarning.AGREEMENT_TYPE_NOT_ACCEPTED': 'issue 18',
-  'TransactionWarning.REACCEPTANCE_REQUIRED': 'issue 18',
-  AcceptancePolicyRuleInput: 'issue 18',
-  DirectAcceptanceInput: 'issue 18',
   'ConnectionStatus.NEEDS_REAUTHORIZATION': 'issue 19',
   'SyncStatus.PAUSED': 'issue 19',
   'AuditEvent.ATTESTATION_REQUESTED': 'issue 19',

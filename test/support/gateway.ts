@@ -22,13 +22,32 @@ export interface GqlResponse<T> {
   errors?: { message: string; path?: string[]; extensions?: { code?: string; field?: string; [k: string]: unknown } }[];
 }
 
+/**
+ * Permissive rules for the tests of the founding FAQ's rules (issue 18): accepting either
+ * agreement type with no minimum date, from 2019-10-01 (when the Customer Agreement came)
+ * on, one beside every later default rule and one today, so tests that state no
+ * `requestedAt`, or replay a year back (renewals), get the founding FAQ's answers. Orders
+ * before 2019-10-01 are judged by the default timeline, as it stands.
+ */
+export const FOUNDING_RULES_SQL = `insert into acceptance_policy_rules (id, effective_from, channel, accepted_types, description, created_at)
+  select gen_random_uuid(), d.day, null, '{MICROSOFT_CLOUD_AGREEMENT,MICROSOFT_CUSTOMER_AGREEMENT}', 'tests: the founding FAQ''s rules', now()
+    from (select effective_from as day from acceptance_policy_rules where effective_from >= '2019-10-01'
+          union select (now() at time zone 'utc')::date) d
+   where not exists (select 1 from acceptance_policy_rules where description = 'tests: the founding FAQ''s rules')`;
+
+export interface StartOptions {
+  /** Adds `FOUNDING_RULES_SQL`'s permissive rules. Default true; tests of the default policy pass false. */
+  foundingRules?: boolean;
+}
+
 /** Starts the gateway on a random port against a fresh, migrated database. */
-export async function startGateway(overrides: Partial<Config> = {}, databaseUrl?: string): Promise<TestGateway> {
+export async function startGateway(overrides: Partial<Config> = {}, databaseUrl?: string, options: StartOptions = {}): Promise<TestGateway> {
   const db = databaseUrl ? undefined : await freshDatabase();
   const url = databaseUrl ?? db!.url;
   const base = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false' });
   const config: Config = { ...base, port: 0, databaseUrl: url, seedDemo: false, logLevel: 'silent', ...overrides };
   const gateway = await createGateway(config, pino({ level: 'silent' }));
+  if (options.foundingRules ?? true) await gateway.orm.em.getConnection().execute(FOUNDING_RULES_SQL);
   let statements = 0;
   const knex = gateway.orm.em.getConnection().getKnex();
   knex.on('query', () => {
