@@ -10,6 +10,7 @@ import type { Config } from './config';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
 import { initOrm } from './db/orm';
 import { migrate, withStartupLock } from './db/migrate';
+import { checkSessionUrl, useTopology } from './db/topology';
 import { TokenVerifier } from './auth/token';
 import { ViewerDirectory } from './auth/viewer';
 import type { Context, Services } from './kernel/context';
@@ -54,10 +55,18 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
     log.info({ port: config.embeddedPgPort, dir: `${config.dataDir}/pg` }, 'embedded PostgreSQL started');
   }
 
-  const orm = await initOrm(databaseUrl, entities, { logger: (message) => log.debug({ component: 'orm' }, message) }, config.databasePoolMax, config.databaseSession);
+  // Before anything else touches it: a configured database may sit behind a pooler, and
+  // session features routed through a transaction pooler fail far from their cause.
+  const sessionUrl = config.databaseDirectUrl ?? databaseUrl;
+  if (config.databaseUrl) await checkSessionUrl(sessionUrl, config.databaseDirectUrl !== undefined);
+  // Behind a transaction pooler, session start-up parameters are refused (or dropped): the
+  // limits are then the database role's own settings (docs/deployment.md).
+  const pooled = config.databasePooler === 'transaction';
+  const orm = await initOrm(databaseUrl, entities, { logger: (message) => log.debug({ component: 'orm' }, message) }, config.databasePoolMax, pooled ? undefined : config.databaseSession);
+  if (config.databaseDirectUrl || pooled) useTopology(orm, { sessionUrl, transactionPooler: pooled });
   let demo: DemoSeed | undefined;
   try {
-    await withStartupLock(databaseUrl, async () => {
+    await withStartupLock(sessionUrl, async () => {
       const applied = await migrate(orm);
       if (applied.length) log.info({ applied }, 'migrations applied');
       if (config.seedDemo) demo = await seedDemoData(orm.em.fork() as never, config);
