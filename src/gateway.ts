@@ -19,7 +19,7 @@ import { currentRequestId } from './kernel/request-scope';
 import { entities, features, resolvers } from './features';
 import { formatError } from './server/errors';
 import { createHttpServer, MAX_BODY_BYTES } from './server/http';
-import { healthRoutes } from './server/health';
+import { healthRoutes, markDraining } from './server/health';
 import { attachSubscriptions } from './server/ws';
 import { buildGatewaySchema } from './server/schema';
 import { jitExecutor } from './server/jit';
@@ -127,6 +127,9 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      // Readiness first, then a pause for the balancer to notice, all still served meanwhile.
+      markDraining(services);
+      if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
       await subscriptions.close();
       await apollo!.stop(); // drains in-flight HTTP requests
       await running.stop();

@@ -32,6 +32,12 @@ export interface Config {
   databasePoolMax: number;
   /** Limits PostgreSQL enforces on the gateway's own sessions (src/db/orm.ts); 0 turns one off. */
   databaseSession: DatabaseSessionLimits;
+  /**
+   * SHUTDOWN_DELAY_MS: on SIGTERM, how long /readyz answers 503 while the gateway still serves
+   * everything, before it drains (default 0): time for a balancer's health check to take the
+   * instance out. Kubernetes needs none (its preStop hook waits while the endpoint is removed).
+   */
+  shutdownDelayMs: number;
   /** WORKERS: gateway processes sharing the port, one core each (default 1; src/server/cluster.ts). */
   workers: number;
   dataDir: string;
@@ -271,6 +277,7 @@ export function loadConfig(env: Env = process.env): Config {
       statementTimeoutMs: intVar(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 86_400_000),
       idleInTransactionTimeoutMs: intVar(env, 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 15_000, 0, 86_400_000),
     },
+    shutdownDelayMs: intVar(env, 'SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     workers: intVar(env, 'WORKERS', 1, 1, 64),
     dataDir,
     embeddedPgPort: intVar(env, 'EMBEDDED_PG_PORT', 54329, 1),
