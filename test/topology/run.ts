@@ -1,6 +1,6 @@
 /**
  * The production topology, rebuilt from Debian's packages on 127.0.0.1 (`npm run test:topology`):
- * three gateway instances (`src/main.ts`, NODE_ENV=production) behind nginx (HTTP and
+ * three gateway instances (compiled, `npm run start:prod` as in the image, NODE_ENV=production) behind nginx (HTTP and
  * WebSocket upgrade on one port), PostgreSQL behind PgBouncer in transaction mode
  * (DATABASE_URL) with a direct session beside it (DATABASE_DIRECT_URL). Orders and
  * confirmations from several partners and 200 subscribers through the balancer, while
@@ -40,7 +40,7 @@ const CUSTOMERS_PER_PARTNER = 6;
 const SUBSCRIBERS = 200;
 const ORDER_WORKERS = 6;
 /** The whole run must end within this (CI's budget); every wait below is bounded by it. */
-const DEADLINE = Date.now() + 6 * 60_000;
+const DEADLINE = Date.now() + 8 * 60_000;
 
 const say = (message: string) => console.log(`[topology] ${message}`);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -183,7 +183,8 @@ async function ready(port: number): Promise<boolean> {
 }
 
 async function startInstance(port: number, env: NodeJS.ProcessEnv): Promise<Instance> {
-  const child = spawn(process.execPath, ['-r', 'reflect-metadata', '-r', '@swc-node/register', 'src/main.ts'], {
+  // The image's start command (Dockerfile, compose.yaml, deploy/), signals passing through npm as they do there.
+  const child = spawn('npm', ['run', '--silent', 'start:prod'], {
     cwd: ROOT,
     env: { ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -253,6 +254,9 @@ const ALERTS = `subscription ($after: String) { blockedOrderAlerts(after: $after
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
 const RETRYABLE_CODES = new Set(['SERVICE_UNAVAILABLE']);
 
+/** True from an instance's SIGTERM until a little after its replacement is ready: the only time a retryable answer is allowed. */
+let draining = false;
+
 interface Tally {
   /** Per idempotency key, every order id the gateway answered with. */
   answers: Map<string, Set<string>>;
@@ -284,6 +288,7 @@ async function post(base: string, tally: Tally, query: string, variables: Record
       reason = `network: ${(err as Error).message}`;
     }
     tally.retried.set(reason, (tally.retried.get(reason) ?? 0) + 1);
+    if (!draining) tally.failures.push(`${reason} while no instance was draining`);
     if (attempt >= 30 || Date.now() > DEADLINE) {
       tally.failures.push(`gave up after ${attempt} attempts: ${reason}`);
       return undefined;
@@ -377,6 +382,10 @@ async function main(): Promise<void> {
   chmodSync(dir, 0o777); // PgBouncer runs as nobody under root
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
 
+  say('building (npm run build), as the image does');
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 5 * 60_000 });
+  if (build.status !== 0) throw new Error(`npm run build failed (${build.status ?? build.signal})`);
+
   const database = `cg_topology_${randomBytes(4).toString('hex')}`;
   const admin = new URL(ADMIN_URL);
   const adminClient = new Client({ connectionString: ADMIN_URL });
@@ -458,11 +467,15 @@ async function main(): Promise<void> {
   await sleep(2_000);
   for (let i = 0; i < INSTANCES; i++) {
     const old = instances[i];
+    draining = true;
     old.child.kill('SIGTERM');
     const code = await Promise.race([old.exited, sleep(60_000).then(() => 'still running')]);
     if (code !== 0) throw new Error(`instance :${old.port} ended with ${code} on SIGTERM`);
     instances[i] = await startInstance(old.port, env);
     say(`instance ${i + 1} of ${INSTANCES} replaced (:${old.port})`);
+    // nginx takes a failed server back after fail_timeout (2 s); answers in flight meanwhile still count as the drain's.
+    await sleep(2_500);
+    draining = false;
     await sleep(1_500);
   }
   stopLoad = true;
