@@ -545,6 +545,8 @@ async function main(): Promise<void> {
 
   say(`done in ${Math.round((Date.now() - t0) / 1000)} s`);
   if (problems.length) {
+    // Anything else before the (possibly 200) subscribers' lines.
+    problems.sort((a, b) => Number(a.startsWith('subscriber')) - Number(b.startsWith('subscriber')));
     for (const p of problems.slice(0, 40)) say(`FAIL ${p}`);
     if (problems.length > 40) say(`... and ${problems.length - 40} more`);
     throw new Error(`${problems.length} problems`);
