@@ -534,13 +534,17 @@ async function main(): Promise<void> {
   const bouncerAdmin = new Client({ connectionString: `postgres://postgres@127.0.0.1:${pgbPort}/pgbouncer` });
   await bouncerAdmin.connect();
   const clients = await bouncerAdmin.query<{ database: string }>('show clients');
-  const left = clients.rows.filter((r) => r.database === database);
-  if (left.length) problems.push(`${left.length} client connections left at PgBouncer`);
+  const clientsLeft = clients.rows.filter((r) => r.database === database);
+  if (clientsLeft.length) problems.push(`${clientsLeft.length} client connections left at PgBouncer`);
   await bouncerAdmin.end();
   pgbouncer.kill('SIGINT');
   await until('pgbouncer stopped', () => pgbouncer.exitCode !== null || pgbouncer.signalCode !== null, 20_000);
-  const sessions = await db.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
-  if (Number(sessions.rows[0].n) !== 0) problems.push(`${sessions.rows[0].n} database sessions left after every instance and PgBouncer stopped`);
+  // A backend ends a moment after its client's socket closes: wait for that, within a bound.
+  const sessionsLeft = async () =>
+    (await db.query<{ app: string; state: string }>("select application_name as app, coalesce(state, '') as state from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()", [database])).rows;
+  await until('database sessions ended', async () => (await sessionsLeft()).length === 0, 10_000).catch(() => undefined);
+  const left = await sessionsLeft();
+  if (left.length) problems.push(`${left.length} database sessions left after every instance and PgBouncer stopped: ${JSON.stringify(left)}`);
   await db.end();
 
   say(`done in ${Math.round((Date.now() - t0) / 1000)} s`);
