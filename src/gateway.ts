@@ -10,7 +10,7 @@ import type { Config } from './config';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
 import { initOrm } from './db/orm';
 import { migrate, withStartupLock } from './db/migrate';
-import { checkSessionUrl, useTopology } from './db/topology';
+import { checkSessionUrl, limitsMissingBehindPooler, useTopology } from './db/topology';
 import { TokenVerifier } from './auth/token';
 import { ViewerDirectory } from './auth/viewer';
 import type { Context, Services } from './kernel/context';
@@ -71,6 +71,12 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
       if (applied.length) log.info({ applied }, 'migrations applied');
       if (config.seedDemo) demo = await seedDemoData(orm.em.fork() as never, config);
     });
+    if (pooled) {
+      const missing = await limitsMissingBehindPooler(orm, config.databaseSession);
+      if (missing.length) {
+        log.warn({ missing }, `behind a transaction pooler the gateway's sessions run without ${missing.join(' and ')}: set them on the database role (alter role ... set ...; docs/deployment.md)`);
+      }
+    }
   } catch (err) {
     await orm.close();
     await embedded?.stop();

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { DatabaseSessionLimits } from '../config';
 
 /**
  * How the gateway reaches PostgreSQL. Behind a pooler in transaction mode (PgBouncer as
@@ -87,4 +88,22 @@ export async function checkSessionUrl(url: string, directUrlSet: boolean): Promi
       ? `DATABASE_DIRECT_URL (${shown(url)}) passes through a pooler in transaction mode: LISTEN and the start-up advisory lock need a session of their own. Point it at PostgreSQL itself (or a pooler in session mode).`
       : `DATABASE_URL (${shown(url)}) passes through a pooler in transaction mode, and LISTEN and the start-up advisory lock need a session of their own. Set DATABASE_DIRECT_URL to PostgreSQL itself (or a pooler in session mode); DATABASE_URL may stay on the pooler.`,
   );
+}
+
+/**
+ * Behind a transaction pooler the gateway sends no session start-up parameters, so its
+ * statement and idle-transaction limits are whatever the database role (or database) sets.
+ * Answers those of `wanted` that the pooled sessions run without, by setting name.
+ */
+export async function limitsMissingBehindPooler(orm: MikroORM, wanted: DatabaseSessionLimits): Promise<string[]> {
+  const [row] = await orm.em
+    .fork()
+    .getConnection()
+    .execute<{ statement_timeout: string; idle_in_transaction_session_timeout: string }[]>(
+      "select current_setting('statement_timeout') as statement_timeout, current_setting('idle_in_transaction_session_timeout') as idle_in_transaction_session_timeout",
+    );
+  const missing: string[] = [];
+  if (wanted.statementTimeoutMs > 0 && row.statement_timeout === '0') missing.push('statement_timeout');
+  if (wanted.idleInTransactionTimeoutMs > 0 && row.idle_in_transaction_session_timeout === '0') missing.push('idle_in_transaction_session_timeout');
+  return missing;
 }

@@ -6,6 +6,8 @@ import { holdsSession, sessionUrl } from '../../src/db/topology';
 import { AlertHub } from '../../src/alerts/alert.hub';
 import { startGateway, TEST_SECRET, type TestGateway } from '../support/gateway';
 import { freshDatabase } from '../support/database';
+import { startLoggedGateway } from '../hardening/support';
+import { Client } from 'pg';
 
 /**
  * Pooler-safe database use (src/db/topology.ts). The pooler itself (PgBouncer in
@@ -98,5 +100,29 @@ describe('a gateway without a direct URL', () => {
       expect(names.length).toBeGreaterThan(0);
     });
     expect(sessionUrl(gw.orm)).toBe(gw.databaseUrl);
+  });
+});
+
+describe('session limits behind a transaction pooler', () => {
+  it("warns when the pooled sessions run without the limits, and not once the database's own settings carry them", async () => {
+    const db = await freshDatabase();
+    const pooledConfig = { databaseDirectUrl: db.url, databasePooler: 'transaction' as const };
+    try {
+      const bare = await startLoggedGateway(pooledConfig, {}, db.url);
+      await bare.stop();
+      expect(bare.log.find((l) => l.level === 40 && Array.isArray(l.missing))?.missing).toEqual(['statement_timeout', 'idle_in_transaction_session_timeout']);
+
+      // What an operator does behind PgBouncer (on the role; here on this test's own database).
+      const admin = new Client({ connectionString: db.url });
+      await admin.connect();
+      await admin.query(`alter database ${db.name} set statement_timeout = '30s'`);
+      await admin.query(`alter database ${db.name} set idle_in_transaction_session_timeout = '15s'`);
+      await admin.end();
+      const set = await startLoggedGateway(pooledConfig, {}, db.url);
+      await set.stop();
+      expect(set.log.find((l) => Array.isArray(l.missing))).toBeUndefined();
+    } finally {
+      await db.drop();
+    }
   });
 });

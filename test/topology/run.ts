@@ -391,6 +391,9 @@ async function main(): Promise<void> {
   const adminClient = new Client({ connectionString: ADMIN_URL });
   await adminClient.connect();
   await adminClient.query(`create database ${database}`);
+  // What docs/deployment.md asks of an operator behind a transaction pooler (here on the database, not a shared role).
+  await adminClient.query(`alter database ${database} set statement_timeout = '30s'`);
+  await adminClient.query(`alter database ${database} set idle_in_transaction_session_timeout = '15s'`);
   await adminClient.end();
   cleanups.push(async () => {
     const c = new Client({ connectionString: ADMIN_URL });
