@@ -10,6 +10,7 @@ import type { Config } from './config';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
 import { initOrm } from './db/orm';
 import { migrate, withStartupLock } from './db/migrate';
+import { checkSessionUrl, limitsMissingBehindPooler, useTopology } from './db/topology';
 import { TokenVerifier } from './auth/token';
 import { ViewerDirectory } from './auth/viewer';
 import type { Context, Services } from './kernel/context';
@@ -18,7 +19,7 @@ import { currentRequestId } from './kernel/request-scope';
 import { entities, features, resolvers } from './features';
 import { formatError } from './server/errors';
 import { createHttpServer, MAX_BODY_BYTES } from './server/http';
-import { healthRoutes } from './server/health';
+import { healthRoutes, markDraining } from './server/health';
 import { attachSubscriptions } from './server/ws';
 import { buildGatewaySchema } from './server/schema';
 import { jitExecutor } from './server/jit';
@@ -54,14 +55,28 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
     log.info({ port: config.embeddedPgPort, dir: `${config.dataDir}/pg` }, 'embedded PostgreSQL started');
   }
 
-  const orm = await initOrm(databaseUrl, entities, { logger: (message) => log.debug({ component: 'orm' }, message) }, config.databasePoolMax, config.databaseSession);
+  // Before anything else touches it: a configured database may sit behind a pooler, and
+  // session features routed through a transaction pooler fail far from their cause.
+  const sessionUrl = config.databaseDirectUrl ?? databaseUrl;
+  if (config.databaseUrl) await checkSessionUrl(sessionUrl, config.databaseDirectUrl !== undefined);
+  // Behind a transaction pooler, session start-up parameters are refused (or dropped): the
+  // limits are then the database role's own settings (docs/deployment.md).
+  const pooled = config.databasePooler === 'transaction';
+  const orm = await initOrm(databaseUrl, entities, { logger: (message) => log.debug({ component: 'orm' }, message) }, config.databasePoolMax, pooled ? undefined : config.databaseSession);
+  if (config.databaseDirectUrl || pooled) useTopology(orm, { sessionUrl, transactionPooler: pooled });
   let demo: DemoSeed | undefined;
   try {
-    await withStartupLock(databaseUrl, async () => {
+    await withStartupLock(sessionUrl, async () => {
       const applied = await migrate(orm);
       if (applied.length) log.info({ applied }, 'migrations applied');
       if (config.seedDemo) demo = await seedDemoData(orm.em.fork() as never, config);
     });
+    if (pooled) {
+      const missing = await limitsMissingBehindPooler(orm, config.databaseSession);
+      if (missing.length) {
+        log.warn({ missing }, `behind a transaction pooler the gateway's sessions run without ${missing.join(' and ')}: set them on the database role (alter role ... set ...; docs/deployment.md)`);
+      }
+    }
   } catch (err) {
     await orm.close();
     await embedded?.stop();
@@ -118,6 +133,9 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      // Readiness first, then a pause for the balancer to notice, all still served meanwhile.
+      markDraining(services);
+      if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
       await subscriptions.close();
       await apollo!.stop(); // drains in-flight HTTP requests
       await running.stop();

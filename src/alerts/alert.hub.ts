@@ -2,6 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { BLOCKED_ORDER_ALERTS, cursorOf, type AlertKind, type AlertRecord } from './alert.kinds';
 import { AlertListener } from './alert.listener';
+import { sessionUrl } from '../db/topology';
 import { alertRows, newestAlertId, type BlockedOrderAlertRecord } from './alert.queries';
 import { AlertBatch, AlertStream, type StreamHooks } from './alert.stream';
 import { alertInScope, type AlertScope } from './alert.tenancy';
@@ -69,7 +70,7 @@ export class AlertHub<T extends AlertRecord = BlockedOrderAlertRecord> {
     this.lastSeen = await newestAlertId(this.fork(), this.kind.table);
     // An attached hub is rung by its parent: no connection or timer of its own.
     if (this.parent) return;
-    this.listener = new AlertListener(this.orm.config.get('clientUrl'), this.log, this.options, {
+    this.listener = new AlertListener(sessionUrl(this.orm), this.log, this.options, {
       // The channel names the kind; anything else rings them all (a ring never loses or doubles anything).
       ring: (channel, payload) => {
         const hub = channel === this.kind.channel ? this : this.attached.get(channel);

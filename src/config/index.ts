@@ -16,10 +16,28 @@ export interface Config {
   host?: string;
   /** Absent: the gateway starts an embedded PostgreSQL under `dataDir`. */
   databaseUrl?: string;
+  /**
+   * DATABASE_DIRECT_URL: a direct session to the same database for what needs one (the
+   * alert LISTEN connection, the start-up advisory lock), when DATABASE_URL goes through
+   * a pooler in transaction mode (src/db/topology.ts). Absent: everything on DATABASE_URL.
+   */
+  databaseDirectUrl?: string;
+  /**
+   * DATABASE_POOLER: `transaction` when DATABASE_URL passes through a pooler in transaction
+   * mode (unnamed statements, no session start-up parameters); `none` otherwise. Default
+   * `transaction` when DATABASE_DIRECT_URL is set, else `none`.
+   */
+  databasePooler: DatabasePooler;
   /** DATABASE_POOL_MAX: most connections this instance holds open (default 20). */
   databasePoolMax: number;
   /** Limits PostgreSQL enforces on the gateway's own sessions (src/db/orm.ts); 0 turns one off. */
   databaseSession: DatabaseSessionLimits;
+  /**
+   * SHUTDOWN_DELAY_MS: on SIGTERM, how long /readyz answers 503 while the gateway still serves
+   * everything, before it drains (default 0): time for a balancer's health check to take the
+   * instance out. Kubernetes needs none (its preStop hook waits while the endpoint is removed).
+   */
+  shutdownDelayMs: number;
   /** WORKERS: gateway processes sharing the port, one core each (default 1; src/server/cluster.ts). */
   workers: number;
   dataDir: string;
@@ -114,6 +132,8 @@ export interface PartnerCenterConfig {
   maintenanceIntervalSeconds: number;
 }
 
+export type DatabasePooler = 'none' | 'transaction';
+
 export interface DatabaseSessionLimits {
   /** DATABASE_STATEMENT_TIMEOUT_MS: longest one statement may run (default 30 s). */
   statementTimeoutMs: number;
@@ -203,6 +223,32 @@ function redisUrl(raw: string | undefined): string | undefined {
   return raw;
 }
 
+function postgresUrl(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ConfigError(`${name} must start with postgres:// or postgresql://`);
+  return raw;
+}
+
+/** DATABASE_URL, DATABASE_DIRECT_URL and DATABASE_POOLER, checked together. */
+function databaseTopology(env: Env): Pick<Config, 'databaseUrl' | 'databaseDirectUrl' | 'databasePooler'> {
+  const databaseUrl = env.DATABASE_URL || undefined;
+  const databaseDirectUrl = postgresUrl(env, 'DATABASE_DIRECT_URL');
+  if (databaseDirectUrl && !databaseUrl) throw new ConfigError('DATABASE_DIRECT_URL is set without DATABASE_URL (the pooled URL everything else uses)');
+  const pooler = env.DATABASE_POOLER || (databaseDirectUrl ? 'transaction' : 'none');
+  if (pooler !== 'none' && pooler !== 'transaction') throw new ConfigError(`DATABASE_POOLER must be none or transaction, got "${pooler}"`);
+  if (pooler === 'transaction' && !databaseDirectUrl) {
+    throw new ConfigError('DATABASE_POOLER=transaction needs DATABASE_DIRECT_URL: LISTEN and the start-up advisory lock cannot run through a transaction pooler');
+  }
+  return { databaseUrl, databaseDirectUrl, databasePooler: pooler };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const dataDir = resolve(env.DATA_DIR ?? '.data');
@@ -225,12 +271,13 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: intVar(env, 'PORT', 4000),
     host: env.HOST || (production ? undefined : '127.0.0.1'),
-    databaseUrl: env.DATABASE_URL || undefined,
+    ...databaseTopology(env),
     databasePoolMax: intVar(env, 'DATABASE_POOL_MAX', 20, 1, 1000),
     databaseSession: {
       statementTimeoutMs: intVar(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 86_400_000),
       idleInTransactionTimeoutMs: intVar(env, 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 15_000, 0, 86_400_000),
     },
+    shutdownDelayMs: intVar(env, 'SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     workers: intVar(env, 'WORKERS', 1, 1, 64),
     dataDir,
     embeddedPgPort: intVar(env, 'EMBEDDED_PG_PORT', 54329, 1),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { transactionPooled } from './topology';
 
 /**
  * The one way hand-written SQL runs: `queryRows`, with `?` placeholders, on the ORM's
@@ -10,7 +11,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
  * PostgreSQL parses and plans each call anew (for the order path's read, planning took
  * about ten times as long as running). Here each statement is prepared once per pooled
  * connection (named after its text) and then only bound and run, with none of the query
- * builder's work per call.
+ * builder's work per call. Behind a pooler in transaction mode (DATABASE_POOLER, src/db/topology.ts)
+ * a named statement would be looked up on whichever server connection the next transaction
+ * gets, so there each call is parsed unnamed (PgBouncer before 1.21 cannot track names).
  */
 
 /** The part of a pg client this module uses. */
@@ -78,7 +81,8 @@ export async function queryRows<R>(em: EntityManager, sql: string | Statement, v
   knex.emit('query', { sql: statement.text, bindings: values, method: 'raw' });
   const connection = await client.acquireConnection();
   try {
-    return (await connection.query<R>({ ...statement, values })).rows;
+    const config = transactionPooled(em.config) ? { text: statement.text, values } : { ...statement, values };
+    return (await connection.query<R>(config)).rows;
   } finally {
     await client.releaseConnection(connection);
   }

@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
 import { withStartupLock } from '../db/migrate';
+import { sessionUrl } from '../db/topology';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { PartnerCenterConfig } from '../config';
@@ -78,7 +79,7 @@ export class SyncEngine {
     };
     // pg-boss 10 creates a queue with DDL (a partition of its job table): instances doing it
     // at once deadlock, so set-up runs under the start-up lock that migrations use.
-    await withStartupLock(this.services.orm.config.get('clientUrl'), async () => {
+    await withStartupLock(sessionUrl(this.services.orm), async () => {
       await boss.start();
       if (!(await boss.getQueue(SYNC_QUEUE))) await boss.createQueue(SYNC_QUEUE, queue);
       await boss.updateQueue(SYNC_QUEUE, queue);

@@ -1,6 +1,7 @@
 import PgBoss from 'pg-boss';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { withStartupLock } from '../db/migrate';
+import { sessionUrl } from '../db/topology';
 import type { Services } from '../kernel/context';
 import { RuntimeSlot } from '../kernel/feature';
 import type { AlertHub, AlertKind } from '../alerts/alert.hub';
@@ -69,7 +70,7 @@ export async function startBoss(services: Services, runtime: RenewalRuntime): Pr
   try {
     // pg-boss 10 creates a queue with DDL (a partition of its job table): instances doing it
     // at once deadlock, so set-up runs under the start-up lock that migrations use.
-    await withStartupLock(services.orm.config.get('clientUrl'), async () => {
+    await withStartupLock(sessionUrl(services.orm), async () => {
       await boss.start();
       await boss.createQueue(RENEWAL_SCAN_QUEUE, { name: RENEWAL_SCAN_QUEUE, policy: 'singleton', retryLimit: 2, expireInSeconds: 15 * 60 });
       await boss.schedule(RENEWAL_SCAN_QUEUE, cron, { withinDays }, { tz: 'UTC' });

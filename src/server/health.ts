@@ -1,7 +1,15 @@
 import type { Route } from '../kernel/routes';
 import { sendJson } from '../kernel/routes';
+import type { Services } from '../kernel/context';
 
-/** /healthz: the process is up. /readyz: the database answers. */
+/** Gateways shutting down: their /readyz answers 503 first, so a balancer sends them nothing new. */
+const draining = new WeakSet<Services>();
+
+export function markDraining(services: Services): void {
+  draining.add(services);
+}
+
+/** /healthz: the process is up. /readyz: the database answers and the gateway is not draining. */
 export const healthRoutes: Route[] = [
   {
     method: 'GET',
@@ -12,6 +20,7 @@ export const healthRoutes: Route[] = [
     method: 'GET',
     path: '/readyz',
     handle: async (_req, res, services) => {
+      if (draining.has(services)) return sendJson(res, 503, { status: 'unavailable', reason: 'draining' });
       try {
         await Promise.race([
           services.orm.em.getConnection().execute('select 1'),

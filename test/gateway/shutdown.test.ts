@@ -28,8 +28,8 @@ describe('graceful shutdown of src/main.ts', () => {
     await db?.drop();
   });
 
-  async function startMain(port: number): Promise<{ exited: Promise<number | null> }> {
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, PORT: String(port), JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false', LOG_LEVEL: 'silent', RENEWAL_SCAN_ON_START: 'false' };
+  async function startMain(port: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ exited: Promise<number | null> }> {
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, PORT: String(port), JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false', LOG_LEVEL: 'silent', RENEWAL_SCAN_ON_START: 'false', ...extraEnv };
     delete env.NODE_ENV;
     child = spawn(process.execPath, ['-r', 'reflect-metadata', '-r', '@swc-node/register', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
@@ -41,6 +41,25 @@ describe('graceful shutdown of src/main.ts', () => {
     const { exited } = await startMain(await freePort());
     child!.kill(signal);
     expect(await exited).toBe(0);
+  });
+
+  it('on SIGTERM /readyz answers 503 first while GraphQL is still served (SHUTDOWN_DELAY_MS, for the balancer)', async () => {
+    const port = await freePort();
+    // A delay longer than the test: what is checked is the order, not how long it lasts.
+    const { exited } = await startMain(port, { SHUTDOWN_DELAY_MS: '600000' });
+    child!.kill('SIGTERM');
+    let ready: { status: number; body: unknown } | undefined;
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      ready = { status: res.status, body: await res.json() };
+      if (res.status === 503) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(ready).toEqual({ status: 503, body: { status: 'unavailable', reason: 'draining' } });
+    const res = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    expect(await res.json()).toEqual({ data: { __typename: 'Query' } });
+    child!.kill('SIGKILL');
+    await exited;
   });
 
   it.each(['SIGTERM', 'SIGINT'] as const)('on %s it closes subscriptions with 1001 and exits with 0', async (signal) => {
