@@ -62,6 +62,8 @@ export type AuditEvent =
   | 'CONFIRMED'
   /** A contact field was corrected (field, oldValue, newValue) */
   | 'CORRECTED'
+  /** The customer accepted the agreement directly with the vendor (its type and where it was learned in note); it counts for every partner */
+  | 'DIRECT_ACCEPTANCE'
   /** The provider rejected a submission (its note in note) */
   | 'REJECTED'
   /** A reseller submitted acceptance details to the provider */

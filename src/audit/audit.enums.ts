@@ -11,6 +11,7 @@ export enum AuditEvent {
   REJECTED = 'REJECTED',
   SYNCED = 'SYNCED',
   SYNC_FAILED = 'SYNC_FAILED',
+  DIRECT_ACCEPTANCE = 'DIRECT_ACCEPTANCE',
 }
 registerEnumType(AuditEvent, {
   name: 'AuditEvent',
@@ -25,5 +26,6 @@ registerEnumType(AuditEvent, {
     REJECTED: { description: 'The provider rejected a submission (its note in note)' },
     SYNCED: { description: 'The confirmation or correction reached Partner Center' },
     SYNC_FAILED: { description: 'Delivery to Partner Center failed' },
+    DIRECT_ACCEPTANCE: { description: "The customer accepted the agreement directly with the vendor (its type and where it was learned in note); it counts for every partner" },
   },
 });

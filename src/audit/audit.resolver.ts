@@ -17,7 +17,7 @@ import { AuditTrailEntry } from './audit.types';
 export class CustomerAuditResolver {
   @FieldResolver(() => [AuditTrailEntry], {
     description:
-      "Every event of the customer's acceptance with the partner, oldest first: confirmed, superseded, corrected, withdrawn, submitted, approved, rejected (and synced where Partner Center sync exists), with actor and time. Partner: the argument, else the caller's (a reseller: the providers it serves the customer through); callers without a partner and no argument: every billing partner",
+      "Every event of the customer's acceptance with the partner, oldest first: confirmed, superseded, corrected, withdrawn, submitted, approved, rejected (and synced where Partner Center sync exists), with actor and time, and the customer's direct acceptance (it counts for every partner). Partner: the argument, else the caller's (a reseller: the providers it serves the customer through); callers without a partner and no argument: every billing partner",
   })
   async auditTrail(
     @Parent() customer: Customer,

@@ -2,6 +2,7 @@ import { contactValue, type ContactKind } from '../auth/mask';
 import type { Viewer } from '../auth/viewer';
 import { ACCEPTANCE_EVENTS, CORRECTIONS_WITH_ACCEPTANCE, correctionKey, joinAcceptance, type EventColumns, type EventSource } from '../acceptance/acceptance.queries';
 import { CONTACT_FIELDS } from '../acceptance/acceptance.rules';
+import { DIRECT_ACCEPTANCE_EVENT } from '../customers/direct-acceptance';
 import { AuditEvent } from './audit.enums';
 
 /**
@@ -54,6 +55,8 @@ const BRANCHES = [
   branch(ACCEPTANCE_EVENTS.withdrawn),
   branch(ACCEPTANCE_EVENTS.submitted),
   branch(ACCEPTANCE_EVENTS.reviewed),
+  // The customer's own acceptance with the vendor (src/customers), in every partner's trail.
+  branch(DIRECT_ACCEPTANCE_EVENT),
 ];
 
 /**

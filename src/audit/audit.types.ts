@@ -21,7 +21,7 @@ export class AuditTrailEntry {
 
   @Field(() => String, {
     nullable: true,
-    description: "WITHDRAWN: the reason; APPROVED or REJECTED: the provider's note; CONFIRMED: onBehalfOf, when recorded",
+    description: "WITHDRAWN: the reason; APPROVED or REJECTED: the provider's note; CONFIRMED: onBehalfOf, when recorded; DIRECT_ACCEPTANCE: the agreement type and where it was learned",
   })
   note!: string | null;
 

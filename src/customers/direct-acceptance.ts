@@ -3,6 +3,7 @@ import { AgreementType } from '../agreements/agreement.enums';
 import { DateScalar } from '../common/scalars';
 import { queryRows } from '../db/query';
 import { defineLoader } from '../kernel/loaders';
+import type { EventSource } from '../acceptance/acceptance.queries';
 
 /**
  * The customer's own acceptance with the vendor, in its admin center (DESIGN.md section
@@ -63,3 +64,25 @@ export const directAcceptanceOf = defineLoader<string, DirectAcceptance | null>(
       : null;
   });
 }, {}, true);
+
+/**
+ * The direct acceptance as an event of the audit trail (src/audit/audit.sql.ts): it counts
+ * for every partner, so it shows in the trail of each of the caller's `pairs` of the
+ * customer, at the start (UTC) of the day it was accepted, first among that instant's
+ * events. Kept on the customer, so the trail shows the latest one known; the vendor
+ * records it, so no actor.
+ */
+export const DIRECT_ACCEPTANCE_EVENT: EventSource = {
+  columns: {
+    at: "(d.direct_accepted_on::timestamp at time zone 'UTC')",
+    event: "'DIRECT_ACCEPTANCE'",
+    rank: 0,
+    customer: 'd.id',
+    partner: 'dp.partner_id',
+    acceptance: 'null::uuid',
+    actor: 'null::text',
+    note: "d.direct_acceptance_type || ', learned from ' || coalesce(d.direct_acceptance_source, 'PLATFORM_ADMIN')",
+    key: "'d' || d.id::text",
+  },
+  from: () => 'customers d join pairs dp on dp.customer_id = d.id where d.direct_acceptance_type is not null and d.direct_accepted_on is not null',
+};

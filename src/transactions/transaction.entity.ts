@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property, Unique, OptionalProps } from '@mikro-orm/core';
 import { Customer } from '../customers/customer.entity';
 import { Partner, User } from '../partners/partner.entity';
+import { AcceptancePolicyRule } from '../policy/policy.entity';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Channel } from '../acceptance/acceptance.enums';
 import { DateScalar } from '../common/scalars';
@@ -125,6 +126,10 @@ export class Order {
 
   @ManyToOne(() => User)
   placedBy!: User;
+
+  /** The requirement policy rule the gate decided by (DESIGN.md section 10); null before enforcement and for orders stored before rules were recorded. */
+  @ManyToOne(() => AcceptancePolicyRule, { nullable: true })
+  policyRule?: AcceptancePolicyRule | null;
 
   @Field({ description: "The client's idempotency key" })
   @Property()

@@ -11,7 +11,7 @@ import type { PartnerType } from '../auth/roles';
 import type { AlertJson, CustomerJson, OrderJson, PartnerJson, SubscriptionJson } from './transaction.queries';
 import { currentAgreementJson, customerGateFacts, gateFactsOf, probedGateFacts, type GateFactColumns, type LoadedFacts } from './gate.facts';
 import { POLICY_RULES_JSON, policyRulesOf } from '../policy/policy.queries';
-import type { PolicyRule, PolicyRuleRow } from '../policy/policy.rules';
+import type { DescribedRule, PolicyRuleRow } from '../policy/policy.rules';
 import type { TransactionKind } from './transaction.enums';
 
 /** What one attempt (or dry run) asks the database, with every id already checked to be a UUID (else null). */
@@ -47,8 +47,8 @@ export interface AttemptFacts {
   gate: GateFactColumns;
   /** The current versions' translations (of every type) for the customer. */
   current: AgreementTemplate[];
-  /** The requirement policy's rules. */
-  rules: PolicyRule[];
+  /** The requirement policy's rules, descriptions included. */
+  rules: DescribedRule[];
 }
 
 interface Row extends GateFactColumns {

@@ -30,6 +30,7 @@ export interface OrderJson {
   quantity: number;
   subscription_id: string | null;
   placed_by_id: string;
+  policy_rule_id: string | null;
   idempotency_key: string;
   idempotency_scope: string;
   request_hash: string;
@@ -78,6 +79,8 @@ export interface OrderRecord {
   quantity: number;
   subscription?: Ref | null;
   placedBy: Ref;
+  /** The policy rule the gate decided by; null before enforcement (and on orders stored before it was recorded). */
+  policyRule?: Ref | null;
   idempotencyKey: string;
   idempotencyScope: string;
   requestHash: string;
@@ -115,6 +118,7 @@ export function orderOf(o: OrderJson): OrderRecord {
     quantity: o.quantity,
     subscription: o.subscription_id ? { id: o.subscription_id } : null,
     placedBy: { id: o.placed_by_id },
+    policyRule: o.policy_rule_id ? { id: o.policy_rule_id } : null,
     idempotencyKey: o.idempotency_key,
     idempotencyScope: o.idempotency_scope,
     requestHash: o.request_hash,

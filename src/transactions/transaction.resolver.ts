@@ -1,5 +1,6 @@
 import { AcceptancePolicyRule } from '../policy/policy.entity';
 import type { DescribedRule } from '../policy/policy.rules';
+import { policyRuleById } from '../policy/policy.loaders';
 import { Arg, Args, Authorized, Ctx, Field, FieldResolver, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import { Parent } from '../common/parent';
 import { ANY_ROLE, WRITERS } from '../auth/roles';
@@ -63,6 +64,7 @@ export class OrderResolver {
     for (const c of known.customers) customerById.of(ctx).prime(c.id, c);
     for (const p of known.partners) partnerById.of(ctx).prime(p.id, p);
     for (const s of known.subscriptions) subscriptionById.of(ctx).prime(s.id, s);
+    for (const r of known.policyRules) policyRuleById.of(ctx).prime(r.id, r);
     return { order, alert };
   }
 
@@ -115,6 +117,14 @@ export class OrderResolver {
   @FieldResolver(() => User, { description: 'The user who placed the order' })
   placedBy(@Parent() o: OrderRecord, @Ctx() ctx: Context) {
     return userById.of(ctx).load(o.placedBy.id);
+  }
+
+  @FieldResolver(() => AcceptancePolicyRule, {
+    nullable: true,
+    description: 'The requirement policy rule the gate decided by, as preflight named it; null before enforcement and for orders stored before rules were recorded',
+  })
+  policyRule(@Parent() o: OrderRecord, @Ctx() ctx: Context) {
+    return o.policyRule ? policyRuleById.of(ctx).load(o.policyRule.id) : null;
   }
 }
 

@@ -12,6 +12,7 @@ import { Channel } from '../acceptance/acceptance.enums';
 import { alertOfOrderCtes } from '../alerts/alert.record';
 import { blockedOrderAlertOf, type BlockedOrderAlertRecord } from '../alerts/alert.queries';
 import { decide, type GateDecision } from './gate';
+import type { DescribedRule } from '../policy/policy.rules';
 import { gateFacts, readAttemptFacts, type AttemptFacts, type AttemptQuery } from './transaction.facts';
 import {
   lockedSubscription,
@@ -50,7 +51,7 @@ export interface AttemptResult {
    * entities' shape), for the resolver to answer the payload's fields without reading
    * them again.
    */
-  known: { customers: Customer[]; partners: Partner[]; subscriptions: SubscriptionRecord[] };
+  known: { customers: Customer[]; partners: Partner[]; subscriptions: SubscriptionRecord[]; policyRules: DescribedRule[] };
 }
 
 const KEY_MAX = 200;
@@ -71,7 +72,8 @@ function knownOf(facts: AttemptFacts, order: OrderRecord, subscription: Subscrip
     .map((id) => (id ? facts.partners.get(id) : undefined))
     .filter((p): p is PartnerJson => !!p)
     .map((p) => plainPartner(p));
-  return { customers, partners, subscriptions: subscription ? [subscriptionOf(subscription)] : [] };
+  const rule = order.policyRule ? facts.rules.find((r) => r.id === order.policyRule!.id) : undefined;
+  return { customers, partners, subscriptions: subscription ? [subscriptionOf(subscription)] : [], policyRules: rule ? [rule] : [] };
 }
 
 /** A concurrent request under the same key committed first: this one's writes are rolled back and it answers the first. */
@@ -174,6 +176,8 @@ export class TransactionService {
       quantity: p.quantity,
       subscription: p.subscription ? { id: p.subscription.id } : null,
       placedBy: { id: this.viewer.userId },
+      // The rule in force was among the facts read: recording it costs no statement.
+      policyRule: decision.policyRule ? { id: decision.policyRule.id } : null,
       idempotencyKey: idem.key,
       idempotencyScope: idem.scope,
       requestHash: idem.hash,
@@ -218,15 +222,15 @@ export class TransactionService {
       key: `place:${completed ? p.kind : 'BLOCKED'}`,
       sql: () => `with placed as (
          insert into orders (id, customer_id, partner_id, reseller_id, kind, channel, outcome, block_reasons, warnings, requested_at, created_at,
-                             offer_id, quantity, subscription_id, placed_by_id, idempotency_key, idempotency_scope, request_hash)
-         values (?, ?, ?, ?, ?, ?, ?, ?::text[], ?::text[], ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             offer_id, quantity, subscription_id, placed_by_id, policy_rule_id, idempotency_key, idempotency_scope, request_hash)
+         values (?, ?, ?, ?, ?, ?, ?, ?::text[], ?::text[], ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          on conflict (idempotency_scope, idempotency_key) do nothing
          returning id, customer_id, partner_id, reseller_id, block_reasons),
        ${cte}
        ${completed ? 'select placed.id from placed' : 'select placed.id, n.id as alert_id, n.created_at as alert_created_at from placed left join alert_notified n on true'}`,
     }, [
         order.id, p.customer.id, p.partnerId, p.resellerId, order.kind, order.channel, order.outcome, order.blockReasons, order.warnings,
-        order.requestedAt, order.createdAt, order.offerId, order.quantity, order.subscription?.id ?? null, this.viewer.userId, idem.key, idem.scope, idem.hash,
+        order.requestedAt, order.createdAt, order.offerId, order.quantity, order.subscription?.id ?? null, this.viewer.userId, order.policyRule?.id ?? null, idem.key, idem.scope, idem.hash,
         ...params,
       ],
     );

@@ -38,6 +38,27 @@ describe('direct acceptance', () => {
     expect(await preflight(customer.id, b)).toMatchObject({ allowed: true, blockReasons: [] });
   });
 
+  it("the customer's audit trail shows the direct acceptance in every partner's trail of that customer", async () => {
+    const customer = await aCustomer(gw, { country: 'DK', partners: [{ partner: a }, { partner: b }] });
+    const TRAIL = `query ($partnerId: ID) { customers(first: 100) { edges { node { id auditTrail(partnerId: $partnerId) { at event note actor { id } acceptance { id } partner { id } } } } } }`;
+    const trailOf = async (partner: Partner) => {
+      const res = await gw.gql(TRAIL, {}, await aPartnerToken(partner));
+      expect(res.errors).toBeUndefined();
+      return res.data.customers.edges.find((e: any) => e.node.id === customer.id).node.auditTrail;
+    };
+    expect(await trailOf(a)).toEqual([]);
+    await gw.gql(RECORD, { input: { customerId: customer.id, acceptedOn: '2024-03-01' } }, await platformAdminToken());
+    for (const partner of [a, b]) {
+      expect(await trailOf(partner)).toEqual([
+        { at: '2024-03-01T00:00:00.000Z', event: 'DIRECT_ACCEPTANCE', note: 'MICROSOFT_CUSTOMER_AGREEMENT, learned from PLATFORM_ADMIN', actor: null, acceptance: null, partner: { id: partner.id } },
+      ]);
+    }
+    // A platform admin without a partner argument sees it in each billing partner's trail.
+    const all = await gw.gql(`query ($id: ID!) { customer(id: $id) { auditTrail { event partner { id } } } }`, { id: customer.id }, await platformAdminToken());
+    expect(all.errors).toBeUndefined();
+    expect(all.data.customer.auditTrail.map((e: any) => e.partner.id).sort()).toEqual([a.id, b.id].sort());
+  });
+
   it('a direct acceptance dated before 2023-04-01 is REACCEPTANCE_REQUIRED for a new purchase', async () => {
     const customer = await aCustomer(gw, { country: 'DK', partners: [{ partner: a }] });
     await gw.gql(RECORD, { input: { customerId: customer.id, acceptedOn: '2022-03-01' } }, await platformAdminToken());

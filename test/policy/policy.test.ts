@@ -32,6 +32,23 @@ const PREFLIGHT = `query ($input: TransactionInput!) { preflightTransaction(inpu
   allowed blockReasons warnings requiredAgreement { templateId type } policyRule { id effectiveFrom acceptedTypes description } } }`;
 const ATTEMPT = `mutation ($input: TransactionInput!) { attemptTransaction(input: $input) { order { outcome blockReasons warnings } } }`;
 
+/**
+ * Statements run while `work` runs, leaving out the alert hub's own read of new alerts (it
+ * follows a blocked order's NOTIFY in the background, reading blocked_order_alerts only).
+ */
+async function statementsDuring(work: () => Promise<unknown>): Promise<number> {
+  const seen: string[] = [];
+  const knex = gw.orm.em.getConnection().getKnex();
+  const listener = (q: { sql: string }) => seen.push(q.sql);
+  knex.on('query', listener);
+  try {
+    await work();
+  } finally {
+    knex.removeListener('query', listener);
+  }
+  return seen.filter((sql) => !(/blocked_order_alerts/.test(sql) && !/\borders\b/.test(sql))).length;
+}
+
 describe('the requirement policy as data (DESIGN.md section 10)', () => {
   it('the default policy is loaded with the schema: the timeline of section 10, oldest first', async () => {
     const rules = await policyRules(gw.orm.em.fork());
@@ -104,6 +121,61 @@ describe('the requirement policy as data (DESIGN.md section 10)', () => {
     const token = await aPartnerToken(partner);
     const purchase = await gw.gql(PREFLIGHT, { input: { customerId: customer.id, kind: 'NEW_PURCHASE', offerId: 'o', quantity: 1, idempotencyKey: 'p' } }, token);
     expect(purchase.data.preflightTransaction).toMatchObject({ allowed: false, blockReasons: ['REACCEPTANCE_REQUIRED'] });
+  });
+
+  it('a stored order names the rule its gate decided by, the same as preflight, in the founding era and today; listing orders reads the rules in one batch', async () => {
+    const partner = await aPartner(gw, { type: PartnerType.DIRECT_BILL });
+    const cloud = await anAgreement(gw, { country: 'DK', type: AgreementType.MICROSOFT_CLOUD_AGREEMENT, effectiveFrom: '2018-01-01' });
+    const customer = await aCustomer(gw, { country: 'DK', partners: [{ partner }] });
+    await anAcceptance(gw, { customer, partner, template: cloud, dateAgreed: '2019-01-10' });
+    const STORED = `mutation ($input: TransactionInput!) { attemptTransaction(input: $input) { order { id outcome policyRule { id effectiveFrom description } } } }`;
+    const eras = [
+      { token: await platformAdminToken(), input: { customerId: customer.id, partnerId: partner.id, kind: 'NEW_PURCHASE', offerId: 'o', quantity: 1, idempotencyKey: randomUUID(), requestedAt: '2019-06-01T12:00:00Z' }, effectiveFrom: '2019-03-22', outcome: 'COMPLETED' },
+      { token: await aPartnerToken(partner), input: { customerId: customer.id, kind: 'NEW_PURCHASE', offerId: 'o', quantity: 1, idempotencyKey: randomUUID() }, effectiveFrom: '2026-01-05', outcome: 'BLOCKED' },
+    ];
+    const ruleIds: string[] = [];
+    for (const era of eras) {
+      const pre = await gw.gql(PREFLIGHT, { input: era.input }, era.token);
+      expect(pre.errors).toBeUndefined();
+      const named = pre.data.preflightTransaction.policyRule;
+      expect(named.effectiveFrom).toBe(era.effectiveFrom);
+      let stored: any;
+      // One statement reads, one writes, the rule included: its answer needs none more.
+      expect(await statementsDuring(async () => (stored = await gw.gql(STORED, { input: era.input }, era.token)))).toBe(2);
+      expect(stored.errors).toBeUndefined();
+      expect(stored.data.attemptTransaction.order).toMatchObject({ outcome: era.outcome, policyRule: { id: named.id, effectiveFrom: era.effectiveFrom, description: named.description } });
+      const [row] = await gw.orm.em.getConnection().execute('select policy_rule_id from orders where id = ?', [stored.data.attemptTransaction.order.id]);
+      expect(row.policy_rule_id).toBe(named.id);
+      ruleIds.push(named.id);
+    }
+
+    // Read back: one statement more for every order's rule, not one per order.
+    const LIST = (rule: string) => `query ($filter: OrderFilter) { orders(filter: $filter, first: 10) { edges { node { requestedAt ${rule} } } } }`;
+    const admin = await platformAdminToken();
+    const statementsOf = async (query: string) => {
+      let res: any;
+      const count = await statementsDuring(async () => (res = await gw.gql(query, { filter: { customerId: customer.id } }, admin)));
+      expect(res.errors).toBeUndefined();
+      return { count, nodes: res.data.orders.edges.map((e: any) => e.node) };
+    };
+    await statementsOf(LIST('')); // the viewer is known from here on
+    const without = await statementsOf(LIST(''));
+    const withRules = await statementsOf(LIST('policyRule { id }'));
+    expect(withRules.nodes.map((n: any) => n.policyRule.id)).toEqual(ruleIds);
+    expect(withRules.count).toBe(without.count + 1);
+  });
+
+  it('an order stored before rules were recorded names none', async () => {
+    const partner = await aPartner(gw, { type: PartnerType.DIRECT_BILL });
+    const customer = await aCustomer(gw, { country: 'DK', partners: [{ partner }] });
+    const token = await aPartnerToken(partner);
+    const stored = await gw.gql(`mutation ($input: TransactionInput!) { attemptTransaction(input: $input) { order { id } } }`,
+      { input: { customerId: customer.id, kind: 'NEW_PURCHASE', offerId: 'o', quantity: 1, idempotencyKey: randomUUID() } }, token);
+    // As the migration leaves the orders written before it.
+    await gw.orm.em.getConnection().execute('update orders set policy_rule_id = null where id = ?', [stored.data.attemptTransaction.order.id]);
+    const listed = await gw.gql(`query ($filter: OrderFilter) { orders(filter: $filter) { edges { node { policyRule { id } } } } }`, { filter: { customerId: customer.id } }, token);
+    expect(listed.errors).toBeUndefined();
+    expect(listed.data.orders.edges).toEqual([{ node: { policyRule: null } }]);
   });
 
   it('a permissive rule a platform admin adds for today gives the founding answers today', async () => {

@@ -44,7 +44,6 @@ const KNOWN_MISSING_VOCABULARY: Record<string, string> = {
   'SyncStatus.PAUSED': 'issue 19',
   'AuditEvent.ATTESTATION_REQUESTED': 'issue 19',
   'AuditEvent.ATTESTED': 'issue 19',
-  'AuditEvent.DIRECT_ACCEPTANCE': 'issue 18',
   'AuditEvent.IMPORTED': 'issue 19',
   'AuditEvent.DRIFT_DETECTED': 'issue 19',
   AttestationStatus: 'issue 19',
