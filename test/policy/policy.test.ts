@@ -5,7 +5,7 @@ import { PartnerType, Role } from '../../src/auth/roles';
 import type { PolicyRule } from '../../src/policy/policy.rules';
 import { policyRules } from '../../src/policy/policy.queries';
 import { aCustomer, anAcceptance, anAgreement, aPartner, aPartnerToken } from '../factories';
-import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
+import { platformAdminToken, startGateway, type TestGateway, requestStatements } from '../support/gateway';
 import { DEFAULT_TIMELINE } from './timeline';
 
 /** The requirement policy through the API, on a database with only the default rules. */
@@ -32,22 +32,7 @@ const PREFLIGHT = `query ($input: TransactionInput!) { preflightTransaction(inpu
   allowed blockReasons warnings requiredAgreement { templateId type } policyRule { id effectiveFrom acceptedTypes description } } }`;
 const ATTEMPT = `mutation ($input: TransactionInput!) { attemptTransaction(input: $input) { order { outcome blockReasons warnings } } }`;
 
-/**
- * Statements run while `work` runs, leaving out the alert hub's own read of new alerts (it
- * follows a blocked order's NOTIFY in the background, reading blocked_order_alerts only).
- */
-async function statementsDuring(work: () => Promise<unknown>): Promise<number> {
-  const seen: string[] = [];
-  const knex = gw.orm.em.getConnection().getKnex();
-  const listener = (q: { sql: string }) => seen.push(q.sql);
-  knex.on('query', listener);
-  try {
-    await work();
-  } finally {
-    knex.removeListener('query', listener);
-  }
-  return seen.filter((sql) => !(/blocked_order_alerts/.test(sql) && !/\borders\b/.test(sql))).length;
-}
+const statementsDuring = (work: () => Promise<unknown>) => requestStatements(gw, work);
 
 describe('the requirement policy as data (DESIGN.md section 10)', () => {
   it('the default policy is loaded with the schema: the timeline of section 10, oldest first', async () => {

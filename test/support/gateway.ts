@@ -94,3 +94,22 @@ export async function untilReady(port: number, tries = 300): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Statements the request path runs while `work` runs, leaving out the alert hub's own read
+ * of new alerts (it follows a blocked order's NOTIFY in the background, for its subscribers,
+ * and reads blocked_order_alerts without touching orders).
+ */
+export async function requestStatements(gateway: Gateway, work: () => Promise<unknown>): Promise<number> {
+  const seen: string[] = [];
+  const knex = gateway.orm.em.getConnection().getKnex();
+  const listener = (q: { sql: string }) => seen.push(q.sql);
+  knex.on('query', listener);
+  try {
+    await work();
+  } finally {
+    knex.removeListener('query', listener);
+  }
+  const hubRead = (sql: string) => /blocked_order_alerts/.test(sql) && !/\borders\b/.test(sql);
+  return seen.filter((sql) => !hubRead(sql)).length;
+}

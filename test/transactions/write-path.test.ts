@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { aCustomer, anAcceptance, anAgreement, aPartner, aPartnerToken, aUser } from '../factories';
-import { startGateway, type TestGateway } from '../support/gateway';
+import { startGateway, type TestGateway, requestStatements as statementsOf } from '../support/gateway';
 import { PartnerType } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 import { Customer } from '../../src/customers/customer.entity';
@@ -30,24 +30,7 @@ const purchase = (customer: Customer, idempotencyKey = randomUUID()) => ({
   input: { customerId: customer.id, kind: 'NEW_PURCHASE', offerId: 'o', quantity: 3, idempotencyKey },
 });
 
-/**
- * Statements run while `work` runs, leaving out the alert hub's own read of new alerts
- * (it follows the commit's NOTIFY in the background, for its subscribers, and reads
- * blocked_order_alerts without touching orders).
- */
-async function requestStatements(work: () => Promise<unknown>): Promise<number> {
-  const seen: string[] = [];
-  const knex = gw.orm.em.getConnection().getKnex();
-  const listener = (q: { sql: string }) => seen.push(q.sql);
-  knex.on('query', listener);
-  try {
-    await work();
-  } finally {
-    knex.removeListener('query', listener);
-  }
-  const hubRead = (sql: string) => /blocked_order_alerts/.test(sql) && !/\borders\b/.test(sql);
-  return seen.filter((sql) => !hubRead(sql)).length;
-}
+const requestStatements = (work: () => Promise<unknown>) => statementsOf(gw, work);
 
 describe('round trips of an order', () => {
   it('a completed NEW_PURCHASE, answered with its customer, partner and subscription, costs one statement to read and one to write', async () => {
