@@ -6,7 +6,7 @@ import { DateScalar } from '../common/scalars';
 import { Customer } from '../customers/customer.entity';
 import { Partner, User } from '../partners/partner.entity';
 import { AgreementTemplate } from '../agreements/agreement.entity';
-import { AcceptanceStatus, Channel, SubmissionStatus } from './acceptance.enums';
+import { AcceptanceStatus, Channel, EvidenceSource, SubmissionStatus } from './acceptance.enums';
 
 /** A customer's acceptance of an agreement, confirmed by one billing partner. */
 @ObjectType({ description: "A customer's acceptance of an agreement, recorded by one billing partner" })
@@ -19,7 +19,7 @@ import { AcceptanceStatus, Channel, SubmissionStatus } from './acceptance.enums'
     "create unique index \"acceptances_one_active_per_customer_partner\" on \"acceptances\" (\"customer_id\", \"partner_id\") where \"status\" = 'ACTIVE'",
 })
 export class Acceptance {
-  [OptionalProps]?: 'id' | 'channel' | 'status' | 'recordedAt';
+  [OptionalProps]?: 'id' | 'channel' | 'status' | 'recordedAt' | 'source';
 
   @Field(() => ID, { description: 'The acceptance id' })
   @PrimaryKey({ type: 'uuid' })
@@ -51,6 +51,14 @@ export class Acceptance {
   @Field(() => Channel, { description: 'Where the confirmation was recorded' })
   @Enum({ items: () => Channel })
   channel: Channel = Channel.API;
+
+  /** How it was obtained (the evidence's source, DESIGN.md section 13); not a GraphQL field here: Acceptance.evidence shows it. */
+  @Enum({ items: () => EvidenceSource, default: EvidenceSource.PARTNER_RECORDED })
+  source: EvidenceSource = EvidenceSource.PARTNER_RECORDED;
+
+  /** The gateway's attestation this confirmation came from (source ATTESTATION). */
+  @Property({ type: 'uuid', nullable: true })
+  attestationId?: string | null;
 
   @Field(() => AcceptanceStatus, { description: 'ACTIVE, SUPERSEDED by a newer confirmation, or WITHDRAWN' })
   @Enum({ items: () => AcceptanceStatus })

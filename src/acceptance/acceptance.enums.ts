@@ -27,6 +27,31 @@ registerEnumType(ComplianceStatus, {
   description: "A customer's acceptance state relative to one billing partner",
 });
 
+/** How a confirmation was obtained (DESIGN.md section 13): the first fact of its evidence. */
+export enum EvidenceSource {
+  PARTNER_RECORDED = 'PARTNER_RECORDED',
+  RESELLER_SUBMITTED = 'RESELLER_SUBMITTED',
+  BULK_IMPORT = 'BULK_IMPORT',
+  ATTESTATION = 'ATTESTATION',
+  DIRECT = 'DIRECT',
+  PARTNER_CENTER = 'PARTNER_CENTER',
+}
+registerEnumType(EvidenceSource, {
+  name: 'EvidenceSource',
+  description: 'How a confirmation was obtained',
+  valuesConfig: {
+    PARTNER_RECORDED: { description: 'The billing partner recorded it (API or dashboard)' },
+    RESELLER_SUBMITTED: { description: "A reseller's submission, approved by its provider" },
+    BULK_IMPORT: { description: 'A line of a bulk file import' },
+    ATTESTATION: { description: 'An enhanced attestation: the customer accepted on the vendor page' },
+    DIRECT: { description: 'The customer accepted directly with the vendor' },
+    PARTNER_CENTER: { description: 'Found in Partner Center by reconciliation, unknown locally before' },
+  },
+});
+
+/** Confirmations of these sources are already on record upstream: nothing to deliver. */
+export const UPSTREAM_SOURCES: readonly EvidenceSource[] = [EvidenceSource.ATTESTATION, EvidenceSource.PARTNER_CENTER];
+
 export enum SubmissionStatus {
   PENDING = 'PENDING',
   APPROVED = 'APPROVED',

@@ -113,7 +113,7 @@ export const ACCEPTANCE_EVENTS = {
  * whether Partner Center takes it (its sync rows and states, src/partner-center).
  * Columns: `id`, `partner_id`, `cloud`.
  */
-export const ACCEPTANCE_CLOUDS = `select a.id, a.partner_id, c.cloud
+export const ACCEPTANCE_CLOUDS = `select a.id, a.partner_id, a.source, c.cloud
   from acceptances a join customers c on c.id = a.customer_id
  where a.id = any(?::uuid[])`;
 

@@ -15,7 +15,7 @@ import { PartnerType } from '../auth/roles';
 import { Subscription } from '../transactions/transaction.entity';
 import { SubscriptionStatus } from '../transactions/transaction.enums';
 import { Acceptance, AcceptanceCorrection } from './acceptance.entity';
-import { AcceptanceStatus, Channel } from './acceptance.enums';
+import { AcceptanceStatus, Channel, EvidenceSource } from './acceptance.enums';
 import type { ConfirmCustomerAcceptanceInput, CorrectAcceptanceContactInput, WithdrawCustomerAcceptanceInput } from './acceptance.inputs';
 import { CONTACT_FIELDS, checkConfirmationDetails, optionalText, requiredText, templateIdOf } from './acceptance.rules';
 import { enqueueAcceptanceSync, enqueueAcceptanceSyncs } from '../partner-center/outbox';
@@ -31,6 +31,8 @@ export interface ConfirmationData {
   onBehalfOf: string | null;
   channel: Channel;
   confirmedBy: string;
+  source?: EvidenceSource;
+  attestationId?: string | null;
 }
 
 /** One validated confirmation of a batch: the customer, what was accepted, by whom, where. */
@@ -41,6 +43,9 @@ export interface ConfirmationRow {
   contact: Contact;
   onBehalfOf: string | null;
   channel: Channel;
+  /** How it was obtained (default PARTNER_RECORDED); ATTESTATION and PARTNER_CENTER are already on record upstream. */
+  source?: EvidenceSource;
+  attestationId?: string | null;
 }
 
 /** What became of one row: the new acceptance and the one it superseded, or why it was refused. */
@@ -133,17 +138,20 @@ export async function recordConfirmations(
         status: supersededAt[i] ? AcceptanceStatus.SUPERSEDED : AcceptanceStatus.ACTIVE,
         recorded_at: recordedAt[i],
         superseded_at: supersededAt[i],
+        source: row.source ?? EvidenceSource.PARTNER_RECORDED,
+        attestation_id: row.attestationId ?? null,
       },
     ];
   });
   await queryRows(
     tx,
     `insert into acceptances (id, customer_id, partner_id, template_id, date_agreed, contact_first_name, contact_last_name, contact_email,
-                              contact_phone_number, on_behalf_of, channel, status, confirmed_by_id, recorded_at, superseded_at)
+                              contact_phone_number, on_behalf_of, channel, status, confirmed_by_id, recorded_at, superseded_at, source, attestation_id)
      select x.id, x.customer_id, ?, x.template_id, x.date_agreed, x.first_name, x.last_name, x.email,
-            x.phone_number, x.on_behalf_of, x.channel, x.status, ?, x.recorded_at, x.superseded_at
+            x.phone_number, x.on_behalf_of, x.channel, x.status, ?, x.recorded_at, x.superseded_at, x.source, x.attestation_id
        from json_to_recordset(?::json) as x(id uuid, customer_id uuid, template_id text, date_agreed date, first_name text, last_name text, email text,
-                                            phone_number text, on_behalf_of text, channel text, status text, recorded_at timestamptz, superseded_at timestamptz)`,
+                                            phone_number text, on_behalf_of text, channel text, status text, recorded_at timestamptz, superseded_at timestamptz,
+                                            source text, attestation_id uuid)`,
     [partnerId, confirmedBy, JSON.stringify(recorded)],
   );
   // Partner Center outbox: queued in this same transaction (src/partner-center/outbox.ts).
@@ -170,6 +178,8 @@ export async function recordConfirmation(tx: EntityManager, data: ConfirmationDa
       contact: data.contact,
       onBehalfOf: data.onBehalfOf,
       channel: data.channel,
+      source: data.source,
+      attestationId: data.attestationId,
     },
   ]);
   if (outcome instanceof ForbiddenError) throw outcome;

@@ -10,7 +10,7 @@ import { Customer } from '../customers/customer.entity';
 import { Partner, User } from '../partners/partner.entity';
 import { PartnerType } from '../auth/roles';
 import { Acceptance, AcceptanceSubmission } from './acceptance.entity';
-import { Channel, ReviewDecision, SubmissionStatus } from './acceptance.enums';
+import { Channel, EvidenceSource, ReviewDecision, SubmissionStatus } from './acceptance.enums';
 import type { ReviewAcceptanceSubmissionInput, SubmitAcceptanceInput } from './acceptance.inputs';
 import { optionalText } from './acceptance.rules';
 import { AcceptanceService, recordConfirmation } from './acceptance.service';
@@ -97,6 +97,7 @@ export class SubmissionService {
           ...details,
           onBehalfOf: reseller.name,
           channel: Channel.API,
+          source: EvidenceSource.RESELLER_SUBMITTED,
           confirmedBy: this.viewer.userId,
         });
         submission.status = SubmissionStatus.APPROVED;

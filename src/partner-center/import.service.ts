@@ -9,7 +9,7 @@ import type { Viewer } from '../auth/viewer';
 import { DateScalar } from '../common/scalars';
 import { recordConfirmations, type ConfirmationRow } from '../acceptance/acceptance.service';
 import { checkConfirmationDetails, templateIdOf } from '../acceptance/acceptance.rules';
-import { Channel } from '../acceptance/acceptance.enums';
+import { Channel, EvidenceSource } from '../acceptance/acceptance.enums';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import type { SpooledUpload } from './import.spool';
 import { claimImport, customersByTenant, importByKey, recordImportResult } from './import.queries';
@@ -140,7 +140,7 @@ async function importLines(file: Readable, bytes: number, tx: EntityManager, vie
         assertRecordableWithoutAttestation(rules, Channel.API, now, details.dateAgreed);
         valid.push({
           line,
-          row: { customerId: customer.id, templateId: details.template.templateId, dateAgreed: details.dateAgreed, contact: details.contact, onBehalfOf: null, channel: Channel.API },
+          row: { customerId: customer.id, templateId: details.template.templateId, dateAgreed: details.dateAgreed, contact: details.contact, onBehalfOf: null, channel: Channel.API, source: EvidenceSource.BULK_IMPORT },
         });
       } catch (err) {
         errors.push(rejectError(line, err));

@@ -100,17 +100,20 @@ export async function enqueueAcceptanceSyncs(em: EntityManager, partnerId: strin
   // One MS-RequestId per acceptance; without a request scope each gets its own correlation id too.
   const rows = await queryRows<{ acceptance_id: string; partner_id: string; status: SyncStatus; job_id: string | null }>(
     em,
-    `insert into acceptance_syncs (acceptance_id, partner_id, status, attempts, request_id, correlation_id, job_id, created_at)
+    `insert into acceptance_syncs (acceptance_id, partner_id, status, attempts, request_id, correlation_id, job_id, created_at, synced_at)
      select x.id, x.partner_id, x.status, 0, gen_random_uuid(), coalesce(?, gen_random_uuid()::text),
-            case when x.status = 'PENDING' then gen_random_uuid() end, date_trunc('milliseconds', clock_timestamp())
+            case when x.status = 'PENDING' then gen_random_uuid() end, date_trunc('milliseconds', clock_timestamp()),
+            case when x.status = 'SYNCED' then date_trunc('milliseconds', clock_timestamp()) end
        from (select a.id, a.partner_id,
                     case when a.cloud <> 'PUBLIC' then 'NOT_APPLICABLE'
+                         -- an attestation's or Partner Center's own record is upstream already
+                         when a.source in ('ATTESTATION', 'PARTNER_CENTER') then 'SYNCED'
                          when exists (select 1 from partner_center_connections pc where pc.partner_id = a.partner_id) then 'PENDING'
                          else 'NOT_CONNECTED' end as status
                from (${ACCEPTANCE_CLOUDS}) a) x
      on conflict (acceptance_id) do update set
        status = excluded.status, attempts = 0, request_id = excluded.request_id, correlation_id = excluded.correlation_id,
-       job_id = excluded.job_id, last_error = null, next_attempt_at = null, synced_at = null
+       job_id = excluded.job_id, last_error = null, next_attempt_at = null, synced_at = excluded.synced_at
      returning acceptance_id, partner_id, status, job_id`,
     [currentRequestId() ?? null, acceptanceIds],
   );
