@@ -11,6 +11,8 @@ import { handleToken, TOKEN_PATH } from './tokens';
 import type { AgreementRecord, AgreementSeed, Attestation, PartnerCenterSimulator, RegisteredApp, SimulatorOptions } from './types';
 
 export * from './types';
+/** The documented 600061 body (fact sheet section 4 [E]; texts PROVISIONAL), for asserting what the gateway received. */
+export { BODY_600061 } from './routes';
 
 /**
  * A local Partner Center (pc-spec.md): Entra ID's token endpoint, the customer-agreement and
