@@ -48,7 +48,14 @@ export class SyncEngine {
     this.log = services.log.child({ component: 'partner-center' });
     this.metrics = new SyncMetrics(services, () => this.queueDepth());
     this.client = new PartnerCenterClient(this.config);
-    this.tokens = new TokenCache(this.client, this.config.credentialsKey, this.log, this.stopping.signal, (row) => this.upstream.exchange(row));
+    this.tokens = new TokenCache(
+      this.client,
+      this.config.credentialsKey,
+      this.log,
+      this.stopping.signal,
+      (row) => this.upstream.exchange(row),
+      (operation, seconds) => this.metrics.upstream.observe({ operation }, seconds),
+    );
     this.slots = new PartnerSlots(this.config.concurrency);
     this.throttle = new SharedThrottle(sessionUrl(services.orm), this.config.budgetPerMinute ?? 300);
     this.upstream = new PartnerCenterUpstream({
