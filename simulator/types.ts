@@ -108,8 +108,8 @@ export interface Attestation {
 export interface Misbehaviour {
   /** Delay before every API and token answer. 0 = none. */
   latencyMs?: number;
-  /** The next `count` API/token requests answer `status` (default 500) with an error body. */
-  failNext?: { count: number; status?: 500 | 502 | 503 };
+  /** The next `count` API/token requests answer `status` (default 500; 403 a refusal of the account) with an error body. */
+  failNext?: { count: number; status?: 500 | 502 | 503 | 403 };
   /** The next N API/token requests have their socket destroyed without an answer (nothing processed). */
   dropNext?: number;
   /** The next N API/token requests are processed (agreements created...) and then the socket is destroyed: the answer is lost. */
