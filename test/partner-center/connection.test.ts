@@ -208,7 +208,7 @@ describe('connecting a partner to Partner Center', () => {
     expect((await gw.gql(M, { partnerId: unconnected.id }, admin)).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'partnerId' });
   });
 
-  test('importAgreementTemplates: Partner Center refusing access (401 after one refresh, 900421, a dead grant) is a clear FORBIDDEN with the upstream code, not SERVICE_UNAVAILABLE', async () => {
+  test('importAgreementTemplates: Partner Center refusing access (401 after one refresh, 900421, 403, a dead grant) is a clear FORBIDDEN with the upstream code, not SERVICE_UNAVAILABLE', async () => {
     const M = `mutation ImportAgreementTemplates($partnerId: ID!) { importAgreementTemplates(partnerId: $partnerId) { imported } }`;
     const admin = await platformAdminToken();
     const p = await aConnectedPartner(gw, fake);
@@ -222,6 +222,10 @@ describe('connecting a partner to Partner Center', () => {
     } finally {
       fake.misbehave({ mfaRequired: false });
     }
+    fake.misbehave({ failNext: { count: 1, status: 403 } });
+    const forbidden = await gw.gql(M, { partnerId: p.partner.id }, admin);
+    expect(forbidden.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN', upstreamStatus: 403, upstreamCode: '403' });
+    expect(fake.requests.filter((r) => r.path === '/v1/agreements').at(-1)!.status).toBe(403);
     fake.misbehave({ failNext: { count: 10, status: 503 } });
     try {
       const down = await gw.gql(M, { partnerId: p.partner.id }, admin);
