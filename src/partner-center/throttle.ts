@@ -53,12 +53,6 @@ export class SharedThrottle {
     await this.limiter.block(tenantId, Math.ceil(ms / 1000));
   }
 
-  /** How long the tenant's budget is still blocked or spent (0: calls may go). */
-  async waitOf(tenantId: string): Promise<number> {
-    const res = await this.limiter.get(tenantId);
-    return res && res.consumedPoints > this.limiter.points ? res.msBeforeNext : 0;
-  }
-
   async close(): Promise<void> {
     await this.pool.end().catch(() => undefined);
   }
