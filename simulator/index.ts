@@ -35,6 +35,7 @@ export async function startPartnerCenterSimulator(options: SimulatorOptions = {}
       state.requests.push(rec);
       recorded.emit('request');
       const ex = new Exchange(req, res, rec, url, baseUrl);
+      ex.echoInErrors = state.misbehaviour.echoInErrors === true;
       let m: RegExpExecArray | null;
       if ((m = DOCUMENT_PATH.exec(rec.path)) && rec.method === 'GET') return handleDocument(state, ex, decodeURIComponent(m[1]));
       if ((m = ACCEPT_PATH.exec(rec.path))) return handleAcceptPage(state, ex, decodeURIComponent(m[1]));

@@ -45,7 +45,8 @@ export async function misbehaveBefore(state: SimState, ex: Exchange, isToken: bo
   if (m.failNext && m.failNext.count > 0) {
     const status = m.failNext.status ?? 500;
     m.failNext = m.failNext.count > 1 ? { ...m.failNext, count: m.failNext.count - 1 } : undefined;
-    ex.json(status, { code: String(status), description: 'The service is temporarily unavailable (simulated failure).', data: [], source: 'PartnerFD' });
+    const description = status === 403 ? 'Access is forbidden for this account (simulated refusal).' : 'The service is temporarily unavailable (simulated failure).';
+    ex.json(status, { code: String(status), description, data: [], source: 'PartnerFD' });
     return true;
   }
   if (m.dropAfterNext && m.dropAfterNext > 0) {

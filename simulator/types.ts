@@ -127,8 +127,8 @@ export interface Misbehaviour {
   answerNext?: CannedAnswer;
   /** Delay before every API and token answer. 0 = none. */
   latencyMs?: number;
-  /** The next `count` API/token requests answer `status` (default 500) with an error body. */
-  failNext?: { count: number; status?: 500 | 502 | 503 };
+  /** The next `count` API/token requests answer `status` (default 500; 403 a refusal of the account) with an error body. */
+  failNext?: { count: number; status?: 500 | 502 | 503 | 403 };
   /** The next N API/token requests have their socket destroyed without an answer (nothing processed). Infinity: the upstream is down. */
   dropNext?: number;
   /** The next N API/token requests are processed (agreements created...) and then the socket is destroyed: the answer is lost. */
@@ -147,6 +147,8 @@ export interface Misbehaviour {
   status600061?: 400 | 409;
   /** The next N API/token requests are recorded and never answered (until releaseHanging() or close()). */
   hangNext?: number;
+  /** Error answers (API and token endpoint) quote the request's body and Authorization header: a careless upstream, for leak tests. */
+  echoInErrors?: boolean;
 }
 
 export interface IssuedToken {

@@ -1,10 +1,13 @@
-import { classifyConfirmation, MAX_BACKOFF_MS, parseRetryAfter, retryDelayMs, upstreamMessage } from '../../src/partner-center/sync.rules';
+import { classifyConfirmation, matchesUpstreamRecord, MAX_BACKOFF_MS, parseRetryAfter, retryDelayMs, upstreamMessage } from '../../src/partner-center/sync.rules';
+import { metadataItemOf } from '../../src/partner-center/partner-center.service';
+import { loggedPath } from '../../src/partner-center/exchange.queries';
 import { CredentialCipher, redact } from '../../src/partner-center/credentials';
 
 describe('what an answer to the confirmation POST means', () => {
   test.each([
     ['201 created: synced', 201, {}, { kind: 'synced', alreadyExisted: false }],
-    ['400 with code 600061: already there, synced', 400, { code: 600061, description: 'PartnerConfirmedAgreementAlreadyExists' }, { kind: 'synced', alreadyExisted: true }],
+    ['400 with code 600061: already exists, to be checked against the upstream record', 400, { code: 600061, description: 'PartnerConfirmedAgreementAlreadyExists' }, { kind: 'already_exists' }],
+    ['409 with code 600061: the same', 409, { code: 600061, description: 'PartnerConfirmedAgreementAlreadyExists' }, { kind: 'already_exists' }],
     ['401: refresh the token once', 401, { description: 'Unauthorized' }, { kind: 'unauthorized' }],
     ['429: retry', 429, {}, { kind: 'retry' }],
     ['500: retry', 500, {}, { kind: 'retry' }],
@@ -68,5 +71,52 @@ describe('credentials at rest', () => {
 
   test('redact removes every given secret', () => {
     expect(redact('got abc123 and abc123 and xyz789', ['abc123', 'xyz789', null])).toBe('got [redacted] and [redacted] and [redacted]');
+  });
+});
+
+describe('600061: does an upstream record hold this confirmation?', () => {
+  const sent = { templateId: 'T-1', contact: { firstName: 'Grace', lastName: 'Hopper', email: 'grace@example.com', phoneNumber: null as string | null } };
+  const record = (over: Record<string, unknown> = {}, contact: Record<string, unknown> = {}) => ({
+    templateId: 'T-1',
+    primaryContact: { firstName: 'Grace', lastName: 'Hopper', email: 'grace@example.com', ...contact },
+    ...over,
+  });
+  test.each([
+    ['the same template and contact', [record()], true],
+    ['case and surrounding blanks aside', [record({}, { email: ' GRACE@example.com', lastName: 'hopper ' })], true],
+    ['among older records (history kept)', [record({ templateId: 'T-0' }), record()], true],
+    ['another template', [record({ templateId: 'T-2' })], false],
+    ['another e-mail', [record({}, { email: 'g.hopper@example.com' })], false],
+    ['a phone upstream, none sent', [record({}, { phoneNumber: '+14255550123' })], false],
+    ['no records', [], false],
+  ])('%s', (_name, items, expected) => {
+    expect(matchesUpstreamRecord({ totalCount: items.length, items }, sent)).toBe(expected);
+  });
+  test('a body without items matches nothing', () => {
+    expect(matchesUpstreamRecord(null, sent)).toBe(false);
+    expect(matchesUpstreamRecord({ items: 'x' }, sent)).toBe(false);
+  });
+});
+
+describe('agreement metadata items, in either documented spelling', () => {
+  test.each([
+    ['agreementType and versionRank', { templateId: 't', agreementType: 'MicrosoftCustomerAgreement', agreementLink: 'https://l', versionRank: 2 }, { templateId: 't', agreementType: 'MicrosoftCustomerAgreement', agreementLink: 'https://l', versionRank: 2 }],
+    ['type and VersionRank', { templateId: ' t ', type: 'MicrosoftCloudAgreement', agreementLink: 'https://l', VersionRank: 0 }, { templateId: 't', agreementType: 'MicrosoftCloudAgreement', agreementLink: 'https://l', versionRank: 0 }],
+    ['no type', { templateId: 't', agreementLink: 'https://l', versionRank: 1 }, undefined],
+    ['no rank', { templateId: 't', type: 'MicrosoftCloudAgreement', agreementLink: 'https://l' }, undefined],
+    ['no template id', { templateId: ' ', type: 'MicrosoftCloudAgreement', agreementLink: 'https://l', versionRank: 1 }, undefined],
+  ])('%s', (_name, item, expected) => {
+    expect(metadataItemOf(item)).toEqual(expected);
+  });
+});
+
+describe('the exchange log keeps paths without secrets', () => {
+  test.each([
+    ['/v1/customers/abc/agreements?agreementType=*', '/v1/customers/abc/agreements?agreementType=*'],
+    ['https://api.example/v1/agreementtemplates/t/document?language=en-US&country=US', '/v1/agreementtemplates/t/document?language=en-US&country=US'],
+    ['/v1/attestations/enhanced/x?token=SECRET&code=abc', '/v1/attestations/enhanced/x'],
+    ['/v1/agreements?agreementType=grace@example.com', '/v1/agreements'],
+  ])('%s', (input, logged) => {
+    expect(loggedPath(input)).toBe(logged);
   });
 });
