@@ -93,7 +93,12 @@ export class AttestationRuntime {
 
   async stop(): Promise<void> {
     await this.boss?.stop({ graceful: true, wait: true, timeout: 2_000 });
-    await Promise.allSettled([...this.running]);
+    // A step still waiting on upstream is abandoned: its job stays active, expires and is
+    // retried (same row, same MS-RequestId) by whichever instance runs then.
+    let timer: NodeJS.Timeout | undefined;
+    const abandon = new Promise((resolve) => (timer = setTimeout(resolve, 2_000)));
+    await Promise.race([Promise.allSettled([...this.running]), abandon]);
+    clearTimeout(timer);
   }
 }
 
