@@ -71,9 +71,8 @@ export async function startPartnerCenterSimulator(options: SimulatorOptions = {}
       return state.requests;
     },
     registerApp(app) {
-      const registered: RegisteredApp = { userId: app.userId ?? newId(), mfa: app.mfa ?? false, ...app } as RegisteredApp;
-      registered.userId = app.userId ?? registered.userId;
-      registered.mfa = app.mfa ?? false;
+      const registered: RegisteredApp = { ...app, userId: app.userId ?? newId(), mfa: app.mfa ?? false };
+      // Registering a tenant again (same client) adds the refresh token; its earlier ones stay valid.
       const existing = state.apps.get(app.tenantId);
       const refreshTokens = existing && existing.clientId === app.clientId ? existing.refreshTokens : new Set<string>();
       refreshTokens.add(app.refreshToken);
