@@ -17,7 +17,7 @@ export { MCA_TEMPLATE_ID };
 export function simConfig(sim: PartnerCenterSimulator, databaseUrl: string): Partial<Config> {
   return {
     databaseUrl,
-    partnerCenter: pcConfig({ url: sim.url, tokenUrl: sim.tokenUrl } as never, { timeoutMs: 5_000 }),
+    partnerCenter: pcConfig(sim, { timeoutMs: 5_000 }),
     ...FAST,
   };
 }
