@@ -14,6 +14,8 @@ import { SyncMetrics } from './sync.metrics';
 import { PartnerSlots } from './sync.slots';
 import { TokenCache } from './sync.tokens';
 import { SharedThrottle } from './throttle';
+import type { AlertHub } from '../alerts/alert.hub';
+import type { PartnerCenterConnectionAlert } from './connection-alert';
 import { refreshIdleGrants, TOKEN_REFRESH_QUEUE } from './refresh';
 import { PartnerCenterUpstream } from './upstream';
 
@@ -40,6 +42,8 @@ export class SyncEngine {
   readonly client: PartnerCenterClient;
   /** The one way to call Partner Center (upstream.ts). */
   readonly upstream: PartnerCenterUpstream;
+  /** Connection alerts on the process's alert hub (set by the feature at start). */
+  alerts?: AlertHub<PartnerCenterConnectionAlert>;
   readonly metrics: SyncMetrics;
   private readonly config: PartnerCenterConfig;
   private readonly log: Logger;
@@ -68,7 +72,6 @@ export class SyncEngine {
       log: this.log,
       stopping: this.stopping.signal,
       observe: (operation, seconds) => this.metrics.upstream.observe({ operation }, seconds),
-      onDeadGrant: (em, partnerId, message) => this.onDeadGrant(em, partnerId, message),
     });
     this.delivery = {
       orm: services.orm,
@@ -132,12 +135,6 @@ export class SyncEngine {
     await this.throttle.close();
   }
 
-  /** Hook for the re-authorization alert (set by the feature). */
-  deadGrantListeners: ((em: EntityManager, partnerId: string, message: string) => Promise<void>)[] = [];
-
-  private async onDeadGrant(em: EntityManager, partnerId: string, message: string): Promise<void> {
-    for (const listener of this.deadGrantListeners) await listener(em, partnerId, message);
-  }
 
   async queueDepth(): Promise<number> {
     return this.boss ? ((await this.boss.getQueueSize(SYNC_QUEUE)) ?? 0) : 0;

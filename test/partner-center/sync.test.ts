@@ -8,6 +8,7 @@ import { AgreementType } from '../../src/agreements/agreement.enums';
 import { exchangesOf } from '../../src/partner-center/exchange.queries';
 import { anAcceptance } from '../factories';
 import { CLOUD_TEMPLATE_ID, MCA_TEMPLATE_ID, startPartnerCenterSimulator, type PartnerCenterSimulator } from '../../simulator';
+import { connect, disposeAll, subscribe } from '../alerts/ws';
 import { aConnectedPartner, CONFIRM, confirmationsOf, eventually, startPcGateway, SYNC_FIELDS, SYNC_OF, tokenRequestsOf, type ConnectedPartner } from './support';
 
 let sim: PartnerCenterSimulator;
@@ -22,6 +23,7 @@ beforeAll(async () => {
   template = await anAgreement(gw, { templateId: MCA_TEMPLATE_ID, type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, effectiveFrom: '2019-10-01' });
 });
 afterAll(async () => {
+  await disposeAll();
   await gw?.stop();
   await sim?.close();
 });
@@ -398,6 +400,19 @@ describe('a dead delegated grant (invalid_grant)', () => {
       expect(confirmationsOf(sim, customers[1].tenantId)).toHaveLength(0);
       const log = await exchangesOf(em(), { partnerId: p.partner.id, operation: 'token' });
       expect(log.at(-1)).toMatchObject({ httpStatus: 400, code, outcome: 'failed' });
+
+      // The partner's admins are alerted, once, live and on replay; an agent may not subscribe.
+      const ON_ALERT = `subscription A($partnerId: ID, $after: String) { partnerCenterConnectionAlerts(partnerId: $partnerId, after: $after) { id cursor status code message partner { id } } }`;
+      const alerts = subscribe(connect(gw, p.admin).client, ON_ALERT, { after: '0' }, (d) => d.partnerCenterConnectionAlerts);
+      const [alert] = await alerts.until((r) => r.length >= 1);
+      expect(alert).toMatchObject({ status: 'NEEDS_REAUTHORIZATION', code, partner: { id: p.partner.id } });
+      expect(alert.message).toContain('connect again');
+      alerts.unsubscribe();
+      const [{ n }] = await em().getConnection().execute('select count(*)::int as n from partner_center_connection_alerts where partner_id = ?', [p.partner.id]);
+      expect(n).toBe(1);
+      const agent = subscribe(connect(gw, p.agent).client, ON_ALERT, {}, (d) => d.partnerCenterConnectionAlerts);
+      await agent.ended;
+      expect(JSON.stringify(agent.errors)).toContain('FORBIDDEN');
 
       // The partner consents again: reconnecting resumes both.
       const fresh = { ...p.creds, refreshToken: `${p.creds.refreshToken}-again` };
