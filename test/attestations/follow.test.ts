@@ -260,3 +260,19 @@ describe('attestationUpdates', () => {
     }
   });
 });
+
+describe('recording refused locally', () => {
+  it('a customer the partner no longer bills when the agreement comes back → FAILED with FORBIDDEN, nothing recorded', async () => {
+    const w = await anAttestWorld(gw);
+    const id = await requested(w);
+    const issued = await until(w, id, 'LINK_ISSUED');
+    await queryRows(em(), 'delete from customer_relationships where customer_id = ? and partner_id = ?', [w.customer.id, w.partner.id]);
+    upstream.accept(issued.upstreamId);
+    const failed = await eventually(
+      async () => (await queryRows<{ status: string; last_error: string }>(em(), 'select status, last_error from attestations where id = ?', [id]))[0],
+      (r) => r.status === 'FAILED',
+    );
+    expect(failed.last_error).toMatch(/^FORBIDDEN: /);
+    expect(await queryRows(em(), 'select 1 from acceptances where customer_id = ?', [w.customer.id])).toEqual([]);
+  });
+});
