@@ -12,6 +12,8 @@ export enum AuditEvent {
   SYNCED = 'SYNCED',
   SYNC_FAILED = 'SYNC_FAILED',
   DIRECT_ACCEPTANCE = 'DIRECT_ACCEPTANCE',
+  IMPORTED = 'IMPORTED',
+  DRIFT_DETECTED = 'DRIFT_DETECTED',
 }
 registerEnumType(AuditEvent, {
   name: 'AuditEvent',
@@ -27,5 +29,7 @@ registerEnumType(AuditEvent, {
     SYNCED: { description: 'The confirmation or correction reached Partner Center' },
     SYNC_FAILED: { description: 'Delivery to Partner Center failed' },
     DIRECT_ACCEPTANCE: { description: "The customer accepted the agreement directly with the vendor (its type and where it was learned in note); it counts for every partner" },
+    IMPORTED: { description: 'Reconciliation found a Partner Center record unknown locally and recorded it as a confirmation whose source is PARTNER_CENTER' },
+    DRIFT_DETECTED: { description: 'Reconciliation found a difference with Partner Center (its kind and detail in note; never a contact value)' },
   },
 });
