@@ -77,8 +77,8 @@ type Read = { customer: CustomerToCheck; agreements: UpstreamAgreement[]; direct
 /** At most two calls per customer: its agreements of both types, and the direct-sign status unless already known. */
 async function readCustomer(upstream: ReconciliationUpstream, customer: CustomerToCheck, signal?: AbortSignal): Promise<Read> {
   try {
-    const agreements = await upstream.customerAgreements(customer.tenantId, signal);
-    const directSigned = customer.directKnown ? null : await upstream.directSignStatus(customer.tenantId, signal);
+    const agreements = await upstream.customerAgreements(customer, signal);
+    const directSigned = customer.directKnown ? null : await upstream.directSignStatus(customer, signal);
     return { customer, agreements, directSigned };
   } catch (err) {
     if (err instanceof UpstreamReadError) return { customer, error: err };

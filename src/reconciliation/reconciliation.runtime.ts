@@ -8,7 +8,7 @@ import { ConflictError } from '../errors';
 import { ReconciliationMetrics } from './reconciliation.metrics';
 import { connectedPartners } from './reconciliation.queries';
 import { reconcilePartner, type RunDeps, type RunResult } from './reconciliation.run';
-import { partnerCenterUpstream, type UpstreamFactory } from './reconciliation.upstream';
+import { readsFromPartnerCenter, type UpstreamFactory } from './reconciliation.upstream';
 
 /** The daily cron job: it queues one reconciliation per connected partner. */
 export const RECONCILE_DAILY_QUEUE = 'partner-center-reconcile-daily';
@@ -22,7 +22,7 @@ export class ReconciliationRuntime {
   boss?: PgBoss;
   readonly metrics: ReconciliationMetrics;
   /** How upstream is read; tests and the bench may replace it. */
-  upstream: UpstreamFactory = partnerCenterUpstream;
+  upstream: UpstreamFactory = readsFromPartnerCenter;
   private readonly running = new Set<Promise<unknown>>();
   private readonly stopping = new AbortController();
 

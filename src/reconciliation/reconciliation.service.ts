@@ -3,7 +3,8 @@ import { PartnerType } from '../auth/roles';
 import { actingPartnerId, isUuid, linkedBySql, partnerNamedBy, visibleCustomerCondition } from '../auth/tenancy';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { paginateRows, type ConnectionResult, type SqlCondition } from '../common/connection';
-import { BadUserInputError, ForbiddenError, NotFoundError, ServiceUnavailableError } from '../errors';
+import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors';
+import { PartnerCenterRefusedError } from '../partner-center/partner-center.service';
 import type { Services } from '../kernel/context';
 import type { AcceptanceDriftRecord } from './reconciliation.entity';
 import { plainDrift, type DriftRow } from './reconciliation.queries';
@@ -43,8 +44,10 @@ export class ReconciliationService {
     try {
       return await reconciliation(this.services).run(id);
     } catch (err) {
-      if (err instanceof UpstreamUnavailableError) throw new ServiceUnavailableError(`Partner Center could not be read: ${err.message}`);
-      throw err;
+      if (!(err instanceof UpstreamUnavailableError)) throw err;
+      if (err.kind === 'not_connected') throw new BadUserInputError(err.message, 'partnerId');
+      // A connection Partner Center refuses (re-authorization needed, credentials refused): trying again will not help.
+      throw new PartnerCenterRefusedError(`Partner Center could not be read with this partner's connection: ${err.message}`, err.status, err.code);
     }
   }
 

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { queryRows } from '../db/query';
 import type { Services } from '../kernel/context';
-import type { ConnectionSecrets } from '../partner-center/partner-center.queries';
-import { syncEngine } from '../partner-center/sync.engine';
+import { partnerCenterUpstream } from '../partner-center/sync.engine';
+import { UpstreamError, type UpstreamErrorKind } from '../partner-center/upstream';
 
 /**
  * What reconciliation reads from Partner Center, per customer (PARTNER-CENTER.md section 3):
@@ -36,12 +35,27 @@ export class UpstreamReadError extends Error {
 }
 
 /** The partner's connection cannot be used at all (no credentials, dead grant, unreadable secrets): the run stops. */
-export class UpstreamUnavailableError extends Error {}
+export class UpstreamUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly kind: UpstreamErrorKind,
+    readonly status?: number,
+    readonly code?: string | null,
+  ) {
+    super(message);
+  }
+}
+
+/** The customer as the reads name it: its tenant upstream, its id in the exchange log. */
+export interface CustomerRef {
+  id: string;
+  tenantId: string;
+}
 
 /** Reads of one partner's Partner Center account, with its delegated (App+User) token. */
 export interface ReconciliationUpstream {
-  customerAgreements(customerTenantId: string, signal?: AbortSignal): Promise<UpstreamAgreement[]>;
-  directSignStatus(customerTenantId: string, signal?: AbortSignal): Promise<boolean>;
+  customerAgreements(customer: CustomerRef, signal?: AbortSignal): Promise<UpstreamAgreement[]>;
+  directSignStatus(customer: CustomerRef, signal?: AbortSignal): Promise<boolean>;
 }
 
 /** Builds the reader for one partner; tests and the bench may replace it. */
@@ -77,80 +91,43 @@ export function isSignedOf(body: unknown): boolean {
   return signed;
 }
 
-/** The partner's stored connection, with its tenant (null when the partner has none). */
-async function connectionOf(em: EntityManager, partnerId: string): Promise<ConnectionSecrets | null> {
-  const [row] = await queryRows<{ tenant_id: string; client_id: string; client_secret_enc: string; refresh_token_enc: string; connected_at: Date }>(
-    em,
-    `select p.tenant_id, pc.client_id, pc.client_secret_enc, pc.refresh_token_enc, pc.connected_at
-       from partner_center_connections pc join partners p on p.id = pc.partner_id where pc.partner_id = ?`,
-    [partnerId],
-  );
-  return row
-    ? { partnerId, partnerTenantId: row.tenant_id, clientId: row.client_id, clientSecretEnc: row.client_secret_enc, refreshTokenEnc: row.refresh_token_enc, connectedAt: new Date(row.connected_at) }
-    : null;
-}
-
 /** Whether the partner has a Partner Center connection stored. */
 export async function isConnected(em: EntityManager, partnerId: string): Promise<boolean> {
   return (await queryRows(em, 'select 1 from partner_center_connections where partner_id = ?', [partnerId])).length > 0;
 }
 
 /**
- * PROVISIONAL: reads through the sync engine's token cache and a plain GET, until the
- * `protocol` branch's client call (shared throttle budget, exchange log) replaces it.
- * A 401 asks for a fresh token once; any other failure is a read error of that customer.
+ * Reads through the protocol's one call primitive (src/partner-center/upstream.ts): the
+ * delegated token, one request budget per partner tenant shared by every instance (a 429
+ * waits there), retries of timeouts and 5xx, a fresh token after a 401, every exchange
+ * logged. What it cannot get past: the connection is unusable (not connected, needs
+ * re-authorization, refused credentials) -> the run stops; anything else -> that customer
+ * is a read error and the run goes on. A 404 (a customer Partner Center does not know)
+ * reads as no records (PROVISIONAL: the vendor does not document it for these calls).
  */
-export const partnerCenterUpstream: UpstreamFactory = async (services, em, partnerId) => {
-  const secrets = await connectionOf(em, partnerId);
-  if (!secrets) throw new UpstreamUnavailableError('This partner has no Partner Center connection');
-  const engine = syncEngine(services);
-  const base = services.config.partnerCenter.url;
-  const token = async (fresh: boolean) => {
+export const readsFromPartnerCenter: UpstreamFactory = async (services, em, partnerId) => {
+  const upstream = partnerCenterUpstream(services);
+  const get = async (operation: 'agreements' | 'direct_status', path: string, customerId: string, signal?: AbortSignal): Promise<unknown | null> => {
+    let answer;
     try {
-      return await engine.accessToken(em, secrets, fresh);
+      answer = await upstream.request({ partnerId, operation, method: 'GET', path, customerId, tokenKind: 'delegated', signal }, em);
     } catch (err) {
-      throw new UpstreamUnavailableError(`No Partner Center token: ${(err as Error).message}`);
+      if (!(err instanceof UpstreamError)) throw err;
+      if (err.kind === 'throttled' || err.kind === 'unavailable') throw new UpstreamReadError(err.message, err.details.code ?? (err.details.status ? String(err.details.status) : err.kind));
+      throw new UpstreamUnavailableError(err.message, err.kind, err.details.status, err.details.code);
     }
-  };
-  const get = async (path: string, signal?: AbortSignal): Promise<unknown> => {
-    for (let attempt = 0; ; attempt++) {
-      const accessToken = await token(attempt > 0);
-      let res: Response;
-      try {
-        const timeout = AbortSignal.timeout(services.config.partnerCenter.timeoutMs);
-        res = await fetch(`${base}${path}`, {
-          headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json', 'ms-correlationid': randomUUID(), 'ms-requestid': randomUUID() },
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-          redirect: 'error',
-        });
-      } catch (err) {
-        throw new UpstreamReadError(`Partner Center could not be reached: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name}`);
-      }
-      const text = await res.text();
-      if (res.status === 401 && attempt === 0) continue;
-      if (res.status === 404) return { items: [] };
-      if (res.status !== 200) {
-        let code: string | undefined;
-        try {
-          code = String(JSON.parse(text)?.code ?? res.status);
-        } catch {
-          code = String(res.status);
-        }
-        throw new UpstreamReadError(`Partner Center answered ${res.status}`, code);
-      }
-      try {
-        return JSON.parse(text);
-      } catch {
-        throw new UpstreamReadError('Partner Center answered a body that is not JSON');
-      }
-    }
+    if (answer.status === 404) return null;
+    if (!answer.ok) throw new UpstreamReadError(answer.message, answer.code ?? String(answer.status));
+    return answer.body;
   };
   return {
-    async customerAgreements(tenantId, signal) {
-      return agreementsOf(await get(`/v1/customers/${encodeURIComponent(tenantId)}/agreements?agreementType=*`, signal));
+    async customerAgreements(customer, signal) {
+      const body = await get('agreements', `/v1/customers/${encodeURIComponent(customer.tenantId)}/agreements?agreementType=*`, customer.id, signal);
+      return body === null ? [] : agreementsOf(body);
     },
-    async directSignStatus(tenantId, signal) {
-      return isSignedOf(await get(`/v1/customers/${encodeURIComponent(tenantId)}/directSignedMicrosoftCustomerAgreementStatus`, signal));
+    async directSignStatus(customer, signal) {
+      const body = await get('direct_status', `/v1/customers/${encodeURIComponent(customer.tenantId)}/directSignedMicrosoftCustomerAgreementStatus`, customer.id, signal);
+      return body === null ? false : isSignedOf(body);
     },
   };
 };
