@@ -182,6 +182,11 @@ export async function finishRun(em: EntityManager, partnerId: string, result: { 
   );
 }
 
+/** Whether a run of the partner started at or after `since` (a queued daily job finds its work done). */
+export async function startedSince(em: EntityManager, partnerId: string, since: string): Promise<boolean> {
+  return (await queryRows(em, 'select 1 from partner_center_reconciliations where partner_id = ? and started_at >= ?', [partnerId, since])).length > 0;
+}
+
 /** Partners with a Partner Center connection (the daily run's list). */
 export async function connectedPartners(em: EntityManager): Promise<string[]> {
   const rows = await queryRows<{ partner_id: string }>(em, 'select partner_id from partner_center_connections order by partner_id');

@@ -6,16 +6,25 @@ import type { Services } from '../kernel/context';
 import { RuntimeSlot } from '../kernel/feature';
 import { ConflictError } from '../errors';
 import { ReconciliationMetrics } from './reconciliation.metrics';
-import { connectedPartners } from './reconciliation.queries';
+import { connectedPartners, startedSince } from './reconciliation.queries';
 import { reconcilePartner, type RunDeps, type RunResult } from './reconciliation.run';
 import { readsFromPartnerCenter, type UpstreamFactory } from './reconciliation.upstream';
 
 /** The daily cron job: it queues one reconciliation per connected partner. */
 export const RECONCILE_DAILY_QUEUE = 'partner-center-reconcile-daily';
-/** One job per partner and UTC day (singletonKey + singletonSeconds: a second send that day is refused by pg-boss's unique index). */
+/**
+ * One job per partner: singletonKey + singletonSeconds make pg-boss refuse a second send in
+ * the same 12-hour slot (its unique index; the slot may not outlast pg-boss's 12-hour archive
+ * interval), and a job finding that the partner's run started after it was queued does nothing.
+ */
 export const RECONCILE_PARTNER_QUEUE = 'partner-center-reconcile';
 const PGBOSS_SCHEMA = 'pgboss';
-const DAY_SECONDS = 86_400;
+const SLOT_SECONDS = 43_200;
+
+interface PartnerJob {
+  partnerId: string;
+  queuedAt: string;
+}
 
 /** What the reconciliation feature keeps while the gateway runs. */
 export class ReconciliationRuntime {
@@ -51,8 +60,8 @@ export class ReconciliationRuntime {
   }
 
   /**
-   * What the daily cron job does: one job per connected partner for today. Any instance
-   * may run it, any number of times a day: pg-boss keeps one job per partner and day.
+   * What the daily cron job does: one job per connected partner. Any instance may run it,
+   * at once or again: a partner is reconciled once (see RECONCILE_PARTNER_QUEUE).
    * Answers how many jobs were queued by this call.
    */
   async queueDaily(): Promise<number> {
@@ -60,7 +69,7 @@ export class ReconciliationRuntime {
     if (!boss) throw new Error('reconciliation schedule is off (RECONCILIATION_SCHEDULE=false)');
     let queued = 0;
     for (const partnerId of await connectedPartners(this.services.orm.em.fork() as EntityManager)) {
-      const id = await boss.send(RECONCILE_PARTNER_QUEUE, { partnerId }, { singletonKey: partnerId, singletonSeconds: DAY_SECONDS });
+      const id = await boss.send(RECONCILE_PARTNER_QUEUE, { partnerId, queuedAt: new Date().toISOString() } satisfies PartnerJob, { singletonKey: partnerId, singletonSeconds: SLOT_SECONDS });
       if (id) queued++;
     }
     return queued;
@@ -100,8 +109,9 @@ export async function startReconciliationBoss(services: Services, runtime: Recon
     const queued = await runtime.queueDaily();
     log.info({ queued }, 'daily reconciliation queued');
   });
-  await boss.work<{ partnerId: string }>(RECONCILE_PARTNER_QUEUE, { pollingIntervalSeconds: services.config.reconciliation.pollingIntervalSeconds }, async ([job]) => {
+  await boss.work<PartnerJob>(RECONCILE_PARTNER_QUEUE, { pollingIntervalSeconds: services.config.reconciliation.pollingIntervalSeconds }, async ([job]) => {
     if (!job) return;
+    if (await startedSince(services.orm.em.fork() as EntityManager, job.data.partnerId, job.data.queuedAt)) return;
     try {
       await runtime.run(job.data.partnerId);
     } catch (err) {
