@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { PartnerType } from '../auth/roles';
-import { actingPartnerId, isUuid, linkedBySql, partnerNamedBy, visibleCustomerCondition } from '../auth/tenancy';
+import { actingPartnerId, isUuid, linkedBySql, mayReadPartner, partnerExists, visibleCustomerCondition } from '../auth/tenancy';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { paginateRows, type ConnectionResult, type SqlCondition } from '../common/connection';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors';
@@ -53,9 +53,17 @@ export class ReconciliationService {
 
   async list(args: { partnerId?: string | null; open?: boolean | null; first?: number | null; after?: string | null }): Promise<ConnectionResult<AcceptanceDriftRecord>> {
     const where: SqlCondition[] = [];
+    // A partner the caller may not read answers exactly as an unknown one: NOT_FOUND (as renewalRisks).
+    const missing = () => new NotFoundError('Partner', args.partnerId ?? undefined, 'partnerId');
     let partnerId: string | null = args.partnerId ?? null;
-    if (!seesAllPartners(this.viewer)) partnerId = await partnerNamedBy(this.viewer, partnerId ?? this.viewer.partnerId!, linkedBySql(this.em));
-    if (partnerId) where.push({ sql: 'd.partner_id = ?', params: [isUuid(partnerId) ? partnerId : '00000000-0000-0000-0000-000000000000'] });
+    if (partnerId && !isUuid(partnerId)) throw missing();
+    if (seesAllPartners(this.viewer)) {
+      if (partnerId && !(await partnerExists(this.em, partnerId))) throw missing();
+    } else {
+      partnerId ??= this.viewer.partnerId!;
+      if (!(await mayReadPartner(this.viewer, partnerId, linkedBySql(this.em)))) throw missing();
+    }
+    if (partnerId) where.push({ sql: 'd.partner_id = ?', params: [partnerId] });
     where.push(visibleCustomerCondition(this.viewer, 'd.customer_id'));
     if (args.open === true) where.push({ sql: 'd.resolved_at is null', params: [] });
     if (args.open === false) where.push({ sql: 'd.resolved_at is not null', params: [] });

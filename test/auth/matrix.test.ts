@@ -206,6 +206,19 @@ const CASES: Case[] = [
     expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'NOT_FOUND' },
   },
   {
+    field: 'acceptanceDrift',
+    query: 'query ($partnerId: ID) { acceptanceDrift(partnerId: $partnerId) { totalCount } }',
+    variables: (w) => ({ partnerId: w.partner.id }),
+    expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'NOT_FOUND' },
+  },
+  {
+    // The world's partner has no Partner Center connection: whoever may reconcile it is told so (test/reconciliation has the connected cases).
+    field: 'reconcilePartnerCenter',
+    query: 'mutation ($partnerId: ID) { reconcilePartnerCenter(partnerId: $partnerId) { checked } }',
+    variables: (w) => ({ partnerId: w.partner.id }),
+    expected: { admin: 'BAD_USER_INPUT', analyst: 'FORBIDDEN', ADMIN: 'BAD_USER_INPUT', AGENT: 'FORBIDDEN', VIEWER: 'FORBIDDEN', foreign: 'NOT_FOUND' },
+  },
+  {
     field: 'scanRenewalRisks',
     query: 'mutation { scanRenewalRisks { raised } }',
     variables: () => ({}),
@@ -398,6 +411,8 @@ const ARGUMENT_CASES: ArgumentCase[] = [
   },
   { argument: 'disconnectPartnerCenter(partnerId)', query: 'mutation ($p: ID) { disconnectPartnerCenter(partnerId: $p) { connection { status } } }', variables: (_w, p) => ({ p }) },
   { argument: 'importAgreementTemplates(partnerId)', query: 'mutation ($p: ID!) { importAgreementTemplates(partnerId: $p) { imported } }', variables: (_w, p) => ({ p }) },
+  { argument: 'acceptanceDrift(partnerId)', query: 'query ($p: ID) { acceptanceDrift(partnerId: $p) { totalCount } }', variables: (_w, p) => ({ p }) },
+  { argument: 'reconcilePartnerCenter(partnerId)', query: 'mutation ($p: ID) { reconcilePartnerCenter(partnerId: $p) { checked } }', variables: (_w, p) => ({ p }) },
 ];
 
 /** The answer with the named id written as PARTNER, so two ids' answers compare. */

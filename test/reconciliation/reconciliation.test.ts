@@ -275,6 +275,9 @@ describe('acceptanceDrift: tenancy', () => {
     expect(await count(resellerToken, provider.id)).toEqual([mine.id]);
     expect(await count(await analystToken(), provider.id)).toEqual([mine.id, theirs.id].sort());
     const foreign = await aPartner(gw, { type: PartnerType.DIRECT_BILL });
-    expect(await count(await aPartnerToken(foreign, Role.ADMIN), provider.id)).toEqual([]);
+    const foreignToken = await aPartnerToken(foreign, Role.ADMIN);
+    expect(await count(foreignToken)).toEqual([]);
+    const named = await gw.gql(DRIFT, { partnerId: provider.id }, foreignToken);
+    expect(named.errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND', field: 'partnerId' });
   });
 });
