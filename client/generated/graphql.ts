@@ -148,7 +148,9 @@ export type ConnectionStatus =
   /** No credentials stored */
   | 'DISCONNECTED'
   /** Credentials stored but the last token request failed (see lastError); reconnect with fresh credentials */
-  | 'FAILING';
+  | 'FAILING'
+  /** The delegated grant is dead (invalid_grant: expired from idleness or revoked); deliveries are PAUSED until the partner connects again with a fresh consent */
+  | 'NEEDS_REAUTHORIZATION';
 
 /** A person inside the customer organization */
 export type ContactInput = {
@@ -331,6 +333,8 @@ export type SyncStatus =
   | 'NOT_APPLICABLE'
   /** The partner has no Partner Center connection; connecting queues it */
   | 'NOT_CONNECTED'
+  /** The partner's connection needs re-authorization: delivery waits, no attempt spent, until the partner connects again */
+  | 'PAUSED'
   /** Queued for delivery, or waiting for its next attempt */
   | 'PENDING'
   /** Partner Center has it (created, or it already existed) */
