@@ -129,12 +129,13 @@ export async function readDelivery(em: EntityManager, acceptanceId: string): Pro
   return row && deliveryOf(row);
 }
 
-export async function recordSynced(em: EntityManager, acceptanceId: string, jobId: string): Promise<void> {
+/** SYNCED, with the MS-RequestId of the request that was answered (the evidence of delivery). */
+export async function recordSynced(em: EntityManager, acceptanceId: string, jobId: string, requestId: string): Promise<void> {
   await queryRows(
     em,
-    `update acceptance_syncs set status = 'SYNCED', synced_at = now(), last_error = null, next_attempt_at = null, job_id = null
+    `update acceptance_syncs set status = 'SYNCED', synced_at = now(), last_error = null, next_attempt_at = null, job_id = null, request_id = ?::uuid
       where acceptance_id = ? and job_id = ?`,
-    [acceptanceId, jobId],
+    [requestId, acceptanceId, jobId],
   );
 }
 

@@ -1,12 +1,12 @@
 import { aCustomer, anAgreement, aPartnerToken, anAcceptance } from '../factories';
 import { analystToken, platformAdminToken, type TestGateway } from '../support/gateway';
 import { Role } from '../../src/auth/roles';
-import { FakePartnerCenter } from './fake';
+import { startPartnerCenterSimulator, type PartnerCenterSimulator } from '../../simulator';
 import { aConnectedPartner, startPcGateway, type ConnectedPartner } from './support';
 
 /** Every Partner Center root field by caller (the schema-wide matrix in test/auth lists these here). */
 
-let fake: FakePartnerCenter;
+let fake: PartnerCenterSimulator;
 let gw: TestGateway;
 let p: ConnectedPartner;
 let foreign: ConnectedPartner;
@@ -14,7 +14,7 @@ let acceptanceId: string;
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
-  fake = await new FakePartnerCenter().start();
+  fake = await startPartnerCenterSimulator();
   gw = await startPcGateway(fake);
   p = await aConnectedPartner(gw, fake);
   foreign = await aConnectedPartner(gw, fake);
@@ -32,7 +32,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await gw?.stop();
-  await fake?.stop();
+  await fake?.close();
 });
 
 const outcome = (res: { data?: any; errors?: any[] }, field: string) => res.errors?.[0]?.extensions?.code ?? (res.data?.[field] === null ? 'null' : 'ok');

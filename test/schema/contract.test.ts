@@ -38,8 +38,6 @@ const KNOWN_MISSING: Record<string, string> = {
  * one enum value or input field as `Type.member`.
  */
 const KNOWN_MISSING_VOCABULARY: Record<string, string> = {
-  'ConnectionStatus.NEEDS_REAUTHORIZATION': 'issue 19',
-  'SyncStatus.PAUSED': 'issue 19',
   'AuditEvent.ATTESTATION_REQUESTED': 'issue 19',
   'AuditEvent.ATTESTED': 'issue 19',
   AttestationStatus: 'issue 19',
