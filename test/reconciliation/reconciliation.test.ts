@@ -251,6 +251,28 @@ describe('reconciliation: bad input', () => {
   });
 });
 
+describe('reconciliation: a connection Partner Center refuses', () => {
+  it('a dead grant stops the run: FORBIDDEN with the upstream code, the connection NEEDS_REAUTHORIZATION, nothing recorded; asked again, the same answer without a call', async () => {
+    const { partner, admin: partnerAdmin } = await aConnectedPartner(gw, sim());
+    const customer = await aCustomer(gw, { partners: [{ partner }] });
+    sim().setDirectSigned(customer.tenantId, true);
+    sim().revokeGrant(partner.tenantId, 'AADSTS700082');
+    sim().revokeAccessTokens(partner.tenantId);
+
+    const res = await gw.gql(RECONCILE, {}, partnerAdmin);
+    expect(res.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN', upstreamCode: 'AADSTS700082' });
+    const status = await gw.gql('{ partnerCenterConnection { status } }', {}, partnerAdmin);
+    expect(status.data.partnerCenterConnection.status).toBe('NEEDS_REAUTHORIZATION');
+    const drift = await queryRows(em(), 'select 1 from acceptance_drift where partner_id = ?', [partner.id]);
+    expect(drift).toEqual([]);
+
+    const calls = sim().requests.length;
+    const again = await gw.gql(RECONCILE, {}, partnerAdmin);
+    expect(again.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(sim().requests.length).toBe(calls);
+  });
+});
+
 describe('acceptanceDrift: tenancy', () => {
   it("a provider sees its resellers' customers' drift, a reseller its provider's drift of its own customers only when it names the provider, analysts all, other partners none", async () => {
     const { partner: provider, admin: providerAdmin } = await aConnectedPartner(gw, sim(), { type: PartnerType.INDIRECT_PROVIDER });

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ConfigError, loadConfig } from '../../src/config';
 import { queryRows } from '../../src/db/query';
-import { reconciliation, RECONCILE_DAILY_QUEUE } from '../../src/reconciliation/reconciliation.runtime';
+import { reconciliation, RECONCILE_DAILY_QUEUE, RECONCILE_PARTNER_QUEUE } from '../../src/reconciliation/reconciliation.runtime';
 import { aCustomer } from '../factories';
 import { freshDatabase } from '../support/database';
 import type { TestGateway } from '../support/gateway';
@@ -61,6 +61,25 @@ describe('the daily run', () => {
     const drift = await queryRows<{ kind: string }>(em, 'select kind from acceptance_drift order by kind');
     expect(drift.map((d) => d.kind)).toEqual(['DIRECT_ACCEPTANCE_FOUND', 'DIRECT_ACCEPTANCE_FOUND']);
   }, 40_000);
+
+  it("a partner's job queued before its last run started does nothing (the run did its work)", async () => {
+    const [first] = gateways;
+    const { partner } = await aConnectedPartner(first, sim());
+    const customer = await aCustomer(first, { partners: [{ partner }] });
+    const queuedAt = new Date(Date.now() - 60_000).toISOString();
+    await reconciliation(first.services).run(partner.id);
+    const reads = customerReads(sim(), [customer.tenantId]).length;
+    const boss = reconciliation(first.services).boss!;
+    const id = (await boss.send(RECONCILE_PARTNER_QUEUE, { partnerId: partner.id, queuedAt }))!;
+    const until = Date.now() + 20_000;
+    let job = await boss.getJobById(RECONCILE_PARTNER_QUEUE, id);
+    while (job?.state !== 'completed' && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 100));
+      job = await boss.getJobById(RECONCILE_PARTNER_QUEUE, id);
+    }
+    expect(job?.state).toBe('completed');
+    expect(customerReads(sim(), [customer.tenantId])).toHaveLength(reads);
+  }, 30_000);
 
   it('a run already holding the partner is CONFLICT for a second one, on any instance', async () => {
     const [first, second] = gateways;
