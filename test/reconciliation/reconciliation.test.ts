@@ -220,6 +220,24 @@ describe('reconciliation: a customer Partner Center cannot answer', () => {
   });
 });
 
+describe('reconciliation: throttled upstream', () => {
+  it("waits out Partner Center's 429 (Retry-After) under the partner tenant's budget and checks every customer", async () => {
+    const { partner } = await aConnectedPartner(gw, sim());
+    const customers = [];
+    for (let i = 0; i < 3; i++) customers.push(await aCustomer(gw, { partners: [{ partner }] }));
+    sim().misbehave({ throttle: { limit: 2, windowMs: 1_000 } });
+    try {
+      const result = await reconcile(partner.id);
+      expect(result).toMatchObject({ checked: 3, failed: 0 });
+    } finally {
+      sim().misbehave({ throttle: null });
+    }
+    const reads = customerReads(sim(), customers.map((c) => c.tenantId));
+    expect(reads.filter((r) => r.status === 429).length).toBeGreaterThan(0);
+    expect(reads.filter((r) => r.status === 200)).toHaveLength(6);
+  });
+});
+
 describe('reconciliation: bad input', () => {
   it('a partner not connected is BAD_USER_INPUT on partnerId, nothing read or written', async () => {
     const { partner, admin: partnerAdmin } = await aConnectedPartner(gw, sim(), { connect: false });
