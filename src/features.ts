@@ -11,6 +11,7 @@ import { graphiqlFeature } from './graphiql/graphiql.feature';
 import { partnerCenterFeature } from './partner-center/partner-center.feature';
 import { partnersFeature } from './partners/partner.feature';
 import { policyFeature } from './policy/policy.feature';
+import { reconciliationFeature } from './reconciliation/reconciliation.feature';
 import { renewalsFeature } from './renewals/renewal.feature';
 import { reportsFeature } from './reports/report.feature';
 import { transactionsFeature } from './transactions/transaction.feature';
@@ -32,6 +33,7 @@ export const features: readonly Feature<unknown>[] = [
   attestationsFeature,
   auditFeature,
   partnerCenterFeature,
+  reconciliationFeature,
   reportsFeature,
 ];
 

@@ -68,6 +68,10 @@ export type AuditEvent =
   | 'CORRECTED'
   /** The customer accepted the agreement directly with the vendor (its type and where it was learned in note); it counts for every partner */
   | 'DIRECT_ACCEPTANCE'
+  /** Reconciliation found a difference with Partner Center (its kind and detail in note; never a contact value) */
+  | 'DRIFT_DETECTED'
+  /** Reconciliation found a Partner Center record unknown locally and recorded it as a confirmation whose source is PARTNER_CENTER */
+  | 'IMPORTED'
   /** The provider rejected a submission (its note in note) */
   | 'REJECTED'
   /** A reseller submitted acceptance details to the provider */

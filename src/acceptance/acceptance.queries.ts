@@ -56,7 +56,8 @@ const ofPair = (pairs: (customer: string, partner: string) => string, alias: str
  */
 export const ACCEPTANCE_EVENTS = {
   confirmed: {
-    columns: { at: 'a.recorded_at', event: "'CONFIRMED'", rank: 3, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'a.confirmed_by_id', note: 'a.on_behalf_of', key: 'a.id::text' },
+    // A record found in Partner Center by reconciliation (src/reconciliation) is IMPORTED, not confirmed here.
+    columns: { at: 'a.recorded_at', event: "case when a.source = 'PARTNER_CENTER' then 'IMPORTED' else 'CONFIRMED' end", rank: 3, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'a.confirmed_by_id', note: 'a.on_behalf_of', key: 'a.id::text' },
     from: (pairs) => `acceptances a ${ofPair(pairs, 'a')}`,
   },
   // The actor of a supersede is whoever recorded the confirmation that replaced it (same instant).

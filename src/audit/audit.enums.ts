@@ -14,6 +14,8 @@ export enum AuditEvent {
   DIRECT_ACCEPTANCE = 'DIRECT_ACCEPTANCE',
   ATTESTATION_REQUESTED = 'ATTESTATION_REQUESTED',
   ATTESTED = 'ATTESTED',
+  IMPORTED = 'IMPORTED',
+  DRIFT_DETECTED = 'DRIFT_DETECTED',
 }
 registerEnumType(AuditEvent, {
   name: 'AuditEvent',
@@ -31,5 +33,7 @@ registerEnumType(AuditEvent, {
     DIRECT_ACCEPTANCE: { description: "The customer accepted the agreement directly with the vendor (its type and where it was learned in note); it counts for every partner" },
     ATTESTATION_REQUESTED: { description: 'The partner requested an enhanced attestation (its id in note)' },
     ATTESTED: { description: "The customer accepted on the vendor's page and the agreement was created upstream (the upstream attestation id in note)" },
+    IMPORTED: { description: 'Reconciliation found a Partner Center record unknown locally and recorded it as a confirmation whose source is PARTNER_CENTER' },
+    DRIFT_DETECTED: { description: 'Reconciliation found a difference with Partner Center (its kind and detail in note; never a contact value)' },
   },
 });

@@ -4,6 +4,7 @@ import { ACCEPTANCE_EVENTS, CORRECTIONS_WITH_ACCEPTANCE, correctionKey, joinAcce
 import { CONTACT_FIELDS } from '../acceptance/acceptance.rules';
 import { DIRECT_ACCEPTANCE_EVENT } from '../customers/direct-acceptance';
 import { ATTESTATION_EVENTS } from '../attestations/attestation.queries';
+import { DRIFT_EVENT } from '../reconciliation/reconciliation.queries';
 import { AuditEvent } from './audit.enums';
 
 /**
@@ -61,6 +62,8 @@ const BRANCHES = [
   // Enhanced attestations (src/attestations): requested, and attested before the confirmation it records.
   branch(ATTESTATION_EVENTS.requested),
   branch(ATTESTATION_EVENTS.attested),
+  // Drift found by reconciliation with Partner Center (src/reconciliation), when first found.
+  branch(DRIFT_EVENT),
 ];
 
 /**

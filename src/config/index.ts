@@ -95,6 +95,17 @@ export interface Config {
   partnerCenter: PartnerCenterConfig;
   /** Enhanced attestations (src/attestations, DESIGN.md section 11). */
   attestations: AttestationsConfig;
+  /** Reconciliation with Partner Center (src/reconciliation, DESIGN.md section 11). */
+  reconciliation: {
+    /** RECONCILIATION_CRON, in UTC (default `30 2 * * *`): the daily run of every connected partner. */
+    cron: string;
+    /** RECONCILIATION_SCHEDULE: run pg-boss with the daily schedule (default true; false under NODE_ENV=test). */
+    schedule: boolean;
+    /** RECONCILIATION_CONCURRENCY: customers read from Partner Center at once by one run (default 4). */
+    concurrency: number;
+    /** How often an idle worker polls for a partner's job. */
+    pollingIntervalSeconds: number;
+  };
   /** GET /exports/acceptances (src/audit/audit.export.ts; docs/operations.md). */
   auditExport: {
     /** EXPORT_MAX_CONCURRENT: exports at once in one gateway process, each on a connection of its own (default 8). */
@@ -347,6 +358,12 @@ export function loadConfig(env: Env = process.env): Config {
       schedule: boolVar(env, 'RENEWAL_SCAN_SCHEDULE', env.NODE_ENV !== 'test'),
       onStart: boolVar(env, 'RENEWAL_SCAN_ON_START', env.NODE_ENV !== 'test'),
       withinDays: intVar(env, 'RENEWAL_SCAN_WITHIN_DAYS', 60, 0, 366),
+    },
+    reconciliation: {
+      cron: cronVar(env, 'RECONCILIATION_CRON', '30 2 * * *'),
+      schedule: boolVar(env, 'RECONCILIATION_SCHEDULE', env.NODE_ENV !== 'test'),
+      concurrency: intVar(env, 'RECONCILIATION_CONCURRENCY', 4, 1, 64),
+      pollingIntervalSeconds: 2,
     },
     partnerCenter: {
       url: urlVar(env, 'PARTNER_CENTER_URL', 'https://api.partnercenter.microsoft.com'),

@@ -251,6 +251,19 @@ const CASES: Case[] = [
   },
   { field: 'attestations', query: '{ attestations { totalCount } }', variables: () => ({}), expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'ok' } },
   {
+    field: 'acceptanceDrift',
+    query: 'query ($partnerId: ID) { acceptanceDrift(partnerId: $partnerId) { totalCount } }',
+    variables: (w) => ({ partnerId: w.partner.id }),
+    expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'NOT_FOUND' },
+  },
+  {
+    // The world's partner has no Partner Center connection: whoever may reconcile it is told so (test/reconciliation has the connected cases).
+    field: 'reconcilePartnerCenter',
+    query: 'mutation ($partnerId: ID) { reconcilePartnerCenter(partnerId: $partnerId) { checked } }',
+    variables: (w) => ({ partnerId: w.partner.id }),
+    expected: { admin: 'BAD_USER_INPUT', analyst: 'FORBIDDEN', ADMIN: 'BAD_USER_INPUT', AGENT: 'FORBIDDEN', VIEWER: 'FORBIDDEN', foreign: 'NOT_FOUND' },
+  },
+  {
     field: 'scanRenewalRisks',
     query: 'mutation { scanRenewalRisks { raised } }',
     variables: () => ({}),
@@ -449,6 +462,8 @@ const ARGUMENT_CASES: ArgumentCase[] = [
   },
   { argument: 'attestations(partnerId)', query: 'query ($p: ID) { attestations(partnerId: $p) { totalCount } }', variables: (_w, p) => ({ p }) },
   { argument: 'importAgreementTemplates(partnerId)', query: 'mutation ($p: ID!) { importAgreementTemplates(partnerId: $p) { imported } }', variables: (_w, p) => ({ p }) },
+  { argument: 'acceptanceDrift(partnerId)', query: 'query ($p: ID) { acceptanceDrift(partnerId: $p) { totalCount } }', variables: (_w, p) => ({ p }) },
+  { argument: 'reconcilePartnerCenter(partnerId)', query: 'mutation ($p: ID) { reconcilePartnerCenter(partnerId: $p) { checked } }', variables: (_w, p) => ({ p }) },
 ];
 
 /** The answer with the named id written as PARTNER, so two ids' answers compare. */

@@ -21,8 +21,6 @@ import {
  * the test until it is removed.
  */
 const KNOWN_MISSING: Record<string, string> = {
-  ReconcilePartnerCenter: 'issue 19 (reconciliation)',
-  AcceptanceDrift: 'issue 19 (reconciliation)',
   CustomerSubscriptions: 'issue 22 (new-commerce terms)',
   SetAutoRenew: 'issue 22 (new-commerce terms)',
   WithdrawAcceptanceUnderCommerce: 'issue 22 (new-commerce terms)',
@@ -35,9 +33,6 @@ const KNOWN_MISSING: Record<string, string> = {
  * one enum value or input field as `Type.member`.
  */
 const KNOWN_MISSING_VOCABULARY: Record<string, string> = {
-  'AuditEvent.IMPORTED': 'issue 19',
-  'AuditEvent.DRIFT_DETECTED': 'issue 19',
-  DriftKind: 'issue 19',
   EvidenceSource: 'issue 20',
   'TransactionKind.CANCELLATION': 'issue 22',
   'SubscriptionStatus.ENDING': 'issue 22',

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, Enum, Index, ManyToOne, OneToOne, PrimaryKey, Property, Unique, OptionalProps } from '@mikro-orm/core';
+import { Field, ID, ObjectType } from 'type-graphql';
+import { Customer } from '../customers/customer.entity';
+import { Partner } from '../partners/partner.entity';
+import { DriftKind } from './reconciliation.enums';
+
+/**
+ * One drift of a (customer, billing partner) pair. At most one OPEN row per customer,
+ * partner and kind (a partial unique index): a run that finds it again moves
+ * `detectedAt` (and refreshes `detail`); a run that checks the customer and no longer
+ * finds it sets `resolvedAt`. Found again later, it opens a new row, so the table is the
+ * drift's history and a re-run never duplicates it. `detail` never holds a contact value.
+ */
+@ObjectType('AcceptanceDrift', { description: 'A difference between the gateway and Partner Center for one customer and billing partner' })
+@Entity({ tableName: 'acceptance_drift' })
+@Unique({
+  name: 'acceptance_drift_one_open',
+  expression: 'create unique index "acceptance_drift_one_open" on "acceptance_drift" ("customer_id", "partner_id", "kind") where "resolved_at" is null',
+})
+@Index({ properties: ['partner', 'firstDetectedAt', 'id'] })
+export class AcceptanceDriftRecord {
+  [OptionalProps]?: 'id' | 'firstDetectedAt' | 'detectedAt';
+
+  @Field(() => ID, { description: 'The drift id' })
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @ManyToOne(() => Customer, { deleteRule: 'cascade', index: true })
+  customer!: Customer;
+
+  /** The billing partner whose Partner Center account was read. */
+  @ManyToOne(() => Partner, { deleteRule: 'cascade' })
+  partner!: Partner;
+
+  @Field(() => DriftKind, { description: 'What differs' })
+  @Enum({ items: () => DriftKind })
+  kind!: DriftKind;
+
+  @Field({ description: 'What was found and what the gateway did, in words; never a contact value' })
+  @Property({ type: 'text' })
+  detail!: string;
+
+  /** The local acceptance concerned (the active one, or the one imported). */
+  @Property({ type: 'uuid', nullable: true })
+  acceptanceId?: string | null;
+
+  @Field({ description: 'When a reconciliation first found this drift' })
+  @Property({ columnType: 'timestamptz' })
+  firstDetectedAt: Date = new Date();
+
+  @Field({ description: 'When a reconciliation last found it' })
+  @Property({ columnType: 'timestamptz' })
+  detectedAt: Date = new Date();
+
+  @Field(() => Date, { nullable: true, description: 'When a later reconciliation no longer found it; null while open' })
+  @Property({ columnType: 'timestamptz', nullable: true })
+  resolvedAt?: Date | null;
+}
+
+/**
+ * The last reconciliation of a partner. The row is also the run's lease: a run takes it
+ * (`leaseUntil` in the future) or finds it taken, so one partner is reconciled by one
+ * run at a time across every instance, scheduled or on demand.
+ */
+@Entity({ tableName: 'partner_center_reconciliations' })
+export class ReconciliationRun {
+  [OptionalProps]?: 'checked' | 'failed' | 'driftFound';
+
+  @OneToOne({ entity: () => Partner, primary: true, owner: true, deleteRule: 'cascade', fieldName: 'partner_id' })
+  partner!: Partner;
+
+  @Property({ columnType: 'timestamptz' })
+  startedAt!: Date;
+
+  @Property({ columnType: 'timestamptz', nullable: true })
+  finishedAt?: Date | null;
+
+  @Property({ columnType: 'timestamptz' })
+  leaseUntil!: Date;
+
+  @Property()
+  checked: number = 0;
+
+  @Property()
+  failed: number = 0;
+
+  @Property()
+  driftFound: number = 0;
+}
