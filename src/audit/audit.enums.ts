@@ -12,6 +12,9 @@ export enum AuditEvent {
   SYNCED = 'SYNCED',
   SYNC_FAILED = 'SYNC_FAILED',
   DIRECT_ACCEPTANCE = 'DIRECT_ACCEPTANCE',
+  SUBSCRIPTION_CANCELLED = 'SUBSCRIPTION_CANCELLED',
+  AUTO_RENEW_OFF = 'AUTO_RENEW_OFF',
+  AUTO_RENEW_ON = 'AUTO_RENEW_ON',
 }
 registerEnumType(AuditEvent, {
   name: 'AuditEvent',
@@ -27,5 +30,8 @@ registerEnumType(AuditEvent, {
     SYNCED: { description: 'The confirmation or correction reached Partner Center' },
     SYNC_FAILED: { description: 'Delivery to Partner Center failed' },
     DIRECT_ACCEPTANCE: { description: "The customer accepted the agreement directly with the vendor (its type and where it was learned in note); it counts for every partner" },
+    SUBSCRIPTION_CANCELLED: { description: 'A subscription of the partner was cancelled by a withdrawal, inside its window (the subscription in note)' },
+    AUTO_RENEW_OFF: { description: 'Auto-renew of a subscription was turned off, by the partner or a withdrawal: it ends at renewsOn (the subscription in note)' },
+    AUTO_RENEW_ON: { description: 'Auto-renew of a subscription was turned on again (the subscription in note)' },
   },
 });

@@ -4,6 +4,7 @@ import { ACCEPTANCE_EVENTS, CORRECTIONS_WITH_ACCEPTANCE, correctionKey, joinAcce
 import { CONTACT_FIELDS } from '../acceptance/acceptance.rules';
 import { DIRECT_ACCEPTANCE_EVENT } from '../customers/direct-acceptance';
 import { AuditEvent } from './audit.enums';
+import { SUBSCRIPTION_EVENTS } from '../transactions/subscription.service';
 
 /**
  * The audit trail of DESIGN.md section 9, written once in SQL so that the GraphQL
@@ -57,6 +58,8 @@ const BRANCHES = [
   branch(ACCEPTANCE_EVENTS.reviewed),
   // The customer's own acceptance with the vendor (src/customers), in every partner's trail.
   branch(DIRECT_ACCEPTANCE_EVENT),
+  // What a withdrawal or the partner did to the subscriptions (src/transactions): cancelled, auto-renew off or on.
+  branch(SUBSCRIPTION_EVENTS),
 ];
 
 /**
