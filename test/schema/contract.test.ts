@@ -28,9 +28,6 @@ const KNOWN_MISSING: Record<string, string> = {
   OnAttestationUpdate: 'issue 19 (enhanced attestation)',
   ReconcilePartnerCenter: 'issue 19 (reconciliation)',
   AcceptanceDrift: 'issue 19 (reconciliation)',
-  CustomerSubscriptions: 'issue 22 (new-commerce terms)',
-  SetAutoRenew: 'issue 22 (new-commerce terms)',
-  WithdrawAcceptanceUnderCommerce: 'issue 22 (new-commerce terms)',
   AcceptanceEvidence: 'issue 20 (proof of acceptance)',
   VerifyAuditTrail: 'issue 20 (proof of acceptance)',
 };
@@ -50,14 +47,6 @@ const KNOWN_MISSING_VOCABULARY: Record<string, string> = {
   DriftKind: 'issue 19',
   RequestAttestationInput: 'issue 19',
   EvidenceSource: 'issue 20',
-  'TransactionKind.CANCELLATION': 'issue 22',
-  'SubscriptionStatus.ENDING': 'issue 22',
-  'SubscriptionStatus.EXPIRED': 'issue 22',
-  'BlockReason.CANCELLATION_WINDOW_CLOSED': 'issue 22',
-  'TransactionInput.termDuration': 'issue 22',
-  'TransactionInput.billingCycle': 'issue 22',
-  TermDuration: 'issue 22',
-  BillingCycle: 'issue 22',
 };
 
 const ROOT = join(__dirname, '../..');
