@@ -125,7 +125,9 @@ export class TransactionService {
       return await this.em.transactional(async (tx) => {
         // Concurrent changes of one subscription apply one after the other.
         prepared.subscription = await this.lockSubscription(tx, prepared.subscription!.id, prepared.kind);
-        return this.place(tx, facts, prepared, decision, { key, scope, hash });
+        // The windows are judged on the subscription as locked: two decreases at once cannot both spend the same reducible seats.
+        const windowed = prepared.kind === TransactionKind.SEAT_CHANGE || prepared.kind === TransactionKind.CANCELLATION;
+        return this.place(tx, facts, prepared, windowed ? decide(gateFacts(facts, prepared)) : decision, { key, scope, hash });
       });
     } catch (err) {
       if (!(err instanceof DuplicateAttempt)) throw err;
