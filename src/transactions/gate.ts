@@ -158,6 +158,9 @@ export function gateRequiredType(
   return requiredType(rule, acceptance.status === 'ACTIVE' ? acceptance.type : null);
 }
 
+/** Row 7: the reseller is not linked to the provider, or does not serve the customer. */
+const resellerUnauthorized = (facts: GateFacts) => !!facts.reseller && (!facts.reseller.linkedToProvider || !facts.reseller.servesCustomer);
+
 /** The last row of section 5's table: a seat decrease or a cancellation outside its window. */
 function windowClosed(facts: GateFacts): boolean {
   const s = facts.subscription;
@@ -171,7 +174,7 @@ function windowClosed(facts: GateFacts): boolean {
  */
 function decideCancellation(facts: GateFacts): GateDecision {
   const blockReasons: BlockReason[] = [];
-  if (facts.reseller && (!facts.reseller.linkedToProvider || !facts.reseller.servesCustomer)) blockReasons.push(BlockReason.RESELLER_NOT_AUTHORIZED);
+  if (resellerUnauthorized(facts)) blockReasons.push(BlockReason.RESELLER_NOT_AUTHORIZED);
   if (windowClosed(facts)) blockReasons.push(BlockReason.CANCELLATION_WINDOW_CLOSED);
   return { outcome: blockReasons.length ? OrderOutcome.BLOCKED : OrderOutcome.COMPLETED, blockReasons, warnings: [], requiredAgreement: null, policyRule: null };
 }
@@ -201,9 +204,7 @@ export function decide(facts: GateFacts): GateDecision {
   }
 
   // Row 7: not an acceptance rule, so neither AUTO_RENEWAL, national clouds nor the enforcement date lift it.
-  if (facts.reseller && (!facts.reseller.linkedToProvider || !facts.reseller.servesCustomer)) {
-    blockReasons.push(BlockReason.RESELLER_NOT_AUTHORIZED);
-  }
+  if (resellerUnauthorized(facts)) blockReasons.push(BlockReason.RESELLER_NOT_AUTHORIZED);
   // Section 10's rows come after reseller authorization in the table.
   blockReasons.push(...policyBlocks);
 
