@@ -101,7 +101,7 @@ export async function anAgreement(
 // Imports beside the factories that use them, so this block only appends.
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Order } from '../src/transactions/transaction.entity';
-import { BlockReason, OrderOutcome, TransactionKind } from '../src/transactions/transaction.enums';
+import { BillingCycle, BlockReason, OrderOutcome, SubscriptionStatus, TermDuration, TransactionKind } from '../src/transactions/transaction.enums';
 import { Channel } from '../src/acceptance/acceptance.enums';
 import { recordBlockedOrderAlert } from '../src/alerts/alert.record';
 
@@ -186,16 +186,37 @@ export async function anAcceptance(
 /** An ACTIVE subscription of `customer` billed by `partner`. */
 export async function aSubscription(
   gw: Gateway,
-  data: { customer: Customer; partner: Partner; reseller?: Partner; offerId?: string; seats?: number; renewsOn?: string },
+  data: {
+    customer: Customer;
+    partner: Partner;
+    reseller?: Partner;
+    offerId?: string;
+    seats?: number;
+    renewsOn?: string;
+    /** Business time its term started (its cancellation window and its seats' window): default now. */
+    termStartedAt?: Date;
+    termDuration?: TermDuration;
+    billingCycle?: BillingCycle;
+    autoRenew?: boolean;
+    status?: SubscriptionStatus;
+  },
 ): Promise<Subscription> {
   const e = em(gw);
+  const termStartedAt = data.termStartedAt ?? new Date();
+  const seats = data.seats ?? 10;
   const subscription = e.create(Subscription, {
     customer: e.getReference(Customer, data.customer.id),
     partner: e.getReference(Partner, data.partner.id),
     reseller: data.reseller ? e.getReference(Partner, data.reseller.id) : null,
     offerId: data.offerId ?? unique('offer'),
-    seats: data.seats ?? 10,
+    seats,
     renewsOn: data.renewsOn ?? '2030-01-01',
+    termStartedAt,
+    seatLots: [{ seats, addedAt: termStartedAt.toISOString() }],
+    ...(data.termDuration ? { termDuration: data.termDuration } : {}),
+    ...(data.billingCycle ? { billingCycle: data.billingCycle } : {}),
+    ...(data.autoRenew !== undefined ? { autoRenew: data.autoRenew } : {}),
+    ...(data.status ? { status: data.status } : {}),
   });
   await e.flush();
   return subscription;

@@ -12,6 +12,7 @@ import { Partner, User } from '../partners/partner.entity';
 import { partnerById, providersOfReseller, resellersOfProvider, userById } from '../partners/partner.loaders';
 import { customerById } from '../customers/customer.loaders';
 import { Subscription } from '../transactions/transaction.entity';
+import type { SubscriptionRecord } from '../transactions/transaction.queries';
 import { Acceptance, AcceptanceCorrection, AcceptanceSubmission } from './acceptance.entity';
 import { ComplianceStatus, SubmissionStatus } from './acceptance.enums';
 import {
@@ -54,8 +55,11 @@ export class WithdrawCustomerAcceptancePayload {
   @Field(() => Acceptance, { description: 'The acceptance, now WITHDRAWN' })
   acceptance!: Acceptance;
 
-  @Field(() => [Subscription], { description: "The partner's subscriptions of this customer the withdrawal cancelled" })
-  cancelledSubscriptions!: Subscription[];
+  @Field(() => [Subscription], { description: "The partner's subscriptions of this customer the withdrawal cancelled: those still inside their cancellation window" })
+  cancelledSubscriptions!: SubscriptionRecord[];
+
+  @Field(() => [Subscription], { description: "The partner's other subscriptions of this customer: auto-renew turned off, ENDING at renewsOn" })
+  endingSubscriptions!: SubscriptionRecord[];
 }
 
 @ObjectType({ description: 'The submission handed to the provider' })
@@ -101,12 +105,13 @@ export class AcceptanceResolver {
 
   @Authorized(WRITERS)
   @Mutation(() => WithdrawCustomerAcceptancePayload, {
-    description: "Withdraws the partner's active acceptance and cancels the partner's active subscriptions of that customer",
+    description:
+      "Withdraws the partner's active acceptance; the partner's subscriptions of that customer still inside their cancellation window are cancelled, the others set not to renew (ENDING)",
   })
   async withdrawCustomerAcceptance(@Arg('input', () => WithdrawCustomerAcceptanceInput, { description: 'The customer, partner and reason' }) input: WithdrawCustomerAcceptanceInput, @Ctx() ctx: Context): Promise<WithdrawCustomerAcceptancePayload> {
-    const { acceptance, cancelled } = await acceptances(ctx).withdraw(input);
+    const { acceptance, cancelled, ending } = await acceptances(ctx).withdraw(input);
     ctx.loaders.clear();
-    return { acceptance, cancelledSubscriptions: cancelled };
+    return { acceptance, cancelledSubscriptions: cancelled, endingSubscriptions: ending };
   }
 
   @FieldResolver(() => AgreementTemplate, { description: 'The accepted agreement template' })

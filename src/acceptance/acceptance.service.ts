@@ -12,8 +12,8 @@ import { CloudInstance } from '../customers/customer.enums';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import { User } from '../partners/partner.entity';
 import { PartnerType } from '../auth/roles';
-import { Subscription } from '../transactions/transaction.entity';
-import { SubscriptionStatus } from '../transactions/transaction.enums';
+import { endSubscriptionsOnWithdrawal } from '../transactions/subscription.service';
+import type { SubscriptionRecord } from '../transactions/transaction.queries';
 import { Acceptance, AcceptanceCorrection } from './acceptance.entity';
 import { AcceptanceStatus, Channel, EvidenceSource } from './acceptance.enums';
 import type { ConfirmCustomerAcceptanceInput, CorrectAcceptanceContactInput, WithdrawCustomerAcceptanceInput } from './acceptance.inputs';
@@ -293,7 +293,12 @@ export class AcceptanceService {
     });
   }
 
-  async withdraw(input: WithdrawCustomerAcceptanceInput): Promise<{ acceptance: Acceptance; cancelled: Subscription[] }> {
+  /**
+   * Withdraws the active acceptance and ends the partner's subscriptions of the customer
+   * as section 12 allows, in the same transaction: cancelled where still inside their
+   * cancellation window, otherwise auto-renew off (ENDING); each change in the audit trail.
+   */
+  async withdraw(input: WithdrawCustomerAcceptanceInput): Promise<{ acceptance: Acceptance; cancelled: SubscriptionRecord[]; ending: SubscriptionRecord[] }> {
     this.assertMayRecord();
     const partnerId = await this.billingPartner(input.partnerId);
     const customer = await this.visibleCustomer(input.customerId);
@@ -309,17 +314,9 @@ export class AcceptanceService {
       acceptance.withdrawnAt = now;
       acceptance.withdrawnBy = tx.getReference(User, this.viewer.userId);
       acceptance.withdrawalReason = reason;
-      const cancelled = await tx.find(
-        Subscription,
-        { customer: customer.id, partner: partnerId, status: SubscriptionStatus.ACTIVE },
-        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { createdAt: 'asc', id: 'asc' } },
-      );
-      for (const s of cancelled) {
-        s.status = SubscriptionStatus.CANCELLED;
-        s.cancelledAt = now;
-      }
       await tx.flush();
-      return { acceptance, cancelled };
+      const { cancelled, ending } = await endSubscriptionsOnWithdrawal(tx, customer.id, partnerId, this.viewer.userId, now);
+      return { acceptance, cancelled, ending };
     });
   }
 }

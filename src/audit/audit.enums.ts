@@ -16,6 +16,9 @@ export enum AuditEvent {
   ATTESTED = 'ATTESTED',
   IMPORTED = 'IMPORTED',
   DRIFT_DETECTED = 'DRIFT_DETECTED',
+  SUBSCRIPTION_CANCELLED = 'SUBSCRIPTION_CANCELLED',
+  AUTO_RENEW_OFF = 'AUTO_RENEW_OFF',
+  AUTO_RENEW_ON = 'AUTO_RENEW_ON',
 }
 registerEnumType(AuditEvent, {
   name: 'AuditEvent',
@@ -35,5 +38,8 @@ registerEnumType(AuditEvent, {
     ATTESTED: { description: "The customer accepted on the vendor's page and the agreement was created upstream (the upstream attestation id in note)" },
     IMPORTED: { description: 'Reconciliation found a Partner Center record unknown locally and recorded it as a confirmation whose source is PARTNER_CENTER' },
     DRIFT_DETECTED: { description: 'Reconciliation found a difference with Partner Center (its kind and detail in note; never a contact value)' },
+    SUBSCRIPTION_CANCELLED: { description: 'A subscription of the partner was cancelled by a withdrawal, inside its window (the subscription in note)' },
+    AUTO_RENEW_OFF: { description: 'Auto-renew of a subscription was turned off, by the partner or a withdrawal: it ends at renewsOn (the subscription in note)' },
+    AUTO_RENEW_ON: { description: 'Auto-renew of a subscription was turned on again (the subscription in note)' },
   },
 });

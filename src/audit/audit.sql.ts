@@ -6,6 +6,7 @@ import { DIRECT_ACCEPTANCE_EVENT } from '../customers/direct-acceptance';
 import { ATTESTATION_EVENTS } from '../attestations/attestation.queries';
 import { DRIFT_EVENT } from '../reconciliation/reconciliation.queries';
 import { AuditEvent } from './audit.enums';
+import { SUBSCRIPTION_EVENTS } from '../transactions/subscription.service';
 
 /**
  * The audit trail of DESIGN.md section 9, written once in SQL so that the GraphQL
@@ -64,6 +65,8 @@ const BRANCHES = [
   branch(ATTESTATION_EVENTS.attested),
   // Drift found by reconciliation with Partner Center (src/reconciliation), when first found.
   branch(DRIFT_EVENT),
+  // What a withdrawal or the partner did to the subscriptions (src/transactions): cancelled, auto-renew off or on.
+  branch(SUBSCRIPTION_EVENTS),
 ];
 
 /**

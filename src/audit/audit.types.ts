@@ -21,7 +21,7 @@ export class AuditTrailEntry {
 
   @Field(() => String, {
     nullable: true,
-    description: "WITHDRAWN: the reason; APPROVED or REJECTED: the provider's note; CONFIRMED: onBehalfOf, when recorded; DIRECT_ACCEPTANCE: the agreement type and where it was learned",
+    description: "WITHDRAWN: the reason; APPROVED or REJECTED: the provider's note; CONFIRMED: onBehalfOf, when recorded; DIRECT_ACCEPTANCE: the agreement type and where it was learned; SUBSCRIPTION_CANCELLED, AUTO_RENEW_OFF, AUTO_RENEW_ON: the subscription (and 'withdrawal:' when a withdrawal did it)",
   })
   note!: string | null;
 

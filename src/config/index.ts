@@ -357,7 +357,7 @@ export function loadConfig(env: Env = process.env): Config {
       cron: cronVar(env, 'RENEWAL_SCAN_CRON', '0 6 * * *'),
       schedule: boolVar(env, 'RENEWAL_SCAN_SCHEDULE', env.NODE_ENV !== 'test'),
       onStart: boolVar(env, 'RENEWAL_SCAN_ON_START', env.NODE_ENV !== 'test'),
-      withinDays: intVar(env, 'RENEWAL_SCAN_WITHIN_DAYS', 60, 0, 366),
+      withinDays: intVar(env, 'RENEWAL_SCAN_WITHIN_DAYS', 60, 0, 1096),
     },
     reconciliation: {
       cron: cronVar(env, 'RECONCILIATION_CRON', '30 2 * * *'),

@@ -13,7 +13,8 @@ import { subscriptionOf, type SubscriptionRecord } from '../transactions/transac
 import { currentAgreementsOf, customerGateFacts, gateFactsOf, hashedGateFacts, probedGateFacts, GATE_FACT_COLUMNS, type GateFactColumns, type LoadedFacts } from '../transactions/gate.facts';
 import { policyRules } from '../policy/policy.queries';
 import type { PolicyRule } from '../policy/policy.rules';
-import { TransactionKind, type SubscriptionStatus } from '../transactions/transaction.enums';
+import { TransactionKind, type BillingCycle, type SubscriptionStatus, type TermDuration } from '../transactions/transaction.enums';
+import type { SeatLot } from '../transactions/windows';
 
 /**
  * The gate's facts for the RENEWAL of many subscriptions at once, asked with the SQL of
@@ -231,7 +232,8 @@ export async function loadRenewalWindow(
           em,
           `select x.*, ${PARTNER_AS('p', 'p_')}, ${PARTNER_AS('rp', 'rp_')}
              from (select s.id, to_char(s.renews_on, 'YYYY-MM-DD') as renews_on, s.customer_id, s.partner_id, s.reseller_id,
-                          s.offer_id, s.seats, s.status, s.created_at, s.cancelled_at, f.*
+                          s.offer_id, s.seats, s.status, s.created_at, s.cancelled_at,
+                          s.term_duration, s.billing_cycle, s.auto_renew, s.term_started_at, s.seat_lots, f.*
                      from (select s.* from subscriptions s where ${where.sql} ${from} ${to} order by s.renews_on, s.id offset 0) s
                      ${probedFacts('s', '?::timestamptz')}
                     where ${factKey('f', asksExisting)} = any(array(select jsonb_array_elements_text(?::jsonb)))
@@ -271,6 +273,11 @@ interface PageRow extends Row {
   status: SubscriptionStatus;
   created_at: string;
   cancelled_at: string | null;
+  term_duration: TermDuration;
+  billing_cycle: BillingCycle;
+  auto_renew: boolean;
+  term_started_at: string;
+  seat_lots: SeatLot[];
   c_tenant_id: string;
   c_company_name: string;
   c_domain: string;
@@ -325,6 +332,11 @@ function recordsOf(r: PageRow): CandidateRecords {
     renews_on: r.renews_on,
     created_at: r.created_at,
     cancelled_at: r.cancelled_at,
+    term_duration: r.term_duration,
+    billing_cycle: r.billing_cycle,
+    auto_renew: r.auto_renew,
+    term_started_at: r.term_started_at,
+    seat_lots: r.seat_lots,
   });
   const partners = [partnerAt(r, 'p_'), partnerAt(r, 'rp_')].filter((p): p is Partner => p !== null);
   return { subscription, customer, partners };

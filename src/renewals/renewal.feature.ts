@@ -23,6 +23,7 @@ export const renewalsFeature: Feature<RenewalRuntime> = {
     if (onStart) {
       // In the background: readiness does not wait for a scan over every subscription.
       runtime.scan(withinDays).catch((err) => services.log.warn({ err }, 'start-up renewal-risk scan failed'));
+      runtime.expire().catch((err) => services.log.warn({ err }, 'start-up subscription expiry failed'));
     }
     return runtime;
   },

@@ -16,7 +16,7 @@ import type { SubscriptionRecord } from '../transactions/transaction.queries';
 import { liveEvent, subscribeToAlerts, type AlertSubscriptionArgs, type SubscriptionEnd } from '../alerts/alert.subscription';
 import { RenewalRiskAlert } from './renewal.entity';
 import { renewals } from './renewal.runtime';
-import { checkWindow, RenewalRiskService } from './renewal.service';
+import { checkWindow, endingSubscriptions, RenewalRiskService } from './renewal.service';
 import { RenewalRisk, ScanRenewalRisksPayload } from './renewal.types';
 
 export const RenewalRiskConnection = ConnectionType('RenewalRisk', RenewalRisk);
@@ -29,8 +29,20 @@ class RenewalRisksArgs extends PageArgs {
   })
   partnerId?: string | null;
 
-  @Field(() => Int, { nullable: true, defaultValue: 60, description: 'The window: subscriptions renewing from today to this many days ahead (0 to 366)' })
+  @Field(() => Int, { nullable: true, defaultValue: 60, description: 'The window: subscriptions renewing from today to this many days ahead (0 to 1096, the longest term)' })
   withinDays?: number | null;
+}
+
+@ArgsType()
+class EndingSubscriptionsArgs {
+  @Field(() => ID, { nullable: true, description: 'Whose subscriptions, as for renewalRisks' })
+  partnerId?: string | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: 60, description: 'The window: terms ending from today to this many days ahead (0 to 1096)' })
+  withinDays?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'At most this many (default and maximum as for pages)' })
+  first?: number | null;
 }
 
 const load = {
@@ -55,6 +67,15 @@ export class RenewalRiskResolver {
       primePartners(ctx, partners);
     }
     return page;
+  }
+
+  @Authorized(ANY_ROLE)
+  @Query(() => [ProductSubscription], {
+    description:
+      "renewalRisks' neighbour: subscriptions with auto-renew off (ENDING) whose term ends within the window, soonest first. They will not renew, so they are never renewal risks",
+  })
+  endingSubscriptions(@Args() args: EndingSubscriptionsArgs, @Ctx() ctx: Context): Promise<SubscriptionRecord[]> {
+    return endingSubscriptions(new RenewalRiskService(ctx.em, ctx.viewer!), ctx.em, args);
   }
 
   @Authorized(PLATFORM_ADMIN)

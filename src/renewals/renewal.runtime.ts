@@ -7,9 +7,13 @@ import { RuntimeSlot } from '../kernel/feature';
 import type { AlertHub, AlertKind } from '../alerts/alert.hub';
 import { RenewalRiskAlert } from './renewal.entity';
 import { RENEWAL_ALERT_CHANNEL, scanRenewalRisks } from './renewal.service';
+import { expireEndingSubscriptions } from '../transactions/subscription.service';
 
 /** The pg-boss queue of the scheduled scan. */
 export const RENEWAL_SCAN_QUEUE = 'renewal-risk-scan';
+/** The pg-boss queue of the hourly expiry of ENDING subscriptions whose renewsOn has come (DESIGN.md section 12). */
+export const SUBSCRIPTION_EXPIRY_QUEUE = 'subscription-expiry';
+const SUBSCRIPTION_EXPIRY_CRON = '0 * * * *';
 /** pg-boss keeps its tables in their own schema of the gateway's database. */
 const PGBOSS_SCHEMA = 'pgboss';
 
@@ -35,6 +39,15 @@ export class RenewalRuntime {
   /** Runs a scan; `stop` waits for scans in flight, so none outlives the database. */
   scan(withinDays: number, em: EntityManager = this.services.orm.em.fork() as EntityManager): Promise<number> {
     const run = scanRenewalRisks(em, withinDays);
+    this.running.add(run);
+    const done = () => this.running.delete(run);
+    run.then(done, done);
+    return run;
+  }
+
+  /** Expires ENDING subscriptions whose renewsOn has come; tracked like a scan, so `stop` waits for it. */
+  expire(em: EntityManager = this.services.orm.em.fork() as EntityManager): Promise<number> {
+    const run = expireEndingSubscriptions(em);
     this.running.add(run);
     const done = () => this.running.delete(run);
     run.then(done, done);
@@ -74,6 +87,13 @@ export async function startBoss(services: Services, runtime: RenewalRuntime): Pr
       await boss.start();
       await boss.createQueue(RENEWAL_SCAN_QUEUE, { name: RENEWAL_SCAN_QUEUE, policy: 'singleton', retryLimit: 2, expireInSeconds: 15 * 60 });
       await boss.schedule(RENEWAL_SCAN_QUEUE, cron, { withinDays }, { tz: 'UTC' });
+      // Expiry, hourly: singleton like the scan; a doubled job expires nothing twice (one idempotent update).
+      await boss.createQueue(SUBSCRIPTION_EXPIRY_QUEUE, { name: SUBSCRIPTION_EXPIRY_QUEUE, policy: 'singleton', retryLimit: 2, expireInSeconds: 15 * 60 });
+      await boss.schedule(SUBSCRIPTION_EXPIRY_QUEUE, SUBSCRIPTION_EXPIRY_CRON, {}, { tz: 'UTC' });
+    });
+    await boss.work(SUBSCRIPTION_EXPIRY_QUEUE, async ([job]) => {
+      const expired = await runtime.expire();
+      log.info({ expired, job: job?.id }, 'scheduled subscription expiry done');
     });
     await boss.work<{ withinDays?: number }>(RENEWAL_SCAN_QUEUE, async ([job]) => {
       const raised = await runtime.scan(job?.data?.withinDays ?? withinDays);

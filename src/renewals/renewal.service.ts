@@ -7,12 +7,15 @@ import { PartnerType } from '../auth/roles';
 import { decide, type GateDecision } from '../transactions/gate';
 import type { LoadedFacts } from '../transactions/gate.facts';
 import { OrderOutcome } from '../transactions/transaction.enums';
-import { loadRenewalCandidates, loadRenewalWindow, type CandidateCursor, type CandidateRecords, type RenewalCandidate, type SqlCondition } from './renewal.facts';
+import { addDays, loadRenewalCandidates, loadRenewalWindow, type CandidateCursor, type CandidateRecords, type RenewalCandidate, type SqlCondition } from './renewal.facts';
 import type { RenewalRisk } from './renewal.types';
 import { queryRows } from '../db/query';
+import { todayUtc } from '../agreements/current';
+import { subscriptionOf, type SubscriptionJson, type SubscriptionRecord } from '../transactions/transaction.queries';
 
 export const DEFAULT_WINDOW_DAYS = 60;
-export const MAX_WINDOW_DAYS = 366;
+/** The longest term, three years (DESIGN.md section 12): 1,096 days. */
+export const MAX_WINDOW_DAYS = 1_096;
 
 /** Serializes renewal-alert inserts so that cursor order is commit order (as src/alerts/alert.record.ts does for blocked orders). */
 const RENEWAL_ALERT_SEQUENCE_LOCK = 7_302_118_403;
@@ -145,6 +148,31 @@ export class RenewalRiskService {
       },
     };
   }
+}
+
+/**
+ * Subscriptions with auto-renew off ending within the window (DESIGN.md section 12):
+ * not renewal risks (they will not renew), but listed beside them, soonest end first,
+ * under the same scope as `renewalRisks`. One statement.
+ */
+export async function endingSubscriptions(
+  service: RenewalRiskService,
+  em: EntityManager,
+  args: { partnerId?: string | null; withinDays?: number | null; first?: number | null },
+  now: Date = new Date(),
+): Promise<SubscriptionRecord[]> {
+  const limit = pageSize(args.first);
+  const days = checkWindow(args.withinDays);
+  const scope = await service.scope(args.partnerId);
+  const today = todayUtc(now);
+  const rows = await queryRows<{ s: SubscriptionJson }>(
+    em,
+    `select row_to_json(s) as s from subscriptions s
+      where s.status = 'ENDING' and s.renews_on >= ?::date and s.renews_on <= ?::date and ${scope.sql}
+      order by s.renews_on, s.id limit ?`,
+    [today, addDays(today, days), ...scope.params, limit],
+  );
+  return rows.map((r) => subscriptionOf(r.s));
 }
 
 /**

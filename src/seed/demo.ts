@@ -11,7 +11,8 @@ import { Channel } from '../acceptance/acceptance.enums';
 import { Setting } from '../db/setting.entity';
 import { AcceptanceSubmission } from '../acceptance/acceptance.entity';
 import { Order, Subscription } from '../transactions/transaction.entity';
-import { BlockReason, OrderOutcome, TransactionKind } from '../transactions/transaction.enums';
+import { BillingCycle, BlockReason, OrderOutcome, SubscriptionStatus, TermDuration, TransactionKind } from '../transactions/transaction.enums';
+import { termEnd } from '../transactions/windows';
 import { AlertService } from '../alerts/alert.service';
 import { recordBlockedOrderAlert } from '../alerts/alert.record';
 import { enqueueAcceptanceSync } from '../partner-center/outbox';
@@ -196,7 +197,35 @@ async function seed(em: EntityManager): Promise<DemoSeed> {
     offerId: 'O365_E3',
     seats: 40,
     renewsOn: dayFromToday(45),
+    termStartedAt: new Date(Date.now() - 320 * 86_400_000),
+    seatLots: [{ seats: 40, addedAt: new Date(Date.now() - 320 * 86_400_000).toISOString() }],
   });
+
+  // New commerce (DESIGN.md section 12): Fourth Coffee with Contoso, each term and its
+  // billing; one bought two days ago (inside its 7-day windows), one a month ago (outside),
+  // and one with auto-renew off (ENDING at renewsOn).
+  const newCommerce: { offerId: string; term: TermDuration; billing: BillingCycle; daysAgo: number; autoRenew?: boolean }[] = [
+    { offerId: 'M365_BP_MONTHLY', term: TermDuration.P1M, billing: BillingCycle.MONTHLY, daysAgo: 2 },
+    { offerId: 'M365_E5_ANNUAL', term: TermDuration.P1Y, billing: BillingCycle.ANNUAL, daysAgo: 30 },
+    { offerId: 'D365_SALES_TRIENNIAL', term: TermDuration.P3Y, billing: BillingCycle.TRIENNIAL, daysAgo: 100 },
+    { offerId: 'TEAMS_ESS_ENDING', term: TermDuration.P1Y, billing: BillingCycle.MONTHLY, daysAgo: 60, autoRenew: false },
+  ];
+  for (const n of newCommerce) {
+    const started = new Date(Date.now() - n.daysAgo * 86_400_000);
+    em.create(Subscription, {
+      customer: fourthCoffee,
+      partner: partners.get('direct')!,
+      offerId: n.offerId,
+      seats: 5,
+      termDuration: n.term,
+      billingCycle: n.billing,
+      autoRenew: n.autoRenew ?? true,
+      status: n.autoRenew === false ? SubscriptionStatus.ENDING : SubscriptionStatus.ACTIVE,
+      termStartedAt: started,
+      seatLots: [{ seats: 5, addedAt: started.toISOString() }],
+      renewsOn: termEnd(started, n.term),
+    });
+  }
 
   // Fabrikam handed Tailspin's acceptance to Northwind, which has not reviewed it yet.
   em.create(AcceptanceSubmission, {

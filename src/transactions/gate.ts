@@ -2,6 +2,7 @@ import type { Channel } from '../acceptance/acceptance.enums';
 import type { AgreementType } from '../agreements/agreement.enums';
 import { reacceptanceRequired, requiredType, typeAccepted, type PolicyRule } from '../policy/policy.rules';
 import { BlockReason, OrderOutcome, TransactionKind, TransactionWarning } from './transaction.enums';
+import { cancellationWindowClosed, type SubscriptionWindowFacts } from './windows';
 
 /**
  * The transaction gate of DESIGN.md sections 5 and 10: one pure function of the facts,
@@ -50,6 +51,13 @@ export interface GateFacts {
   existingCustomer: boolean;
   /** Set when a reseller places the order through the billing partner. */
   reseller: { linkedToProvider: boolean; servesCustomer: boolean } | null;
+  /**
+   * The subscription changed or cancelled, with its windows (DESIGN.md section 12), and
+   * the seats asked for. Absent (facts gathered before new commerce, renewals, purchases):
+   * no window is judged, so such facts are answered exactly as before.
+   */
+  subscription?: SubscriptionWindowFacts | null;
+  quantity?: number;
 }
 
 export interface GateDecision {
@@ -150,7 +158,29 @@ export function gateRequiredType(
   return requiredType(rule, acceptance.status === 'ACTIVE' ? acceptance.type : null);
 }
 
+/** Row 7: the reseller is not linked to the provider, or does not serve the customer. */
+const resellerUnauthorized = (facts: GateFacts) => !!facts.reseller && (!facts.reseller.linkedToProvider || !facts.reseller.servesCustomer);
+
+/** The last row of section 5's table: a seat decrease or a cancellation outside its window. */
+function windowClosed(facts: GateFacts): boolean {
+  const s = facts.subscription;
+  if (!s || (facts.kind !== TransactionKind.CANCELLATION && facts.kind !== TransactionKind.SEAT_CHANGE)) return false;
+  return cancellationWindowClosed(facts.kind, s, facts.quantity ?? s.seats, facts.requestedAt);
+}
+
+/**
+ * A cancellation needs no acceptance (section 12): it is judged by reseller authorization
+ * and its window only, under no policy rule.
+ */
+function decideCancellation(facts: GateFacts): GateDecision {
+  const blockReasons: BlockReason[] = [];
+  if (resellerUnauthorized(facts)) blockReasons.push(BlockReason.RESELLER_NOT_AUTHORIZED);
+  if (windowClosed(facts)) blockReasons.push(BlockReason.CANCELLATION_WINDOW_CLOSED);
+  return { outcome: blockReasons.length ? OrderOutcome.BLOCKED : OrderOutcome.COMPLETED, blockReasons, warnings: [], requiredAgreement: null, policyRule: null };
+}
+
 export function decide(facts: GateFacts): GateDecision {
+  if (facts.kind === TransactionKind.CANCELLATION) return decideCancellation(facts);
   const blockReasons: BlockReason[] = [];
   const warnings: TransactionWarning[] = [];
   const policyBlocks: BlockReason[] = [];
@@ -174,11 +204,12 @@ export function decide(facts: GateFacts): GateDecision {
   }
 
   // Row 7: not an acceptance rule, so neither AUTO_RENEWAL, national clouds nor the enforcement date lift it.
-  if (facts.reseller && (!facts.reseller.linkedToProvider || !facts.reseller.servesCustomer)) {
-    blockReasons.push(BlockReason.RESELLER_NOT_AUTHORIZED);
-  }
+  if (resellerUnauthorized(facts)) blockReasons.push(BlockReason.RESELLER_NOT_AUTHORIZED);
   // Section 10's rows come after reseller authorization in the table.
   blockReasons.push(...policyBlocks);
+
+  // The window row: the vendor's rule, not an acceptance rule, so neither national clouds nor the enforcement date lift it.
+  if (windowClosed(facts)) blockReasons.push(BlockReason.CANCELLATION_WINDOW_CLOSED);
 
   // Row 9.
   if (before) warnings.push(TransactionWarning.BEFORE_ENFORCEMENT);

@@ -4,9 +4,10 @@ import { Customer } from '../customers/customer.entity';
 import { Partner, User } from '../partners/partner.entity';
 import { AcceptancePolicyRule } from '../policy/policy.entity';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
+import type { SeatLot } from './windows';
 import { Channel } from '../acceptance/acceptance.enums';
 import { DateScalar } from '../common/scalars';
-import { BlockReason, OrderOutcome, SubscriptionStatus, TransactionKind, TransactionWarning } from './transaction.enums';
+import { BillingCycle, BlockReason, OrderOutcome, SubscriptionStatus, TermDuration, TransactionKind, TransactionWarning } from './transaction.enums';
 
 /** A product subscription created by a completed NEW_PURCHASE. */
 // Named ProductSubscription in GraphQL: `Subscription` is the root type of graphql-ws operations.
@@ -17,7 +18,7 @@ import { BlockReason, OrderOutcome, SubscriptionStatus, TransactionKind, Transac
 @Index({ properties: ['partner', 'renewsOn'] })
 @Index({ properties: ['reseller', 'renewsOn'] })
 export class Subscription {
-  [OptionalProps]?: 'id' | 'status' | 'createdAt';
+  [OptionalProps]?: 'id' | 'status' | 'createdAt' | 'termDuration' | 'billingCycle' | 'autoRenew' | 'seatLots';
 
   @Field(() => ID, { description: 'The subscription id' })
   @PrimaryKey({ type: 'uuid' })
@@ -41,12 +42,32 @@ export class Subscription {
   @Property()
   seats!: number;
 
-  @Field(() => SubscriptionStatus, { description: 'ACTIVE, or CANCELLED (e.g. by a withdrawal)' })
+  @Field(() => SubscriptionStatus, { description: 'ACTIVE; ENDING (auto-renew off: it ends at renewsOn), then EXPIRED; or CANCELLED (inside its window, or by a withdrawal)' })
   @Enum({ items: () => SubscriptionStatus })
   status: SubscriptionStatus = SubscriptionStatus.ACTIVE;
 
-  /** End of the current one-year term, extended by renewals. */
-  @Field(() => DateScalar, { description: 'End of the current one-year term; renewals extend it by a year' })
+  @Field(() => TermDuration, { description: 'The term: P1M, P1Y or P3Y' })
+  @Enum({ items: () => TermDuration, default: TermDuration.P1Y })
+  termDuration: TermDuration = TermDuration.P1Y;
+
+  @Field(() => BillingCycle, { description: 'How the term is billed; it fits the term' })
+  @Enum({ items: () => BillingCycle, default: BillingCycle.ANNUAL })
+  billingCycle: BillingCycle = BillingCycle.ANNUAL;
+
+  @Field({ description: 'Whether it renews at renewsOn; when off, it is ENDING and expires at renewsOn' })
+  @Property({ default: true })
+  autoRenew: boolean = true;
+
+  /** Business time of the purchase or of the last renewal: the cancellation window runs 168 hours from it. */
+  @Property({ columnType: 'timestamptz' })
+  termStartedAt!: Date;
+
+  /** Seats by when they were added (purchase, renewal or mid-term), each with its own 168-hour window; see windows.ts. */
+  @Property({ type: 'json', default: '[]' })
+  seatLots: SeatLot[] = [];
+
+  /** The end of the current term (its start plus the term), extended by renewals. */
+  @Field(() => DateScalar, { description: 'The end of the current term: its start plus the term; renewals extend it by the next term' })
   @Property({ type: 'date', index: true })
   renewsOn!: string;
 
@@ -142,4 +163,40 @@ export class Order {
   /** Hash of the request under the key, so a different request reusing a key is a CONFLICT. */
   @Property()
   requestHash!: string;
+}
+
+/**
+ * What happened to a subscription outside an order, for the audit trail of its customer
+ * and billing partner (src/audit): auto-renew turned off or on, a cancellation by a
+ * withdrawal. Orders (CANCELLATION among them) are their own record.
+ */
+@Entity({ tableName: 'subscription_events' })
+@Index({ properties: ['customer', 'partner'] })
+export class SubscriptionEvent {
+  [OptionalProps]?: 'id' | 'note';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @ManyToOne(() => Subscription, { deleteRule: 'cascade' })
+  subscription!: Subscription;
+
+  @ManyToOne(() => Customer, { deleteRule: 'cascade' })
+  customer!: Customer;
+
+  @ManyToOne(() => Partner)
+  partner!: Partner;
+
+  /** An AuditEvent value: SUBSCRIPTION_CANCELLED, AUTO_RENEW_OFF, AUTO_RENEW_ON. */
+  @Property({ type: 'text' })
+  event!: string;
+
+  @Property({ columnType: 'timestamptz' })
+  at!: Date;
+
+  @ManyToOne(() => User, { nullable: true })
+  actor?: User | null;
+
+  @Property({ type: 'text', nullable: true })
+  note?: string | null = null;
 }

@@ -114,9 +114,19 @@ export interface GateQuery {
   kind: TransactionKind;
   channel: Channel;
   requestedAt: Date;
+  /** The subscription changed, renewed or cancelled (its windows), and the seats asked for. */
+  subscription?: SubscriptionJson | null;
+  quantity?: number;
 }
 
 /** The gate's facts from what `readAttemptFacts` read; the decision itself is the pure `decide` in gate.ts. */
 export function gateFacts(facts: AttemptFacts, q: GateQuery): LoadedFacts {
-  return gateFactsOf(facts.gate, q, facts.current, facts.rules);
+  const loaded = gateFactsOf(facts.gate, q, facts.current, facts.rules);
+  const s = q.subscription;
+  if (!s) return loaded;
+  return {
+    ...loaded,
+    subscription: { termStartedAt: new Date(s.term_started_at), seats: s.seats, lots: s.seat_lots ?? [] },
+    quantity: q.quantity,
+  };
 }

@@ -1,10 +1,10 @@
 import type { Feature } from '../kernel/feature';
-import { Order, Subscription } from './transaction.entity';
+import { Order, Subscription, SubscriptionEvent } from './transaction.entity';
 import { OrderResolver, SubscriptionResolver } from './transaction.resolver';
 
 /** Orders through the gate and the subscriptions they create. */
 export const transactionsFeature: Feature = {
   name: 'transactions',
-  entities: [Subscription, Order],
+  entities: [Subscription, Order, SubscriptionEvent],
   resolvers: [OrderResolver, SubscriptionResolver],
 };

@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { Channel } from '../acceptance/acceptance.enums';
-import { OrderOutcome, TransactionKind } from './transaction.enums';
+import { BillingCycle, OrderOutcome, TermDuration, TransactionKind } from './transaction.enums';
 
 /** Validated in depth by TransactionService (quantities, offer, subscription, partners). */
 @InputType({ description: 'A transaction attempt: it passes through the gate and is stored as an order' })
@@ -26,7 +26,7 @@ export class TransactionInput {
   @Field(() => String, { nullable: true, description: 'The offer bought; required for NEW_PURCHASE' })
   offerId?: string | null;
 
-  @Field(() => Int, { description: 'Seats, more than 0: bought, the new total for SEAT_CHANGE, or renewed' })
+  @Field(() => Int, { description: 'Seats, more than 0: bought, the new total for SEAT_CHANGE, or renewed (the next term\'s); 0 for CANCELLATION' })
   quantity!: number;
 
   @Field({ description: 'Client key: the same key from the same partner returns the first result and creates nothing more' })
@@ -34,6 +34,12 @@ export class TransactionInput {
 
   @Field(() => Date, { nullable: true, description: 'Business time, default now; only a platform admin may set it (to replay history)' })
   requestedAt?: Date | null;
+
+  @Field(() => TermDuration, { nullable: true, description: 'NEW_PURCHASE: the term (absent: P1Y); RENEWAL: the next term (absent: unchanged); no other kind' })
+  termDuration?: TermDuration | null;
+
+  @Field(() => BillingCycle, { nullable: true, description: "NEW_PURCHASE: the billing (absent: ANNUAL); RENEWAL: the next term's (absent: unchanged); it must fit the term" })
+  billingCycle?: BillingCycle | null;
 }
 
 @InputType({ description: 'Narrows the orders listed' })

@@ -4,7 +4,8 @@ import type { Channel } from '../acceptance/acceptance.enums';
 import type { CustomerRow } from '../customers/customer.queries';
 import { queryRows } from '../db/query';
 import type { PartnerRow } from '../partners/partner.queries';
-import type { BlockReason, OrderOutcome, SubscriptionStatus, TransactionKind, TransactionWarning } from './transaction.enums';
+import type { BillingCycle, BlockReason, OrderOutcome, SubscriptionStatus, TermDuration, TransactionKind, TransactionWarning } from './transaction.enums';
+import type { SeatLot } from './windows';
 
 /**
  * The transactions feature's hand-written SQL outside the attempt's two statements
@@ -50,6 +51,12 @@ export interface SubscriptionJson {
   renews_on: string;
   created_at: string;
   cancelled_at: string | null;
+  term_duration: TermDuration;
+  billing_cycle: BillingCycle;
+  auto_renew: boolean;
+  /** Business time of the purchase or last renewal. */
+  term_started_at: string;
+  seat_lots: SeatLot[];
 }
 
 /** A customer row as `row_to_json` writes it. */
@@ -98,6 +105,11 @@ export interface SubscriptionRecord {
   renewsOn: string;
   createdAt: Date;
   cancelledAt?: Date | null;
+  termDuration: TermDuration;
+  billingCycle: BillingCycle;
+  autoRenew: boolean;
+  termStartedAt: Date;
+  seatLots: SeatLot[];
 }
 
 /** The order as stored, from its `row_to_json`. */
@@ -137,6 +149,11 @@ export function subscriptionOf(s: SubscriptionJson): SubscriptionRecord {
     renewsOn: s.renews_on,
     createdAt: new Date(s.created_at),
     cancelledAt: s.cancelled_at ? new Date(s.cancelled_at) : null,
+    termDuration: s.term_duration,
+    billingCycle: s.billing_cycle,
+    autoRenew: s.auto_renew,
+    termStartedAt: new Date(s.term_started_at),
+    seatLots: s.seat_lots ?? [],
   };
 }
 

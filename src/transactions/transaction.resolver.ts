@@ -1,7 +1,10 @@
 import { AcceptancePolicyRule } from '../policy/policy.entity';
 import type { DescribedRule } from '../policy/policy.rules';
 import { policyRuleById } from '../policy/policy.loaders';
-import { Arg, Args, Authorized, Ctx, Field, FieldResolver, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { DateScalar } from '../common/scalars';
+import { SubscriptionService } from './subscription.service';
+import { seatsReducibleUntil, windowEnd } from './windows';
 import { Parent } from '../common/parent';
 import { ANY_ROLE, WRITERS } from '../auth/roles';
 import { ConnectionType, PageArgs } from '../common/connection';
@@ -128,8 +131,47 @@ export class OrderResolver {
   }
 }
 
+@ObjectType({ description: 'The subscription with its auto-renew as set' })
+export class SetAutoRenewPayload {
+  @Field(() => Subscription, { description: 'The subscription: ENDING with auto-renew off, ACTIVE with it on' })
+  subscription!: SubscriptionRecord;
+}
+
 @Resolver(() => Subscription)
 export class SubscriptionResolver {
+  @Authorized(WRITERS)
+  @Mutation(() => SetAutoRenewPayload, {
+    description:
+      'Turns auto-renew off (the subscription is ENDING and expires at renewsOn) or on again (ACTIVE); the billing partner (ADMIN or AGENT) or a platform admin. Not on a CANCELLED or EXPIRED subscription',
+  })
+  async setAutoRenew(
+    @Arg('subscriptionId', () => ID, { description: 'The subscription' }) subscriptionId: string,
+    @Arg('autoRenew', { description: 'Whether it renews at renewsOn' }) autoRenew: boolean,
+    @Ctx() ctx: Context,
+  ): Promise<SetAutoRenewPayload> {
+    const subscription = await new SubscriptionService(ctx.em, ctx.viewer!).setAutoRenew(subscriptionId, autoRenew);
+    ctx.loaders.clear();
+    return { subscription };
+  }
+
+  @FieldResolver(() => DateScalar, { description: 'The day (UTC) the current term started: the purchase or the last renewal' })
+  termStartedOn(@Parent() s: SubscriptionRecord): string {
+    return new Date(s.termStartedAt).toISOString().slice(0, 10);
+  }
+
+  @FieldResolver(() => Date, { description: 'Until when it can be cancelled: 168 hours (7 days) after the business time of its purchase or last renewal' })
+  cancellableUntil(@Parent() s: SubscriptionRecord): Date {
+    return windowEnd(s.termStartedAt);
+  }
+
+  @FieldResolver(() => Date, {
+    nullable: true,
+    description: 'Until when seats can be reduced: the end of the window of the seats added last (each addition has its own 168 hours)',
+  })
+  seatsReducibleUntil(@Parent() s: SubscriptionRecord): Date | null {
+    return seatsReducibleUntil(s.seatLots ?? []);
+  }
+
   @FieldResolver(() => Customer, { description: 'The customer' })
   customer(@Parent() s: SubscriptionRecord, @Ctx() ctx: Context) {
     return customerById.of(ctx).load(s.customer.id);

@@ -27,7 +27,8 @@ import {
 import { plainCustomer } from '../customers/customer.queries';
 import { Order } from './transaction.entity';
 import { queryRows } from '../db/query';
-import { OrderOutcome, SubscriptionStatus, TransactionKind } from './transaction.enums';
+import { BillingCycle, OrderOutcome, SubscriptionStatus, TermDuration, TransactionKind } from './transaction.enums';
+import { billingFits, lotsAfterChange, termEnd } from './windows';
 import type { OrderFilter, TransactionInput } from './transaction.inputs';
 
 /** Everything the gate and the order need, validated. */
@@ -41,6 +42,9 @@ interface Prepared {
   quantity: number;
   offerId: string | null;
   subscription: SubscriptionJson | null;
+  /** NEW_PURCHASE: the term and billing; RENEWAL and AUTO_RENEWAL: the next term's. */
+  termDuration: TermDuration | null;
+  billingCycle: BillingCycle | null;
 }
 
 export interface AttemptResult {
@@ -120,8 +124,10 @@ export class TransactionService {
       if (!prepared.subscription) return await this.place(this.em, facts, prepared, decision, { key, scope, hash });
       return await this.em.transactional(async (tx) => {
         // Concurrent changes of one subscription apply one after the other.
-        prepared.subscription = await this.lockSubscription(tx, prepared.subscription!.id);
-        return this.place(tx, facts, prepared, decision, { key, scope, hash });
+        prepared.subscription = await this.lockSubscription(tx, prepared.subscription!.id, prepared.kind);
+        // The windows are judged on the subscription as locked: two decreases at once cannot both spend the same reducible seats.
+        const windowed = prepared.kind === TransactionKind.SEAT_CHANGE || prepared.kind === TransactionKind.CANCELLATION;
+        return this.place(tx, facts, prepared, windowed ? decide(gateFacts(facts, prepared)) : decision, { key, scope, hash });
       });
     } catch (err) {
       if (!(err instanceof DuplicateAttempt)) throw err;
@@ -143,12 +149,10 @@ export class TransactionService {
   }
 
   /** Re-reads the subscription under a row lock (inside the transaction). */
-  private async lockSubscription(em: EntityManager, id: string): Promise<SubscriptionJson> {
+  private async lockSubscription(em: EntityManager, id: string, kind: TransactionKind): Promise<SubscriptionJson> {
     const subscription = await lockedSubscription(em, id);
     if (!subscription) throw new NotFoundError('Subscription', id, 'subscriptionId');
-    if (subscription.status !== SubscriptionStatus.ACTIVE) {
-      throw new BadUserInputError(`The subscription is ${subscription.status}`, 'subscriptionId');
-    }
+    assertTransactable(subscription, kind);
     return subscription;
   }
 
@@ -186,7 +190,9 @@ export class TransactionService {
     const params: unknown[] = [];
     // The subscription as it is after this statement.
     let subscription = p.subscription;
+    const at = p.requestedAt.toISOString();
     if (completed && p.kind === TransactionKind.NEW_PURCHASE) {
+      const term = p.termDuration ?? TermDuration.P1Y;
       subscription = {
         id: randomUUID(),
         customer_id: p.customer.id,
@@ -195,24 +201,49 @@ export class TransactionService {
         offer_id: p.offerId!,
         seats: p.quantity,
         status: SubscriptionStatus.ACTIVE,
-        renews_on: plusOneYear(p.requestedAt),
+        renews_on: termEnd(p.requestedAt, term),
         created_at: order.createdAt.toISOString(),
         cancelled_at: null,
+        term_duration: term,
+        billing_cycle: p.billingCycle ?? BillingCycle.ANNUAL,
+        auto_renew: true,
+        term_started_at: at,
+        seat_lots: [{ seats: p.quantity, addedAt: at }],
       };
       order.subscription = { id: subscription.id };
       cte = `subscription as (
-        insert into subscriptions (id, customer_id, partner_id, reseller_id, offer_id, seats, status, renews_on, created_at)
-        select ?::uuid, ?::uuid, ?::uuid, ?::uuid, ?::text, ?::int, ?::text, ?::date, ?::timestamptz from placed returning id)`;
+        insert into subscriptions (id, customer_id, partner_id, reseller_id, offer_id, seats, status, renews_on, created_at,
+                                   term_duration, billing_cycle, auto_renew, term_started_at, seat_lots)
+        select ?::uuid, ?::uuid, ?::uuid, ?::uuid, ?::text, ?::int, ?::text, ?::date, ?::timestamptz, ?::text, ?::text, true, ?::timestamptz, ?::jsonb
+          from placed returning id)`;
       const s = subscription;
-      params.push(s.id, s.customer_id, s.partner_id, s.reseller_id, s.offer_id, s.seats, s.status, s.renews_on, order.createdAt);
+      params.push(s.id, s.customer_id, s.partner_id, s.reseller_id, s.offer_id, s.seats, s.status, s.renews_on, order.createdAt,
+        s.term_duration, s.billing_cycle, s.term_started_at, JSON.stringify(s.seat_lots));
     } else if (completed && p.kind === TransactionKind.SEAT_CHANGE) {
-      subscription = { ...p.subscription!, seats: p.quantity };
-      cte = 'subscription as (update subscriptions set seats = ? where id = ? and exists (select 1 from placed) returning id)';
-      params.push(subscription.seats, subscription.id);
+      const was = p.subscription!;
+      subscription = { ...was, seats: p.quantity, seat_lots: lotsAfterChange(was.seat_lots ?? [], was.seats, p.quantity, p.requestedAt) };
+      cte = 'subscription as (update subscriptions set seats = ?, seat_lots = ?::jsonb where id = ? and exists (select 1 from placed) returning id)';
+      params.push(subscription.seats, JSON.stringify(subscription.seat_lots), subscription.id);
+    } else if (completed && p.kind === TransactionKind.CANCELLATION) {
+      subscription = { ...p.subscription!, status: SubscriptionStatus.CANCELLED, cancelled_at: at };
+      cte = `subscription as (update subscriptions set status = 'CANCELLED', cancelled_at = ? where id = ? and exists (select 1 from placed) returning id)`;
+      params.push(p.requestedAt, subscription.id);
     } else if (completed) {
-      subscription = { ...p.subscription!, renews_on: plusOneYear(p.subscription!.renews_on) };
-      cte = 'subscription as (update subscriptions set renews_on = ? where id = ? and exists (select 1 from placed) returning id)';
-      params.push(subscription.renews_on, subscription.id);
+      // A renewal starts the next term: its term, billing and seats (a RENEWAL may change them), a fresh window.
+      const was = p.subscription!;
+      const term = p.termDuration ?? was.term_duration;
+      subscription = {
+        ...was,
+        seats: p.quantity,
+        renews_on: termEnd(was.renews_on, term),
+        term_duration: term,
+        billing_cycle: p.billingCycle ?? was.billing_cycle,
+        term_started_at: at,
+        seat_lots: [{ seats: p.quantity, addedAt: at }],
+      };
+      cte = `subscription as (update subscriptions set renews_on = ?, seats = ?, term_duration = ?, billing_cycle = ?, term_started_at = ?, seat_lots = ?::jsonb
+        where id = ? and exists (select 1 from placed) returning id)`;
+      params.push(subscription.renews_on, subscription.seats, subscription.term_duration, subscription.billing_cycle, p.requestedAt, JSON.stringify(subscription.seat_lots), subscription.id);
     } else {
       // Same statement, so the same transaction: no blocked order without its alert, no alert without its order.
       cte = alertOfOrderCtes('placed');
@@ -276,7 +307,16 @@ export class TransactionService {
   /** Validation in the order of the input; answers with the coded error of the first problem. */
   private prepare(input: TransactionInput, facts: AttemptFacts, requestedAt: Date): Prepared {
     const kind = input.kind;
-    if (!Number.isInteger(input.quantity) || input.quantity < 1) throw new BadUserInputError('quantity must be more than 0', 'quantity');
+    if (kind === TransactionKind.CANCELLATION) {
+      if (input.quantity !== 0) throw new BadUserInputError('quantity must be 0 for CANCELLATION', 'quantity');
+    } else if (!Number.isInteger(input.quantity) || input.quantity < 1) throw new BadUserInputError('quantity must be more than 0', 'quantity');
+    const termed = kind === TransactionKind.NEW_PURCHASE || kind === TransactionKind.RENEWAL;
+    for (const field of ['termDuration', 'billingCycle'] as const) {
+      if (input[field] && !termed) throw new BadUserInputError(`${field} is only for NEW_PURCHASE and RENEWAL`, field);
+    }
+    if (input.termDuration && !Object.values(TermDuration).includes(input.termDuration)) throw new BadUserInputError('termDuration is not a known term', 'termDuration');
+    if (input.billingCycle && !Object.values(BillingCycle).includes(input.billingCycle)) throw new BadUserInputError('billingCycle is not a known billing cycle', 'billingCycle');
+    if (kind === TransactionKind.NEW_PURCHASE) checkBilling(input.termDuration ?? TermDuration.P1Y, input.billingCycle ?? BillingCycle.ANNUAL);
     let offerId: string | null = null;
     if (kind === TransactionKind.NEW_PURCHASE) {
       offerId = (input.offerId ?? '').trim();
@@ -293,9 +333,18 @@ export class TransactionService {
     if (kind !== TransactionKind.NEW_PURCHASE) {
       subscription = facts.subscription;
       if (!subscription) throw new NotFoundError('Subscription', input.subscriptionId!, 'subscriptionId');
-      if (subscription.status !== SubscriptionStatus.ACTIVE) {
-        throw new BadUserInputError(`The subscription is ${subscription.status}`, 'subscriptionId');
-      }
+      assertTransactable(subscription, kind);
+    }
+    let termDuration: TermDuration | null = null;
+    let billingCycle: BillingCycle | null = null;
+    if (kind === TransactionKind.NEW_PURCHASE) {
+      termDuration = input.termDuration ?? TermDuration.P1Y;
+      billingCycle = input.billingCycle ?? BillingCycle.ANNUAL;
+    } else if (subscription && kind !== TransactionKind.SEAT_CHANGE && kind !== TransactionKind.CANCELLATION) {
+      // The next term: as asked, else as the current one.
+      termDuration = input.termDuration ?? subscription.term_duration;
+      billingCycle = input.billingCycle ?? subscription.billing_cycle;
+      checkBilling(termDuration, billingCycle);
     }
     return {
       customer,
@@ -307,6 +356,8 @@ export class TransactionService {
       quantity: input.quantity,
       offerId,
       subscription,
+      termDuration,
+      billingCycle,
     };
   }
 
@@ -365,6 +416,25 @@ export class TransactionService {
   }
 }
 
+/** A billing cycle must fit the term (DESIGN.md section 12): BAD_USER_INPUT naming `billingCycle`. */
+function checkBilling(term: TermDuration, billing: BillingCycle): void {
+  if (!billingFits(term, billing)) throw new BadUserInputError(`billingCycle ${billing} does not fit the term ${term}`, 'billingCycle');
+}
+
+/**
+ * Whether a subscription takes a transaction of `kind`: cancelled and expired ones take
+ * none; an ENDING one (auto-renew off) is neither renewed nor auto-renewed (turn auto-renew
+ * on first), but its seats may change and it may be cancelled inside its window.
+ */
+function assertTransactable(s: SubscriptionJson, kind: TransactionKind): void {
+  if (s.status === SubscriptionStatus.CANCELLED || s.status === SubscriptionStatus.EXPIRED) {
+    throw new BadUserInputError(`The subscription is ${s.status}`, 'subscriptionId');
+  }
+  if (s.status === SubscriptionStatus.ENDING && (kind === TransactionKind.RENEWAL || kind === TransactionKind.AUTO_RENEWAL)) {
+    throw new BadUserInputError('The subscription is ENDING (auto-renew is off): turn auto-renew on to renew it', 'subscriptionId');
+  }
+}
+
 /** NOT_FOUND when the named partner does not exist (or the id is no UUID), BAD_USER_INPUT when it is of another type. */
 /**
  * The named partner exists and is of one of `types`. A partner user naming a partner of
@@ -387,6 +457,8 @@ export function requestHash(input: TransactionInput): string {
     input.offerId ?? null,
     input.quantity,
     input.requestedAt ? new Date(input.requestedAt).toISOString() : null,
+    // Appended only when sent, so keys of requests from before new commerce hash as they did.
+    ...(input.termDuration || input.billingCycle ? [input.termDuration ?? null, input.billingCycle ?? null] : []),
   ];
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }

@@ -1,4 +1,4 @@
-import { aBlockedOrder, aCustomer, anAcceptance, anAgreement, aLink, aPartner, aPartnerToken } from '../factories';
+import { aBlockedOrder, aCustomer, anAcceptance, anAgreement, aLink, aPartner, aPartnerToken, aSubscription } from '../factories';
 import { analystToken, platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
 import { gatewaySchema } from '../../src/gateway';
 import { PartnerType, Role } from '../../src/auth/roles';
@@ -35,6 +35,8 @@ interface World {
   alertId: string;
   /** An open attestation of the partner, for another customer of its (attestationCustomer). */
   attestationId: string;
+  /** A subscription of `customer` billed by `partner` (setAutoRenew). */
+  subscriptionId: string;
 }
 
 let gw: TestGateway;
@@ -65,7 +67,8 @@ async function aWorld(): Promise<World> {
   });
   await em.flush();
   const attestationId = await anAttestationOf(partner);
-  return { partner, foreign, provider, reseller, customer, indirectCustomer, template, acceptance, submissionId: submission.id, alertId, attestationId };
+  const subscription = await aSubscription(gw, { customer, partner });
+  return { partner, foreign, provider, reseller, customer, indirectCustomer, template, acceptance, submissionId: submission.id, alertId, attestationId, subscriptionId: subscription.id };
 }
 
 /**
@@ -257,11 +260,24 @@ const CASES: Case[] = [
     expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'NOT_FOUND' },
   },
   {
+    field: 'endingSubscriptions',
+    query: 'query ($partnerId: ID) { endingSubscriptions(partnerId: $partnerId) { id } }',
+    variables: (w) => ({ partnerId: w.partner.id }),
+    expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'NOT_FOUND' },
+  },
+  {
     // The world's partner has no Partner Center connection: whoever may reconcile it is told so (test/reconciliation has the connected cases).
     field: 'reconcilePartnerCenter',
     query: 'mutation ($partnerId: ID) { reconcilePartnerCenter(partnerId: $partnerId) { checked } }',
     variables: (w) => ({ partnerId: w.partner.id }),
     expected: { admin: 'BAD_USER_INPUT', analyst: 'FORBIDDEN', ADMIN: 'BAD_USER_INPUT', AGENT: 'FORBIDDEN', VIEWER: 'FORBIDDEN', foreign: 'NOT_FOUND' },
+  },
+  {
+    field: 'setAutoRenew',
+    query: 'mutation ($id: ID!) { setAutoRenew(subscriptionId: $id, autoRenew: false) { subscription { id status } } }',
+    variables: (w) => ({ id: w.subscriptionId }),
+    // The billing partner's ADMIN or AGENT (and platform admins); another tenant's subscription looks missing.
+    expected: { admin: 'ok', analyst: 'FORBIDDEN', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'FORBIDDEN', foreign: 'NOT_FOUND' },
   },
   {
     field: 'scanRenewalRisks',
@@ -382,6 +398,7 @@ const ARGUMENT_CASES: ArgumentCase[] = [
   },
   { argument: 'complianceSummary(partnerId)', query: 'query ($p: ID) { complianceSummary(partnerId: $p) { customers } }', variables: (_w, p) => ({ p }) },
   { argument: 'renewalRisks(partnerId)', query: 'query ($p: ID) { renewalRisks(partnerId: $p) { totalCount } }', variables: (_w, p) => ({ p }) },
+  { argument: 'endingSubscriptions(partnerId)', query: 'query ($p: ID) { endingSubscriptions(partnerId: $p) { id } }', variables: (_w, p) => ({ p }) },
   { argument: 'acceptanceSyncs(partnerId)', query: 'query ($p: ID) { acceptanceSyncs(partnerId: $p) { totalCount } }', variables: (_w, p) => ({ p }) },
   { argument: 'partnerCenterConnection(partnerId)', query: 'query ($p: ID) { partnerCenterConnection(partnerId: $p) { status } }', variables: (_w, p) => ({ p }) },
   {

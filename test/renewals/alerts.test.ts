@@ -81,7 +81,7 @@ describe('scanRenewalRisks', () => {
   it('only a platform admin may scan (FORBIDDEN otherwise); withinDays is validated', async () => {
     expect(await scan(gw, undefined, await aPartnerToken(direct, Role.ADMIN))).toMatchObject({ code: 'FORBIDDEN' });
     expect(await scan(gw, undefined, await analystToken())).toMatchObject({ code: 'FORBIDDEN' });
-    expect(await scan(gw, 400)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'withinDays' });
+    expect(await scan(gw, 1_097)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'withinDays' });
     expect(await count()).toBe(0);
   });
 });

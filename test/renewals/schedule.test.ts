@@ -3,7 +3,8 @@ import { startGateway, type TestGateway } from '../support/gateway';
 import { freshDatabase } from '../support/database';
 import { ConfigError, loadConfig } from '../../src/config';
 import { PartnerType } from '../../src/auth/roles';
-import { renewals, RENEWAL_SCAN_QUEUE } from '../../src/renewals/renewal.runtime';
+import { renewals, RENEWAL_SCAN_QUEUE, SUBSCRIPTION_EXPIRY_QUEUE } from '../../src/renewals/renewal.runtime';
+import { SubscriptionStatus } from '../../src/transactions/transaction.enums';
 import { dayFromToday } from './ops';
 
 /** The daily scan on pg-boss 10: configuration, the schedule in the database, the worker, a clean stop. */
@@ -15,7 +16,7 @@ describe('configuration', () => {
     expect(loadConfig({ ...base, NODE_ENV: 'test' }).renewalScan).toMatchObject({ schedule: false, onStart: false });
     expect(loadConfig({ ...base, RENEWAL_SCAN_CRON: '*/5 * * * *', RENEWAL_SCAN_WITHIN_DAYS: '30' }).renewalScan).toMatchObject({ cron: '*/5 * * * *', withinDays: 30 });
     expect(() => loadConfig({ ...base, RENEWAL_SCAN_CRON: 'daily' })).toThrow(ConfigError);
-    expect(() => loadConfig({ ...base, RENEWAL_SCAN_WITHIN_DAYS: '400' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, RENEWAL_SCAN_WITHIN_DAYS: '1097' })).toThrow(ConfigError);
   });
 });
 
@@ -38,6 +39,7 @@ describe('the schedule', () => {
     const boss = renewals(first.services).boss!;
     expect((await boss.getSchedules()).map((s) => ({ name: s.name, cron: s.cron, tz: (s as typeof s & { timezone: string }).timezone }))).toEqual([
       { name: RENEWAL_SCAN_QUEUE, cron: '15 6 * * *', tz: 'UTC' },
+      { name: SUBSCRIPTION_EXPIRY_QUEUE, cron: '0 * * * *', tz: 'UTC' },
     ]);
 
     const partner = await aPartner(first, { type: PartnerType.DIRECT_BILL });
@@ -52,8 +54,15 @@ describe('the schedule', () => {
     while ((await alerts()) === 0) await new Promise((r) => setTimeout(r, 100));
     expect(await alerts()).toBe(1);
 
+    // The hourly expiry: an ENDING subscription whose renewsOn has come becomes EXPIRED when the job runs.
+    const ending = await aSubscription(first, { customer, partner, renewsOn: dayFromToday(0), autoRenew: false, status: SubscriptionStatus.ENDING });
+    await boss.send(SUBSCRIPTION_EXPIRY_QUEUE, {});
+    const status = async () => (await first.orm.em.fork().getConnection().execute<{ status: string }[]>('select status from subscriptions where id = ?', [ending.id]))[0].status;
+    while ((await status()) === 'ENDING') await new Promise((r) => setTimeout(r, 100));
+    expect(await status()).toBe('EXPIRED');
+
     await second.stop();
     gateways.pop();
-    expect((await boss.getSchedules()).length).toBe(1);
+    expect((await boss.getSchedules()).length).toBe(2);
   }, 30_000);
 });

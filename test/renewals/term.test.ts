@@ -34,7 +34,7 @@ describe('the term', () => {
     expect(await step('SEAT_CHANGE')).toBe('COMPLETED');
     expect(await renewsOn(sub)).toBe('2028-03-10');
     await replay.withdraw(customer, partner);
-    // The withdrawal cancelled it: a renewal is refused before the gate, and nothing moves.
+    // The withdrawal turned its auto-renew off (its window long closed): a renewal is refused before the gate, and nothing moves.
     const res = await gw.gql(
       `mutation ($input: TransactionInput!) { attemptTransaction(input: $input) { order { outcome } } }`,
       { input: { customerId: customer.id, partnerId: partner.id, kind: 'RENEWAL', subscriptionId: sub, quantity: 1, idempotencyKey: 'after-withdrawal' } },

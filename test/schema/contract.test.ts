@@ -21,9 +21,6 @@ import {
  * the test until it is removed.
  */
 const KNOWN_MISSING: Record<string, string> = {
-  CustomerSubscriptions: 'issue 22 (new-commerce terms)',
-  SetAutoRenew: 'issue 22 (new-commerce terms)',
-  WithdrawAcceptanceUnderCommerce: 'issue 22 (new-commerce terms)',
   AcceptanceEvidence: 'issue 20 (proof of acceptance)',
   VerifyAuditTrail: 'issue 20 (proof of acceptance)',
 };
@@ -34,14 +31,6 @@ const KNOWN_MISSING: Record<string, string> = {
  */
 const KNOWN_MISSING_VOCABULARY: Record<string, string> = {
   EvidenceSource: 'issue 20',
-  'TransactionKind.CANCELLATION': 'issue 22',
-  'SubscriptionStatus.ENDING': 'issue 22',
-  'SubscriptionStatus.EXPIRED': 'issue 22',
-  'BlockReason.CANCELLATION_WINDOW_CLOSED': 'issue 22',
-  'TransactionInput.termDuration': 'issue 22',
-  'TransactionInput.billingCycle': 'issue 22',
-  TermDuration: 'issue 22',
-  BillingCycle: 'issue 22',
 };
 
 const ROOT = join(__dirname, '../..');
