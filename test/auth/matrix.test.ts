@@ -266,11 +266,12 @@ const CASES: Case[] = [
     expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'NOT_FOUND' },
   },
   {
-    // The world's partner has no Partner Center connection: whoever may reconcile it is told so (test/reconciliation has the connected cases).
+    // The world's partner is connected (attestations need it) but this gateway has no CREDENTIALS_KEY: whoever may
+    // reconcile it gets past authorization and is told the credentials cannot be read (test/reconciliation has the working cases).
     field: 'reconcilePartnerCenter',
     query: 'mutation ($partnerId: ID) { reconcilePartnerCenter(partnerId: $partnerId) { checked } }',
     variables: (w) => ({ partnerId: w.partner.id }),
-    expected: { admin: 'BAD_USER_INPUT', analyst: 'FORBIDDEN', ADMIN: 'BAD_USER_INPUT', AGENT: 'FORBIDDEN', VIEWER: 'FORBIDDEN', foreign: 'NOT_FOUND' },
+    expected: { admin: 'NOT_APPLICABLE', analyst: 'FORBIDDEN', ADMIN: 'NOT_APPLICABLE', AGENT: 'FORBIDDEN', VIEWER: 'FORBIDDEN', foreign: 'NOT_FOUND' },
   },
   {
     field: 'setAutoRenew',
