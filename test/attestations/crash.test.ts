@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { PartnerCenterSimulator } from '../../simulator';
 import { initOrm } from '../../src/db/orm';
@@ -9,6 +8,7 @@ import { queryRows } from '../../src/db/query';
 import { freshDatabase } from '../support/database';
 import { gql, type TestGateway } from '../support/gateway';
 import { anAttestWorld, eventually, ONE, REQUEST, signatory } from './support';
+import { spawnGatewayChild } from '../partner-center/support';
 import { connectOnSim, MCA_TEMPLATE_ID, simConfig, startSim, startSimGateway } from './sim-support';
 
 /**
@@ -38,21 +38,9 @@ afterAll(async () => {
 });
 
 test('a gateway killed between customer accepted and agreement created records exactly once after restart, replaying the stored MS-RequestId', async () => {
-  child = spawn(process.execPath, ['-r', 'reflect-metadata', '-r', '@swc-node/register', join(__dirname, '../partner-center/gateway-child.ts')], {
-    cwd: join(__dirname, '../..'),
-    env: { ...process.env, CHILD_CONFIG: JSON.stringify(simConfig(sim, db.url)) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child!.stdout!.on('data', (d) => {
-      out += d;
-      const m = /ready (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child!.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
-  });
-  const url = `http://127.0.0.1:${port}/graphql`;
+  const started = await spawnGatewayChild(simConfig(sim, db.url));
+  child = started.child;
+  const url = started.url;
   // Fixtures through an ORM of our own: no gateway (and no follower) in this process yet.
   orm = await initOrm(db.url, entities);
   const target = { orm } as unknown as Gateway;

@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { initOrm } from '../../src/db/orm';
 import { entities } from '../../src/features';
@@ -10,7 +9,7 @@ import { gql, type TestGateway } from '../support/gateway';
 import { Role } from '../../src/auth/roles';
 import { AgreementType } from '../../src/agreements/agreement.enums';
 import { MCA_TEMPLATE_ID, startPartnerCenterSimulator, type PartnerCenterSimulator } from '../../simulator';
-import { aConnectedPartner, CONFIRM, CONNECT, confirmationsOf, eventually, pcConfig, startPcGateway, SYNC_OF } from './support';
+import { aConnectedPartner, CONFIRM, CONNECT, confirmationsOf, eventually, pcConfig, spawnGatewayChild, startPcGateway, SYNC_OF } from './support';
 
 const contact = { firstName: 'Alan', lastName: 'Turing', email: 'alan@example.com' };
 
@@ -76,21 +75,9 @@ describe('a gateway killed during delivery', () => {
 
   test('the delivery it started is retried by another instance with the same MS-RequestId', async () => {
     const pc = pcConfig(fake, { jobExpireSeconds: 2, maintenanceIntervalSeconds: 1 });
-    child = spawn(process.execPath, ['-r', 'reflect-metadata', '-r', '@swc-node/register', join(__dirname, 'gateway-child.ts')], {
-      cwd: join(__dirname, '../..'),
-      env: { ...process.env, CHILD_CONFIG: JSON.stringify({ databaseUrl: db.url, partnerCenter: pc }) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      child!.stdout!.on('data', (d) => {
-        out += d;
-        const m = /ready (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child!.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
-    });
-    const url = `http://127.0.0.1:${port}/graphql`;
+    const started = await spawnGatewayChild({ databaseUrl: db.url, partnerCenter: pc });
+    child = started.child;
+    const url = started.url;
     // Fixtures through an ORM of our own: no gateway (and no delivery worker) in this process yet.
     orm = await initOrm(db.url, entities);
     const target = { orm } as unknown as Gateway;

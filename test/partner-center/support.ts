@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { loadConfig, type Config, type PartnerCenterConfig } from '../../src/config';
 import { createGateway } from '../../src/gateway';
@@ -114,3 +116,25 @@ export const confirmationsOf = (sim: PartnerCenterSimulator, customerTenantId?: 
 export const tokenRequestsOf = (sim: PartnerCenterSimulator, tenantId?: string): RecordedRequest[] =>
   sim.requests.filter((r) => /\/oauth2\/(v2\.0\/)?token$/.test(r.path) && (!tenantId || r.path.startsWith(`/${tenantId}/`)));
 
+
+/**
+ * A gateway in a child process (test/partner-center/gateway-child.ts) with these config overrides,
+ * so a test can SIGKILL it mid-call; answers the child and its GraphQL URL once it listens.
+ */
+export async function spawnGatewayChild(overrides: Partial<Config>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['-r', 'reflect-metadata', '-r', '@swc-node/register', join(__dirname, 'gateway-child.ts')], {
+    cwd: join(__dirname, '../..'),
+    env: { ...process.env, CHILD_CONFIG: JSON.stringify(overrides) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /ready (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}/graphql` };
+}
