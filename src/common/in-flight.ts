@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * Work a plain HTTP route does for one request (an export, an import), tracked so that
  * the gateway's stop can end it: at stop, each is told to abort through its signal and
@@ -36,4 +38,11 @@ export class InFlight {
   get size(): number {
     return this.running.size;
   }
+}
+
+/** A controller whose signal many concurrent calls listen on (each upstream call joins it with AbortSignal.any). */
+export function stoppingSignal(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

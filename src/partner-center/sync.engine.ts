@@ -1,3 +1,4 @@
+import { stoppingSignal } from '../common/in-flight';
 import PgBoss from 'pg-boss';
 import { withStartupLock } from '../db/migrate';
 import { sessionUrl } from '../db/topology';
@@ -34,7 +35,8 @@ const BATCH = 50;
  */
 export class SyncEngine {
   private boss?: PgBoss;
-  private readonly stopping = new AbortController();
+  // Every upstream call in flight listens on it (AbortSignal.any): hundreds at once are expected, not a leak.
+  private readonly stopping = stoppingSignal();
   private readonly tokens: TokenCache;
   private readonly slots: PartnerSlots;
   private readonly delivery: DeliveryDeps;

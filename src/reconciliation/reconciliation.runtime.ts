@@ -1,3 +1,4 @@
+import { stoppingSignal } from '../common/in-flight';
 import PgBoss from 'pg-boss';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { withStartupLock } from '../db/migrate';
@@ -33,7 +34,8 @@ export class ReconciliationRuntime {
   /** How upstream is read; tests and the bench may replace it. */
   upstream: UpstreamFactory = readsFromPartnerCenter;
   private readonly running = new Set<Promise<unknown>>();
-  private readonly stopping = new AbortController();
+  // Every upstream call in flight listens on it (AbortSignal.any): hundreds at once are expected, not a leak.
+  private readonly stopping = stoppingSignal();
 
   constructor(private readonly services: Services) {
     this.metrics = new ReconciliationMetrics(services);
