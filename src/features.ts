@@ -6,6 +6,7 @@ import { agreementsFeature } from './agreements/agreement.feature';
 import { alertsFeature } from './alerts/alert.feature';
 import { auditFeature } from './audit/audit.feature';
 import { customersFeature } from './customers/customer.feature';
+import { evidenceFeature } from './evidence/evidence.feature';
 import { graphiqlFeature } from './graphiql/graphiql.feature';
 import { partnerCenterFeature } from './partner-center/partner-center.feature';
 import { partnersFeature } from './partners/partner.feature';
@@ -31,6 +32,7 @@ export const features: readonly Feature<unknown>[] = [
   auditFeature,
   partnerCenterFeature,
   reportsFeature,
+  evidenceFeature,
 ];
 
 /** Every entity of the domain; the migrations must bring a database to exactly these. */

@@ -20,6 +20,7 @@ import type { ConfirmCustomerAcceptanceInput, CorrectAcceptanceContactInput, Wit
 import { CONTACT_FIELDS, checkConfirmationDetails, optionalText, requiredText, templateIdOf } from './acceptance.rules';
 import { enqueueAcceptanceSync, enqueueAcceptanceSyncs } from '../partner-center/outbox';
 import { queryRows } from '../db/query';
+import { appendAuditChain } from '../audit/audit.chain';
 
 /** What a confirmation records, once validated. */
 export interface ConfirmationData {
@@ -160,6 +161,11 @@ export async function recordConfirmations(
     partnerId,
     recorded.map((r) => r.id),
   );
+  // The tamper-evident chain (src/audit/audit.chain.ts): CONFIRMED, SUPERSEDED (and SYNCED at once for upstream sources).
+  await appendAuditChain(
+    tx,
+    [...byCustomer.keys()].map((customerId) => ({ customerId, partnerId })),
+  );
   return { outcomes, latest: new Date(latest + 1) };
 }
 
@@ -289,6 +295,7 @@ export class AcceptanceService {
       await tx.flush();
       // The corrected contact goes to Partner Center too, queued in this same transaction.
       await enqueueAcceptanceSync(tx, acceptance);
+      await appendAuditChain(tx, [{ customerId: acceptance.customer.id, partnerId: acceptance.partner.id }]);
       return acceptance;
     });
   }
@@ -319,6 +326,7 @@ export class AcceptanceService {
         s.cancelledAt = now;
       }
       await tx.flush();
+      await appendAuditChain(tx, [{ customerId: customer.id, partnerId }]);
       return { acceptance, cancelled };
     });
   }

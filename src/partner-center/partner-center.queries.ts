@@ -2,6 +2,7 @@ import type { AgreementType } from '../agreements/agreement.enums';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ACCEPTANCE_AS_ATTESTED } from '../acceptance/acceptance.queries';
 import { queryRows } from '../db/query';
+import { appendAuditChain } from '../audit/audit.chain';
 
 /**
  * The sync engine's SQL: claiming a delivery, reading what it sends, recording its
@@ -120,21 +121,37 @@ export async function readDelivery(em: EntityManager, acceptanceId: string): Pro
   return row && deliveryOf(row);
 }
 
+/**
+ * The job's delivery reached Partner Center (SYNCED) or failed for good (FAILED), with the
+ * audit event it makes chained in the same transaction (src/audit/audit.chain.ts).
+ */
 export async function recordSynced(em: EntityManager, acceptanceId: string, jobId: string): Promise<void> {
-  await queryRows(
+  await recordOutcome(
     em,
-    `update acceptance_syncs set status = 'SYNCED', synced_at = now(), last_error = null, next_attempt_at = null, job_id = null
-      where acceptance_id = ? and job_id = ?`,
+    `update acceptance_syncs s set status = 'SYNCED', synced_at = now(), last_error = null, next_attempt_at = null, job_id = null
+       from acceptances a where a.id = s.acceptance_id and s.acceptance_id = ? and s.job_id = ? returning a.customer_id, a.partner_id`,
     [acceptanceId, jobId],
   );
 }
 
 export async function recordFailed(em: EntityManager, acceptanceId: string, jobId: string, message: string): Promise<void> {
-  await queryRows(em, `update acceptance_syncs set status = 'FAILED', last_error = ?, next_attempt_at = null, job_id = null where acceptance_id = ? and job_id = ?`, [
-    message,
-    acceptanceId,
-    jobId,
-  ]);
+  await recordOutcome(
+    em,
+    `update acceptance_syncs s set status = 'FAILED', last_error = ?, next_attempt_at = null, job_id = null
+       from acceptances a where a.id = s.acceptance_id and s.acceptance_id = ? and s.job_id = ? returning a.customer_id, a.partner_id`,
+    [message, acceptanceId, jobId],
+  );
+}
+
+async function recordOutcome(em: EntityManager, sql: string, values: unknown[]): Promise<void> {
+  await em.transactional(async (t) => {
+    const tx = t as EntityManager;
+    const rows = await queryRows<{ customer_id: string; partner_id: string }>(tx, sql, values);
+    await appendAuditChain(
+      tx,
+      rows.map((r) => ({ customerId: r.customer_id, partnerId: r.partner_id })),
+    );
+  });
 }
 
 /** Hands the sync row from `jobId` to `nextJobId`, due at `next`; false when the job no longer owned it. */
