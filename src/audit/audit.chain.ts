@@ -25,8 +25,8 @@ import { auditEventsSql } from './audit.sql';
  * units, no insignificant whitespace, strings escaped as JSON.stringify does, absent values
  * as null; instants as UTC ISO 8601 text with microseconds (`2026-12-03T14:00:00.123456Z`,
  * PostgreSQL's precision), days as `YYYY-MM-DD`. An event's canonical object:
- * `{v:1, customerId, partnerId, event, at, key, acceptanceId, actorId, field, oldValue,
- * newValue, note, facts}`; `facts` for CONFIRMED is what was confirmed (template, day agreed,
+ * `{v:1, customerId, partnerId, event, at, key, acceptanceId (null for SUBMITTED: the submission
+ * learns it on approval), actorId, field, oldValue, newValue, note, facts}`; `facts` for CONFIRMED is what was confirmed (template, day agreed,
  * the contact as confirmed (before any correction), channel, source, attestation, on behalf of); for
  * the latest CORRECTED of a field it is `{currentValue}` only when the acceptance's current
  * value no longer is the one that correction set (an edit made outside the gateway); else null.
@@ -107,7 +107,8 @@ export function canonicalEvent(e: DerivedEvent): string {
     event: e.event,
     at: e.at_text,
     key: e.key,
-    acceptanceId: e.acceptance_id,
+    // A submission learns its acceptance when approved (then APPROVED names it): not part of SUBMITTED.
+    acceptanceId: e.event === 'SUBMITTED' ? null : e.acceptance_id,
     actorId: e.actor_id,
     field: e.field,
     oldValue: e.old_value,
