@@ -1,5 +1,6 @@
 /**
- * The import rules of src/ (docs/architecture.md), checked by test/architecture/imports.test.ts.
+ * The import rules of src/ (docs/architecture.md), and the Partner Center simulator's
+ * independence from it, checked by test/architecture/imports.test.ts.
  * Type-only imports count too: a cycle of types is still a cycle a reader must untangle.
  */
 const FEATURES = '^src/(acceptance|agreements|alerts|audit|common|customers|graphiql|partner-center|partners|renewals|reports|seed|transactions)/';
@@ -49,9 +50,16 @@ module.exports = {
       from: { path: ['^src/(db|config)/', '^src/errors\\.ts$'] },
       to: { path: ['^src/(kernel|server|auth)/', FEATURES, '^src/(gateway|features|main)\\.ts$'] },
     },
+    {
+      name: 'simulator-not-to-src',
+      severity: 'error',
+      comment: "The Partner Center simulator stands for Microsoft's service: it shares no code with the gateway it tests.",
+      from: { path: '^simulator/' },
+      to: { path: '^src/' },
+    },
   ],
   options: {
-    includeOnly: '^src/',
+    includeOnly: '^(src|simulator)/',
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },

@@ -123,7 +123,7 @@ export const ACCEPTANCE_CLOUDS = `select a.id, a.partner_id, a.source, c.cloud
  * Columns: `partner_id`, `customer_tenant_id`, `partner_tenant_id`, `template_id`,
  * `date_agreed` (`YYYY-MM-DD`), the contact's four columns, `confirmed_by_id`.
  */
-export const ACCEPTANCE_AS_ATTESTED = `select a.partner_id, c.tenant_id as customer_tenant_id, p.tenant_id as partner_tenant_id, a.template_id,
+export const ACCEPTANCE_AS_ATTESTED = `select a.partner_id, a.customer_id, c.tenant_id as customer_tenant_id, p.tenant_id as partner_tenant_id, a.template_id,
        t.type as template_type, to_char(a.date_agreed, 'YYYY-MM-DD') as date_agreed, a.contact_first_name, a.contact_last_name,
        a.contact_email, a.contact_phone_number, a.confirmed_by_id
   from acceptances a join customers c on c.id = a.customer_id join partners p on p.id = a.partner_id

@@ -130,6 +130,20 @@ export interface PartnerCenterConfig {
   jobExpireSeconds: number;
   /** How often pg-boss looks for such expired jobs. */
   maintenanceIntervalSeconds: number;
+  /** PARTNER_CENTER_BUDGET_PER_MINUTE: upstream API calls per partner tenant per minute, one budget shared by every instance (default 300). */
+  budgetPerMinute?: number;
+  /** PARTNER_CENTER_MAX_WAIT_MS: the longest one call waits in process for the budget or a Retry-After before it gives up as throttled (default 60 s). */
+  maxWaitMs?: number;
+  /** PARTNER_CENTER_CALL_RETRIES: retries of one call after a timeout, a dropped connection or a 5xx (default 3, as the vendor's SDK). */
+  callRetries?: number;
+  /** PARTNER_CENTER_CALL_RETRY_BASE_MS: the first in-call retry delay, doubling (default 500, the SDK's 0.5 s, 1.5 s, 3.5 s roughly). */
+  callRetryBaseMs?: number;
+  /** PARTNER_CENTER_TOKEN_REFRESH_DAYS: every connection's delegated token is refreshed at least this often, so its refresh token never expires from idleness (default 7). */
+  tokenRefreshDays?: number;
+  /** PARTNER_CENTER_TOKEN_REFRESH_CRON: when the refresh sweep runs, in UTC (default hourly); it refreshes only the connections due. */
+  tokenRefreshCron?: string;
+  /** PARTNER_CENTER_TOKEN_REFRESH_SCHEDULE: schedule the sweep with pg-boss (default true; false under NODE_ENV=test). */
+  tokenRefreshSchedule?: boolean;
 }
 
 export type DatabasePooler = 'none' | 'transaction';
@@ -321,7 +335,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     partnerCenter: {
       url: urlVar(env, 'PARTNER_CENTER_URL', 'https://api.partnercenter.microsoft.com'),
-      tokenUrl: urlVar(env, 'PARTNER_CENTER_TOKEN_URL', 'https://login.microsoftonline.com/{tenantId}/oauth2/v2.0/token'),
+      // The v1 endpoint with `resource=`, as the vendor documents App+User and AppOnly tokens (PARTNER-CENTER.md section 6).
+      tokenUrl: urlVar(env, 'PARTNER_CENTER_TOKEN_URL', 'https://login.microsoftonline.com/{tenantId}/oauth2/token'),
       maxAttempts: intVar(env, 'PARTNER_CENTER_MAX_ATTEMPTS', 8, 1, 100),
       retryBaseMs: intVar(env, 'PARTNER_CENTER_RETRY_BASE_MS', 1000, 1, 900_000),
       credentialsKey: credentialsKey(env.CREDENTIALS_KEY),
@@ -330,6 +345,13 @@ export function loadConfig(env: Env = process.env): Config {
       pollingIntervalSeconds: 0.5,
       jobExpireSeconds: 300,
       maintenanceIntervalSeconds: 60,
+      budgetPerMinute: intVar(env, 'PARTNER_CENTER_BUDGET_PER_MINUTE', 300, 1, 1_000_000),
+      maxWaitMs: intVar(env, 'PARTNER_CENTER_MAX_WAIT_MS', 60_000, 0, 3_600_000),
+      callRetries: intVar(env, 'PARTNER_CENTER_CALL_RETRIES', 3, 0, 10),
+      callRetryBaseMs: intVar(env, 'PARTNER_CENTER_CALL_RETRY_BASE_MS', 500, 1, 60_000),
+      tokenRefreshDays: intVar(env, 'PARTNER_CENTER_TOKEN_REFRESH_DAYS', 7, 1, 80),
+      tokenRefreshCron: cronVar(env, 'PARTNER_CENTER_TOKEN_REFRESH_CRON', '17 * * * *'),
+      tokenRefreshSchedule: boolVar(env, 'PARTNER_CENTER_TOKEN_REFRESH_SCHEDULE', env.NODE_ENV !== 'test'),
     },
     auditExport: {
       maxConcurrent: intVar(env, 'EXPORT_MAX_CONCURRENT', 8, 1, 1000),

@@ -2,8 +2,19 @@ import type { PartnerCenterConfig } from '../config';
 import { redact } from './credentials';
 import { upstreamCode, upstreamMessage } from './sync.rules';
 
-/** The Partner Center scope of App+User tokens. */
-export const TOKEN_SCOPE = 'https://api.partnercenter.microsoft.com/user_impersonation offline_access';
+/**
+ * The HTTP layer under `upstream.ts`: one token request, one API exchange, nothing more
+ * (no retries, no budget, no log). Call Partner Center through `upstream.ts`.
+ */
+
+/** The resource of App+User and AppOnly tokens on the v1 token endpoint (PARTNER-CENTER.md section 6). */
+export const TOKEN_RESOURCE = 'https://api.partnercenter.microsoft.com';
+
+/** The vendor's header, marked required (PARTNER-CENTER.md section 5). */
+export const CONTRACT_VERSION = 'v1';
+
+/** `delegated`: App+User (refresh-token grant; the legacy agreement endpoints). `app-only`: client credentials (enhanced attestation). */
+export type TokenKind = 'delegated' | 'app-only';
 
 export interface Credentials {
   clientId: string;
@@ -25,18 +36,27 @@ export class TokenRequestError extends Error {
     message: string,
     readonly permanent: boolean,
     readonly oauthError?: string,
+    /** The HTTP status; undefined when there was no answer. */
+    readonly status?: number,
+    /** The AADSTS code the endpoint named (`AADSTS700082`), when it named one. */
+    readonly aadsts?: string,
   ) {
     super(message);
   }
+
+  /** A dead delegated grant: expired from idleness (AADSTS700082), revoked (AADSTS50173), or any other invalid_grant. Never retried. */
+  get deadGrant(): boolean {
+    return this.oauthError === 'invalid_grant';
+  }
 }
 
-/** The body of the confirmation POST, exactly as the vendor documents it. */
+/** The body of the confirmation POST, exactly as the vendor documents it (no `userId`: it comes from the token). */
 export interface AgreementBody {
   primaryContact: { firstName: string; lastName: string; email: string; phoneNumber?: string };
   templateId: string;
   dateAgreed: string;
-  type: 'MicrosoftCloudAgreement' | 'MicrosoftCustomerAgreement';
-  userId: string;
+  /** The template's own type, in the vendor's spelling. */
+  type: string;
 }
 
 export interface UpstreamAnswer {
@@ -46,50 +66,42 @@ export interface UpstreamAnswer {
   retryAfter: string | null;
 }
 
-export interface AgreementMetadata {
-  templateId: string;
-  agreementType: string;
-  agreementLink: string;
-  versionRank: number;
+/** A transport failure (refused, reset, timed out): the request may or may not have reached upstream. */
+export class TransportError extends Error {
+  constructor(
+    message: string,
+    readonly timedOut = false,
+  ) {
+    super(message);
+  }
 }
 
-type Observe = (operation: 'token' | 'confirm' | 'metadata', seconds: number, outcome: string) => void;
-
-/** A transport failure (refused, reset, timed out): always worth a retry. */
-export class TransportError extends Error {}
-
 /**
- * The three calls the gateway makes to Partner Center. Every message it produces
- * passes through `redact` with the secrets of the call (in every form: raw, URL-encoded,
- * JSON-escaped), so an upstream that echoes a token or the form it was sent cannot push
- * it into an error, a log line or a sync's lastError.
+ * Every message it produces passes through `redact` with the secrets of the call (in
+ * every form: raw, URL-encoded, JSON-escaped), so an upstream that echoes a token or the
+ * form it was sent cannot push it into an error, a log line or a sync's lastError.
  */
 export class PartnerCenterClient {
-  constructor(
-    private readonly config: PartnerCenterConfig,
-    private readonly observe: Observe = () => {},
-  ) {}
+  constructor(private readonly config: PartnerCenterConfig) {}
 
   tokenUrl(tenantId: string): string {
     return this.config.tokenUrl.replace('{tenantId}', encodeURIComponent(tenantId));
   }
 
-  async token(tenantId: string, creds: Credentials, signal?: AbortSignal): Promise<IssuedToken> {
-    const form = new URLSearchParams({
-      grant_type: 'refresh_token',
-      refresh_token: creds.refreshToken,
-      client_id: creds.clientId,
-      client_secret: creds.clientSecret,
-      scope: TOKEN_SCOPE,
-    });
+  /** One token request of the kind asked, from the same credentials. */
+  async token(tenantId: string, creds: Credentials, kind: TokenKind = 'delegated', signal?: AbortSignal): Promise<IssuedToken> {
+    const form =
+      kind === 'delegated'
+        ? new URLSearchParams({ resource: TOKEN_RESOURCE, grant_type: 'refresh_token', refresh_token: creds.refreshToken, client_id: creds.clientId, client_secret: creds.clientSecret })
+        : new URLSearchParams({ resource: TOKEN_RESOURCE, grant_type: 'client_credentials', client_id: creds.clientId, client_secret: creds.clientSecret });
     const secrets = [creds.clientSecret, creds.refreshToken];
     let answer: UpstreamAnswer;
     try {
-      answer = await this.call('token', this.tokenUrl(tenantId), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() }, signal);
+      answer = await this.send(this.tokenUrl(tenantId), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() }, signal);
     } catch (err) {
       throw new TokenRequestError(redact(`The token endpoint could not be reached: ${(err as Error).message}`, secrets), false);
     }
-    const body = (answer.body ?? {}) as { access_token?: unknown; expires_in?: unknown; refresh_token?: unknown; error?: unknown };
+    const body = (answer.body ?? {}) as { access_token?: unknown; expires_in?: unknown; refresh_token?: unknown; error?: unknown; error_description?: unknown; error_codes?: unknown };
     if (answer.status === 200 && typeof body.access_token === 'string') {
       const expiresIn = Number(body.expires_in) > 0 ? Number(body.expires_in) : 3600;
       return {
@@ -100,53 +112,21 @@ export class PartnerCenterClient {
       };
     }
     const oauthError = upstreamCode(body.error);
+    const aadsts = aadstsOf(body);
     const message = redact(upstreamMessage(answer.status, answer.body, answer.text, { secrets }).replace('Partner Center', 'The token endpoint'), secrets);
     // 4xx: the credentials were refused (invalid_grant, invalid_client); 429 and 5xx are passing trouble.
-    throw new TokenRequestError(oauthError ? `${message} [${oauthError}]` : message, answer.status >= 400 && answer.status < 500 && answer.status !== 429, oauthError);
-  }
-
-  async confirmAgreement(customerTenantId: string, body: AgreementBody, auth: { accessToken: string; requestId: string; correlationId: string }, signal?: AbortSignal): Promise<UpstreamAnswer> {
-    const url = `${this.config.url}/v1/customers/${encodeURIComponent(customerTenantId)}/agreements`;
-    const answer = await this.call(
-      'confirm',
-      url,
-      {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${auth.accessToken}`,
-          'content-type': 'application/json',
-          accept: 'application/json',
-          'ms-requestid': auth.requestId,
-          'ms-correlationid': auth.correlationId,
-        },
-        body: JSON.stringify(body),
-      },
-      signal,
-    ).catch((err: Error) => {
-      throw new TransportError(redact(`Partner Center could not be reached: ${err.message}`, [auth.accessToken]));
-    });
-    return { ...answer, text: redact(answer.text, [auth.accessToken]) };
-  }
-
-  async agreementTemplates(accessToken: string, correlationId: string, signal?: AbortSignal): Promise<AgreementMetadata[]> {
-    const url = `${this.config.url}/v1/agreements?agreementType=MicrosoftCloudAgreement`;
-    const answer = await this.call('metadata', url, { method: 'GET', headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json', 'ms-correlationid': correlationId } }, signal).catch(
-      (err: Error) => {
-        throw new TransportError(redact(`Partner Center could not be reached: ${err.message}`, [accessToken]));
-      },
+    throw new TokenRequestError(
+      oauthError ? `${message} [${oauthError}]` : message,
+      answer.status >= 400 && answer.status < 500 && answer.status !== 429,
+      oauthError,
+      answer.status,
+      aadsts,
     );
-    if (answer.status !== 200) throw new TransportError(upstreamMessage(answer.status, answer.body, answer.text, { secrets: [accessToken] }));
-    const items = (answer.body as { items?: unknown })?.items;
-    if (!Array.isArray(items)) throw new TransportError('Partner Center answered agreement metadata without items');
-    return items
-      .filter((i): i is AgreementMetadata => typeof i?.templateId === 'string' && i.templateId.trim() !== '' && typeof i?.agreementLink === 'string' && Number.isInteger(i?.versionRank))
-      .map((i) => ({ templateId: i.templateId.trim(), agreementType: String(i.agreementType), agreementLink: i.agreementLink, versionRank: i.versionRank }));
   }
 
-  private async call(operation: 'token' | 'confirm' | 'metadata', url: string, init: RequestInit, signal?: AbortSignal): Promise<UpstreamAnswer> {
-    const started = process.hrtime.bigint();
+  /** One HTTP exchange; a TransportError when no answer came (timed out, refused, dropped). */
+  async send(url: string, init: RequestInit, signal?: AbortSignal): Promise<UpstreamAnswer> {
     const timeout = AbortSignal.timeout(this.config.timeoutMs);
-    let outcome = 'error';
     try {
       const res = await fetch(url, { ...init, signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: 'error' });
       const text = await res.text();
@@ -156,17 +136,19 @@ export class PartnerCenterClient {
       } catch {
         body = null;
       }
-      outcome = String(res.status);
       return { status: res.status, body, text, retryAfter: res.headers.get('retry-after') };
     } catch (err) {
-      if (timeout.aborted) {
-        outcome = 'timeout';
-        throw new Error(`no answer within ${this.config.timeoutMs} ms`);
-      }
+      if (timeout.aborted) throw new TransportError(`no answer within ${this.config.timeoutMs} ms`, true);
+      if (signal?.aborted) throw err;
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(cause?.code ?? cause?.message ?? (err as Error).message);
-    } finally {
-      this.observe(operation, Number(process.hrtime.bigint() - started) / 1e9, outcome);
+      throw new TransportError(cause?.code ?? cause?.message ?? (err as Error).message);
     }
   }
+}
+
+/** `AADSTS700082` from `error_codes` or the start of `error_description`. */
+function aadstsOf(body: { error_description?: unknown; error_codes?: unknown }): string | undefined {
+  if (Array.isArray(body.error_codes) && Number.isInteger(body.error_codes[0])) return `AADSTS${body.error_codes[0]}`;
+  const m = typeof body.error_description === 'string' ? /\bAADSTS(\d{3,9})\b/.exec(body.error_description) : null;
+  return m ? `AADSTS${m[1]}` : undefined;
 }

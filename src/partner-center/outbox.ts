@@ -108,7 +108,9 @@ export async function enqueueAcceptanceSyncs(em: EntityManager, partnerId: strin
                     case when a.cloud <> 'PUBLIC' then 'NOT_APPLICABLE'
                          -- an attestation's or Partner Center's own record is upstream already
                          when a.source in ('ATTESTATION', 'PARTNER_CENTER') then 'SYNCED'
-                         when exists (select 1 from partner_center_connections pc where pc.partner_id = a.partner_id) then 'PENDING'
+                         when exists (select 1 from partner_center_connections pc where pc.partner_id = a.partner_id and pc.reauthorization_required_at is null) then 'PENDING'
+                         -- a dead grant: kept until the partner connects again
+                         when exists (select 1 from partner_center_connections pc where pc.partner_id = a.partner_id) then 'PAUSED'
                          else 'NOT_CONNECTED' end as status
                from (${ACCEPTANCE_CLOUDS}) a) x
      on conflict (acceptance_id) do update set

@@ -36,6 +36,86 @@ export class PartnerCenterConnection {
   /** The last token request's failure (never a secret); null while tokens are issued. */
   @Property({ type: 'text', nullable: true })
   lastError?: string | null;
+
+  /** When a delegated token was last issued: the refresh sweep keeps the refresh token from expiring idle. */
+  @Property({ columnType: 'timestamptz', nullable: true })
+  delegatedTokenAt?: Date | null;
+
+  /** Set when the token endpoint answered invalid_grant: the connection NEEDS_REAUTHORIZATION, its deliveries PAUSED. */
+  @Property({ columnType: 'timestamptz', nullable: true })
+  reauthorizationRequiredAt?: Date | null;
+}
+
+/**
+ * One upstream HTTP exchange (DESIGN.md section 11; issue 20's evidence): what was
+ * called, with which ids, and how it ended. Never a token, a secret or a contact value:
+ * the path carries ids only, and no body is kept.
+ */
+@Entity({ tableName: 'partner_center_exchanges' })
+@Index({ properties: ['partner', 'at'] })
+@Index({ properties: ['acceptanceId'] })
+@Index({ properties: ['attestationId'] })
+export class PartnerCenterExchange {
+  [OptionalProps]?: 'id' | 'at';
+
+  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  id!: string;
+
+  @ManyToOne(() => Partner, { deleteRule: 'cascade' })
+  partner!: Partner;
+
+  @Property({ type: 'uuid', nullable: true })
+  customerId?: string | null;
+
+  @Property({ type: 'uuid', nullable: true })
+  acceptanceId?: string | null;
+
+  @Property({ type: 'uuid', nullable: true })
+  attestationId?: string | null;
+
+  @Property({ columnType: 'timestamptz' })
+  at: Date = new Date();
+
+  @Property({ type: 'text' })
+  operation!: string;
+
+  @Property({ type: 'text' })
+  method!: string;
+
+  @Property({ type: 'text' })
+  path!: string;
+
+  @Property({ type: 'uuid', nullable: true })
+  requestId?: string | null;
+
+  @Property({ type: 'uuid', nullable: true })
+  correlationId?: string | null;
+
+  @Property({ type: 'int', nullable: true })
+  httpStatus?: number | null;
+
+  @Property({ type: 'text', nullable: true })
+  code?: string | null;
+
+  @Property({ type: 'text' })
+  outcome!: string;
+}
+
+/**
+ * The request budget per partner tenant, shared by every gateway instance: the table of
+ * rate-limiter-flexible's PostgreSQL store (RateLimiterPostgres), in its own shape,
+ * created by migration rather than by the library at run time.
+ */
+@Entity({ tableName: 'partner_center_throttle' })
+export class PartnerCenterThrottle {
+  @PrimaryKey({ type: 'string', columnType: 'varchar(255)' })
+  key!: string;
+
+  @Property({ type: 'int', default: 0 })
+  points: number = 0;
+
+  @Property({ type: 'bigint', nullable: true })
+  expire?: string | null;
 }
 
 /**
@@ -55,7 +135,7 @@ export class AcceptanceSync {
   @ManyToOne(() => Partner, { deleteRule: 'cascade' })
   partner!: Partner;
 
-  @Field(() => SyncStatus, { description: 'NOT_CONNECTED, PENDING, SYNCED, FAILED or NOT_APPLICABLE' })
+  @Field(() => SyncStatus, { description: 'NOT_CONNECTED, PENDING, SYNCED, FAILED, NOT_APPLICABLE or PAUSED' })
   @Enum({ items: () => SyncStatus })
   status!: SyncStatus;
 

@@ -7,6 +7,7 @@ export enum SyncStatus {
   SYNCED = 'SYNCED',
   FAILED = 'FAILED',
   NOT_APPLICABLE = 'NOT_APPLICABLE',
+  PAUSED = 'PAUSED',
 }
 
 registerEnumType(SyncStatus, {
@@ -18,6 +19,7 @@ registerEnumType(SyncStatus, {
     SYNCED: { description: 'Partner Center has it (created, or it already existed)' },
     FAILED: { description: 'Refused by Partner Center, or still failing after the configured attempts; retryAcceptanceSync requeues it' },
     NOT_APPLICABLE: { description: 'National cloud: Partner Center takes no acceptance there' },
+    PAUSED: { description: "The partner's connection needs re-authorization: delivery waits, no attempt spent, until the partner connects again" },
   },
 });
 
@@ -26,6 +28,7 @@ export enum ConnectionStatus {
   CONNECTED = 'CONNECTED',
   FAILING = 'FAILING',
   DISCONNECTED = 'DISCONNECTED',
+  NEEDS_REAUTHORIZATION = 'NEEDS_REAUTHORIZATION',
 }
 
 registerEnumType(ConnectionStatus, {
@@ -35,5 +38,6 @@ registerEnumType(ConnectionStatus, {
     CONNECTED: { description: 'Credentials stored and the last token request succeeded' },
     FAILING: { description: 'Credentials stored but the last token request failed (see lastError); reconnect with fresh credentials' },
     DISCONNECTED: { description: 'No credentials stored' },
+    NEEDS_REAUTHORIZATION: { description: 'The delegated grant is dead (invalid_grant: expired from idleness or revoked); deliveries are PAUSED until the partner connects again with a fresh consent' },
   },
 });

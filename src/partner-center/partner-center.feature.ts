@@ -1,6 +1,6 @@
 import { RuntimeSlot, routeIn, type Feature, type StatefulRoute } from '../kernel/feature';
 import { createImportRoute, IMPORT_PATH } from './import.route';
-import { AcceptanceImport, AcceptanceSync, PartnerCenterConnection } from './partner-center.entity';
+import { AcceptanceImport, AcceptanceSync, PartnerCenterConnection, PartnerCenterExchange, PartnerCenterThrottle } from './partner-center.entity';
 import { AcceptanceSyncFieldResolver, AcceptanceSyncItemResolver, PartnerCenterConnectionResolver, PartnerCenterResolver } from './partner-center.resolver';
 import { SyncEngine, syncEngines } from './sync.engine';
 
@@ -10,7 +10,7 @@ const importRoutes = new RuntimeSlot<StatefulRoute>('partner-center imports');
 /** The Partner Center middleware: the delivery workers (pg-boss) and POST /imports/acceptances. */
 export const partnerCenterFeature: Feature<SyncEngine> = {
   name: 'partner-center',
-  entities: [PartnerCenterConnection, AcceptanceSync, AcceptanceImport],
+  entities: [PartnerCenterConnection, AcceptanceSync, AcceptanceImport, PartnerCenterExchange, PartnerCenterThrottle],
   resolvers: [PartnerCenterResolver, AcceptanceSyncFieldResolver, AcceptanceSyncItemResolver, PartnerCenterConnectionResolver],
   routes: [routeIn(importRoutes, 'POST', IMPORT_PATH)],
   runtime: syncEngines,

@@ -37,6 +37,8 @@ export interface DeliveryContact {
 
 /** What one delivery sends, and the connection it is sent with. */
 export interface Delivery {
+  /** The local customer id (the exchange log's). */
+  customerId: string;
   customerTenantId: string;
   templateId: string;
   /** The template's type: a confirmation's type is its template's. */
@@ -49,6 +51,7 @@ export interface Delivery {
 }
 
 interface DeliveryRow {
+  customer_id: string;
   customer_tenant_id: string;
   template_id: string;
   template_type: AgreementType;
@@ -68,6 +71,7 @@ interface DeliveryRow {
 
 function deliveryOf(r: DeliveryRow): Delivery {
   return {
+    customerId: r.customer_id,
     customerTenantId: r.customer_tenant_id,
     templateId: r.template_id,
     agreementType: r.template_type,
@@ -91,20 +95,25 @@ export async function claimDelivery(em: EntityManager, acceptanceId: string, job
     em,
     `update acceptance_syncs s set attempts = s.attempts + 1, last_attempt_at = now(), next_attempt_at = null
       where s.acceptance_id = ? and s.job_id = ? and s.status = 'PENDING'
-        and exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id)
+        and exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id and pc.reauthorization_required_at is null)
       returning s.attempts, s.request_id, s.correlation_id`,
     [acceptanceId, jobId],
   );
   return row && { attempts: row.attempts, requestId: row.request_id, correlationId: row.correlation_id };
 }
 
-/** Parks the job's PENDING sync row as NOT_CONNECTED when its partner has no connection; true when it did. */
+/**
+ * Parks the job's PENDING sync row when its partner cannot deliver: NOT_CONNECTED without
+ * a connection, PAUSED while the connection needs re-authorization; true when it did.
+ */
 export async function parkUnconnected(em: EntityManager, acceptanceId: string, jobId: string): Promise<boolean> {
   const parked = await queryRows(
     em,
-    `update acceptance_syncs s set status = 'NOT_CONNECTED', job_id = null
+    `update acceptance_syncs s
+        set status = case when exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id) then 'PAUSED' else 'NOT_CONNECTED' end,
+            job_id = null
       where s.acceptance_id = ? and s.job_id = ? and s.status = 'PENDING'
-        and not exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id) returning 1`,
+        and not exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id and pc.reauthorization_required_at is null) returning 1`,
     [acceptanceId, jobId],
   );
   return parked.length > 0;
@@ -134,12 +143,13 @@ export async function recordSynced(em: EntityManager, acceptanceId: string, jobI
   );
 }
 
-export async function recordFailed(em: EntityManager, acceptanceId: string, jobId: string, message: string): Promise<void> {
+/** FAILED, with the MS-RequestId a retry (retryAcceptanceSync) sends: the same after no answer, a new one after an answer. */
+export async function recordFailed(em: EntityManager, acceptanceId: string, jobId: string, message: string, requestId: string): Promise<void> {
   await recordOutcome(
     em,
-    `update acceptance_syncs s set status = 'FAILED', last_error = ?, next_attempt_at = null, job_id = null
+    `update acceptance_syncs s set status = 'FAILED', last_error = ?, next_attempt_at = null, job_id = null, request_id = ?::uuid
        from acceptances a where a.id = s.acceptance_id and s.acceptance_id = ? and s.job_id = ? returning a.customer_id, a.partner_id`,
-    [message, acceptanceId, jobId],
+    [message, requestId, acceptanceId, jobId],
   );
 }
 
@@ -154,24 +164,91 @@ async function recordOutcome(em: EntityManager, sql: string, values: unknown[]):
   });
 }
 
-/** Hands the sync row from `jobId` to `nextJobId`, due at `next`; false when the job no longer owned it. */
-export async function recordRetry(em: EntityManager, acceptanceId: string, jobId: string, nextJobId: string, next: Date, message: string): Promise<boolean> {
+/**
+ * Hands the sync row from `jobId` to `nextJobId`, due at `next`, with the MS-RequestId the
+ * next attempt sends (the same after no answer, a new one after any answer); false when
+ * the job no longer owned it.
+ */
+export async function recordRetry(em: EntityManager, acceptanceId: string, jobId: string, nextJobId: string, next: Date, message: string, requestId: string): Promise<boolean> {
   const owned = await queryRows(
     em,
-    'update acceptance_syncs set job_id = ?, next_attempt_at = ?::timestamptz, last_error = ? where acceptance_id = ? and job_id = ? returning 1',
-    [nextJobId, next.toISOString(), message, acceptanceId, jobId],
+    'update acceptance_syncs set job_id = ?, next_attempt_at = ?::timestamptz, last_error = ?, request_id = ?::uuid where acceptance_id = ? and job_id = ? returning 1',
+    [nextJobId, next.toISOString(), message, requestId, acceptanceId, jobId],
   );
   return owned.length > 0;
 }
 
-/** A token was issued on this connection (still the same one: `connectedAt`); a rotated refresh token replaces the stored one. */
-export async function recordTokenIssued(em: EntityManager, connection: ConnectionSecrets, rotatedRefreshTokenEnc: string | null): Promise<void> {
+/**
+ * A token was issued on this connection (still the same one: `connectedAt`); a rotated
+ * refresh token replaces the stored one; a delegated token dates the grant's last use.
+ */
+export async function recordTokenIssued(em: EntityManager, connection: ConnectionSecrets, rotatedRefreshTokenEnc: string | null, kind: 'delegated' | 'app-only' = 'delegated'): Promise<void> {
   await queryRows(
     em,
-    `update partner_center_connections set last_token_at = now(), last_error = null, refresh_token_enc = coalesce(?::text, refresh_token_enc)
+    `update partner_center_connections set last_token_at = now(), last_error = null, refresh_token_enc = coalesce(?::text, refresh_token_enc),
+        delegated_token_at = case when ? then now() else delegated_token_at end
       where partner_id = ? and connected_at = ?::timestamptz`,
-    [rotatedRefreshTokenEnc, connection.partnerId, connection.connectedAt.toISOString()],
+    [rotatedRefreshTokenEnc, kind === 'delegated', connection.partnerId, connection.connectedAt.toISOString()],
   );
+}
+
+/** The partner's connection as read for a token request; undefined when it has none. */
+export async function connectionSecrets(em: EntityManager, partnerId: string): Promise<(ConnectionSecrets & { reauthorizationRequired: boolean }) | undefined> {
+  const [row] = await queryRows<{ tenant_id: string; client_id: string; client_secret_enc: string; refresh_token_enc: string; connected_at: Date; reauthorization_required_at: Date | null }>(
+    em,
+    `select p.tenant_id, pc.client_id, pc.client_secret_enc, pc.refresh_token_enc, pc.connected_at, pc.reauthorization_required_at
+       from partner_center_connections pc join partners p on p.id = pc.partner_id where pc.partner_id = ?`,
+    [partnerId],
+  );
+  return (
+    row && {
+      partnerId,
+      partnerTenantId: row.tenant_id,
+      clientId: row.client_id,
+      clientSecretEnc: row.client_secret_enc,
+      refreshTokenEnc: row.refresh_token_enc,
+      connectedAt: new Date(row.connected_at),
+      reauthorizationRequired: row.reauthorization_required_at !== null,
+    }
+  );
+}
+
+/**
+ * The delegated grant is dead (invalid_grant): the connection (still this one) needs
+ * re-authorization and its waiting deliveries are PAUSED, in one transaction. True when
+ * this call made the change (the first to see it alerts).
+ */
+export async function markNeedsReauthorization(em: EntityManager, connection: ConnectionSecrets, message: string): Promise<boolean> {
+  const [changed] = await queryRows<{ partner_id: string }>(
+    em,
+    `update partner_center_connections set reauthorization_required_at = now(), last_error = ?
+      where partner_id = ? and connected_at = ?::timestamptz and reauthorization_required_at is null returning partner_id`,
+    [message, connection.partnerId, connection.connectedAt.toISOString()],
+  );
+  await queryRows(em, `update acceptance_syncs set status = 'PAUSED', job_id = null, next_attempt_at = null where partner_id = ? and status = 'PENDING'`, [connection.partnerId]);
+  return changed !== undefined;
+}
+
+/** A delivery that met a dead grant: PAUSED with its attempt given back (a paused delivery spends none). */
+export async function pauseDelivery(em: EntityManager, acceptanceId: string, message: string): Promise<void> {
+  await queryRows(
+    em,
+    `update acceptance_syncs set status = 'PAUSED', job_id = null, next_attempt_at = null, attempts = greatest(attempts - 1, 0), last_error = ?
+      where acceptance_id = ? and status in ('PENDING', 'PAUSED')`,
+    [message, acceptanceId],
+  );
+}
+
+/** Connections whose delegated grant was not used for `days`: the refresh sweep's work. */
+export async function connectionsDueForRefresh(em: EntityManager, days: number): Promise<string[]> {
+  const rows = await queryRows<{ partner_id: string }>(
+    em,
+    `select partner_id from partner_center_connections
+      where reauthorization_required_at is null and coalesce(delegated_token_at, connected_at) < now() - make_interval(days => ?)
+      order by coalesce(delegated_token_at, connected_at)`,
+    [days],
+  );
+  return rows.map((r) => r.partner_id);
 }
 
 export async function recordTokenRefused(em: EntityManager, connection: ConnectionSecrets, message: string): Promise<void> {

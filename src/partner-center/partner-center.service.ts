@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { LockMode } from '@mikro-orm/core';
-import { BadUserInputError, ConflictError, NotFoundError, ServiceUnavailableError } from '../errors';
+import { AppError, BadUserInputError, ConflictError, NotFoundError, ServiceUnavailableError } from '../errors';
 import { actingPartnerId, isUuid, partnerExists } from '../auth/tenancy';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { paginate, type ConnectionResult } from '../common/connection';
@@ -12,15 +12,15 @@ import { AgreementType, GLOBAL } from '../agreements/agreement.enums';
 import { todayUtc } from '../agreements/current';
 import type { Services } from '../kernel/context';
 import { currentRequestId } from '../kernel/request-scope';
-import { TokenRequestError, TransportError, type IssuedToken } from './client';
-import { cipherFor, CredentialsUnreadableError } from './credentials';
+import { TokenRequestError, type IssuedToken } from './client';
+import { cipherFor } from './credentials';
 import { AcceptanceSync } from './partner-center.entity';
 import { ConnectionStatus, SyncStatus } from './partner-center.enums';
 import type { ConnectPartnerCenterInput } from './partner-center.inputs';
 import type { PartnerCenterConnectionView } from './partner-center.types';
 import { partnerLockSql, sendSyncJob, sendSyncJobs } from './outbox';
-import type { ConnectionSecrets } from './partner-center.queries';
 import { syncEngine } from './sync.engine';
+import { UpstreamError } from './upstream';
 import { queryRows } from '../db/query';
 
 /** Refresh tokens run to a few kilobytes; anything far beyond is not one. */
@@ -36,6 +36,24 @@ interface ConnectionRow {
   connected_at: Date;
   last_token_at: Date | null;
   last_error: string | null;
+  reauthorization_required_at: Date | null;
+}
+
+/** A metadata item's type and rank under either documented spelling (PARTNER-CENTER.md section 2). */
+export function metadataItemOf(item: unknown): { templateId: string; agreementType: string; agreementLink: string; versionRank: number } | undefined {
+  const i = (item ?? {}) as Record<string, unknown>;
+  const templateId = typeof i.templateId === 'string' ? i.templateId.trim() : '';
+  const agreementType = [i.agreementType, i.type].find((v) => typeof v === 'string' && v) as string | undefined;
+  const versionRank = [i.versionRank, i.VersionRank].find((v) => Number.isInteger(v)) as number | undefined;
+  if (!templateId || !agreementType || typeof i.agreementLink !== 'string' || versionRank === undefined) return undefined;
+  return { templateId, agreementType, agreementLink: i.agreementLink, versionRank };
+}
+
+/** Partner Center's refusal of the partner's access, as a clear error (not SERVICE_UNAVAILABLE: trying again will not help). */
+export class PartnerCenterRefusedError extends AppError {
+  constructor(message: string, upstreamStatus: number | undefined, upstreamCode: string | null | undefined) {
+    super(message, 'FORBIDDEN', { upstreamStatus: upstreamStatus ?? null, upstreamCode: upstreamCode ?? null });
+  }
 }
 
 const view = (partnerId: string, row: ConnectionRow | undefined): PartnerCenterConnectionView =>
@@ -43,7 +61,7 @@ const view = (partnerId: string, row: ConnectionRow | undefined): PartnerCenterC
     ? {
         partnerId,
         clientId: row.client_id,
-        status: row.last_error ? ConnectionStatus.FAILING : ConnectionStatus.CONNECTED,
+        status: row.reauthorization_required_at ? ConnectionStatus.NEEDS_REAUTHORIZATION : row.last_error ? ConnectionStatus.FAILING : ConnectionStatus.CONNECTED,
         connectedAt: new Date(row.connected_at),
         lastTokenAt: row.last_token_at ? new Date(row.last_token_at) : null,
         lastError: row.last_error,
@@ -81,7 +99,7 @@ export class PartnerCenterService {
   }
 
   private async row(partnerId: string, em: EntityManager = this.em): Promise<ConnectionRow | undefined> {
-    const [row] = await queryRows<ConnectionRow>(em, 'select client_id, connected_at, last_token_at, last_error from partner_center_connections where partner_id = ?', [partnerId]);
+    const [row] = await queryRows<ConnectionRow>(em, 'select client_id, connected_at, last_token_at, last_error, reauthorization_required_at from partner_center_connections where partner_id = ?', [partnerId]);
     return row;
   }
 
@@ -105,10 +123,21 @@ export class PartnerCenterService {
     const partner = await this.em.findOneOrFail(Partner, { id: partnerId });
     const engine = syncEngine(this.services);
     let token: IssuedToken;
+    const tokenPath = new URL(engine.client.tokenUrl(partner.tenantId)).pathname;
     try {
-      token = await engine.client.token(partner.tenantId, creds);
+      token = await engine.client.token(partner.tenantId, creds, 'delegated');
+      await engine.upstream.exchange({ partnerId, operation: 'token', method: 'POST', path: tokenPath, httpStatus: 200, outcome: 'ok' });
     } catch (err) {
       if (!(err instanceof TokenRequestError)) throw err;
+      await engine.upstream.exchange({
+        partnerId,
+        operation: 'token',
+        method: 'POST',
+        path: tokenPath,
+        httpStatus: err.status ?? null,
+        code: err.aadsts ?? err.oauthError ?? null,
+        outcome: err.status === undefined ? 'transport' : 'failed',
+      });
       // Credentials that cannot be verified are not stored, whatever the reason.
       if (err.permanent) throw new BadUserInputError(`Partner Center refused the credentials: ${err.message}`, fieldOfOauthError(err.oauthError));
       throw new BadUserInputError(`The credentials could not be verified: ${err.message}`, 'refreshToken');
@@ -120,17 +149,19 @@ export class PartnerCenterService {
       await queryRows(tx, partnerLockSql('exclusive'), [partnerId]);
       const [stored] = await queryRows<ConnectionRow>(
         tx,
-        `insert into partner_center_connections (partner_id, client_id, client_secret_enc, refresh_token_enc, connected_at, last_token_at, last_error)
-         values (?, ?, ?, ?, date_trunc('milliseconds', clock_timestamp()), now(), null)
+        `insert into partner_center_connections (partner_id, client_id, client_secret_enc, refresh_token_enc, connected_at, last_token_at, last_error, delegated_token_at, reauthorization_required_at)
+         values (?, ?, ?, ?, date_trunc('milliseconds', clock_timestamp()), now(), null, now(), null)
          on conflict (partner_id) do update set client_id = excluded.client_id, client_secret_enc = excluded.client_secret_enc,
-           refresh_token_enc = excluded.refresh_token_enc, connected_at = excluded.connected_at, last_token_at = excluded.last_token_at, last_error = null
-         returning client_id, connected_at, last_token_at, last_error`,
+           refresh_token_enc = excluded.refresh_token_enc, connected_at = excluded.connected_at, last_token_at = excluded.last_token_at, last_error = null,
+           delegated_token_at = excluded.delegated_token_at, reauthorization_required_at = null
+         returning client_id, connected_at, last_token_at, last_error, reauthorization_required_at`,
         [partnerId, creds.clientId, cipher.encrypt(creds.clientSecret, partnerId, 'clientSecret'), cipher.encrypt(refreshToken, partnerId, 'refreshToken')],
       );
+      // The backlog: NOT_CONNECTED rows start afresh; PAUSED ones (a dead grant) resume with the attempts they had.
       const backlog = await queryRows<{ acceptance_id: string; job_id: string }>(
         tx,
-        `update acceptance_syncs set status = 'PENDING', job_id = gen_random_uuid(), attempts = 0, next_attempt_at = null
-          where partner_id = ? and status = 'NOT_CONNECTED' returning acceptance_id, job_id`,
+        `update acceptance_syncs set status = 'PENDING', job_id = gen_random_uuid(), attempts = case when status = 'PAUSED' then attempts else 0 end, next_attempt_at = null
+          where partner_id = ? and status in ('NOT_CONNECTED', 'PAUSED') returning acceptance_id, job_id`,
         [partnerId],
       );
       await sendSyncJobs(tx, backlog.map((r) => ({ id: r.job_id, data: { acceptanceId: r.acceptance_id, partnerId } })));
@@ -148,50 +179,39 @@ export class PartnerCenterService {
       const tx = t as EntityManager;
       await queryRows(tx, partnerLockSql('exclusive'), [id]);
       await queryRows(tx, 'delete from partner_center_connections where partner_id = ?', [id]);
-      await queryRows(tx, `update acceptance_syncs set status = 'NOT_CONNECTED', job_id = null, next_attempt_at = null where partner_id = ? and status = 'PENDING'`, [id]);
+      await queryRows(tx, `update acceptance_syncs set status = 'NOT_CONNECTED', job_id = null, next_attempt_at = null where partner_id = ? and status in ('PENDING', 'PAUSED')`, [id]);
     });
     syncEngine(this.services).forget(id);
     this.services.log.info({ partnerId: id, requestId: currentRequestId() }, 'partner center disconnected');
     return view(id, undefined);
   }
 
-  private async secrets(partnerId: string): Promise<ConnectionSecrets> {
-    const [row] = await queryRows<{ tenant_id: string; client_id: string; client_secret_enc: string; refresh_token_enc: string; connected_at: Date }>(
-      this.em,
-      `select p.tenant_id, pc.client_id, pc.client_secret_enc, pc.refresh_token_enc, pc.connected_at
-         from partner_center_connections pc join partners p on p.id = pc.partner_id where pc.partner_id = ?`,
-      [partnerId],
-    );
-    if (!row) throw new BadUserInputError('This partner has no Partner Center connection', 'partnerId');
-    return {
-      partnerId,
-      partnerTenantId: row.tenant_id,
-      clientId: row.client_id,
-      clientSecretEnc: row.client_secret_enc,
-      refreshTokenEnc: row.refresh_token_enc,
-      connectedAt: new Date(row.connected_at),
-    };
-  }
-
   /**
-   * Pulls MCA metadata with the partner's connection and upserts templates by
-   * templateId: agreementLink becomes displayUri, country GLOBAL. A new template takes
-   * effect today (Partner Center does not say since when); the effective date, label
-   * and language of an existing one are kept. Running it again changes nothing.
+   * Pulls agreement metadata of every type (`agreementType=*`) with the partner's
+   * delegated token and upserts templates by templateId: agreementLink becomes
+   * displayUri, country GLOBAL; the type and rank are read under either documented
+   * spelling (`type` or `agreementType`, `versionRank` or `VersionRank`). A new template
+   * takes effect today (Partner Center does not say since when); the effective date,
+   * label and language of an existing one are kept. Running it again changes nothing.
+   * Partner Center refusing access (401, 403, a dead grant) is FORBIDDEN with the
+   * upstream status and code; only an unreachable upstream is SERVICE_UNAVAILABLE.
    */
   async importTemplates(partnerId: string): Promise<{ imported: number; updated: number; templates: AgreementTemplate[] }> {
     if (!(await partnerExists(this.em, partnerId))) throw new NotFoundError('Partner', partnerId, 'partnerId');
     const engine = syncEngine(this.services);
-    const secrets = await this.secrets(partnerId);
-    let items;
+    let items: NonNullable<ReturnType<typeof metadataItemOf>>[];
     try {
-      const token = await engine.accessToken(this.em, secrets);
-      items = await engine.client.agreementTemplates(token, currentRequestId() ?? randomUUID());
+      const answer = await engine.upstream.request({ partnerId, operation: 'metadata', method: 'GET', path: '/v1/agreements?agreementType=*', tokenKind: 'delegated' }, this.em);
+      if (answer.status === 403) throw new PartnerCenterRefusedError(`Partner Center refused the agreement metadata to this account: ${answer.message}`, 403, answer.code);
+      if (!answer.ok) throw new PartnerCenterRefusedError(`Partner Center refused the agreement metadata request: ${answer.message}`, answer.status, answer.code);
+      const raw = (answer.body as { items?: unknown } | null)?.items;
+      if (!Array.isArray(raw)) throw new ServiceUnavailableError('Partner Center answered agreement metadata without items');
+      items = raw.map(metadataItemOf).filter((i): i is NonNullable<typeof i> => i !== undefined);
     } catch (err) {
-      if (err instanceof TokenRequestError || err instanceof TransportError || err instanceof CredentialsUnreadableError) {
-        throw new ServiceUnavailableError(`Agreement metadata could not be fetched: ${err.message}`);
-      }
-      throw err;
+      if (!(err instanceof UpstreamError)) throw err;
+      if (err.kind === 'not_connected') throw new BadUserInputError(err.message, 'partnerId');
+      if (err.kind === 'unavailable' || err.kind === 'throttled') throw new ServiceUnavailableError(`Agreement metadata could not be fetched: ${err.message}`);
+      throw new PartnerCenterRefusedError(`Partner Center refused the partner's credentials: ${err.message}`, err.details.status, err.details.code);
     }
     const known = items.filter((i) => AGREEMENT_TYPES[i.agreementType]);
     return this.em.transactional(async (t) => {
@@ -241,7 +261,7 @@ export class PartnerCenterService {
     return acceptance;
   }
 
-  /** Requeues a FAILED sync with a fresh attempt budget and the same MS-RequestId. */
+  /** Requeues a FAILED sync with a fresh attempt budget and the MS-RequestId its failure left (a new one after an answer). */
   async retry(acceptanceId: string): Promise<Acceptance> {
     const acceptance = await this.ownAcceptance(acceptanceId);
     await this.em.transactional(async (t) => {
@@ -251,8 +271,9 @@ export class PartnerCenterService {
       const [row] = await queryRows<{ status: SyncStatus }>(
         tx,
         `update acceptance_syncs s set attempts = 0, next_attempt_at = null,
-           status = case when exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id) then 'PENDING' else 'NOT_CONNECTED' end,
-           job_id = case when exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id) then ?::uuid end
+           status = case when exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id and pc.reauthorization_required_at is null) then 'PENDING'
+                         when exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id) then 'PAUSED' else 'NOT_CONNECTED' end,
+           job_id = case when exists (select 1 from partner_center_connections pc where pc.partner_id = s.partner_id and pc.reauthorization_required_at is null) then ?::uuid end
          where s.acceptance_id = ? and s.status = 'FAILED' returning s.status`,
         [jobId, acceptance.id],
       );

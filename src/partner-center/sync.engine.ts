@@ -6,13 +6,15 @@ import type { Logger } from 'pino';
 import type { PartnerCenterConfig } from '../config';
 import type { Services } from '../kernel/context';
 import { RuntimeSlot } from '../kernel/feature';
-import { PartnerCenterClient, type IssuedToken } from './client';
+import { PartnerCenterClient, type IssuedToken, type TokenKind } from './client';
 import { BOSS_SCHEMA, SYNC_QUEUE, type SyncJobData } from './outbox';
 import type { ConnectionSecrets } from './partner-center.queries';
 import { deliver, type DeliveryDeps } from './sync.delivery';
 import { SyncMetrics } from './sync.metrics';
 import { PartnerSlots } from './sync.slots';
 import { TokenCache } from './sync.tokens';
+import { SharedThrottle } from './throttle';
+import { PartnerCenterUpstream } from './upstream';
 
 /** Workers per instance, each fetching up to BATCH due jobs per poll; the per-partner slots bound the upstream calls. */
 const WORKERS = 4;
@@ -33,7 +35,10 @@ export class SyncEngine {
   private readonly tokens: TokenCache;
   private readonly slots: PartnerSlots;
   private readonly delivery: DeliveryDeps;
+  private readonly throttle: SharedThrottle;
   readonly client: PartnerCenterClient;
+  /** The one way to call Partner Center (upstream.ts). */
+  readonly upstream: PartnerCenterUpstream;
   readonly metrics: SyncMetrics;
   private readonly config: PartnerCenterConfig;
   private readonly log: Logger;
@@ -42,14 +47,25 @@ export class SyncEngine {
     this.config = services.config.partnerCenter;
     this.log = services.log.child({ component: 'partner-center' });
     this.metrics = new SyncMetrics(services, () => this.queueDepth());
-    this.client = new PartnerCenterClient(this.config, (operation, seconds) => this.metrics.upstream.observe({ operation }, seconds));
-    this.tokens = new TokenCache(this.client, this.config.credentialsKey, this.log, this.stopping.signal);
+    this.client = new PartnerCenterClient(this.config);
+    this.tokens = new TokenCache(this.client, this.config.credentialsKey, this.log, this.stopping.signal, (row) => this.upstream.exchange(row));
     this.slots = new PartnerSlots(this.config.concurrency);
-    this.delivery = {
+    this.throttle = new SharedThrottle(sessionUrl(services.orm), this.config.budgetPerMinute ?? 300);
+    this.upstream = new PartnerCenterUpstream({
       orm: services.orm,
       config: this.config,
       client: this.client,
       tokens: this.tokens,
+      throttle: this.throttle,
+      log: this.log,
+      stopping: this.stopping.signal,
+      observe: (operation, seconds) => this.metrics.upstream.observe({ operation }, seconds),
+      onDeadGrant: (em, partnerId, message) => this.onDeadGrant(em, partnerId, message),
+    });
+    this.delivery = {
+      orm: services.orm,
+      config: this.config,
+      upstream: this.upstream,
       metrics: this.metrics,
       log: this.log,
       stopping: this.stopping.signal,
@@ -94,6 +110,14 @@ export class SyncEngine {
     // In-flight upstream calls are abandoned unrecorded: their jobs fail back to pg-boss and are retried.
     this.stopping.abort();
     await this.boss?.stop({ graceful: true, timeout: 1000, wait: true });
+    await this.throttle.close();
+  }
+
+  /** Hook for the re-authorization alert (set by the feature). */
+  deadGrantListeners: ((em: EntityManager, partnerId: string, message: string) => Promise<void>)[] = [];
+
+  private async onDeadGrant(em: EntityManager, partnerId: string, message: string): Promise<void> {
+    for (const listener of this.deadGrantListeners) await listener(em, partnerId, message);
   }
 
   async queueDepth(): Promise<number> {
@@ -107,14 +131,14 @@ export class SyncEngine {
     if (failure) throw failure.reason;
   }
 
-  /** An access token for the partner's connection (the template import and connection check share the cache). */
-  accessToken(em: EntityManager, secrets: ConnectionSecrets, fresh = false): Promise<string> {
-    return this.tokens.accessToken(em, secrets, fresh);
+  /** An access token of `kind` for the partner's connection (cached, shared with every call). */
+  accessToken(em: EntityManager, secrets: ConnectionSecrets, fresh = false, kind: TokenKind = 'delegated'): Promise<string> {
+    return this.tokens.accessToken(em, secrets, fresh, kind);
   }
 
   /** Seeds the cache with the token a connection check just obtained. */
-  remember(partnerId: string, connectedAt: Date, token: IssuedToken): void {
-    this.tokens.remember(partnerId, connectedAt, token);
+  remember(partnerId: string, connectedAt: Date, token: IssuedToken, kind: TokenKind = 'delegated'): void {
+    this.tokens.remember(partnerId, connectedAt, token, kind);
   }
 
   forget(partnerId: string): void {
@@ -126,3 +150,6 @@ export class SyncEngine {
 export const syncEngines = new RuntimeSlot<SyncEngine>('partner-center');
 
 export const syncEngine = (services: Services): SyncEngine => syncEngines.of(services);
+
+/** The running gateway's Partner Center caller: `partnerCenterUpstream(services).request({...})` (upstream.ts). */
+export const partnerCenterUpstream = (services: Services): PartnerCenterUpstream => syncEngines.of(services).upstream;

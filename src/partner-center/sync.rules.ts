@@ -10,6 +10,7 @@ const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
 
 export type DeliveryOutcome =
   | { kind: 'synced'; alreadyExisted: boolean }
+  | { kind: 'already_exists'; message: string }
   | { kind: 'unauthorized'; message: string }
   | { kind: 'retry'; message: string; retryAfterMs?: number }
   | { kind: 'failed'; message: string };
@@ -49,16 +50,45 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
   return Math.min(Math.max(0, Math.ceil(ms)), MAX_RETRY_AFTER_MS);
 }
 
-/** What one answer to the confirmation POST means. */
+/** The contact and template a confirmation sent, to compare with an upstream record. */
+export interface SentConfirmation {
+  templateId: string;
+  contact: { firstName: string; lastName: string; email: string; phoneNumber: string | null };
+}
+
+const same = (a: unknown, b: string | null | undefined) => String(a ?? '').trim().toLowerCase() === String(b ?? '').trim().toLowerCase();
+
+/**
+ * Whether the customer's upstream records (`GET /v1/customers/{id}/agreements` body) hold
+ * this confirmation: its template and the same contact (first and last name, e-mail,
+ * phone; compared without case and surrounding blanks, a missing phone as empty).
+ */
+export function matchesUpstreamRecord(body: unknown, sent: SentConfirmation): boolean {
+  const items = (body as { items?: unknown } | null)?.items;
+  if (!Array.isArray(items)) return false;
+  return items.some((item) => {
+    const c = (item?.primaryContact ?? {}) as Record<string, unknown>;
+    return (
+      same(item?.templateId, sent.templateId) &&
+      same(c.firstName, sent.contact.firstName) &&
+      same(c.lastName, sent.contact.lastName) &&
+      same(c.email, sent.contact.email) &&
+      same(c.phoneNumber, sent.contact.phoneNumber)
+    );
+  });
+}
+
+/** What one answer to the confirmation POST means (600061 is `already_exists`: checked against the upstream record by the delivery). */
 export function classifyConfirmation(status: number, body: unknown, text: string, retryAfter?: string | null, now?: number, echoed?: Echoed): DeliveryOutcome {
   if (status === 201 || status === 200) return { kind: 'synced', alreadyExisted: false };
   const code = Number((body as { code?: unknown } | null)?.code);
-  if (status === 400 && code === ALREADY_EXISTS_CODE) return { kind: 'synced', alreadyExisted: true };
   const message = upstreamMessage(status, body, text, echoed);
+  if ((status === 400 || status === 409) && code === ALREADY_EXISTS_CODE) return { kind: 'already_exists', message };
   if (status === 401) return { kind: 'unauthorized', message };
   if (status === 429) return { kind: 'retry', message, retryAfterMs: parseRetryAfter(retryAfter, now) };
   if (status >= 500) return { kind: 'retry', message, retryAfterMs: parseRetryAfter(retryAfter, now) };
   if (status === 408) return { kind: 'retry', message };
+  // Every other 4xx is a business answer: it fails at once with its code.
   return { kind: 'failed', message };
 }
 

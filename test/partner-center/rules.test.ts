@@ -4,7 +4,8 @@ import { CredentialCipher, redact } from '../../src/partner-center/credentials';
 describe('what an answer to the confirmation POST means', () => {
   test.each([
     ['201 created: synced', 201, {}, { kind: 'synced', alreadyExisted: false }],
-    ['400 with code 600061: already there, synced', 400, { code: 600061, description: 'PartnerConfirmedAgreementAlreadyExists' }, { kind: 'synced', alreadyExisted: true }],
+    ['400 with code 600061: already exists, to be checked against the upstream record', 400, { code: 600061, description: 'PartnerConfirmedAgreementAlreadyExists' }, { kind: 'already_exists' }],
+    ['409 with code 600061: the same', 409, { code: 600061, description: 'PartnerConfirmedAgreementAlreadyExists' }, { kind: 'already_exists' }],
     ['401: refresh the token once', 401, { description: 'Unauthorized' }, { kind: 'unauthorized' }],
     ['429: retry', 429, {}, { kind: 'retry' }],
     ['500: retry', 500, {}, { kind: 'retry' }],
