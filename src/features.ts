@@ -4,6 +4,7 @@ import { entitiesOf, resolversOf, type Feature } from './kernel/feature';
 import { acceptanceFeature } from './acceptance/acceptance.feature';
 import { agreementsFeature } from './agreements/agreement.feature';
 import { alertsFeature } from './alerts/alert.feature';
+import { attestationsFeature } from './attestations/attestation.feature';
 import { auditFeature } from './audit/audit.feature';
 import { customersFeature } from './customers/customer.feature';
 import { evidenceFeature } from './evidence/evidence.feature';
@@ -29,6 +30,7 @@ export const features: readonly Feature<unknown>[] = [
   transactionsFeature,
   alertsFeature,
   renewalsFeature,
+  attestationsFeature,
   auditFeature,
   partnerCenterFeature,
   reportsFeature,

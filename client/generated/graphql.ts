@@ -58,6 +58,10 @@ export type AlertFilter = {
 export type AuditEvent =
   /** The provider approved a submission (recording a confirmation) */
   | 'APPROVED'
+  /** The partner requested an enhanced attestation (its id in note) */
+  | 'ATTESTATION_REQUESTED'
+  /** The customer accepted on the vendor's page and the agreement was created upstream (the upstream attestation id in note) */
+  | 'ATTESTED'
   /** A confirmation was recorded */
   | 'CONFIRMED'
   /** A contact field was corrected (field, oldValue, newValue) */

@@ -12,6 +12,8 @@ export enum AuditEvent {
   SYNCED = 'SYNCED',
   SYNC_FAILED = 'SYNC_FAILED',
   DIRECT_ACCEPTANCE = 'DIRECT_ACCEPTANCE',
+  ATTESTATION_REQUESTED = 'ATTESTATION_REQUESTED',
+  ATTESTED = 'ATTESTED',
 }
 registerEnumType(AuditEvent, {
   name: 'AuditEvent',
@@ -27,5 +29,7 @@ registerEnumType(AuditEvent, {
     SYNCED: { description: 'The confirmation or correction reached Partner Center' },
     SYNC_FAILED: { description: 'Delivery to Partner Center failed' },
     DIRECT_ACCEPTANCE: { description: "The customer accepted the agreement directly with the vendor (its type and where it was learned in note); it counts for every partner" },
+    ATTESTATION_REQUESTED: { description: 'The partner requested an enhanced attestation (its id in note)' },
+    ATTESTED: { description: "The customer accepted on the vendor's page and the agreement was created upstream (the upstream attestation id in note)" },
   },
 });

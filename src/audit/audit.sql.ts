@@ -3,6 +3,7 @@ import type { Viewer } from '../auth/viewer';
 import { ACCEPTANCE_EVENTS, CORRECTIONS_WITH_ACCEPTANCE, correctionKey, joinAcceptance, type EventColumns, type EventSource } from '../acceptance/acceptance.queries';
 import { CONTACT_FIELDS } from '../acceptance/acceptance.rules';
 import { DIRECT_ACCEPTANCE_EVENT } from '../customers/direct-acceptance';
+import { ATTESTATION_EVENTS } from '../attestations/attestation.queries';
 import { AuditEvent } from './audit.enums';
 
 /**
@@ -57,6 +58,9 @@ const BRANCHES = [
   branch(ACCEPTANCE_EVENTS.reviewed),
   // The customer's own acceptance with the vendor (src/customers), in every partner's trail.
   branch(DIRECT_ACCEPTANCE_EVENT),
+  // Enhanced attestations (src/attestations): requested, and attested before the confirmation it records.
+  branch(ATTESTATION_EVENTS.requested),
+  branch(ATTESTATION_EVENTS.attested),
 ];
 
 /**

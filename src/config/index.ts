@@ -93,6 +93,8 @@ export interface Config {
   };
   /** Partner Center middleware (src/partner-center, DESIGN.md section 8). */
   partnerCenter: PartnerCenterConfig;
+  /** Enhanced attestations (src/attestations, DESIGN.md section 11). */
+  attestations: AttestationsConfig;
   /** GET /exports/acceptances (src/audit/audit.export.ts; docs/operations.md). */
   auditExport: {
     /** EXPORT_MAX_CONCURRENT: exports at once in one gateway process, each on a connection of its own (default 8). */
@@ -144,6 +146,19 @@ export interface PartnerCenterConfig {
   tokenRefreshCron?: string;
   /** PARTNER_CENTER_TOKEN_REFRESH_SCHEDULE: schedule the sweep with pg-boss (default true; false under NODE_ENV=test). */
   tokenRefreshSchedule?: boolean;
+}
+
+export interface AttestationsConfig {
+  /** ATTESTATION_POLL_SECONDS: between two status polls of an issued acceptance link (default 30). */
+  pollSeconds: number;
+  /** ATTESTATION_RETRY_SECONDS: after passing trouble upstream (timeouts, 5xx, 429, tokens), the next try (default 60). */
+  retrySeconds: number;
+  /** A follow job still active this long (its gateway died mid-step) is retried by another worker. */
+  jobExpireSeconds: number;
+  /** How often pg-boss looks for such expired jobs. */
+  maintenanceIntervalSeconds: number;
+  /** How often idle follow workers look for due jobs (pg-boss; at least 0.5). */
+  pollingIntervalSeconds: number;
 }
 
 export type DatabasePooler = 'none' | 'transaction';
@@ -352,6 +367,13 @@ export function loadConfig(env: Env = process.env): Config {
       tokenRefreshDays: intVar(env, 'PARTNER_CENTER_TOKEN_REFRESH_DAYS', 7, 1, 80),
       tokenRefreshCron: cronVar(env, 'PARTNER_CENTER_TOKEN_REFRESH_CRON', '17 * * * *'),
       tokenRefreshSchedule: boolVar(env, 'PARTNER_CENTER_TOKEN_REFRESH_SCHEDULE', env.NODE_ENV !== 'test'),
+    },
+    attestations: {
+      pollSeconds: intVar(env, 'ATTESTATION_POLL_SECONDS', 30, 1, 86_400),
+      retrySeconds: intVar(env, 'ATTESTATION_RETRY_SECONDS', 60, 1, 86_400),
+      jobExpireSeconds: 300,
+      maintenanceIntervalSeconds: 60,
+      pollingIntervalSeconds: 1,
     },
     auditExport: {
       maxConcurrent: intVar(env, 'EXPORT_MAX_CONCURRENT', 8, 1, 1000),

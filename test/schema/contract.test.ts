@@ -21,11 +21,6 @@ import {
  * the test until it is removed.
  */
 const KNOWN_MISSING: Record<string, string> = {
-  RequestAttestation: 'issue 19 (enhanced attestation)',
-  CancelAttestation: 'issue 19 (enhanced attestation)',
-  Attestation: 'issue 19 (enhanced attestation)',
-  Attestations: 'issue 19 (enhanced attestation)',
-  OnAttestationUpdate: 'issue 19 (enhanced attestation)',
   ReconcilePartnerCenter: 'issue 19 (reconciliation)',
   AcceptanceDrift: 'issue 19 (reconciliation)',
   CustomerSubscriptions: 'issue 22 (new-commerce terms)',
@@ -42,13 +37,9 @@ const KNOWN_MISSING: Record<string, string> = {
 const KNOWN_MISSING_VOCABULARY: Record<string, string> = {
   'ConnectionStatus.NEEDS_REAUTHORIZATION': 'issue 19',
   'SyncStatus.PAUSED': 'issue 19',
-  'AuditEvent.ATTESTATION_REQUESTED': 'issue 19',
-  'AuditEvent.ATTESTED': 'issue 19',
   'AuditEvent.IMPORTED': 'issue 19',
   'AuditEvent.DRIFT_DETECTED': 'issue 19',
-  AttestationStatus: 'issue 19',
   DriftKind: 'issue 19',
-  RequestAttestationInput: 'issue 19',
   EvidenceSource: 'issue 20',
   'TransactionKind.CANCELLATION': 'issue 22',
   'SubscriptionStatus.ENDING': 'issue 22',
