@@ -14,7 +14,8 @@ import { auditEventsSql } from './audit.sql';
  *   confirm / approve / bulk import / attestation / reconciliation (recordConfirmations:
  *   CONFIRMED, SUPERSEDED, and SYNCED for confirmations already on record upstream),
  *   correctContact (CORRECTED), withdraw (WITHDRAWN), submit (SUBMITTED), review
- *   (APPROVED, REJECTED), the sync engine's recordSynced / recordFailed (SYNCED,
+ *   (APPROVED, REJECTED), an attestation requested and recorded (ATTESTATION_REQUESTED, ATTESTED,
+ *   src/attestations), the sync engine's recordSynced / recordFailed (SYNCED,
  *   SYNC_FAILED), a direct acceptance (DIRECT_ACCEPTANCE, every pair of the customer) and
  *   a new billing relationship (DIRECT_ACCEPTANCE of the new pair).
  * Under a per-pair transaction advisory lock it reads the pair's derived events not yet
@@ -25,8 +26,8 @@ import { auditEventsSql } from './audit.sql';
  * units, no insignificant whitespace, strings escaped as JSON.stringify does, absent values
  * as null; instants as UTC ISO 8601 text with microseconds (`2026-12-03T14:00:00.123456Z`,
  * PostgreSQL's precision), days as `YYYY-MM-DD`. An event's canonical object:
- * `{v:1, customerId, partnerId, event, at, key, acceptanceId (null for SUBMITTED: the submission
- * learns it on approval), actorId, field, oldValue, newValue, note, facts}`; `facts` for CONFIRMED is what was confirmed (template, day agreed,
+ * `{v:1, customerId, partnerId, event, at, key, acceptanceId (null for SUBMITTED and ATTESTATION_REQUESTED:
+ * they learn it on approval), actorId, field, oldValue, newValue, note, facts}`; `facts` for CONFIRMED is what was confirmed (template, day agreed,
  * the contact as confirmed (before any correction), channel, source, attestation, on behalf of); for
  * the latest CORRECTED of a field it is `{currentValue}` only when the acceptance's current
  * value no longer is the one that correction set (an edit made outside the gateway); else null.
@@ -51,6 +52,9 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** Events read from current-state rows: a newer state replaces them in the derived trail. */
 export const STATE_EVENTS: readonly string[] = ['SYNCED', 'SYNC_FAILED', 'DIRECT_ACCEPTANCE'];
+
+/** Requests whose acceptance is set when they are approved or recorded: their canonical form leaves it out. */
+const LEARNS_ACCEPTANCE_LATER: readonly string[] = ['SUBMITTED', 'ATTESTATION_REQUESTED'];
 
 export interface Pair {
   customerId: string;
@@ -107,8 +111,8 @@ export function canonicalEvent(e: DerivedEvent): string {
     event: e.event,
     at: e.at_text,
     key: e.key,
-    // A submission learns its acceptance when approved (then APPROVED names it): not part of SUBMITTED.
-    acceptanceId: e.event === 'SUBMITTED' ? null : e.acceptance_id,
+    // A submission or an attestation learns its acceptance later (then APPROVED, ATTESTED name it): not part of the request.
+    acceptanceId: LEARNS_ACCEPTANCE_LATER.includes(e.event) ? null : e.acceptance_id,
     actorId: e.actor_id,
     field: e.field,
     oldValue: e.old_value,
