@@ -21,6 +21,7 @@ import { CONTACT_FIELDS, checkConfirmationDetails, optionalText, requiredText, t
 import { enqueueAcceptanceSync, enqueueAcceptanceSyncs } from '../partner-center/outbox';
 import { queryRows } from '../db/query';
 import { appendAuditChain } from '../audit/audit.chain';
+import { recordEvidence } from '../evidence/evidence.outbox';
 
 /** What a confirmation records, once validated. */
 export interface ConfirmationData {
@@ -159,6 +160,11 @@ export async function recordConfirmations(
   await enqueueAcceptanceSyncs(
     tx,
     partnerId,
+    recorded.map((r) => r.id),
+  );
+  // Its evidence, and the job that fetches and hashes the document shown (src/evidence/evidence.outbox.ts).
+  await recordEvidence(
+    tx,
     recorded.map((r) => r.id),
   );
   // The tamper-evident chain (src/audit/audit.chain.ts): CONFIRMED, SUPERSEDED (and SYNCED at once for upstream sources).

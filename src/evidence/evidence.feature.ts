@@ -1,8 +1,20 @@
-import type { Feature } from '../kernel/feature';
+import { RuntimeSlot, type Feature } from '../kernel/feature';
 import { AcceptanceEvidenceRecord } from './evidence.entity';
+import { DocumentRuntime } from './evidence.document';
+import { AcceptanceEvidenceResolver, CustomerAuditVerificationResolver, EvidenceFieldsResolver } from './evidence.resolver';
 
-/** Proof of acceptance (DESIGN.md section 13): evidence per confirmation, the chain's verification, the bundle. */
-export const evidenceFeature: Feature = {
+const documents = new RuntimeSlot<DocumentRuntime>('evidence');
+
+/** Proof of acceptance (DESIGN.md section 13): evidence per confirmation and its document worker, the chain's verification, the bundle. */
+export const evidenceFeature: Feature<DocumentRuntime> = {
   name: 'evidence',
   entities: [AcceptanceEvidenceRecord],
+  resolvers: [AcceptanceEvidenceResolver, EvidenceFieldsResolver, CustomerAuditVerificationResolver],
+  runtime: documents,
+  start: async (services) => {
+    const runtime = new DocumentRuntime(services);
+    await runtime.start();
+    return runtime;
+  },
+  stop: (runtime) => runtime.stop(),
 };
