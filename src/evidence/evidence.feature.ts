@@ -1,6 +1,7 @@
 import { RuntimeSlot, type Feature } from '../kernel/feature';
 import { AcceptanceEvidenceRecord } from './evidence.entity';
 import { DocumentRuntime } from './evidence.document';
+import { bundleRoute } from './evidence.bundle';
 import { AcceptanceEvidenceResolver, CustomerAuditVerificationResolver, EvidenceFieldsResolver } from './evidence.resolver';
 
 const documents = new RuntimeSlot<DocumentRuntime>('evidence');
@@ -10,6 +11,7 @@ export const evidenceFeature: Feature<DocumentRuntime> = {
   name: 'evidence',
   entities: [AcceptanceEvidenceRecord],
   resolvers: [AcceptanceEvidenceResolver, EvidenceFieldsResolver, CustomerAuditVerificationResolver],
+  routes: [bundleRoute],
   runtime: documents,
   start: async (services) => {
     const runtime = new DocumentRuntime(services);
