@@ -227,3 +227,34 @@ describe('backfill', () => {
     expect(await em().transactional((tx) => appendAuditChain(tx as EntityManager, [pair, pair]))).toBe(0);
   });
 });
+
+describe('Customer.auditVerification', () => {
+  const VERIFY = `query VerifyAuditTrail($customerId: ID!, $partnerId: ID) {
+    customer(id: $customerId) { id auditVerification(partnerId: $partnerId) { valid events headHash firstBroken { at event reason seq } verifiedAt } }
+  }`;
+
+  it("answers valid, the number of events, the head hash and, after a direct edit, the first event that no longer matches; another tenant's partner answers null", async () => {
+    const customer = await aCustomer(gw, { partners: [{ partner: provider }] });
+    const token = await aPartnerToken(provider);
+    const c = await send(CONFIRM, { customerId: customer.id, ...details() }, token);
+    await send(CORRECT, { acceptanceId: c.confirmCustomerAcceptance.acceptance.id, contact: { ...contact, lastName: 'King' } }, token);
+    const ok = await gw.gql(VERIFY, { customerId: customer.id }, token);
+    expect(ok.errors).toBeUndefined();
+    const [head] = await sql('select hash from audit_chain where customer_id = ? order by seq desc limit 1', [customer.id]);
+    expect(ok.data.customer.auditVerification).toEqual({ valid: true, events: 2, headHash: head.hash, firstBroken: null, verifiedAt: expect.any(String) });
+
+    await sql("update acceptances set date_agreed = '2024-05-01' where customer_id = ?", [customer.id]);
+    const [{ recorded_at }] = await sql('select recorded_at from acceptances where customer_id = ?', [customer.id]);
+    const broken = await gw.gql(VERIFY, { customerId: customer.id, partnerId: provider.id }, await platformAdminToken());
+    expect(broken.data.customer.auditVerification).toMatchObject({
+      valid: false,
+      events: 2,
+      headHash: head.hash,
+      firstBroken: { at: new Date(recorded_at).toISOString(), event: 'CONFIRMED', reason: 'CHANGED', seq: 1 },
+    });
+
+    const stranger = await aPartner(gw, { type: PartnerType.DIRECT_BILL });
+    const other = await gw.gql(VERIFY, { customerId: customer.id, partnerId: stranger.id }, token);
+    expect(other.data.customer.auditVerification).toBeNull();
+  });
+});

@@ -26,8 +26,6 @@ const KNOWN_MISSING: Record<string, string> = {
   CustomerSubscriptions: 'issue 22 (new-commerce terms)',
   SetAutoRenew: 'issue 22 (new-commerce terms)',
   WithdrawAcceptanceUnderCommerce: 'issue 22 (new-commerce terms)',
-  AcceptanceEvidence: 'issue 20 (proof of acceptance)',
-  VerifyAuditTrail: 'issue 20 (proof of acceptance)',
 };
 
 /**
@@ -40,7 +38,6 @@ const KNOWN_MISSING_VOCABULARY: Record<string, string> = {
   'AuditEvent.IMPORTED': 'issue 19',
   'AuditEvent.DRIFT_DETECTED': 'issue 19',
   DriftKind: 'issue 19',
-  EvidenceSource: 'issue 20',
   'TransactionKind.CANCELLATION': 'issue 22',
   'SubscriptionStatus.ENDING': 'issue 22',
   'SubscriptionStatus.EXPIRED': 'issue 22',
