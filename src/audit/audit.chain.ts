@@ -347,17 +347,16 @@ export async function verifyPairs(em: EntityManager, pairs: readonly Pair[]): Pr
   const sorted = sortedPairs(pairs);
   if (sorted.length === 0) return [];
   const [customers, partners] = columns(sorted);
-  const [derived, links] = await Promise.all([
-    queryRows<DerivedEvent>(em, DERIVED_ALL, [customers, partners]),
-    queryRows<LinkRow>(
+  // One after the other: inside a transaction both would share one connection.
+  const derived = await queryRows<DerivedEvent>(em, DERIVED_ALL, [customers, partners]);
+  const links = await queryRows<LinkRow>(
       em,
       `select l.customer_id, l.partner_id, l.seq, l.event_key, l.event, to_char(l.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at_text,
               l.canonical, l.hash, l.prev_hash
          from audit_chain l join unnest(?::uuid[], ?::uuid[]) as x(customer_id, partner_id) on l.customer_id = x.customer_id and l.partner_id = x.partner_id
         order by l.customer_id, l.partner_id, l.seq`,
-      [customers, partners],
-    ),
-  ]);
+    [customers, partners],
+  );
   const group = <R extends { customer_id: string; partner_id: string }>(rows: R[]) => {
     const m = new Map<string, R[]>();
     for (const r of rows) {

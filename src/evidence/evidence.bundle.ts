@@ -54,17 +54,15 @@ export async function buildBundle(em: EntityManager, viewer: Viewer, customerId:
     [...scope.params, customerId],
   );
   const pairs = partners.map((p) => ({ customerId, partnerId: p.id }));
-  const [verifications, trailRows] = await Promise.all([
-    verifyPairs(em, pairs),
-    queryRows<AuditRow & { actor_name: string | null }>(
+  const verifications = await verifyPairs(em, pairs);
+  const trailRows = await queryRows<AuditRow & { actor_name: string | null }>(
       em,
       `with pairs as materialized (select ?::uuid as customer_id, x.partner_id from unnest(?::uuid[]) as x(partner_id))
        select e.at, e.event, e.customer_id, e.partner_id, e.acceptance_id, e.actor_id, e.field, e.old_value, e.new_value, e.note, u.display_name as actor_name
          from (${auditEventsSql()}) e left join users u on u.id = e.actor_id
         order by e.partner_id, e.at, e.rank, e.key`,
-      [customerId, partners.map((p) => p.id)],
-    ),
-  ]);
+    [customerId, partners.map((p) => p.id)],
+  );
   const sections = [];
   for (const p of partners) {
     const rows = await queryRows<EvidenceRow & { status: string; date_agreed: string; superseded_at: string | null; withdrawn_at: string | null; recorder_name: string | null; attestation_upstream_id: string | null; attestation_status: string | null }>(
