@@ -1,5 +1,5 @@
 /**
- * Issue 9 benchmarks: (1) sync throughput against the fake Partner Center with 50 ms
+ * Issue 9 benchmarks: (1) sync throughput against the Partner Center simulator with 50 ms
  * added upstream latency, (2) a large CSV through POST /imports/acceptances with
  * process memory sampled every 200 ms.
  *
@@ -22,7 +22,8 @@ import { gql } from '../test/support/gateway';
 import { aPartner, aPartnerToken, anAgreement } from '../test/factories';
 import { Role, PartnerType } from '../src/auth/roles';
 import type { Partner } from '../src/partners/partner.entity';
-import { FakePartnerCenter } from '../test/partner-center/fake';
+import { AgreementType } from '../src/agreements/agreement.enums';
+import { MCA_TEMPLATE_ID, startPartnerCenterSimulator } from '../simulator';
 import { CONNECT, CREDENTIALS_KEY } from '../test/partner-center/support';
 
 process.env.TEST_ADMIN_DATABASE_URL ??= process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -34,7 +35,7 @@ const SYNC_PARTNERS = env('SYNC_PARTNERS', 2);
 const LATENCY = env('UPSTREAM_LATENCY_MS', 50);
 const IMPORT_LINES = (process.env.IMPORT_LINES ?? '100000').split(',').filter(Boolean).map(Number);
 const IMPORT_LIMIT_S = env('IMPORT_LIMIT_S', 330);
-const TEMPLATE = 'mca-bench';
+const TEMPLATE = MCA_TEMPLATE_ID;
 const HEADER = 'customerTenantId,firstName,lastName,email,phoneNumber,dateAgreed,templateId';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -79,20 +80,9 @@ async function statusCounts(db: Client, partnerIds: string[]): Promise<Record<st
 }
 
 async function main() {
-  const fake = await new FakePartnerCenter().start();
-  // 50 ms upstream latency on every call (token, confirm, metadata), before the fake answers.
-  const handle = (fake as any).handle.bind(fake);
-  // Confirmations in flight at the fake (bounded by partners x PARTNER_CENTER_CONCURRENCY per gateway).
-  let inFlight = 0;
-  let maxInFlight = 0;
-  (fake as any).handle = async (req: { method?: string; url?: string }, res: { on(e: string, f: () => void): void }) => {
-    if (req.method === 'POST' && /\/agreements$/.test(req.url ?? '')) {
-      maxInFlight = Math.max(maxInFlight, ++inFlight);
-      res.on('close', () => inFlight--);
-    }
-    await sleep(LATENCY);
-    return handle(req, res);
-  };
+  const fake = await startPartnerCenterSimulator();
+  // 50 ms upstream latency on every call (token, confirm, metadata), before the simulator answers.
+  fake.misbehave({ latencyMs: LATENCY });
   const database = await freshDatabase();
   const base = loadConfig({ ...process.env, NODE_ENV: 'test', SEED_DEMO: 'false', CREDENTIALS_KEY });
   const config: Config = {
@@ -101,7 +91,8 @@ async function main() {
     databaseUrl: database.url,
     seedDemo: false,
     logLevel: 'silent',
-    partnerCenter: { ...base.partnerCenter, url: fake.url, tokenUrl: fake.tokenUrl, credentialsKey: base.partnerCenter.credentialsKey },
+    // The budget per partner tenant is the test's: the simulator throttles nothing here.
+    partnerCenter: { ...base.partnerCenter, url: fake.url, tokenUrl: fake.tokenUrl, credentialsKey: base.partnerCenter.credentialsKey, budgetPerMinute: env('PARTNER_CENTER_BUDGET_PER_MINUTE', 1_000_000) },
   };
   const gw: Gateway = await createGateway(config, pino({ level: 'silent' }));
   const importUrl = gw.url.replace('/graphql', '/imports/acceptances');
@@ -109,14 +100,14 @@ async function main() {
   await db.connect();
   const out: Record<string, unknown> = { concurrencyPerPartner: config.partnerCenter.concurrency, latencyMs: LATENCY, pollingIntervalSeconds: config.partnerCenter.pollingIntervalSeconds };
   try {
-    await anAgreement(gw, { templateId: TEMPLATE, effectiveFrom: '2020-01-01' });
+    await anAgreement(gw, { templateId: TEMPLATE, type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, effectiveFrom: '2019-10-01' });
 
     // (1) Sync throughput: SYNC_N confirmations over SYNC_PARTNERS connected partners, recorded through the import route.
     const partners: { partner: Partner; agent: string; tenants: string[] }[] = [];
     for (let p = 0; p < SYNC_PARTNERS; p++) {
       const partner = await aPartner(gw, { type: PartnerType.DIRECT_BILL });
       const creds = { clientId: `bench-${p}`, clientSecret: `SECRET-${p}-${partner.id}`, refreshToken: `REFRESH-${p}-${partner.id}` };
-      fake.register(partner.tenantId, creds);
+      fake.registerApp({ tenantId: partner.tenantId, ...creds });
       const res = await gql(gw.url, CONNECT, { input: creds }, await aPartnerToken(partner, Role.ADMIN));
       if (res.errors) throw new Error(`connect failed: ${JSON.stringify(res.errors)}`);
       const share = Math.floor(SYNC_N / SYNC_PARTNERS) + (p < SYNC_N % SYNC_PARTNERS ? 1 : 0);
@@ -136,7 +127,7 @@ async function main() {
       if (!firstSynced && counts.SYNCED) firstSynced = Date.now();
     }
     const tSynced = Date.now();
-    const posts = fake.confirmations();
+    const posts = fake.requests.filter((r) => r.method === 'POST' && /^\/v1\/customers\/[^/]+\/agreements$/.test(r.path));
     const requestIds = new Set(posts.map((r) => r.headers['ms-requestid']));
     const { rows: window } = await db.query(
       `select extract(epoch from min(synced_at)) * 1000 as first, extract(epoch from max(synced_at)) * 1000 as last from acceptance_syncs where partner_id = any($1) and status = 'SYNCED'`,
@@ -154,9 +145,8 @@ async function main() {
       confirmationsPerSecondFromCommit: Math.round((SYNC_N / (tSynced - tImported)) * 1000),
       upstreamPosts: posts.length,
       distinctRequestIds: requestIds.size,
-      agreementsStored: fake.agreements.length,
-      tokenRequests: fake.tokenRequests().length,
-      maxConfirmationsInFlight: maxInFlight,
+      agreementsStored: partners.reduce((n, p) => n + p.tenants.reduce((m, t) => m + fake.agreementsOf(t).length, 0), 0),
+      tokenRequests: fake.requests.filter((r) => /\/oauth2\/token$/.test(r.path)).length,
     };
     console.log(JSON.stringify(out.sync));
 
@@ -219,7 +209,7 @@ async function main() {
     console.log(JSON.stringify(out, null, 1));
     await db.end();
     await Promise.race([gw.stop(), sleep(10_000)]);
-    await fake.stop();
+    await fake.close();
     await database.drop();
   }
   process.exit(0);

@@ -4,7 +4,8 @@ import { Migration } from '@mikro-orm/migrations';
  * Partner Center as documented (issue 19): the upstream exchange log, the request budget
  * per partner tenant shared by every instance (rate-limiter-flexible's PostgreSQL table),
  * PAUSED deliveries and connections that need re-authorization, and when each
- * connection's delegated grant was last used (the refresh sweep).
+ * connection's delegated grant was last used (the refresh sweep), and the alert its admins
+ * get when it needs re-authorization.
  */
 export class Migration20261203100000 extends Migration {
 
@@ -23,9 +24,17 @@ export class Migration20261203100000 extends Migration {
     this.addSql(`alter table "partner_center_connections" add column "delegated_token_at" timestamptz null, add column "reauthorization_required_at" timestamptz null;`);
 
     this.addSql(`alter table "acceptance_syncs" add constraint "acceptance_syncs_status_check" check("status" in ('NOT_CONNECTED', 'PENDING', 'SYNCED', 'FAILED', 'NOT_APPLICABLE', 'PAUSED'));`);
+
+    this.addSql(`create table "partner_center_connection_alerts" ("id" bigserial primary key, "partner_id" uuid not null, "reseller_id" uuid null, "customer_id" uuid null, "status" text not null, "code" text null, "message" text not null, "created_at" timestamptz not null);`);
+    this.addSql(`create index "partner_center_connection_alerts_partner_id_id_index" on "partner_center_connection_alerts" ("partner_id", "id");`);
+
+    this.addSql(`alter table "partner_center_connection_alerts" add constraint "partner_center_connection_alerts_partner_id_foreign" foreign key ("partner_id") references "partners" ("id") on update cascade on delete cascade;`);
+    this.addSql(`alter table "partner_center_connection_alerts" add constraint "partner_center_connection_alerts_reseller_id_foreign" foreign key ("reseller_id") references "partners" ("id") on update cascade on delete set null;`);
   }
 
   override async down(): Promise<void> {
+    this.addSql(`drop table if exists "partner_center_connection_alerts" cascade;`);
+
     this.addSql(`drop table if exists "partner_center_exchanges" cascade;`);
 
     this.addSql(`drop table if exists "partner_center_throttle" cascade;`);

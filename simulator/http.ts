@@ -7,6 +7,8 @@ export class Exchange {
   readonly headers: Record<string, string> = {};
   /** Process, then destroy the socket instead of answering (dropAfterNext). */
   dropAfterAnswer = false;
+  /** Quote the request (body and Authorization) in error descriptions: a careless upstream (misbehave echoInErrors). */
+  echoInErrors = false;
   answered = false;
 
   constructor(
@@ -40,6 +42,12 @@ export class Exchange {
   }
 
   json(status: number, payload: unknown, extra: Record<string, string> = {}): void {
+    if (this.echoInErrors && status >= 400 && payload && typeof payload === 'object') {
+      const p = payload as Record<string, unknown>;
+      const quote = ` (received ${this.rec.raw} with ${this.rec.headers.authorization ?? 'no authorization'})`;
+      if (typeof p.description === 'string') payload = { ...p, description: p.description + quote };
+      else if (typeof p.error_description === 'string') payload = { ...p, error_description: p.error_description + quote };
+    }
     this.send(status, payload === undefined ? '' : JSON.stringify(payload), 'application/json; charset=utf-8', extra);
   }
 

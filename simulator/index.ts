@@ -29,6 +29,7 @@ export async function startPartnerCenterSimulator(options: SimulatorOptions = {}
       const { rec, url } = await readRequest(req, baseUrl, state.now());
       state.requests.push(rec);
       const ex = new Exchange(req, res, rec, url, baseUrl);
+      ex.echoInErrors = state.misbehaviour.echoInErrors === true;
       let m: RegExpExecArray | null;
       if ((m = DOCUMENT_PATH.exec(rec.path)) && rec.method === 'GET') return handleDocument(state, ex, decodeURIComponent(m[1]));
       if ((m = ACCEPT_PATH.exec(rec.path))) return handleAcceptPage(state, ex, decodeURIComponent(m[1]));

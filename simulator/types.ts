@@ -124,6 +124,8 @@ export interface Misbehaviour {
   status600061?: 400 | 409;
   /** The next N API/token requests are recorded and never answered (until releaseHanging() or close()). */
   hangNext?: number;
+  /** Error answers (API and token endpoint) quote the request's body and Authorization header: a careless upstream, for leak tests. */
+  echoInErrors?: boolean;
 }
 
 export type GrantRevocationCode = 'AADSTS700082' | 'AADSTS50173';

@@ -143,12 +143,16 @@ export class AcceptanceSync {
   @Property()
   attempts: number = 0;
 
-  /** One per confirmation (a contact correction is a new request), reused on every retry. */
-  @Field(() => ID, { nullable: true, description: 'The MS-RequestId sent upstream: one per confirmation (a contact correction gets a new one), the same on every retry' })
+  /** Kept across retries only after no answer (PARTNER-CENTER.md section 5); a new one after any answer. */
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'The MS-RequestId sent upstream: the same on a retry after no answer (timeout, dropped connection), a new one after any answer (a contact correction too); once SYNCED, the one Partner Center answered',
+  })
   @Property({ type: 'uuid', nullable: true })
   requestId?: string | null;
 
-  /** The gateway request that recorded it; sent as MS-CorrelationId and logged with every attempt. */
+  /** The gateway request that recorded it, for the logs (each upstream request gets an MS-CorrelationId of its own). */
   @Property({ type: 'text', nullable: true })
   correlationId?: string | null;
 

@@ -131,15 +131,15 @@ export async function readDelivery(em: EntityManager, acceptanceId: string): Pro
 }
 
 /**
- * The job's delivery reached Partner Center (SYNCED) or failed for good (FAILED), with the
- * audit event it makes chained in the same transaction (src/audit/audit.chain.ts).
+ * SYNCED, with the MS-RequestId of the request that was answered (the evidence of delivery);
+ * the audit event it makes is chained in the same transaction (src/audit/audit.chain.ts).
  */
-export async function recordSynced(em: EntityManager, acceptanceId: string, jobId: string): Promise<void> {
+export async function recordSynced(em: EntityManager, acceptanceId: string, jobId: string, requestId: string): Promise<void> {
   await recordOutcome(
     em,
-    `update acceptance_syncs s set status = 'SYNCED', synced_at = now(), last_error = null, next_attempt_at = null, job_id = null
+    `update acceptance_syncs s set status = 'SYNCED', synced_at = now(), last_error = null, next_attempt_at = null, job_id = null, request_id = ?::uuid
        from acceptances a where a.id = s.acceptance_id and s.acceptance_id = ? and s.job_id = ? returning a.customer_id, a.partner_id`,
-    [acceptanceId, jobId],
+    [requestId, acceptanceId, jobId],
   );
 }
 

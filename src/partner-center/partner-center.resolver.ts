@@ -1,4 +1,8 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Subscription } from 'type-graphql';
+import type { SubscribeResolverData } from 'type-graphql';
+import { liveEvent, subscribeToAlerts, type AlertSubscriptionArgs, type SubscriptionEnd } from '../alerts/alert.subscription';
+import { PartnerCenterConnectionAlert } from './connection-alert';
+import { syncEngine } from './sync.engine';
 import { Parent } from '../common/parent';
 import { ANY_ROLE, PARTNER_ADMINS, PLATFORM_ADMIN, WRITERS } from '../auth/roles';
 import { PageArgs } from '../common/connection';
@@ -96,5 +100,40 @@ export class PartnerCenterConnectionResolver {
   @FieldResolver(() => Partner, { description: 'The connected partner' })
   async partner(@Parent() c: PartnerCenterConnectionView, @Ctx() ctx: Context): Promise<Partner> {
     return (await partnerById.of(ctx).load(c.partnerId))!;
+  }
+}
+
+/** Connection alerts through the subscribe helper every alert kind shares: replay from `after`, then live. */
+function subscribeToConnectionAlerts({ args, context }: SubscribeResolverData<unknown, Pick<AlertSubscriptionArgs, 'partnerId' | 'after'>, Context>) {
+  const hub = syncEngine(context.services).alerts;
+  if (!hub) throw new Error('partner center connection alerts are not running');
+  return subscribeToAlerts(context, hub, args);
+}
+
+@Resolver(() => PartnerCenterConnectionAlert)
+export class PartnerCenterConnectionAlertResolver {
+  @Authorized(PARTNER_ADMINS)
+  @Subscription(() => PartnerCenterConnectionAlert, {
+    name: 'partnerCenterConnectionAlerts',
+    subscribe: subscribeToConnectionAlerts as never,
+    description:
+      "Alerts for a partner's admins when its Partner Center connection needs re-authorization (all partners for platform admins). With `after`, every later alert is delivered first, then live ones",
+  })
+  livePartnerCenterConnectionAlerts(
+    @Parent() event: PartnerCenterConnectionAlert | SubscriptionEnd | undefined,
+    @Arg('partnerId', () => ID, { nullable: true, description: 'Only this partner\'s alerts (narrows, never widens)' }) _partnerId: string | null,
+    @Arg('after', () => String, { nullable: true, description: 'Resume after this alert cursor' }) _after: string | null,
+  ): PartnerCenterConnectionAlert {
+    return liveEvent(event);
+  }
+
+  @FieldResolver(() => String, { description: 'Monotonic cursor (equal to the id): pass it as `after` to resume' })
+  cursor(@Parent() alert: PartnerCenterConnectionAlert): string {
+    return String(alert.id);
+  }
+
+  @FieldResolver(() => Partner, { description: 'The partner whose connection it concerns' })
+  partner(@Parent() alert: PartnerCenterConnectionAlert, @Ctx() ctx: Context) {
+    return partnerById.of(ctx).load(alert.partner.id);
   }
 }

@@ -65,9 +65,11 @@ export async function deliver(deps: DeliveryDeps, jobId: string, data: SyncJobDa
 
   let outcome: DeliveryOutcome;
   let nextRequestId = claim.requestId;
+  let answeredRequestId = claim.requestId;
   try {
     const answer = await deps.upstream.request({ ...ids, operation: 'confirm', method: 'POST', path: `${customerPath}/agreements`, body: agreementBody(delivery), requestId: claim.requestId }, em);
     // The POST was answered: any later POST is a new request.
+    answeredRequestId = answer.requestId;
     nextRequestId = randomUUID();
     if (answer.ok) outcome = { kind: 'synced', alreadyExisted: false };
     else if (answer.code === String(ALREADY_EXISTS_CODE)) {
@@ -100,13 +102,15 @@ export async function deliver(deps: DeliveryDeps, jobId: string, data: SyncJobDa
     if (err.kind === 'unauthorized') outcome = { kind: 'failed', message: err.message };
     else outcome = { kind: 'retry', message: err.message, retryAfterMs: err.details.retryAfterMs };
   }
-  await record(deps, em, jobId, data, claim.attempts, outcome, nextRequestId, log);
+  await record(deps, em, jobId, data, claim.attempts, outcome, outcome.kind === 'synced' ? answeredRequestId : nextRequestId, log);
 }
 
-async function record(deps: DeliveryDeps, em: EntityManager, jobId: string, data: SyncJobData, attempts: number, outcome: DeliveryOutcome, nextRequestId: string, log: Logger): Promise<void> {
+/** `requestId`: the answered one when synced, else the one the next attempt sends. */
+async function record(deps: DeliveryDeps, em: EntityManager, jobId: string, data: SyncJobData, attempts: number, outcome: DeliveryOutcome, requestId: string, log: Logger): Promise<void> {
   const { metrics, config } = deps;
+  const nextRequestId = requestId;
   if (outcome.kind === 'synced') {
-    await recordSynced(em, data.acceptanceId, jobId);
+    await recordSynced(em, data.acceptanceId, jobId, requestId);
     const label = outcome.alreadyExisted ? 'already_synced' : 'synced';
     metrics.outcomes.inc({ outcome: label });
     log.info({ outcome: label }, 'partner center sync');

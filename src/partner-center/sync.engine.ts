@@ -14,6 +14,9 @@ import { SyncMetrics } from './sync.metrics';
 import { PartnerSlots } from './sync.slots';
 import { TokenCache } from './sync.tokens';
 import { SharedThrottle } from './throttle';
+import type { AlertHub } from '../alerts/alert.hub';
+import type { PartnerCenterConnectionAlert } from './connection-alert';
+import { refreshIdleGrants, TOKEN_REFRESH_QUEUE } from './refresh';
 import { PartnerCenterUpstream } from './upstream';
 
 /** Workers per instance, each fetching up to BATCH due jobs per poll; the per-partner slots bound the upstream calls. */
@@ -39,6 +42,8 @@ export class SyncEngine {
   readonly client: PartnerCenterClient;
   /** The one way to call Partner Center (upstream.ts). */
   readonly upstream: PartnerCenterUpstream;
+  /** Connection alerts on the process's alert hub (set by the feature at start). */
+  alerts?: AlertHub<PartnerCenterConnectionAlert>;
   readonly metrics: SyncMetrics;
   private readonly config: PartnerCenterConfig;
   private readonly log: Logger;
@@ -48,7 +53,14 @@ export class SyncEngine {
     this.log = services.log.child({ component: 'partner-center' });
     this.metrics = new SyncMetrics(services, () => this.queueDepth());
     this.client = new PartnerCenterClient(this.config);
-    this.tokens = new TokenCache(this.client, this.config.credentialsKey, this.log, this.stopping.signal, (row) => this.upstream.exchange(row));
+    this.tokens = new TokenCache(
+      this.client,
+      this.config.credentialsKey,
+      this.log,
+      this.stopping.signal,
+      (row) => this.upstream.exchange(row),
+      (operation, seconds) => this.metrics.upstream.observe({ operation }, seconds),
+    );
     this.slots = new PartnerSlots(this.config.concurrency);
     this.throttle = new SharedThrottle(sessionUrl(services.orm), this.config.budgetPerMinute ?? 300);
     this.upstream = new PartnerCenterUpstream({
@@ -60,7 +72,6 @@ export class SyncEngine {
       log: this.log,
       stopping: this.stopping.signal,
       observe: (operation, seconds) => this.metrics.upstream.observe({ operation }, seconds),
-      onDeadGrant: (em, partnerId, message) => this.onDeadGrant(em, partnerId, message),
     });
     this.delivery = {
       orm: services.orm,
@@ -78,7 +89,8 @@ export class SyncEngine {
       schema: BOSS_SCHEMA,
       max: 4,
       application_name: 'consent-gateway partner-center',
-      schedule: false,
+      // The timekeeper runs only where the refresh sweep is scheduled (pg-boss lets one instance enqueue each tick).
+      schedule: this.config.tokenRefreshSchedule === true,
       supervise: true,
       maintenanceIntervalSeconds: this.config.maintenanceIntervalSeconds,
     });
@@ -99,8 +111,18 @@ export class SyncEngine {
       await boss.start();
       if (!(await boss.getQueue(SYNC_QUEUE))) await boss.createQueue(SYNC_QUEUE, queue);
       await boss.updateQueue(SYNC_QUEUE, queue);
+      if (this.config.tokenRefreshSchedule) {
+        if (!(await boss.getQueue(TOKEN_REFRESH_QUEUE))) await boss.createQueue(TOKEN_REFRESH_QUEUE, { name: TOKEN_REFRESH_QUEUE, policy: 'singleton', retryLimit: 2, expireInSeconds: 15 * 60 });
+        await boss.schedule(TOKEN_REFRESH_QUEUE, this.config.tokenRefreshCron ?? '17 * * * *', {}, { tz: 'UTC' });
+      }
     });
     this.boss = boss;
+    if (this.config.tokenRefreshSchedule) {
+      await boss.work(TOKEN_REFRESH_QUEUE, async () => {
+        const result = await refreshIdleGrants(this, this.services.orm.em.fork() as EntityManager, this.config.tokenRefreshDays ?? 7, this.log);
+        this.log.info(result, 'partner center grant refresh sweep done');
+      });
+    }
     for (let i = 0; i < WORKERS; i++) {
       await boss.work<SyncJobData>(SYNC_QUEUE, { batchSize: BATCH, pollingIntervalSeconds: this.config.pollingIntervalSeconds }, (jobs) => this.handle(jobs));
     }
@@ -113,12 +135,6 @@ export class SyncEngine {
     await this.throttle.close();
   }
 
-  /** Hook for the re-authorization alert (set by the feature). */
-  deadGrantListeners: ((em: EntityManager, partnerId: string, message: string) => Promise<void>)[] = [];
-
-  private async onDeadGrant(em: EntityManager, partnerId: string, message: string): Promise<void> {
-    for (const listener of this.deadGrantListeners) await listener(em, partnerId, message);
-  }
 
   async queueDepth(): Promise<number> {
     return this.boss ? ((await this.boss.getQueueSize(SYNC_QUEUE)) ?? 0) : 0;

@@ -23,6 +23,7 @@ export class TokenCache {
     /** Aborted when the gateway stops: a token request in flight is abandoned. */
     private readonly stopping: AbortSignal,
     private readonly exchange: (row: ExchangeRow) => Promise<void> = async () => {},
+    private readonly observe: (operation: string, seconds: number) => void = () => {},
   ) {}
 
   /** A valid access token of `kind` for the connection; `fresh` asks for a new one (the cached one was refused). */
@@ -56,8 +57,10 @@ export class TokenCache {
       refreshToken: cipher.decrypt(secrets.refreshTokenEnc, secrets.partnerId, 'refreshToken'),
     };
     const path = new URL(this.client.tokenUrl(secrets.partnerTenantId)).pathname;
+    const started = process.hrtime.bigint();
+    const observe = () => this.observe('token', Number(process.hrtime.bigint() - started) / 1e9);
     try {
-      const token = await this.client.token(secrets.partnerTenantId, creds, kind, this.stopping);
+      const token = await this.client.token(secrets.partnerTenantId, creds, kind, this.stopping).finally(observe);
       await this.exchange({ partnerId: secrets.partnerId, operation: 'token', method: 'POST', path, httpStatus: 200, outcome: 'ok' });
       const rotated = token.refreshToken && token.refreshToken !== creds.refreshToken ? cipher.encrypt(token.refreshToken, secrets.partnerId, 'refreshToken') : null;
       await recordTokenIssued(em, secrets, rotated, kind);

@@ -13,7 +13,8 @@
  *   credentials; both from the one encrypted connection), cached; a 401 gets one fresh
  *   token and one more try, then `UpstreamError('unauthorized')`;
  * - a dead delegated grant (`invalid_grant`, AADSTS700082/50173) marks the connection
- *   NEEDS_REAUTHORIZATION, PAUSES its deliveries, alerts, and throws
+ *   NEEDS_REAUTHORIZATION, PAUSES its deliveries, alerts the partner's admins
+ *   (connection-alert.ts), in one transaction, and throws
  *   `UpstreamError('reauthorization_required')`; it is never retried;
  * - `MS-RequestId`: the caller's (`requestId`) or a new one; kept across retries after a
  *   timeout or a dropped connection, a new one after any answer; `MS-CorrelationId` new
@@ -37,6 +38,7 @@ import type { PartnerCenterConfig } from '../config';
 import { CONTRACT_VERSION, TokenRequestError, TransportError, type PartnerCenterClient, type TokenKind, type UpstreamAnswer } from './client';
 import { CredentialsUnreadableError } from './credentials';
 import { recordExchange, type ExchangeOperation, type ExchangeOutcome, type ExchangeRow } from './exchange.queries';
+import { raiseConnectionAlert } from './connection-alert';
 import { connectionSecrets, markNeedsReauthorization, type ConnectionSecrets } from './partner-center.queries';
 import { ALREADY_EXISTS_CODE, parseRetryAfter, upstreamCode, upstreamMessage } from './sync.rules';
 import type { TokenCache } from './sync.tokens';
@@ -106,8 +108,6 @@ export interface UpstreamDeps {
   log: Logger;
   stopping: AbortSignal;
   observe?: (operation: string, seconds: number) => void;
-  /** Called once when a connection's grant is found dead (after the connection is marked and deliveries paused). */
-  onDeadGrant?: (em: EntityManager, partnerId: string, message: string) => Promise<void>;
 }
 
 /** 429s one call takes before it gives up as throttled (each waited out first). */
@@ -161,11 +161,14 @@ export class PartnerCenterUpstream {
     this.deps.tokens.forget(secrets.partnerId);
     const message = `The token endpoint refused the delegated grant (${err.aadsts ?? err.oauthError ?? 'invalid_grant'}); connect again with a fresh consent`;
     const em = this.deps.orm.em.fork() as EntityManager;
-    const first = await em.transactional((tx) => markNeedsReauthorization(tx as EntityManager, secrets, message));
-    if (first) {
-      this.deps.log.warn({ partnerId: secrets.partnerId, code: err.aadsts }, 'partner center connection needs re-authorization');
-      await this.deps.onDeadGrant?.(em, secrets.partnerId, message).catch((e) => this.deps.log.warn({ err: e }, 'partner center re-authorization alert failed'));
-    }
+    // The connection marked, its deliveries paused and its admins alerted: all or nothing, once.
+    const first = await em.transactional(async (t) => {
+      const tx = t as EntityManager;
+      if (!(await markNeedsReauthorization(tx, secrets, message))) return false;
+      await raiseConnectionAlert(tx, secrets.partnerId, err.aadsts ?? err.oauthError ?? null, `${message}. Deliveries are paused until then.`);
+      return true;
+    });
+    if (first) this.deps.log.warn({ partnerId: secrets.partnerId, code: err.aadsts }, 'partner center connection needs re-authorization');
   }
 
   /** One Partner Center call under the whole protocol (see the top of this file). */

@@ -452,7 +452,7 @@ describe('arguments that name a partner', () => {
  * partnerId narrows the stream and never widens it (test/alerts/alerts.test.ts,
  * test/renewals/alerts.test.ts).
  */
-const ARGUMENTS_ELSEWHERE: string[] = ['blockedOrderAlerts(partnerId)', 'renewalRiskAlerts(partnerId)'];
+const ARGUMENTS_ELSEWHERE: string[] = ['blockedOrderAlerts(partnerId)', 'renewalRiskAlerts(partnerId)', 'partnerCenterConnectionAlerts(partnerId)'];
 
 /** Root fields whose matrix lives with their feature's tests (listed there by role). */
 const EXTRA_COVERAGE: string[] = [
@@ -463,4 +463,6 @@ const EXTRA_COVERAGE: string[] = [
   'retryAcceptanceSync',
   'connectPartnerCenter',
   'disconnectPartnerCenter',
+  // test/partner-center/authorization.test.ts, over graphql-ws.
+  'partnerCenterConnectionAlerts',
 ];

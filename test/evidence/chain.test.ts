@@ -104,7 +104,7 @@ describe('every writer chains its event in its own transaction', () => {
     await recordFailed(em(), acceptanceId, '00000000-0000-0000-0000-00000000000a', 'Upstream 400 (600002)', '00000000-0000-0000-0000-0000000000aa');
     await expectAgree(pair);
     await sql(`update acceptance_syncs set status = 'PENDING', last_attempt_at = now(), job_id = '00000000-0000-0000-0000-00000000000b' where acceptance_id = ?`, [acceptanceId]);
-    await recordSynced(em(), acceptanceId, '00000000-0000-0000-0000-00000000000b');
+    await recordSynced(em(), acceptanceId, '00000000-0000-0000-0000-00000000000b', '00000000-0000-0000-0000-0000000000bb');
     expect(await trail(pair)).toContain('SYNCED');
     await expectAgree(pair);
 

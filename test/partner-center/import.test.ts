@@ -5,29 +5,30 @@ import { Role, PartnerType } from '../../src/auth/roles';
 import type { AgreementTemplate } from '../../src/agreements/agreement.entity';
 import type { Customer } from '../../src/customers/customer.entity';
 import type { Partner } from '../../src/partners/partner.entity';
-import { FakePartnerCenter } from './fake';
+import { AgreementType } from '../../src/agreements/agreement.enums';
+import { MCA_TEMPLATE_ID, startPartnerCenterSimulator, type PartnerCenterSimulator } from '../../simulator';
 import { CloudInstance } from '../../src/customers/customer.enums';
-import { aConnectedPartner, eventually, startPcGateway, type ConnectedPartner } from './support';
+import { aConnectedPartner, confirmationsOf, eventually, startPcGateway, type ConnectedPartner } from './support';
 
-let fake: FakePartnerCenter;
+let fake: PartnerCenterSimulator;
 let gw: TestGateway;
 let template: AgreementTemplate;
 let importUrl: string;
 
 beforeAll(async () => {
-  fake = await new FakePartnerCenter().start();
+  fake = await startPartnerCenterSimulator();
   gw = await startPcGateway(fake);
-  template = await anAgreement(gw, { templateId: 'mca-import', effectiveFrom: '2020-01-01' });
+  template = await anAgreement(gw, { templateId: MCA_TEMPLATE_ID, type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, effectiveFrom: '2019-10-01' });
   importUrl = gw.url.replace('/graphql', '/imports/acceptances');
 });
 afterAll(async () => {
   await gw?.stop();
-  await fake?.stop();
+  await fake?.close();
 });
 
 const HEADER = 'customerTenantId,firstName,lastName,email,phoneNumber,dateAgreed,templateId';
 const line = (c: Customer, over: Partial<Record<string, string>> = {}) => {
-  const v = { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phoneNumber: '+14255550100', dateAgreed: '2024-03-01', templateId: 'mca-import', ...over };
+  const v = { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phoneNumber: '+14255550100', dateAgreed: '2024-03-01', templateId: MCA_TEMPLATE_ID, ...over };
   return [c.tenantId, v.firstName, v.lastName, v.email, v.phoneNumber, v.dateAgreed, v.templateId].join(',');
 };
 
@@ -93,8 +94,11 @@ describe('bulk import: POST /imports/acceptances', () => {
       (s) => s.length === 2 && s.every((x) => x === 'SYNCED'),
     );
     expect(synced).toEqual(['SYNCED', 'SYNCED']);
-    expect(fake.confirmations(customers[0].tenantId)).toHaveLength(1);
-    expect(fake.confirmations(customers[1].tenantId)).toHaveLength(1);
+    const posts = [...confirmationsOf(fake, customers[0].tenantId), ...confirmationsOf(fake, customers[1].tenantId)];
+    expect(posts).toHaveLength(2);
+    // One file, yet each call its own MS-RequestId and MS-CorrelationId.
+    expect(posts[0].headers['ms-correlationid']).not.toBe(posts[1].headers['ms-correlationid']);
+    expect(posts[0].headers['ms-requestid']).not.toBe(posts[1].headers['ms-requestid']);
   });
 
   test('an Idempotency-Key makes a re-sent file a no-op; the same key with another file is CONFLICT', async () => {
@@ -231,7 +235,7 @@ describe('bulk import: POST /imports/acceptances', () => {
       [2_501, 'y'],
     ]);
     // File line n (the header is line 1) names tenant n - 2; tenant 0 comes back on the last line, in another chunk.
-    const csv = [HEADER, ...tenants.map((t, i) => `${t},First${i},Last${i},${bad.get(i + 2) ?? `p${i}@example.com`},,2024-03-01,mca-import`), `${tenants[0]},Again,Last,again@example.com,,2024-03-02,mca-import`].join('\n');
+    const csv = [HEADER, ...tenants.map((t, i) => `${t},First${i},Last${i},${bad.get(i + 2) ?? `p${i}@example.com`},,2024-03-01,${MCA_TEMPLATE_ID}`), `${tenants[0]},Again,Last,again@example.com,,2024-03-02,${MCA_TEMPLATE_ID}`].join('\n');
     const res = await post(csv, many.agent);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ accepted: LINES + 1 - bad.size, rejected: bad.size });
@@ -251,7 +255,7 @@ describe('bulk import: POST /imports/acceptances', () => {
     const LINES = 10_000;
     const big = await aConnectedPartner(gw, fake, { connect: false });
     const tenants = await bulkCustomers(big.partner, LINES);
-    const csv = [HEADER, ...tenants.map((t, i) => `${t},First${i},Last${i},p${i}@example.com,,2024-03-01,mca-import`)].join('\n');
+    const csv = [HEADER, ...tenants.map((t, i) => `${t},First${i},Last${i},p${i}@example.com,,2024-03-01,${MCA_TEMPLATE_ID}`)].join('\n');
     const res = await post(csv, big.agent, { 'idempotency-key': 'bulk-10k' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ accepted: LINES, rejected: 0, errors: [] });

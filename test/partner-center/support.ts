@@ -7,15 +7,15 @@ import { aPartner, aPartnerToken } from '../factories';
 import { Role } from '../../src/auth/roles';
 import { PartnerType } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
-import type { FakePartnerCenter } from './fake';
+import type { PartnerCenterSimulator, RecordedRequest } from '../../simulator';
 
 export const CREDENTIALS_KEY = 'test-credentials-key-that-is-long-enough-0123456789';
 
 /** Small delays so retries happen within a test; pg-boss polls every 0.5 s (its minimum). */
-export function pcConfig(fake: FakePartnerCenter, overrides: Partial<PartnerCenterConfig> = {}): PartnerCenterConfig {
+export function pcConfig(sim: Pick<PartnerCenterSimulator, 'url' | 'tokenUrl'>, overrides: Partial<PartnerCenterConfig> = {}): PartnerCenterConfig {
   return {
-    url: fake.url,
-    tokenUrl: fake.tokenUrl,
+    url: sim.url,
+    tokenUrl: sim.tokenUrl,
     maxAttempts: 5,
     retryBaseMs: 20,
     credentialsKey: CREDENTIALS_KEY,
@@ -24,13 +24,19 @@ export function pcConfig(fake: FakePartnerCenter, overrides: Partial<PartnerCent
     pollingIntervalSeconds: 0.5,
     jobExpireSeconds: 3,
     maintenanceIntervalSeconds: 1,
+    budgetPerMinute: 100_000,
+    maxWaitMs: 10_000,
+    callRetries: 2,
+    callRetryBaseMs: 10,
+    tokenRefreshDays: 7,
+    tokenRefreshSchedule: false,
     ...overrides,
   };
 }
 
-/** A gateway wired to the fake, on a fresh database unless `databaseUrl` names one (a second instance). */
+/** A gateway wired to the simulator, on a fresh database unless `databaseUrl` names one (a second instance). */
 export async function startPcGateway(
-  fake: FakePartnerCenter,
+  fake: Pick<PartnerCenterSimulator, 'url' | 'tokenUrl'>,
   opts: { pc?: Partial<PartnerCenterConfig>; databaseUrl?: string; log?: Logger; config?: Partial<Config> } = {},
 ): Promise<TestGateway> {
   const db = opts.databaseUrl ? undefined : await freshDatabase();
@@ -72,12 +78,12 @@ export interface ConnectedPartner {
 
 let n = 0;
 
-/** A partner whose credentials the fake knows, connected through the API by its ADMIN (unless `connect: false`). */
-export async function aConnectedPartner(gw: TestGateway, fake: FakePartnerCenter, opts: { connect?: boolean; type?: PartnerType } = {}): Promise<ConnectedPartner> {
+/** A partner whose app the simulator knows, connected through the API by its ADMIN (unless `connect: false`). */
+export async function aConnectedPartner(gw: TestGateway, sim: PartnerCenterSimulator, opts: { connect?: boolean; type?: PartnerType } = {}): Promise<ConnectedPartner> {
   const partner = await aPartner(gw, { type: opts.type ?? PartnerType.DIRECT_BILL });
   n++;
   const creds = { clientId: `client-${n}-${partner.id.slice(0, 8)}`, clientSecret: `SECRET-${n}-${partner.id}`, refreshToken: `REFRESH-${n}-${partner.id}` };
-  fake.register(partner.tenantId, creds);
+  sim.registerApp({ tenantId: partner.tenantId, ...creds });
   const admin = await aPartnerToken(partner, Role.ADMIN);
   const agent = await aPartnerToken(partner, Role.AGENT);
   if (opts.connect !== false) {
@@ -99,3 +105,12 @@ export async function eventually<T>(probe: () => Promise<T>, done: (v: T) => boo
 }
 
 export const adminToken = platformAdminToken;
+
+/** The confirmation POSTs the simulator received (for one customer tenant, or all). */
+export const confirmationsOf = (sim: PartnerCenterSimulator, customerTenantId?: string): RecordedRequest[] =>
+  sim.requests.filter((r) => r.method === 'POST' && /^\/v1\/customers\/[^/]+\/agreements$/.test(r.path) && (!customerTenantId || r.path === `/v1/customers/${customerTenantId}/agreements`));
+
+/** The token requests the simulator received (for one partner tenant, or all). */
+export const tokenRequestsOf = (sim: PartnerCenterSimulator, tenantId?: string): RecordedRequest[] =>
+  sim.requests.filter((r) => /\/oauth2\/(v2\.0\/)?token$/.test(r.path) && (!tenantId || r.path.startsWith(`/${tenantId}/`)));
+

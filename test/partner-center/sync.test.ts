@@ -5,23 +5,29 @@ import type { AgreementTemplate } from '../../src/agreements/agreement.entity';
 import type { Customer } from '../../src/customers/customer.entity';
 import { CloudInstance } from '../../src/customers/customer.enums';
 import { AgreementType } from '../../src/agreements/agreement.enums';
+import { exchangesOf } from '../../src/partner-center/exchange.queries';
 import { anAcceptance } from '../factories';
-import { FakePartnerCenter } from './fake';
-import { aConnectedPartner, CONFIRM, eventually, startPcGateway, SYNC_FIELDS, SYNC_OF, type ConnectedPartner } from './support';
+import { CLOUD_TEMPLATE_ID, MCA_TEMPLATE_ID, startPartnerCenterSimulator, type PartnerCenterSimulator } from '../../simulator';
+import { connect, disposeAll, subscribe } from '../alerts/ws';
+import { aConnectedPartner, CONFIRM, confirmationsOf, eventually, startPcGateway, SYNC_FIELDS, SYNC_OF, tokenRequestsOf, type ConnectedPartner } from './support';
 
-let fake: FakePartnerCenter;
+let sim: PartnerCenterSimulator;
 let gw: TestGateway;
 let template: AgreementTemplate;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 beforeAll(async () => {
-  fake = await new FakePartnerCenter().start();
-  gw = await startPcGateway(fake);
-  template = await anAgreement(gw, { templateId: 'mca-2024', effectiveFrom: '2020-01-01' });
+  sim = await startPartnerCenterSimulator();
+  gw = await startPcGateway(sim);
+  // The vendor's Customer Agreement template: the simulator knows it, as Partner Center does.
+  template = await anAgreement(gw, { templateId: MCA_TEMPLATE_ID, type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, effectiveFrom: '2019-10-01' });
 });
 afterAll(async () => {
+  await disposeAll();
   await gw?.stop();
-  await fake?.stop();
+  await sim?.close();
 });
+afterEach(() => sim.misbehave({ failNext: { count: 0 }, dropNext: 0, dropAfterNext: 0, throttle: null, legacyRetired: false, status600061: 400 }));
 
 const contact = { firstName: 'Grace', lastName: 'Hopper', email: 'grace@example.com', phoneNumber: '+14255550123' };
 
@@ -35,122 +41,160 @@ const syncOf = async (customer: Customer, token: string) => {
   const res = await gw.gql(SYNC_OF, { id: customer.id }, token);
   return res.data.customer.acceptanceHistory[0].sync as Record<string, any>;
 };
-const settled = (s: Record<string, any>) => s.status === 'SYNCED' || s.status === 'FAILED';
+const settled = (s: Record<string, any>) => s.status === 'SYNCED' || s.status === 'FAILED' || s.status === 'PAUSED';
+const em = () => gw.orm.em.fork() as any;
 
-describe('every confirmation reaches Partner Center', () => {
-  test("a Customer Agreement confirmation is posted with its template's type", async () => {
-    const mcus = await anAgreement(gw, { templateId: `mcus-${Date.now()}`, type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, effectiveFrom: '2019-10-01' });
-    const p = await aConnectedPartner(gw, fake);
+describe('every confirmation reaches Partner Center, as the vendor documents it', () => {
+  test("the agreement type is the template's, in the vendor's spelling", async () => {
+    const p = await aConnectedPartner(gw, sim);
     const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
-    await confirm(p, customer, { templateId: mcus.templateId });
+    await confirm(p, customer);
     const sync = await eventually(() => syncOf(customer, p.agent), settled);
     expect(sync.status).toBe('SYNCED');
-    expect(fake.confirmations(customer.tenantId)[0].body).toMatchObject({ templateId: mcus.templateId, type: 'MicrosoftCustomerAgreement' });
+    expect(confirmationsOf(sim, customer.tenantId)[0].body).toMatchObject({ templateId: MCA_TEMPLATE_ID, type: 'MicrosoftCustomerAgreement' });
+    expect(sim.agreementsOf(customer.tenantId)).toHaveLength(1);
   });
 
-  test('happy path: posted once, with the documented body and headers', async () => {
-    const p = await aConnectedPartner(gw, fake);
+  test('happy path: posted once, with the documented body (no userId) and headers', async () => {
+    const p = await aConnectedPartner(gw, sim);
     const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
     const acceptance = await confirm(p, customer);
     expect(acceptance.sync.status).toBe('PENDING');
-    expect(acceptance.sync.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(acceptance.sync.requestId).toMatch(UUID);
 
     const sync = await eventually(() => syncOf(customer, p.agent), settled);
     expect(sync).toMatchObject({ status: 'SYNCED', attempts: 1, requestId: acceptance.sync.requestId, lastError: null, nextAttemptAt: null });
     expect(sync.syncedAt).toEqual(expect.any(String));
 
-    const posts = fake.confirmations(customer.tenantId);
+    const posts = confirmationsOf(sim, customer.tenantId);
     expect(posts).toHaveLength(1);
     const [post] = posts;
-    expect(post.path).toBe(`/v1/customers/${customer.tenantId}/agreements`);
+    expect(post.status).toBe(201);
     expect(post.body).toEqual({
       primaryContact: { firstName: 'Grace', lastName: 'Hopper', email: 'grace@example.com', phoneNumber: '+14255550123' },
-      templateId: 'mca-2024',
+      templateId: MCA_TEMPLATE_ID,
       dateAgreed: '2024-05-01T00:00:00Z',
-      type: 'MicrosoftCloudAgreement',
-      userId: `agent-${p.partner.id}`,
+      type: 'MicrosoftCustomerAgreement',
     });
     expect(post.headers['ms-requestid']).toBe(acceptance.sync.requestId);
-    expect(post.headers['ms-correlationid']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(post.headers['ms-correlationid']).toMatch(UUID);
+    expect(post.headers['ms-correlationid']).not.toBe(acceptance.sync.requestId);
+    expect(post.headers['ms-contract-version']).toBe('v1');
     expect(post.headers['content-type']).toBe('application/json');
-    expect(post.headers.authorization).toMatch(/^Bearer at-[0-9a-f]+$/);
-    expect(fake.issuedTokens.has(post.headers.authorization.slice(7))).toBe(true);
+    expect(post.headers.authorization).toMatch(/^Bearer \S+$/);
+    // The userId upstream is the token's, not ours.
+    expect(sim.agreementsOf(customer.tenantId)[0].userId).toEqual(expect.any(String));
   });
 
   test('a confirmation without a phone number omits phoneNumber', async () => {
-    const p = await aConnectedPartner(gw, fake);
+    const p = await aConnectedPartner(gw, sim);
     const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
     await confirm(p, customer, { contact: { ...contact, phoneNumber: null } });
     await eventually(() => syncOf(customer, p.agent), settled);
-    expect(fake.confirmations(customer.tenantId)[0].body.primaryContact).toEqual({ firstName: 'Grace', lastName: 'Hopper', email: 'grace@example.com' });
+    expect(confirmationsOf(sim, customer.tenantId)[0].body.primaryContact).toEqual({ firstName: 'Grace', lastName: 'Hopper', email: 'grace@example.com' });
   });
 
-  test('600061 (already exists upstream) counts as synced', async () => {
-    const p = await aConnectedPartner(gw, fake);
+  test('600061 with a matching upstream record (template and contact): SYNCED after reading the record', async () => {
+    const p = await aConnectedPartner(gw, sim);
     const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
-    fake.confirmCues.push({ status: 400, body: { code: 600061, description: 'PartnerConfirmedAgreementAlreadyExists' } });
-    await confirm(p, customer);
-    const sync = await eventually(() => syncOf(customer, p.agent), settled);
-    expect(sync).toMatchObject({ status: 'SYNCED', attempts: 1, lastError: null });
-    expect(fake.confirmations(customer.tenantId)).toHaveLength(1);
-  });
-
-  test('401: the token is refreshed once and the post retried', async () => {
-    const p = await aConnectedPartner(gw, fake);
-    const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
-    fake.revokeAccessTokens();
-    const tokensBefore = fake.tokenRequests().length;
-    await confirm(p, customer);
-    const sync = await eventually(() => syncOf(customer, p.agent), settled);
-    expect(sync).toMatchObject({ status: 'SYNCED', attempts: 1 });
-    const posts = fake.confirmations(customer.tenantId);
-    expect(posts.map((r) => r.status)).toEqual([401, 201]);
-    expect(posts[1].headers['ms-requestid']).toBe(posts[0].headers['ms-requestid']);
-    expect(posts[1].headers.authorization).not.toBe(posts[0].headers.authorization);
-    expect(fake.tokenRequests().length).toBe(tokensBefore + 1);
-  });
-
-  test('429 with Retry-After: the next attempt waits at least that long, same MS-RequestId', async () => {
-    const p = await aConnectedPartner(gw, fake);
-    const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
-    fake.confirmCues.push({ status: 429, body: { code: 429, description: 'Too many requests' }, headers: { 'retry-after': '2' } });
-    await confirm(p, customer);
-    const waiting = await eventually(() => syncOf(customer, p.agent), (s) => s.attempts === 1 && s.nextAttemptAt !== null);
-    expect(waiting.status).toBe('PENDING');
-    expect(waiting.lastError).toContain('429');
-    expect(Date.parse(waiting.nextAttemptAt) - Date.parse(waiting.lastAttemptAt)).toBeGreaterThanOrEqual(2000);
-    const sync = await eventually(() => syncOf(customer, p.agent), settled);
-    expect(sync).toMatchObject({ status: 'SYNCED', attempts: 2, lastError: null });
-    const posts = fake.confirmations(customer.tenantId);
-    expect(posts.map((r) => r.status)).toEqual([429, 201]);
-    expect(posts[1].headers['ms-requestid']).toBe(posts[0].headers['ms-requestid']);
-    // Behaviour, not a measured gap: the retry was not sent before it was due.
-    expect(posts[1].at).toBeGreaterThanOrEqual(Date.parse(waiting.nextAttemptAt));
-  });
-
-  test('three 500s, then success: four posts with one MS-RequestId', async () => {
-    const p = await aConnectedPartner(gw, fake);
-    const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
-    fake.confirmCues.push({ status: 500 }, { status: 503 }, { status: 502 });
+    sim.seedAgreement(customer.tenantId, { primaryContact: contact, templateId: MCA_TEMPLATE_ID, dateAgreed: '2024-04-01T00:00:00Z' });
     const acceptance = await confirm(p, customer);
     const sync = await eventually(() => syncOf(customer, p.agent), settled);
-    expect(sync).toMatchObject({ status: 'SYNCED', attempts: 4, lastError: null });
-    const posts = fake.confirmations(customer.tenantId);
-    expect(posts.map((r) => r.status)).toEqual([500, 503, 502, 201]);
-    expect(new Set(posts.map((r) => r.headers['ms-requestid']))).toEqual(new Set([acceptance.sync.requestId]));
-    expect(fake.agreements.filter((a) => a.customerTenantId === customer.tenantId)).toHaveLength(1);
+    expect(sync).toMatchObject({ status: 'SYNCED', attempts: 1, lastError: null });
+    expect(confirmationsOf(sim, customer.tenantId).map((r) => r.status)).toEqual([400]);
+    const read = sim.requests.filter((r) => r.method === 'GET' && r.path === `/v1/customers/${customer.tenantId}/agreements`);
+    expect(read).toHaveLength(1);
+    expect(read[0].query.get('agreementType')).toBe('*');
+    const log = await exchangesOf(em(), { acceptanceId: acceptance.id });
+    expect(log.map((x) => [x.operation, x.httpStatus, x.code, x.outcome])).toEqual([
+      ['confirm', 400, '600061', 'already_exists'],
+      ['agreements', 200, null, 'ok'],
+    ]);
   });
 
-  test('a permanent 400 fails at once with the upstream message; retryAcceptanceSync requeues it with the same MS-RequestId', async () => {
-    const p = await aConnectedPartner(gw, fake);
+  test('600061 (status 409 too) without a matching upstream record: FAILED with code 600061 and a clear message', async () => {
+    sim.misbehave({ status600061: 409 });
+    const p = await aConnectedPartner(gw, sim);
     const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
-    fake.confirmCues.push({ status: 400, body: { code: 2001, description: 'The template is not valid for this customer' } });
+    // The same contact is on record upstream, but for another template.
+    sim.seedAgreement(customer.tenantId, { primaryContact: contact, templateId: CLOUD_TEMPLATE_ID, dateAgreed: '2019-04-01T00:00:00Z' });
+    await confirm(p, customer);
+    const sync = await eventually(() => syncOf(customer, p.agent), settled);
+    expect(sync).toMatchObject({ status: 'FAILED', attempts: 1 });
+    expect(sync.lastError).toContain('code 600061');
+    expect(sync.lastError).toContain('none for this template and contact');
+    expect(confirmationsOf(sim, customer.tenantId)).toHaveLength(1);
+  });
+
+  test('401: the token is refreshed once and the post sent again with a new MS-RequestId', async () => {
+    const p = await aConnectedPartner(gw, sim);
+    const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
+    // Warm the cache, then revoke what it holds.
+    await confirm(p, customer);
+    await eventually(() => syncOf(customer, p.agent), settled);
+    sim.revokeAccessTokens(p.partner.tenantId);
+    const tokensBefore = tokenRequestsOf(sim, p.partner.tenantId).length;
+    const other = await aCustomer(gw, { partners: [{ partner: p.partner }] });
+    await confirm(p, other);
+    const sync = await eventually(() => syncOf(other, p.agent), settled);
+    expect(sync).toMatchObject({ status: 'SYNCED', attempts: 1 });
+    const posts = confirmationsOf(sim, other.tenantId);
+    expect(posts.map((r) => r.status)).toEqual([401, 201]);
+    expect(posts[1].headers['ms-requestid']).not.toBe(posts[0].headers['ms-requestid']);
+    expect(posts[1].headers['ms-correlationid']).not.toBe(posts[0].headers['ms-correlationid']);
+    expect(posts[1].headers.authorization).not.toBe(posts[0].headers.authorization);
+    expect(sync.requestId).toBe(posts[1].headers['ms-requestid']);
+    expect(tokenRequestsOf(sim, p.partner.tenantId).length).toBe(tokensBefore + 1);
+  });
+
+  test('5xx: retried with backoff, a new MS-RequestId after each answer, one agreement created', async () => {
+    const p = await aConnectedPartner(gw, sim);
+    const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
+    sim.misbehave({ failNext: { count: 3, status: 503 } });
+    await confirm(p, customer);
+    const sync = await eventually(() => syncOf(customer, p.agent), settled);
+    expect(sync).toMatchObject({ status: 'SYNCED', lastError: null });
+    const posts = confirmationsOf(sim, customer.tenantId);
+    expect(posts.map((r) => r.status)).toEqual([503, 503, 503, 201]);
+    expect(new Set(posts.map((r) => r.headers['ms-requestid'])).size).toBe(4);
+    expect(new Set(posts.map((r) => r.headers['ms-correlationid'])).size).toBe(4);
+    expect(sim.agreementsOf(customer.tenantId)).toHaveLength(1);
+  });
+
+  test('a dropped connection: retried with the SAME MS-RequestId (the only case it is kept)', async () => {
+    const p = await aConnectedPartner(gw, sim);
+    const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
+    sim.misbehave({ dropAfterNext: 1 });
+    const acceptance = await confirm(p, customer);
+    const sync = await eventually(() => syncOf(customer, p.agent), settled);
+    expect(sync).toMatchObject({ status: 'SYNCED', attempts: 1, requestId: acceptance.sync.requestId });
+    const posts = confirmationsOf(sim, customer.tenantId);
+    expect(posts).toHaveLength(2);
+    expect(posts[0].status).toBeUndefined();
+    expect(posts[1].headers['ms-requestid']).toBe(posts[0].headers['ms-requestid']);
+    expect(posts[1].headers['ms-correlationid']).not.toBe(posts[0].headers['ms-correlationid']);
+    // Upstream created it on the first POST and replayed that answer: one agreement.
+    expect(sim.agreementsOf(customer.tenantId)).toHaveLength(1);
+    const log = await exchangesOf(em(), { acceptanceId: acceptance.id, operation: 'confirm' });
+    expect(log.map((x) => [x.httpStatus, x.outcome])).toEqual([
+      [null, 'transport'],
+      [201, 'ok'],
+    ]);
+  });
+
+  test('a 4xx business error fails at once with the upstream code; retryAcceptanceSync requeues it with a new MS-RequestId', async () => {
+    const p = await aConnectedPartner(gw, sim);
+    const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
+    sim.misbehave({ legacyRetired: true });
     const acceptance = await confirm(p, customer);
     const failed = await eventually(() => syncOf(customer, p.agent), settled);
     expect(failed).toMatchObject({ status: 'FAILED', attempts: 1 });
-    expect(failed.lastError).toBe('Partner Center answered 400 (code 2001): The template is not valid for this customer');
-    expect(fake.confirmations(customer.tenantId)).toHaveLength(1);
+    expect(failed.lastError).toMatch(/^Partner Center answered 400 \(code 600071\)/);
+    expect(confirmationsOf(sim, customer.tenantId)).toHaveLength(1);
+    const log = await exchangesOf(em(), { acceptanceId: acceptance.id });
+    expect(log.map((x) => [x.operation, x.httpStatus, x.code, x.outcome])).toEqual([['confirm', 400, '600071', 'failed']]);
 
+    sim.misbehave({ legacyRetired: false });
     const retried = await gw.gql(
       `mutation RetryAcceptanceSync($acceptanceId: ID!) { retryAcceptanceSync(acceptanceId: $acceptanceId) { acceptance { id sync { ${SYNC_FIELDS} } } } }`,
       { acceptanceId: acceptance.id },
@@ -159,31 +203,35 @@ describe('every confirmation reaches Partner Center', () => {
     expect(retried.errors).toBeUndefined();
     expect(retried.data.retryAcceptanceSync.acceptance.sync).toMatchObject({ status: 'PENDING', attempts: 0 });
     const sync = await eventually(() => syncOf(customer, p.agent), settled);
-    expect(sync).toMatchObject({ status: 'SYNCED', attempts: 1, requestId: acceptance.sync.requestId });
-    expect(fake.confirmations(customer.tenantId).map((r) => r.headers['ms-requestid'])).toEqual([acceptance.sync.requestId, acceptance.sync.requestId]);
+    expect(sync).toMatchObject({ status: 'SYNCED', attempts: 1 });
+    const ids = confirmationsOf(sim, customer.tenantId).map((r) => r.headers['ms-requestid']);
+    expect(ids).toHaveLength(2);
+    expect(ids[1]).not.toBe(ids[0]);
+    expect(sync.requestId).toBe(ids[1]);
 
     const again = await gw.gql(`mutation R($acceptanceId: ID!) { retryAcceptanceSync(acceptanceId: $acceptanceId) { acceptance { id } } }`, { acceptanceId: acceptance.id }, p.agent);
     expect(again.errors?.[0].extensions?.code).toBe('CONFLICT');
-    const other = await aConnectedPartner(gw, fake, { connect: false });
+    const other = await aConnectedPartner(gw, sim, { connect: false });
     const foreign = await gw.gql(`mutation R($acceptanceId: ID!) { retryAcceptanceSync(acceptanceId: $acceptanceId) { acceptance { id } } }`, { acceptanceId: acceptance.id }, other.agent);
     expect(foreign.errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND', field: 'acceptanceId' });
   });
 
   test('still failing after the configured attempts: FAILED', async () => {
-    const p = await aConnectedPartner(gw, fake);
+    const p = await aConnectedPartner(gw, sim);
     const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
-    fake.confirmCues.push(...Array.from({ length: 5 }, () => ({ status: 500 })));
+    sim.misbehave({ failNext: { count: 1000, status: 500 } });
     await confirm(p, customer);
     const sync = await eventually(() => syncOf(customer, p.agent), settled);
     expect(sync).toMatchObject({ status: 'FAILED', attempts: 5 });
     expect(sync.lastError).toMatch(/^Gave up after 5 attempts; last: Partner Center answered 500/);
-    expect(fake.confirmations(customer.tenantId)).toHaveLength(5);
+    // Each attempt: the first try and PARTNER_CENTER_CALL_RETRIES (2) more.
+    expect(confirmationsOf(sim, customer.tenantId)).toHaveLength(15);
   });
 
   test('the upstream down for a while, then back: nothing lost, nothing sent twice', async () => {
-    const p = await aConnectedPartner(gw, fake);
+    const p = await aConnectedPartner(gw, sim);
     const customers = await Promise.all([1, 2, 3].map(() => aCustomer(gw, { partners: [{ partner: p.partner }] })));
-    fake.down = true;
+    sim.misbehave({ dropNext: 100_000 });
     try {
       for (const c of customers) await confirm(p, c);
       await eventually(
@@ -193,23 +241,24 @@ describe('every confirmation reaches Partner Center', () => {
       const during = await Promise.all(customers.map((c) => syncOf(c, p.agent)));
       expect(during.map((s) => s.status)).toEqual(['PENDING', 'PENDING', 'PENDING']);
       expect(during[0].lastError).toMatch(/^Partner Center could not be reached/);
+      // No answer came: every try of a confirmation carried its one MS-RequestId.
+      for (const [i, c] of customers.entries()) expect(new Set(confirmationsOf(sim, c.tenantId).map((r) => r.headers['ms-requestid']))).toEqual(new Set([during[i].requestId]));
     } finally {
-      fake.down = false;
+      sim.misbehave({ dropNext: 0 });
     }
     const after = await eventually(
       () => Promise.all(customers.map((c) => syncOf(c, p.agent))),
       (all) => all.every(settled),
     );
     expect(after.map((s) => s.status)).toEqual(['SYNCED', 'SYNCED', 'SYNCED']);
-    for (const [i, c] of customers.entries()) {
-      const stored = fake.agreements.filter((a) => a.customerTenantId === c.tenantId);
-      expect(stored.map((a) => a.requestId)).toEqual([after[i].requestId]);
-      expect(fake.confirmations(c.tenantId).filter((r) => r.status === 201)).toHaveLength(1);
+    for (const c of customers) {
+      expect(sim.agreementsOf(c.tenantId)).toHaveLength(1);
+      expect(confirmationsOf(sim, c.tenantId).filter((r) => r.status === 201)).toHaveLength(1);
     }
   });
 
   test('a contact correction is queued in its transaction and posted with a new MS-RequestId', async () => {
-    const p = await aConnectedPartner(gw, fake);
+    const p = await aConnectedPartner(gw, sim);
     const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
     const acceptance = await confirm(p, customer);
     await eventually(() => syncOf(customer, p.agent), settled);
@@ -224,13 +273,14 @@ describe('every confirmation reaches Partner Center', () => {
     expect(queued.requestId).not.toBe(acceptance.sync.requestId);
     const sync = await eventually(() => syncOf(customer, p.agent), settled);
     expect(sync).toMatchObject({ status: 'SYNCED', requestId: queued.requestId });
-    const posts = fake.confirmations(customer.tenantId);
+    const posts = confirmationsOf(sim, customer.tenantId);
     expect(posts.map((r) => r.headers['ms-requestid'])).toEqual([acceptance.sync.requestId, queued.requestId]);
     expect(posts[1].body.primaryContact.email).toBe('grace.hopper@example.com');
+    expect(sim.agreementsOf(customer.tenantId)).toHaveLength(2);
   });
 
   test("approving a reseller's submission queues the provider's confirmation", async () => {
-    const provider = await aConnectedPartner(gw, fake, { type: PartnerType.INDIRECT_PROVIDER });
+    const provider = await aConnectedPartner(gw, sim, { type: PartnerType.INDIRECT_PROVIDER });
     const reseller = await aPartner(gw, { type: PartnerType.INDIRECT_RESELLER });
     await aLink(gw, reseller, provider.partner);
     const customer = await aCustomer(gw, { partners: [{ partner: provider.partner, resellers: [reseller] }] });
@@ -249,27 +299,27 @@ describe('every confirmation reaches Partner Center', () => {
     expect(reviewed.data.reviewAcceptanceSubmission.acceptance.sync.status).toBe('PENDING');
     const sync = await eventually(() => syncOf(customer, provider.agent), settled);
     expect(sync.status).toBe('SYNCED');
-    expect(fake.confirmations(customer.tenantId)).toHaveLength(1);
+    expect(confirmationsOf(sim, customer.tenantId)).toHaveLength(1);
   });
 
   test('NOT_CONNECTED: the local record counts, nothing is posted; connecting later queues the backlog', async () => {
-    const p = await aConnectedPartner(gw, fake, { connect: false });
+    const p = await aConnectedPartner(gw, sim, { connect: false });
     const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
     const acceptance = await confirm(p, customer);
     expect(acceptance.sync).toMatchObject({ status: 'NOT_CONNECTED', attempts: 0 });
     const status = await gw.gql(`query Q($id: ID!) { customer(id: $id) { complianceStatus } }`, { id: customer.id }, p.agent);
     expect(status.data.customer.complianceStatus).toBe('CONFIRMED');
-    expect(fake.confirmations(customer.tenantId)).toHaveLength(0);
+    expect(confirmationsOf(sim, customer.tenantId)).toHaveLength(0);
 
     const connected = await gw.gql(`mutation C($input: ConnectPartnerCenterInput!) { connectPartnerCenter(input: $input) { connection { status } } }`, { input: p.creds }, p.admin);
     expect(connected.data.connectPartnerCenter.connection.status).toBe('CONNECTED');
     const sync = await eventually(() => syncOf(customer, p.agent), settled);
     expect(sync).toMatchObject({ status: 'SYNCED', requestId: acceptance.sync.requestId });
-    expect(fake.confirmations(customer.tenantId)).toHaveLength(1);
+    expect(confirmationsOf(sim, customer.tenantId)).toHaveLength(1);
   });
 
   test('disconnecting erases the credentials and parks new confirmations as NOT_CONNECTED', async () => {
-    const p = await aConnectedPartner(gw, fake);
+    const p = await aConnectedPartner(gw, sim);
     const res = await gw.gql(`mutation DisconnectPartnerCenter($partnerId: ID) { disconnectPartnerCenter(partnerId: $partnerId) { connection { status clientId } } }`, {}, p.admin);
     expect(res.data.disconnectPartnerCenter.connection).toEqual({ status: 'DISCONNECTED', clientId: null });
     const rows = await gw.orm.em.fork().getConnection().execute('select * from partner_center_connections where partner_id = ?', [p.partner.id]);
@@ -279,14 +329,14 @@ describe('every confirmation reaches Partner Center', () => {
   });
 
   test('NOT_APPLICABLE on national clouds', async () => {
-    const p = await aConnectedPartner(gw, fake);
+    const p = await aConnectedPartner(gw, sim);
     const customer = await aCustomer(gw, { cloud: CloudInstance.US_GOVERNMENT, partners: [{ partner: p.partner }] });
     await anAcceptance(gw, { customer, partner: p.partner, template });
     expect((await syncOf(customer, p.agent)).status).toBe('NOT_APPLICABLE');
   });
 
   test('acceptanceSyncs lists a partner\'s syncs by status, under tenancy', async () => {
-    const p = await aConnectedPartner(gw, fake, { connect: false });
+    const p = await aConnectedPartner(gw, sim, { connect: false });
     const customers = await Promise.all([1, 2].map(() => aCustomer(gw, { partners: [{ partner: p.partner }] })));
     for (const c of customers) await confirm(p, c);
     const Q = `query SyncBacklog($partnerId: ID, $status: SyncStatus, $first: Int, $after: String) {
@@ -301,7 +351,7 @@ describe('every confirmation reaches Partner Center', () => {
     expect(ids).toEqual(customers.map((c) => c.tenantId).sort());
     expect((await gw.gql(Q, { status: 'SYNCED' }, p.agent)).data.acceptanceSyncs.totalCount).toBe(0);
 
-    const other = await aConnectedPartner(gw, fake, { connect: false });
+    const other = await aConnectedPartner(gw, sim, { connect: false });
     const foreign = await gw.gql(Q, { partnerId: p.partner.id }, other.agent);
     expect(foreign.errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND', field: 'partnerId' });
     const analyst = await gw.gql(Q, { partnerId: p.partner.id, status: 'NOT_CONNECTED' }, await analystToken());
@@ -317,5 +367,92 @@ describe('every confirmation reaches Partner Center', () => {
     expect(text).toMatch(/partner_center_queue_depth \d+/);
     expect(text).toMatch(/partner_center_upstream_duration_seconds_count\{operation="confirm"\} [1-9]/);
     expect(text).toMatch(/partner_center_upstream_duration_seconds_count\{operation="token"\} [1-9]/);
+  });
+});
+
+describe('a dead delegated grant (invalid_grant)', () => {
+  const CONNECTION = `query C($partnerId: ID) { partnerCenterConnection(partnerId: $partnerId) { status lastError } }`;
+
+  test.each(['AADSTS700082', 'AADSTS50173'] as const)(
+    '%s: the connection NEEDS_REAUTHORIZATION, deliveries PAUSED with no attempt spent, nothing retried; reconnecting resumes them',
+    async (code) => {
+      const p = await aConnectedPartner(gw, sim);
+      const customers = await Promise.all([1, 2].map(() => aCustomer(gw, { partners: [{ partner: p.partner }] })));
+      sim.revokeGrant(p.partner.tenantId, code);
+      sim.revokeAccessTokens(p.partner.tenantId);
+      const tokensBefore = tokenRequestsOf(sim, p.partner.tenantId).length;
+      await confirm(p, customers[0]);
+      const paused = await eventually(() => syncOf(customers[0], p.agent), (s) => s.status === 'PAUSED');
+      expect(paused).toMatchObject({ status: 'PAUSED', attempts: 0 });
+      expect(paused.lastError).toContain(code);
+      const conn = await gw.gql(CONNECTION, {}, p.admin);
+      expect(conn.data.partnerCenterConnection.status).toBe('NEEDS_REAUTHORIZATION');
+      // One POST answered 401, one token request refused; never retried after that.
+      const refused = tokenRequestsOf(sim, p.partner.tenantId).slice(tokensBefore);
+      expect(refused.map((r) => r.status)).toEqual([400]);
+      expect(confirmationsOf(sim, customers[0].tenantId).map((r) => r.status)).toEqual([401]);
+
+      // A confirmation recorded meanwhile waits PAUSED at once.
+      const second = await confirm(p, customers[1]);
+      expect(second.sync.status).toBe('PAUSED');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(tokenRequestsOf(sim, p.partner.tenantId).length).toBe(tokensBefore + 1);
+      expect(confirmationsOf(sim, customers[1].tenantId)).toHaveLength(0);
+      const log = await exchangesOf(em(), { partnerId: p.partner.id, operation: 'token' });
+      expect(log.at(-1)).toMatchObject({ httpStatus: 400, code, outcome: 'failed' });
+
+      // The partner's admins are alerted, once, live and on replay; an agent may not subscribe.
+      const ON_ALERT = `subscription A($partnerId: ID, $after: String) { partnerCenterConnectionAlerts(partnerId: $partnerId, after: $after) { id cursor status code message partner { id } } }`;
+      const alerts = subscribe(connect(gw, p.admin).client, ON_ALERT, { after: '0' }, (d) => d.partnerCenterConnectionAlerts);
+      const [alert] = await alerts.until((r) => r.length >= 1);
+      expect(alert).toMatchObject({ status: 'NEEDS_REAUTHORIZATION', code, partner: { id: p.partner.id } });
+      expect(alert.message).toContain('connect again');
+      alerts.unsubscribe();
+      const [{ n }] = await em().getConnection().execute('select count(*)::int as n from partner_center_connection_alerts where partner_id = ?', [p.partner.id]);
+      expect(n).toBe(1);
+      const agent = subscribe(connect(gw, p.agent).client, ON_ALERT, {}, (d) => d.partnerCenterConnectionAlerts);
+      await agent.ended;
+      expect(JSON.stringify(agent.errors)).toContain('FORBIDDEN');
+
+      // The partner consents again: reconnecting resumes both.
+      const fresh = { ...p.creds, refreshToken: `${p.creds.refreshToken}-again` };
+      sim.registerApp({ tenantId: p.partner.tenantId, ...fresh });
+      const reconnected = await gw.gql(`mutation C($input: ConnectPartnerCenterInput!) { connectPartnerCenter(input: $input) { connection { status } } }`, { input: fresh }, p.admin);
+      expect(reconnected.errors).toBeUndefined();
+      expect(reconnected.data.connectPartnerCenter.connection.status).toBe('CONNECTED');
+      const after = await eventually(
+        () => Promise.all(customers.map((c) => syncOf(c, p.agent))),
+        (all) => all.every((s) => s.status === 'SYNCED'),
+      );
+      expect(after.map((s) => [s.status, s.attempts])).toEqual([
+        ['SYNCED', 1],
+        ['SYNCED', 1],
+      ]);
+    },
+  );
+});
+
+describe('the exchange log', () => {
+  test('holds every exchange with its ids, and never a token, a secret or a contact value', async () => {
+    const p = await aConnectedPartner(gw, sim);
+    const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
+    sim.misbehave({ failNext: { count: 1, status: 502 } });
+    const acceptance = await confirm(p, customer);
+    await eventually(() => syncOf(customer, p.agent), settled);
+    const rows = await exchangesOf(em(), { partnerId: p.partner.id });
+    expect(rows.map((r) => [r.operation, r.httpStatus, r.outcome])).toEqual([
+      ['token', 200, 'ok'],
+      ['confirm', 502, 'retry'],
+      ['confirm', 201, 'ok'],
+    ]);
+    const posts = confirmationsOf(sim, customer.tenantId);
+    expect(rows.slice(1).map((r) => [r.requestId, r.correlationId])).toEqual(posts.map((r) => [r.headers['ms-requestid'], r.headers['ms-correlationid']]));
+    expect(rows[2]).toMatchObject({ customerId: customer.id, acceptanceId: acceptance.id, method: 'POST', path: `/v1/customers/${customer.tenantId}/agreements` });
+
+    const everything = JSON.stringify(await em().getConnection().execute('select * from partner_center_exchanges'));
+    const tokens = sim.requests.map((r) => r.headers.authorization?.replace(/^Bearer /, '')).filter(Boolean);
+    for (const secret of [p.creds.clientSecret, p.creds.refreshToken, ...tokens, contact.email, contact.firstName, contact.lastName, contact.phoneNumber]) {
+      expect(everything).not.toContain(secret);
+    }
   });
 });

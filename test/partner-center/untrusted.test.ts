@@ -4,7 +4,8 @@ import { redact } from '../../src/partner-center/credentials';
 import { upstreamMessage } from '../../src/partner-center/sync.rules';
 import type { AgreementTemplate } from '../../src/agreements/agreement.entity';
 import { ACCEPTANCE_AUDIT } from '../audit/fixture';
-import { FakePartnerCenter } from './fake';
+import { AgreementType } from '../../src/agreements/agreement.enums';
+import { MCA_TEMPLATE_ID, startPartnerCenterSimulator, type PartnerCenterSimulator } from '../../simulator';
 import { aConnectedPartner, CONFIRM, CONNECT, eventually, startPcGateway, SYNC_OF } from './support';
 
 /**
@@ -56,33 +57,37 @@ describe('upstreamMessage', () => {
 });
 
 describe('through the gateway', () => {
-  let fake: FakePartnerCenter;
+  let fake: PartnerCenterSimulator;
   let gw: TestGateway;
   let template: AgreementTemplate;
   beforeAll(async () => {
-    fake = await new FakePartnerCenter().start();
+    fake = await startPartnerCenterSimulator();
+    // A careless upstream: every error quotes the request it answers (body and Authorization).
+    fake.misbehave({ echoInErrors: true });
     gw = await startPcGateway(fake);
-    template = await anAgreement(gw, { templateId: 'mca-untrusted', effectiveFrom: '2020-01-01' });
+    template = await anAgreement(gw, { templateId: MCA_TEMPLATE_ID, type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, effectiveFrom: '2019-10-01' });
   });
   afterAll(async () => {
     await gw?.stop();
-    await fake?.stop();
+    await fake?.close();
   });
 
   test("an upstream error quoting the contact reaches sync.lastError, the audit note and the export with the contact masked", async () => {
     const p = await aConnectedPartner(gw, fake);
     const customer = await aCustomer(gw, { partners: [{ partner: p.partner }] });
     const contact = { firstName: 'Katherine', lastName: 'Johnson', email: 'katherine.johnson@example.com', phoneNumber: '+14255550188' };
-    fake.confirmCues.push({
-      status: 400,
-      body: { code: 2003, description: `The contact {"firstName":"Katherine","lastName":"Johnson","email":"katherine.johnson@example.com","phoneNumber":"+14255550188"} is not valid` },
-    });
+    // A documented business error (600071, the legacy endpoint retired), quoting the body it was sent.
+    fake.misbehave({ legacyRetired: true });
     const res = await gw.gql(CONFIRM, { input: { customerId: customer.id, templateId: template.templateId, dateAgreed: '2024-05-01', contact } }, p.agent);
     expect(res.errors).toBeUndefined();
     const sync = await eventually(async () => (await gw.gql(SYNC_OF, { id: customer.id }, p.agent)).data.customer.acceptanceHistory[0].sync, (s) => s.status === 'FAILED');
-    expect(sync.lastError).toBe(
-      'Partner Center answered 400 (code 2003): The contact {"firstName":"K***","lastName":"J***","email":"k***@example.com","phoneNumber":"**********88"} is not valid',
-    );
+    fake.misbehave({ legacyRetired: false });
+    expect(sync.lastError).toMatch(/^Partner Center answered 400 \(code 600071\): Legacy attestation is retired/);
+    expect(sync.lastError).toContain('"primaryContact":{"firstName":"K***","lastName":"J***","email":"k***@example.com","phoneNumber":"**********88"}');
+    // The access token it quoted is redacted.
+    expect(sync.lastError).toContain('Bearer [redacted]');
+    const tokens = fake.requests.map((r) => r.headers.authorization?.replace(/^Bearer /, '')).filter((t): t is string => !!t);
+    for (const token of tokens) expect(sync.lastError).not.toContain(token);
 
     const analyst = await analystToken();
     const seenByAnalyst = (await gw.gql(SYNC_OF, { id: customer.id }, analyst)).data.customer.acceptanceHistory[0].sync.lastError;
@@ -104,8 +109,7 @@ describe('through the gateway', () => {
   test('a token endpoint that echoes the form it was sent leaves the client secret in no form in the error, the connection or the logs', async () => {
     const p = await aConnectedPartner(gw, fake, { connect: false });
     const creds = { ...p.creds, clientSecret: `${p.creds.clientSecret}+x/y=z &q` };
-    const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: creds.clientId, client_secret: creds.clientSecret }).toString();
-    fake.tokenCues.push({ status: 401, body: { error: 'invalid_client', error_description: `AADSTS7000215: Invalid client secret provided. Request body: ${form}` } });
+    // The simulator's token endpoint quotes the form it received (echoInErrors).
     const refused = await gw.gql(CONNECT, { input: creds }, p.admin);
     expect(refused.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     const message = refused.errors![0].message;
@@ -115,5 +119,9 @@ describe('through the gateway', () => {
       expect(message).not.toContain(form);
     }
     expect(message).not.toMatch(/SECRET-\d+-/);
+    expect(message).not.toMatch(/REFRESH-\d+-/);
+    const exchanges = JSON.stringify(await gw.orm.em.fork().getConnection().execute('select * from partner_center_exchanges where partner_id = ?', [p.partner.id]));
+    expect(exchanges).toContain('"outcome":"failed"');
+    expect(exchanges).not.toMatch(/SECRET-\d+-|REFRESH-\d+-/);
   });
 });

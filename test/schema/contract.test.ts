@@ -33,8 +33,6 @@ const KNOWN_MISSING: Record<string, string> = {
  * one enum value or input field as `Type.member`.
  */
 const KNOWN_MISSING_VOCABULARY: Record<string, string> = {
-  'ConnectionStatus.NEEDS_REAUTHORIZATION': 'issue 19',
-  'SyncStatus.PAUSED': 'issue 19',
   'AuditEvent.IMPORTED': 'issue 19',
   'AuditEvent.DRIFT_DETECTED': 'issue 19',
   DriftKind: 'issue 19',
