@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Exchange, readRequest } from './http';
@@ -10,6 +11,8 @@ import { handleToken, TOKEN_PATH } from './tokens';
 import type { AgreementRecord, AgreementSeed, Attestation, PartnerCenterSimulator, RegisteredApp, SimulatorOptions } from './types';
 
 export * from './types';
+/** The documented 600061 body (fact sheet section 4 [E]; texts PROVISIONAL), for asserting what the gateway received. */
+export { BODY_600061 } from './routes';
 
 /**
  * A local Partner Center (pc-spec.md): Entra ID's token endpoint, the customer-agreement and
@@ -23,18 +26,22 @@ export async function startPartnerCenterSimulator(options: SimulatorOptions = {}
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
   let baseUrl = '';
+  const recorded = new EventEmitter();
+  recorded.setMaxListeners(0);
 
   const server = createServer((req, res) => {
     void (async () => {
       const { rec, url } = await readRequest(req, baseUrl, state.now());
       state.requests.push(rec);
+      recorded.emit('request');
       const ex = new Exchange(req, res, rec, url, baseUrl);
       ex.echoInErrors = state.misbehaviour.echoInErrors === true;
       let m: RegExpExecArray | null;
       if ((m = DOCUMENT_PATH.exec(rec.path)) && rec.method === 'GET') return handleDocument(state, ex, decodeURIComponent(m[1]));
       if ((m = ACCEPT_PATH.exec(rec.path))) return handleAcceptPage(state, ex, decodeURIComponent(m[1]));
-      if (await misbehaveBefore(state, ex, hanging)) return;
-      if ((m = TOKEN_PATH.exec(rec.path))) return handleToken(state, ex, decodeURIComponent(m[1]), Boolean(m[2]));
+      const token = TOKEN_PATH.exec(rec.path);
+      if (await misbehaveBefore(state, ex, Boolean(token), hanging)) return;
+      if (token) return handleToken(state, ex, decodeURIComponent(token[1]), Boolean(token[2]));
       handleApi(state, ex, cpid);
     })().catch((err: unknown) => {
       if (!res.headersSent && !res.destroyed) {
@@ -135,6 +142,31 @@ export async function startPartnerCenterSimulator(options: SimulatorOptions = {}
     now: () => state.now(),
     clock: (source) => state.clock(source),
     advance: (ms) => state.advance(ms),
+    waitForRequest(match, { since = 0, timeoutMs = 10_000 } = {}) {
+      return new Promise((resolve, reject) => {
+        const look = () => {
+          const found = state.requests.slice(since).find(match);
+          if (!found) return false;
+          clearTimeout(timer);
+          recorded.off('request', look);
+          resolve(found);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          recorded.off('request', look);
+          reject(new Error(`No matching request within ${timeoutMs} ms`));
+        }, timeoutMs);
+        if (!look()) recorded.on('request', look);
+      });
+    },
+    tokenOf(accessToken) {
+      const t = state.accessTokens.get(accessToken);
+      return t ? { ...t } : undefined;
+    },
+    refreshTokensOf(tenantId) {
+      const app = state.apps.get(tenantId);
+      return app && !app.revoked ? [...app.refreshTokens] : [];
+    },
     releaseHanging,
     reset() {
       releaseHanging();

@@ -263,6 +263,14 @@ const ROUTES: Route[] = [
   },
 ];
 
+/** The customer a call is about: the path's, or an attestation request's customerTenantId. */
+function customerOf(ex: Exchange): string | undefined {
+  const m = /^\/v1\/customers\/([^/]+)/.exec(ex.path);
+  if (m) return decodeURIComponent(m[1]);
+  const b = ex.rec.body;
+  return b && typeof b === 'object' && typeof b.customerTenantId === 'string' ? b.customerTenantId : undefined;
+}
+
 /** A fingerprint of what a POST asked, so a reused MS-RequestId with another body is told apart. */
 const fingerprint = (ex: Exchange, tenantId: string) => createHash('sha256').update(`${tenantId}\n${ex.method}\n${ex.path}\n${ex.rec.raw}`).digest('hex');
 
@@ -283,7 +291,7 @@ export function handleApi(state: SimState, ex: Exchange, cpid: string): void {
   if (!bearer) return unauthorized('800001', 'Partner Token missing');
   const token = state.accessTokens.get(bearer);
   if (!token || token.expiresAt <= state.now()) return unauthorized('400', 'Access denied');
-  const wait = throttled(state, token.tenantId);
+  const wait = throttled(state, token.tenantId, customerOf(ex));
   if (wait !== undefined) {
     return ex.json(429, { statusCode: 429, message: `Rate limit is exceeded. Try again in ${wait} seconds.` }, { 'retry-after': String(wait) });
   }

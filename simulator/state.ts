@@ -6,6 +6,7 @@ import {
   type AgreementTemplate,
   type Attestation,
   type GrantRevocationCode,
+  type IssuedToken,
   type Misbehaviour,
   type RecordedRequest,
   type RegisteredApp,
@@ -19,16 +20,9 @@ export function defaultTemplates(): AgreementTemplate[] {
   ];
 }
 
-export type TokenKind = 'AppUser' | 'AppOnly';
+export type TokenKind = IssuedToken['kind'];
 
-export interface AccessToken {
-  tenantId: string;
-  clientId: string;
-  kind: TokenKind;
-  userId: string;
-  mfa: boolean;
-  expiresAt: number;
-}
+export type AccessToken = IssuedToken;
 
 export interface AppState extends RegisteredApp {
   refreshTokens: Set<string>;

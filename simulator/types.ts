@@ -105,17 +105,40 @@ export interface Attestation {
   agreementCreatedAt?: string;
 }
 
+/**
+ * Which requests the counted switches and latency act on: every API and token request (undefined
+ * or null), API calls only, token requests only, those whose `METHOD /path` matches, or a predicate.
+ */
+export type MisbehaviourTarget = 'api' | 'token' | RegExp | ((request: RecordedRequest) => boolean);
+
+/** An answer given as is (answerNext): any status, body and headers, e.g. a careless upstream. */
+export interface CannedAnswer {
+  count?: number;
+  status: number;
+  /** JSON-encoded unless a string. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
 export interface Misbehaviour {
+  /** Scope of latencyMs, failNext, answerNext, dropNext, dropAfterNext and hangNext (default: all API and token requests). */
+  target?: MisbehaviourTarget | null;
+  /** The next `count` (default 1) targeted requests get this answer, nothing processed. */
+  answerNext?: CannedAnswer;
   /** Delay before every API and token answer. 0 = none. */
   latencyMs?: number;
   /** The next `count` API/token requests answer `status` (default 500) with an error body. */
   failNext?: { count: number; status?: 500 | 502 | 503 };
-  /** The next N API/token requests have their socket destroyed without an answer (nothing processed). */
+  /** The next N API/token requests have their socket destroyed without an answer (nothing processed). Infinity: the upstream is down. */
   dropNext?: number;
   /** The next N API/token requests are processed (agreements created...) and then the socket is destroyed: the answer is lost. */
   dropAfterNext?: number;
-  /** Per partner tenant (the tenant of the access token): at most `limit` API calls per fixed window. null = off. */
-  throttle?: { limit: number; windowMs: number } | null;
+  /**
+   * At most `limit` API calls per fixed window, counted per partner tenant (the tenant of the access
+   * token), or with scope 'partner+customer' per partner tenant and customer (calls naming no customer
+   * count per partner). null = off.
+   */
+  throttle?: { limit: number; windowMs: number; scope?: 'partner' | 'partner+customer' } | null;
   /** POST .../agreements without attestationId answers 600071 (the legacy attestation retired on 2026-01-05). */
   legacyRetired?: boolean;
   /** App+User tokens of grants consented without MFA answer 401 code 900421 (from 2026-04-01). */
@@ -126,6 +149,17 @@ export interface Misbehaviour {
   hangNext?: number;
   /** Error answers (API and token endpoint) quote the request's body and Authorization header: a careless upstream, for leak tests. */
   echoInErrors?: boolean;
+}
+
+export interface IssuedToken {
+  tenantId: string;
+  clientId: string;
+  kind: 'AppUser' | 'AppOnly';
+  /** The delegated user (App+User) or the client id (AppOnly). */
+  userId: string;
+  mfa: boolean;
+  /** ms since epoch, simulator clock. */
+  expiresAt: number;
 }
 
 export type GrantRevocationCode = 'AADSTS700082' | 'AADSTS50173';
@@ -164,6 +198,12 @@ export interface PartnerCenterSimulator {
   clock(source: () => number): void;
   /** Moves the simulator's time forward: links and tokens expire without waiting. */
   advance(ms: number): void;
+  /** The first recorded request at index >= since (default 0) that matches, waiting for it up to timeoutMs (default 10 s). */
+  waitForRequest(match: (request: RecordedRequest) => boolean, options?: { since?: number; timeoutMs?: number }): Promise<RecordedRequest>;
+  /** What an access token the simulator issued stands for (undefined: unknown or revoked). */
+  tokenOf(accessToken: string): IssuedToken | undefined;
+  /** The refresh tokens the tenant's grant accepts now (none while revoked). */
+  refreshTokensOf(tenantId: string): string[];
   /** Destroys the requests left hanging by hangNext. */
   releaseHanging(): void;
   /** Forgets requests, agreements, attestations, direct-sign flags, request ids, switches, templates and clock; keeps registered apps and their tokens. */

@@ -34,6 +34,7 @@ interface Change {
   linkExpiresAt?: Date | null;
   acceptedAt?: Date | null;
   agreementRequestId?: string | null;
+  createRequestId?: string | null;
   lastError?: string | null;
   errorCode?: string | null;
   /** The job that follows next, due at this time; absent: nothing follows. */
@@ -55,7 +56,7 @@ async function transition(deps: FollowerDeps, row: FollowRow, jobId: string, cha
       tx,
       `update attestations set status = coalesce(?, status), upstream_id = coalesce(?, upstream_id), acceptance_url = coalesce(?, acceptance_url),
               link_expires_at = coalesce(?::timestamptz, link_expires_at), accepted_at = coalesce(?::timestamptz, accepted_at),
-              agreement_request_id = coalesce(?::uuid, agreement_request_id), last_error = ?, error_code = ?, job_id = ?, updated_at = clock_timestamp()
+              agreement_request_id = coalesce(?::uuid, agreement_request_id), create_request_id = coalesce(?::uuid, create_request_id), last_error = ?, error_code = ?, job_id = ?, updated_at = clock_timestamp()
         where id = ? and job_id = ?
        returning id`,
       [
@@ -65,6 +66,7 @@ async function transition(deps: FollowerDeps, row: FollowRow, jobId: string, cha
         change.linkExpiresAt?.toISOString() ?? null,
         change.acceptedAt?.toISOString() ?? null,
         change.agreementRequestId ?? null,
+        change.createRequestId ?? null,
         change.lastError ?? null,
         change.errorCode ?? null,
         nextJob,
@@ -132,7 +134,14 @@ export async function follow(deps: FollowerDeps, jobId: string, data: FollowJobD
     const message = (err as Error).message;
     log.warn({ err: message }, 'attestation step failed; trying again later');
     const delay = err instanceof UpstreamUnavailable && err.retryAfterMs ? err.retryAfterMs : deps.retryMs;
-    await transition(deps, row, jobId, { lastError: message, nextAt: inMs(delay) });
+    // After an answer the retry is a new request (a new MS-RequestId); after none, the same one.
+    const next = err instanceof UpstreamUnavailable ? (err.nextRequestId ?? null) : null;
+    await transition(deps, row, jobId, {
+      lastError: message,
+      nextAt: inMs(delay),
+      createRequestId: row.status === AttestationStatus.REQUESTED ? next : null,
+      agreementRequestId: row.status === AttestationStatus.CUSTOMER_ACCEPTED ? next : null,
+    });
   }
 }
 

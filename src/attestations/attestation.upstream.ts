@@ -76,6 +76,8 @@ export class UpstreamUnavailable extends Error {
   constructor(
     message: string,
     readonly retryAfterMs?: number,
+    /** The MS-RequestId the retry must send: the same after no answer, a new one after an answer. */
+    readonly nextRequestId?: string,
   ) {
     super(message);
   }

@@ -8,6 +8,9 @@ import { Partner, User } from '../../src/partners/partner.entity';
 import { AgreementTemplate } from '../../src/agreements/agreement.entity';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { getNamedType, isInputObjectType, type GraphQLObjectType } from 'graphql';
+import { aUser } from '../factories';
+import { queryRows } from '../../src/db/query';
+import { AgreementType } from '../../src/agreements/agreement.enums';
 
 /**
  * The authorization matrix, probed from outside: every root field, every role, and a
@@ -30,6 +33,8 @@ interface World {
   acceptance: Acceptance;
   submissionId: string;
   alertId: string;
+  /** An open attestation of the partner, for another customer of its (attestationCustomer). */
+  attestationId: string;
 }
 
 let gw: TestGateway;
@@ -59,7 +64,28 @@ async function aWorld(): Promise<World> {
     submittedBy: submitter,
   });
   await em.flush();
-  return { partner, foreign, provider, reseller, customer, indirectCustomer, template, acceptance, submissionId: submission.id, alertId };
+  const attestationId = await anAttestationOf(partner);
+  return { partner, foreign, provider, reseller, customer, indirectCustomer, template, acceptance, submissionId: submission.id, alertId, attestationId };
+}
+
+/**
+ * Attestations (src/attestations): the partner is connected to Partner Center, a Customer
+ * Agreement template is current, and an open attestation waits for another of its customers.
+ */
+async function anAttestationOf(partner: Partner): Promise<string> {
+  const em = gw.orm.em.fork() as EntityManager;
+  await queryRows(em, `insert into partner_center_connections (partner_id, client_id, client_secret_enc, refresh_token_enc, connected_at) values (?, 'c', 'x', 'x', now())`, [partner.id]);
+  await anAgreement(gw, { type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, versionRank: 1, effectiveFrom: '2018-11-07' });
+  const other = await aCustomer(gw, { partners: [{ partner }] });
+  const [row] = await queryRows<{ id: string }>(
+    em,
+    `insert into attestations (id, customer_id, partner_id, requested_by_id, status, link_lifetime_minutes, company_name, country, language,
+                               signatory_first_name, signatory_last_name, signatory_email, create_request_id, created_at, updated_at)
+     values (gen_random_uuid(), ?, ?, ?, 'LINK_ISSUED', 60, 'Co', 'US', 'en-US', 'Ada', 'Lovelace', 'ada@example.com', gen_random_uuid(), now(), now())
+     returning id`,
+    [other.id, partner.id, (await aUser(gw, { partner })).id],
+  );
+  return row.id;
 }
 
 async function tokensFor(w: World): Promise<Record<Caller, string>> {
@@ -213,6 +239,25 @@ const CASES: Case[] = [
     variables: (w) => ({ partnerId: w.partner.id }),
     expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'NOT_FOUND' },
   },
+  {
+    field: 'requestAttestation',
+    query: 'mutation ($input: RequestAttestationInput!) { requestAttestation(input: $input) { attestation { id } } }',
+    variables: (w, caller) => ({ input: { customerId: w.customer.id, partnerId: own(w, caller), signatory: contact, language: 'en-US' } }),
+    expected: { admin: 'ok', analyst: 'FORBIDDEN', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'FORBIDDEN', foreign: 'NOT_FOUND' },
+  },
+  {
+    field: 'cancelAttestation',
+    query: 'mutation ($id: ID!) { cancelAttestation(id: $id) { attestation { id } } }',
+    variables: (w) => ({ id: w.attestationId }),
+    expected: { admin: 'ok', analyst: 'FORBIDDEN', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'FORBIDDEN', foreign: 'NOT_FOUND' },
+  },
+  {
+    field: 'attestation',
+    query: 'query ($id: ID!) { attestation(id: $id) { id } }',
+    variables: (w) => ({ id: w.attestationId }),
+    expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'null' },
+  },
+  { field: 'attestations', query: '{ attestations { totalCount } }', variables: () => ({}), expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'ok' } },
   {
     field: 'scanRenewalRisks',
     query: 'mutation { scanRenewalRisks { raised } }',
@@ -407,6 +452,12 @@ const ARGUMENT_CASES: ArgumentCase[] = [
     variables: (_w, partnerId) => ({ input: { partnerId, clientId: 'c', clientSecret: 's', refreshToken: 'r' } }),
   },
   { argument: 'disconnectPartnerCenter(partnerId)', query: 'mutation ($p: ID) { disconnectPartnerCenter(partnerId: $p) { connection { status } } }', variables: (_w, p) => ({ p }) },
+  {
+    argument: 'requestAttestation(input.partnerId)',
+    query: 'mutation ($input: RequestAttestationInput!) { requestAttestation(input: $input) { attestation { id } } }',
+    variables: (w, partnerId) => ({ input: { customerId: w.shared.id, partnerId, signatory: contact, language: 'en-US' } }),
+  },
+  { argument: 'attestations(partnerId)', query: 'query ($p: ID) { attestations(partnerId: $p) { totalCount } }', variables: (_w, p) => ({ p }) },
   { argument: 'importAgreementTemplates(partnerId)', query: 'mutation ($p: ID!) { importAgreementTemplates(partnerId: $p) { imported } }', variables: (_w, p) => ({ p }) },
 ];
 
@@ -452,7 +503,7 @@ describe('arguments that name a partner', () => {
  * partnerId narrows the stream and never widens it (test/alerts/alerts.test.ts,
  * test/renewals/alerts.test.ts).
  */
-const ARGUMENTS_ELSEWHERE: string[] = ['blockedOrderAlerts(partnerId)', 'renewalRiskAlerts(partnerId)', 'partnerCenterConnectionAlerts(partnerId)'];
+const ARGUMENTS_ELSEWHERE: string[] = ['blockedOrderAlerts(partnerId)', 'renewalRiskAlerts(partnerId)', 'partnerCenterConnectionAlerts(partnerId)', 'attestationUpdates(partnerId)' /* test/attestations/follow.test.ts */];
 
 /** Root fields whose matrix lives with their feature's tests (listed there by role). */
 const EXTRA_COVERAGE: string[] = [

@@ -5,7 +5,6 @@ import { MCA_TEMPLATE_ID } from '../../simulator';
 import { aCustomer, anAcceptance, anAgreement, aLink, aPartner, aPartnerToken } from '../factories';
 import { analystToken, platformAdminToken, type TestGateway } from '../support/gateway';
 import { CONNECT, eventually, startPcGateway } from '../partner-center/support';
-import type { FakePartnerCenter } from '../partner-center/fake';
 import { PartnerType, Role } from '../../src/auth/roles';
 import { AgreementType } from '../../src/agreements/agreement.enums';
 import { EvidenceSource } from '../../src/acceptance/acceptance.enums';
@@ -50,7 +49,7 @@ async function connect(partner: Partner) {
 
 beforeAll(async () => {
   sim = await startPartnerCenterSimulator({ port: 0 });
-  gw = await startPcGateway(sim as unknown as FakePartnerCenter);
+  gw = await startPcGateway(sim);
   connected = await aPartner(gw, { type: PartnerType.INDIRECT_PROVIDER });
   await connect(connected);
   mca = await anAgreement(gw, { templateId: MCA_TEMPLATE_ID, type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, effectiveFrom: '2019-01-01', country: 'GLOBAL' });

@@ -9,7 +9,7 @@ let token: string;
 beforeAll(async () => {
   token = await appUserToken(sim(), anApp(sim()));
 });
-afterEach(() => sim().misbehave({ latencyMs: 0, failNext: undefined, dropNext: 0, dropAfterNext: 0, hangNext: 0, throttle: null, mfaRequired: false }));
+afterEach(() => sim().misbehave({ target: null, answerNext: undefined, latencyMs: 0, failNext: undefined, dropNext: 0, dropAfterNext: 0, hangNext: 0, throttle: null, mfaRequired: false }));
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -105,6 +105,16 @@ describe('429 throttling, per partner tenant', () => {
     } finally {
       sim().advance(-10_000);
     }
+  });
+
+  it("with scope 'partner+customer' counts each customer of a partner apart", async () => {
+    const t = await appUserToken(sim(), anApp(sim()));
+    const [c1, c2] = [randomUUID(), randomUUID()];
+    sim().misbehave({ throttle: { limit: 1, windowMs: 30_000, scope: 'partner+customer' } });
+    const status = (c: string) => call(sim(), 'GET', `/v1/customers/${c}/directSignedMicrosoftCustomerAgreementStatus`, t);
+    expect((await status(c1)).status).toBe(200);
+    expect((await status(c1)).status).toBe(429);
+    expect((await status(c2)).status).toBe(200);
   });
 
   it('does not throttle the token endpoint', async () => {
@@ -222,6 +232,41 @@ describe('misbehaviour switches', () => {
     expect((await call(sim(), 'GET', '/v1/agreements', token)).status).toBe(200);
   });
 
+  it('dropNext: Infinity is an upstream that is down until the switch is set back to 0', async () => {
+    sim().misbehave({ dropNext: Infinity });
+    expect((await rawGet('/v1/agreements', { authorization: `Bearer ${token}` })).error).toBe('ECONNRESET');
+    expect((await rawGet('/v1/agreements', { authorization: `Bearer ${token}` })).error).toBe('ECONNRESET');
+    sim().misbehave({ dropNext: 0 });
+    expect((await rawGet('/v1/agreements', { authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+
+  it('answerNext gives the next targeted requests a canned answer as is, processing nothing', async () => {
+    const customer = randomUUID();
+    sim().misbehave({ answerNext: { count: 1, status: 400, body: { code: 2001, description: 'The template is not valid for this customer' }, headers: { 'x-extra': '1' } } });
+    const res = await call(sim(), 'POST', `/v1/customers/${customer}/agreements`, token, aConfirmation(sim()));
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ code: 2001, description: 'The template is not valid for this customer' });
+    expect(res.headers.get('x-extra')).toBe('1');
+    expect(sim().agreementsOf(customer)).toEqual([]);
+    expect(sim().misbehaviour.answerNext).toBeUndefined();
+  });
+
+  it("target scopes the switches: 'api' spares the token endpoint, a RegExp on 'METHOD /path' only the calls it matches", async () => {
+    const app = anApp(sim());
+    sim().misbehave({ target: 'api', failNext: { count: 1, status: 503 } });
+    const appOnly = await appOnlyToken(sim(), app);
+    expect((await call(sim(), 'GET', '/v1/agreements', token)).status).toBe(503);
+
+    sim().misbehave({ target: /^POST \/v1\/customers\/[^/]+\/agreements$/, failNext: { count: 1, status: 500 } });
+    expect((await call(sim(), 'GET', '/v1/agreements', token)).status).toBe(200);
+    expect((await call(sim(), 'POST', '/v1/attestations/enhanced', appOnly, anAttestationRequest())).status).toBe(201);
+    expect((await call(sim(), 'POST', `/v1/customers/${randomUUID()}/agreements`, token, aConfirmation(sim()))).status).toBe(500);
+
+    sim().misbehave({ target: 'token', failNext: { count: 1, status: 502 } });
+    expect((await call(sim(), 'GET', '/v1/agreements', token)).status).toBe(200);
+    await expect(appOnlyToken(sim(), app)).rejects.toThrow(/502/);
+  });
+
   it('latencyMs delays answers (still answered correctly)', async () => {
     sim().misbehave({ latencyMs: 20 });
     expect((await call(sim(), 'GET', '/v1/agreements', token)).status).toBe(200);
@@ -254,6 +299,39 @@ describe('recorded requests', () => {
     expect(rec.query.get('x')).toBe('1');
     expect(rec.headers['ms-correlationid']).toBe('c-1');
     expect(rec.headers.authorization).toBe(`Bearer ${token}`);
+  });
+});
+
+describe('helpers for tests', () => {
+  it('waitForRequest answers a request already recorded or the next one to arrive', async () => {
+    const since = sim().requests.length;
+    const customer = randomUUID();
+    const waiting = sim().waitForRequest((r) => r.path === `/v1/customers/${customer}/directSignedMicrosoftCustomerAgreementStatus`, { since });
+    await call(sim(), 'GET', `/v1/customers/${customer}/directSignedMicrosoftCustomerAgreementStatus`, token);
+    expect((await waiting).method).toBe('GET');
+    expect((await sim().waitForRequest((r) => r.path.includes(customer))).path).toContain(customer);
+    await expect(sim().waitForRequest((r) => r.path === '/never', { timeoutMs: 50 })).rejects.toThrow(/No matching request/);
+  });
+
+  it('tokenOf tells what an access token stands for; refreshTokensOf lists the grant\'s refresh tokens, none once revoked', async () => {
+    const app = anApp(sim(), { mfa: true });
+    const user = await appUserToken(sim(), app);
+    const only = await appOnlyToken(sim(), app);
+    expect(sim().tokenOf(user)).toMatchObject({ tenantId: app.tenantId, kind: 'AppUser', userId: app.userId, mfa: true });
+    expect(sim().tokenOf(only)).toMatchObject({ tenantId: app.tenantId, kind: 'AppOnly' });
+    expect(sim().tokenOf('nope')).toBeUndefined();
+    expect(sim().refreshTokensOf(app.tenantId)).toHaveLength(2);
+    expect(sim().refreshTokensOf(app.tenantId)).toContain(app.refreshToken);
+    sim().revokeGrant(app.tenantId);
+    expect(sim().refreshTokensOf(app.tenantId)).toEqual([]);
+  });
+
+  it('registering a tenant again re-consents: a revoked grant works again with the new refresh token', async () => {
+    const app = anApp(sim());
+    sim().revokeGrant(app.tenantId, 'AADSTS50173');
+    await expect(appUserToken(sim(), app)).rejects.toThrow(/invalid_grant/);
+    const again = sim().registerApp({ ...app, refreshToken: `rt-${randomUUID()}` });
+    expect(await appUserToken(sim(), again)).toEqual(expect.any(String));
   });
 });
 
