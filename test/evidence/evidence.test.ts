@@ -13,25 +13,10 @@ import type { Partner } from '../../src/partners/partner.entity';
 import type { AgreementTemplate } from '../../src/agreements/agreement.entity';
 import { queryRows } from '../../src/db/query';
 import { CONFIRM, REVIEW, SUBMIT, contact, yesterday } from '../acceptance/ops';
+import { EVIDENCE } from './ops';
 
 /** DESIGN.md section 13: evidence on every confirmation (Acceptance.evidence). */
 
-export const EVIDENCE = `query AcceptanceEvidence($customerId: ID!, $partnerId: ID) {
-  customer(id: $customerId) {
-    id
-    acceptance(partnerId: $partnerId) {
-      id
-      evidence {
-        source recordedAt reconstructed
-        recordedBy { id displayName }
-        signatory { firstName lastName email phoneNumber }
-        document { templateId type version country language uri sha256 fetchedAt status error }
-        attestation { id upstreamId }
-        upstream { at operation requestId correlationId httpStatus code outcome }
-      }
-    }
-  }
-}`;
 
 let sim: PartnerCenterSimulator;
 let gw: TestGateway;
