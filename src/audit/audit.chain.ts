@@ -340,8 +340,9 @@ export function verifyPair(pair: Pair, links: readonly LinkRow[], derived: reado
 }
 
 /**
- * Recomputes the chains of `pairs` from the current rows (two statements per call: the
- * derived events and the stored links). Callers page through many pairs in batches.
+ * Recomputes the chains of `pairs` from the current rows (three statements per call: the
+ * derived events, the stored links, which pairs are billing relationships). Callers page
+ * through many pairs in batches.
  */
 export async function verifyPairs(em: EntityManager, pairs: readonly Pair[]): Promise<PairVerification[]> {
   const sorted = sortedPairs(pairs);
@@ -357,6 +358,17 @@ export async function verifyPairs(em: EntityManager, pairs: readonly Pair[]): Pr
         order by l.customer_id, l.partner_id, l.seq`,
     [customers, partners],
   );
+  // A direct acceptance shows in the trail of any partner named; it is chained only in billing pairs.
+  const billing = new Set(
+    (
+      await queryRows<{ customer_id: string; partner_id: string }>(
+        em,
+        `select r.customer_id, r.partner_id from customer_relationships r join unnest(?::uuid[], ?::uuid[]) as x(customer_id, partner_id)
+            on r.customer_id = x.customer_id and r.partner_id = x.partner_id`,
+        [customers, partners],
+      )
+    ).map((r) => pairKey(r.customer_id, r.partner_id)),
+  );
   const group = <R extends { customer_id: string; partner_id: string }>(rows: R[]) => {
     const m = new Map<string, R[]>();
     for (const r of rows) {
@@ -367,7 +379,7 @@ export async function verifyPairs(em: EntityManager, pairs: readonly Pair[]): Pr
     }
     return m;
   };
-  const derivedBy = group(derived);
+  const derivedBy = group(derived.filter((d) => d.event !== 'DIRECT_ACCEPTANCE' || billing.has(pairKey(d.customer_id, d.partner_id))));
   const linksBy = group(links);
   return sorted.map((p) => verifyPair(p, linksBy.get(pairKey(p.customerId, p.partnerId)) ?? [], derivedBy.get(pairKey(p.customerId, p.partnerId)) ?? []));
 }

@@ -258,3 +258,14 @@ describe('Customer.auditVerification', () => {
     expect(other.data.customer.auditVerification).toBeNull();
   });
 });
+
+describe('pairs outside a billing relationship', () => {
+  it("a customer's direct acceptance, shown in the trail of any partner named, is chained only in billing pairs: another partner's verification is empty and valid", async () => {
+    const customer = await aCustomer(gw, { partners: [{ partner: provider }] });
+    const outsider = await aPartner(gw, { type: PartnerType.DIRECT_BILL });
+    await send(`mutation($input: DirectAcceptanceInput!) { recordDirectAcceptance(input: $input) { customer { id } } }`, { customerId: customer.id, acceptedOn: '2025-01-10' }, await platformAdminToken());
+    expect(await trail({ customerId: customer.id, partnerId: outsider.id })).toEqual(['DIRECT_ACCEPTANCE']);
+    expect(await verify({ customerId: customer.id, partnerId: outsider.id })).toMatchObject({ valid: true, events: 0, firstBroken: null });
+    expect(await verify({ customerId: customer.id, partnerId: provider.id })).toMatchObject({ valid: true, events: 1 });
+  });
+});
