@@ -74,6 +74,8 @@ export async function recordConfirmations(
   confirmedBy: string,
   rows: ConfirmationRow[],
   at: Date = new Date(),
+  /** false: the caller chains the pairs itself, once, at the end of its transaction (a bulk import's chunks). */
+  chain = true,
 ): Promise<{ outcomes: RecordedConfirmation[]; latest: Date }> {
   if (rows.length === 0) return { outcomes: [], latest: at };
   const customerIds = [...new Set(rows.map((r) => r.customerId))];
@@ -168,10 +170,12 @@ export async function recordConfirmations(
     recorded.map((r) => r.id),
   );
   // The tamper-evident chain (src/audit/audit.chain.ts): CONFIRMED, SUPERSEDED (and SYNCED at once for upstream sources).
-  await appendAuditChain(
-    tx,
-    [...byCustomer.keys()].map((customerId) => ({ customerId, partnerId })),
-  );
+  if (chain) {
+    await appendAuditChain(
+      tx,
+      [...byCustomer.keys()].map((customerId) => ({ customerId, partnerId })),
+    );
+  }
   return { outcomes, latest: new Date(latest + 1) };
 }
 

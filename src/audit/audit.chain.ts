@@ -182,21 +182,49 @@ function sortedPairs(pairs: readonly Pair[]): Pair[] {
 
 const columns = (pairs: readonly Pair[]) => [pairs.map((p) => p.customerId), pairs.map((p) => p.partnerId)];
 
+/** Pairs derived and appended per statement (a bulk import's or the backfill's many pairs). */
+const APPEND_BATCH = 2000;
+
 /**
  * Chains the events of `pairs` not chained yet, inside the caller's transaction (`tx`), after
- * the caller has written its rows. Takes each pair's transaction advisory lock (in one order),
- * so concurrent writers of a pair append one after the other. Returns the links appended.
+ * the caller has written its rows. Locks, taken in one order, so concurrent appenders of a
+ * pair follow one another:
+ * - by default, each partner's transaction advisory lock SHARED, then each pair's EXCLUSIVE
+ *   (a few locks: a confirmation, a correction, a sync outcome);
+ * - `partnerWide` (a bulk import, the backfill: thousands of pairs, which would overflow
+ *   PostgreSQL's lock table one lock a pair): each partner's lock EXCLUSIVE, no pair locks.
+ *   Take it as the LAST step of the transaction (the import chains once, after all its
+ *   chunks): while it holds a partner's lock it must wait for nothing else, or a writer of
+ *   that partner holding a row it needs would deadlock with it.
+ * Returns the links appended.
  */
-export async function appendAuditChain(tx: EntityManager, pairs: readonly Pair[]): Promise<number> {
+export async function appendAuditChain(tx: EntityManager, pairs: readonly Pair[], options: { partnerWide?: boolean } = {}): Promise<number> {
   const sorted = sortedPairs(pairs);
   if (sorted.length === 0) return 0;
-  const [customers, partners] = columns(sorted);
+  const partnerIds = [...new Set(sorted.map((p) => p.partnerId))].sort();
   await queryRows(
     tx,
-    `select pg_advisory_xact_lock(20549, hashtext(x.customer_id::text || '/' || x.partner_id::text))
-       from (select * from unnest(?::uuid[], ?::uuid[]) with ordinality as u(customer_id, partner_id, n) order by n) x`,
-    [customers, partners],
+    `select ${options.partnerWide ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(20550, hashtext(x.partner_id::text))
+       from (select * from unnest(?::uuid[]) with ordinality as u(partner_id, n) order by n) x`,
+    [partnerIds],
   );
+  if (!options.partnerWide) {
+    const [customers, partners] = columns(sorted);
+    await queryRows(
+      tx,
+      `select pg_advisory_xact_lock(20549, hashtext(x.customer_id::text || '/' || x.partner_id::text))
+         from (select * from unnest(?::uuid[], ?::uuid[]) with ordinality as u(customer_id, partner_id, n) order by n) x`,
+      [customers, partners],
+    );
+  }
+  let appended = 0;
+  for (let i = 0; i < sorted.length; i += APPEND_BATCH) appended += await appendLocked(tx, sorted.slice(i, i + APPEND_BATCH));
+  return appended;
+}
+
+/** Appends the unchained events of `sorted` pairs, their locks held. */
+async function appendLocked(tx: EntityManager, sorted: Pair[]): Promise<number> {
+  const [customers, partners] = columns(sorted);
   const events = await queryRows<DerivedEvent>(tx, DERIVED_UNCHAINED, [customers, partners]);
   if (events.length === 0) return 0;
   const heads = await queryRows<{ customer_id: string; partner_id: string; seq: number; hash: string }>(
@@ -274,6 +302,7 @@ export async function backfillAuditChain(em: EntityManager, batch = 500): Promis
       return appendAuditChain(
         tx as EntityManager,
         still.map((r) => ({ customerId: r.customer_id, partnerId: r.partner_id })),
+        { partnerWide: true },
       );
     });
     pairs += rows.length;

@@ -269,3 +269,19 @@ describe('pairs outside a billing relationship', () => {
     expect(await verify({ customerId: customer.id, partnerId: provider.id })).toMatchObject({ valid: true, events: 1 });
   });
 });
+
+describe('many pairs at once', () => {
+  it("a bulk import's or the backfill's many pairs take one lock per partner, not one per pair (PostgreSQL's lock table stays small), and chain every pair", async () => {
+    const customers = await Promise.all(Array.from({ length: 40 }, () => aCustomer(gw, { partners: [{ partner: provider }] })));
+    for (const c of customers) await anAcceptance(gw, { customer: c, partner: provider, template });
+    const pairs = customers.map((c) => ({ customerId: c.id, partnerId: provider.id }));
+    const { appended, locks } = await em().transactional(async (t) => {
+      const tx = t as EntityManager;
+      const appended = await appendAuditChain(tx, pairs, { partnerWide: true });
+      const [{ n }] = await queryRows<{ n: number }>(tx, "select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()");
+      return { appended, locks: n };
+    });
+    expect([appended, locks]).toEqual([40, 1]);
+    for (const v of await verifyPairs(em(), pairs)) expect(v).toMatchObject({ valid: true, events: 1 });
+  });
+});
