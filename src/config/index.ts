@@ -95,6 +95,11 @@ export interface Config {
   partnerCenter: PartnerCenterConfig;
   /** Enhanced attestations (src/attestations, DESIGN.md section 11). */
   attestations: AttestationsConfig;
+  /** Proof of acceptance (src/evidence, DESIGN.md section 13). */
+  evidence: {
+    /** EVIDENCE_FETCH_DOCUMENTS: fetch and hash the agreement document of each new Customer Agreement confirmation (default true; off: NOT_FETCHED). */
+    fetchDocuments: boolean;
+  };
   /** GET /exports/acceptances (src/audit/audit.export.ts; docs/operations.md). */
   auditExport: {
     /** EXPORT_MAX_CONCURRENT: exports at once in one gateway process, each on a connection of its own (default 8). */
@@ -374,6 +379,9 @@ export function loadConfig(env: Env = process.env): Config {
       jobExpireSeconds: 300,
       maintenanceIntervalSeconds: 60,
       pollingIntervalSeconds: 1,
+    },
+    evidence: {
+      fetchDocuments: boolVar(env, 'EVIDENCE_FETCH_DOCUMENTS', true),
     },
     auditExport: {
       maxConcurrent: intVar(env, 'EXPORT_MAX_CONCURRENT', 8, 1, 1000),

@@ -63,6 +63,13 @@ export async function fetchDocument(services: Services, job: DocumentJobData): P
     [job.acceptanceId],
   );
   if (!row) return;
+  if (!services.config.evidence.fetchDocuments) {
+    await queryRows(em, `update acceptance_evidence set document_status = 'NOT_FETCHED', document_error = ? where acceptance_id = ? and document_status = 'PENDING'`, [
+      'Document fetching is off (EVIDENCE_FETCH_DOCUMENTS=false)',
+      job.acceptanceId,
+    ]);
+    return;
+  }
   let outcome: { ok: true; doc: FetchedDocument } | { ok: false; error: string };
   try {
     const query = new URLSearchParams({ language: row.document_language, country: row.document_country });

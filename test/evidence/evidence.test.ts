@@ -34,7 +34,7 @@ async function connect(partner: Partner) {
 
 beforeAll(async () => {
   sim = await startPartnerCenterSimulator({ port: 0 });
-  gw = await startPcGateway(sim);
+  gw = await startPcGateway(sim, { config: { evidence: { fetchDocuments: true } } });
   connected = await aPartner(gw, { type: PartnerType.INDIRECT_PROVIDER });
   await connect(connected);
   mca = await anAgreement(gw, { templateId: MCA_TEMPLATE_ID, type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, effectiveFrom: '2019-01-01', country: 'GLOBAL' });
