@@ -9,6 +9,7 @@ import { recordConfirmation } from '../acceptance/acceptance.service';
 import { Contact } from '../common/contact';
 import { Customer } from '../customers/customer.entity';
 import { queryRows } from '../db/query';
+import { AppError } from '../errors';
 import { AttestationStatus } from './attestation.enums';
 import { sendFollowJob, type FollowJobData } from './attestation.jobs';
 import { followRow, recordUpdate, type FollowRow } from './attestation.queries';
@@ -129,6 +130,12 @@ export async function follow(deps: FollowerDeps, jobId: string, data: FollowJobD
       // A refused cancel changes nothing here: the attestation is cancelled locally either way.
       if (row.status === AttestationStatus.CANCELLED) await transition(deps, row, jobId, { lastError: row.last_error });
       else await transition(deps, row, jobId, { status: AttestationStatus.FAILED, lastError: err.lastError, errorCode: err.code });
+      return;
+    }
+    if (err instanceof AppError && row.status === AttestationStatus.CUSTOMER_ACCEPTED) {
+      // Recording refused locally (the partner no longer bills the customer): final, named by its code.
+      log.warn({ code: err.code }, 'attestation accepted upstream but not recordable here');
+      await transition(deps, row, jobId, { status: AttestationStatus.FAILED, lastError: `${err.code}: ${err.message}`, errorCode: err.code });
       return;
     }
     const message = (err as Error).message;

@@ -8,7 +8,7 @@ import { AgreementType } from '../agreements/agreement.enums';
 import { currentTemplate } from '../agreements/agreement.queries';
 import { todayUtc } from '../agreements/current';
 import { PartnerType } from '../auth/roles';
-import { actingPartnerId, isUuid, linkedBySql, partnerNamedBy } from '../auth/tenancy';
+import { actingPartnerId, isUuid, linkedBySql, NO_PARTNER, partnerNamedBy } from '../auth/tenancy';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { paginateRows, type ConnectionResult, type SqlCondition } from '../common/connection';
 import { normalizeContact, type Contact } from '../common/contact';
@@ -141,7 +141,7 @@ export class AttestationService {
     const where: SqlCondition[] = [readableCondition(this.viewer, 't')];
     if (args.partnerId) {
       const named = await partnerNamedBy(this.viewer, args.partnerId, linkedBySql(this.em));
-      where.push({ sql: 't.partner_id = ?::uuid', params: [named && isUuid(named) ? named : '00000000-0000-0000-0000-000000000000'] });
+      where.push({ sql: 't.partner_id = ?::uuid', params: [named && isUuid(named) ? named : NO_PARTNER] });
     }
     if (args.status) where.push({ sql: 't.status = ?', params: [args.status] });
     return paginateRows(

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { startGateway, type TestGateway } from '../support/gateway';
+import { analystToken, startGateway, type TestGateway } from '../support/gateway';
 import { aCustomer, aLink, aPartner, aPartnerToken } from '../factories';
 import { PartnerType, Role } from '../../src/auth/roles';
 import { queryRows } from '../../src/db/query';
@@ -224,10 +224,11 @@ describe('following an attestation', () => {
 
 describe('attestationUpdates', () => {
   it("delivers each status change live to the billing partner's users (and platform roles), never to another tenant", async () => {
-    expect.assertions(3);
+    expect.assertions(4);
     const w = await anAttestWorld(gw);
     const other = await anAttestWorld(gw);
     const mine = subscribe(connect(gw, w.viewer).client, ON_UPDATE, {}, (d) => d.attestationUpdates);
+    const platform = subscribe(connect(gw, await analystToken()).client, ON_UPDATE, { partnerId: w.partner.id }, (d) => d.attestationUpdates);
     const foreign = subscribe(connect(gw, other.admin).client, ON_UPDATE, {}, (d) => d.attestationUpdates);
     const narrowed = subscribe(connect(gw, w.admin).client, ON_UPDATE, { partnerId: other.partner.id }, (d) => d.attestationUpdates);
     await new Promise((r) => setTimeout(r, 300));
@@ -237,7 +238,41 @@ describe('attestationUpdates', () => {
     expect(got.filter((u: any) => u.id === id)).toEqual(
       ['REQUESTED', 'LINK_ISSUED', 'CUSTOMER_ACCEPTED', 'RECORDED'].map((status) => ({ id, status, customer: { id: w.customer.id }, lastError: null })),
     );
+    expect((await platform.until((r) => r.some((u: any) => u.id === id && u.status === 'RECORDED'))).filter((u: any) => u.id === id)).toHaveLength(4);
     expect(foreign.received.filter((u: any) => u.id === id)).toEqual([]);
     expect(narrowed.received.filter((u: any) => u.id === id)).toEqual([]);
+  });
+
+  it('a change made on one gateway instance reaches subscribers on another (PostgreSQL NOTIFY)', async () => {
+    const second = await startGateway(FAST, gw.databaseUrl);
+    try {
+      useUpstream(second, upstream);
+      const w = await anAttestWorld(gw);
+      const there = subscribe(connect(second, w.admin).client, ON_UPDATE, {}, (d) => d.attestationUpdates);
+      await new Promise((r) => setTimeout(r, 300));
+      const id = await requested(w);
+      upstream.accept((await until(w, id, 'LINK_ISSUED')).upstreamId);
+      const got = await there.until((r) => r.some((u: any) => u.id === id && u.status === 'RECORDED'));
+      expect(got.filter((u: any) => u.id === id).map((u: any) => u.status)).toEqual(['REQUESTED', 'LINK_ISSUED', 'CUSTOMER_ACCEPTED', 'RECORDED']);
+    } finally {
+      await disposeAll();
+      await second.stop();
+    }
+  });
+});
+
+describe('recording refused locally', () => {
+  it('a customer the partner no longer bills when the agreement comes back → FAILED with FORBIDDEN, nothing recorded', async () => {
+    const w = await anAttestWorld(gw);
+    const id = await requested(w);
+    const issued = await until(w, id, 'LINK_ISSUED');
+    await queryRows(em(), 'delete from customer_relationships where customer_id = ? and partner_id = ?', [w.customer.id, w.partner.id]);
+    upstream.accept(issued.upstreamId);
+    const failed = await eventually(
+      async () => (await queryRows<{ status: string; last_error: string }>(em(), 'select status, last_error from attestations where id = ?', [id]))[0],
+      (r) => r.status === 'FAILED',
+    );
+    expect(failed.last_error).toMatch(/^FORBIDDEN: /);
+    expect(await queryRows(em(), 'select 1 from acceptances where customer_id = ?', [w.customer.id])).toEqual([]);
   });
 });

@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import pino from 'pino';
-import { loadConfig, type Config } from '../../src/config';
-import { createGateway } from '../../src/gateway';
+import type { Config } from '../../src/config';
 import { startPartnerCenterSimulator, MCA_TEMPLATE_ID, type PartnerCenterSimulator } from '../../simulator';
-import { freshDatabase } from '../support/database';
-import { FOUNDING_RULES_SQL, gql, TEST_SECRET, type TestGateway } from '../support/gateway';
-import { CONNECT, pcConfig } from '../partner-center/support';
+import type { TestGateway } from '../support/gateway';
+import { CONNECT, pcConfig, startPcGateway } from '../partner-center/support';
 import type { Partner } from '../../src/partners/partner.entity';
 import { aPartnerToken } from '../factories';
 import { Role } from '../../src/auth/roles';
@@ -13,35 +10,20 @@ import { FAST } from './support';
 
 export { MCA_TEMPLATE_ID };
 
-/** The gateway's configuration against the simulator, with small intervals. */
+/** The upstream settings of attestation tests: the simulator answers within 5 s even on a busy machine. */
+const PC = { timeoutMs: 5_000 };
+
+/** The gateway's configuration against the simulator, with small intervals (a child gateway's CHILD_CONFIG). */
 export function simConfig(sim: PartnerCenterSimulator, databaseUrl: string): Partial<Config> {
-  return {
-    databaseUrl,
-    partnerCenter: pcConfig(sim, { timeoutMs: 5_000 }),
-    ...FAST,
-  };
+  return { databaseUrl, partnerCenter: pcConfig(sim, PC), ...FAST };
 }
 
-/** A gateway against the simulator, on a fresh database unless one is named (a restart). */
-export async function startSimGateway(sim: PartnerCenterSimulator, databaseUrl?: string): Promise<TestGateway> {
-  const db = databaseUrl ? undefined : await freshDatabase();
-  const url = databaseUrl ?? db!.url;
-  const base = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, SEED_DEMO: 'false' });
-  const gateway = await createGateway({ ...base, port: 0, seedDemo: false, logLevel: 'silent', ...simConfig(sim, url) }, pino({ level: 'silent' }));
-  await gateway.orm.em.getConnection().execute(FOUNDING_RULES_SQL);
-  return {
-    ...gateway,
-    databaseUrl: url,
-    stop: async () => {
-      await gateway.stop();
-      await db?.drop();
-    },
-    gql: (query, variables, token) => gql(gateway.url, query, variables, token),
-    countStatements: async () => 0,
-  };
+/** A gateway against the simulator with small follow intervals, on a fresh database unless one is named (a restart). */
+export function startSimGateway(sim: PartnerCenterSimulator, databaseUrl?: string): Promise<TestGateway> {
+  return startPcGateway(sim, { databaseUrl, pc: PC, config: FAST });
 }
 
-export async function startSim(): Promise<PartnerCenterSimulator> {
+export function startSim(): Promise<PartnerCenterSimulator> {
   return startPartnerCenterSimulator({ port: 0 });
 }
 

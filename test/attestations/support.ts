@@ -168,16 +168,8 @@ export async function anAttestWorld(gw: Gateway, opts: { templateId?: string; cu
   };
 }
 
-/** Polls `probe` until `done` holds, at most `ms`; answers the last value. */
-export async function eventually<T>(probe: () => Promise<T>, done: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const until = Date.now() + ms;
-  let last = await probe();
-  while (!done(last) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 100));
-    last = await probe();
-  }
-  return last;
-}
+/** Polls `probe` until `done` holds (the Partner Center tests' helper). */
+export { eventually } from '../partner-center/support';
 
 /** Rows of a table about one attestation or customer (to prove nothing was written). */
 export async function countRows(gw: Gateway, table: 'attestations' | 'attestation_updates'): Promise<number> {

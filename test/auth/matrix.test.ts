@@ -503,7 +503,12 @@ describe('arguments that name a partner', () => {
  * partnerId narrows the stream and never widens it (test/alerts/alerts.test.ts,
  * test/renewals/alerts.test.ts).
  */
-const ARGUMENTS_ELSEWHERE: string[] = ['blockedOrderAlerts(partnerId)', 'renewalRiskAlerts(partnerId)', 'partnerCenterConnectionAlerts(partnerId)', 'attestationUpdates(partnerId)' /* test/attestations/follow.test.ts */];
+const ARGUMENTS_ELSEWHERE: string[] = [
+  'blockedOrderAlerts(partnerId)',
+  'renewalRiskAlerts(partnerId)',
+  'partnerCenterConnectionAlerts(partnerId)',
+  'attestationUpdates(partnerId)' /* test/attestations/follow.test.ts */,
+];
 
 /** Root fields whose matrix lives with their feature's tests (listed there by role). */
 const EXTRA_COVERAGE: string[] = [

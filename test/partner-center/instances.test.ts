@@ -221,3 +221,26 @@ describe('two gateway instances, one 429 block', () => {
     for (const c of customers) expect(fake.agreementsOf(c.tenantId)).toHaveLength(1);
   }, 60_000);
 });
+
+describe('the refresh sweep is scheduled once across instances', () => {
+  let fake: PartnerCenterSimulator;
+  let a: TestGateway;
+  let b: TestGateway;
+  afterAll(async () => {
+    await b?.stop();
+    await a?.stop();
+    await fake?.close();
+  });
+
+  test('two instances with the schedule on: one pg-boss schedule, one singleton queue for the sweep', async () => {
+    fake = await startPartnerCenterSimulator();
+    const pc = { tokenRefreshSchedule: true, tokenRefreshCron: '17 * * * *', tokenRefreshDays: 7 };
+    a = await startPcGateway(fake, { pc });
+    b = await startPcGateway(fake, { pc, databaseUrl: a.databaseUrl });
+    const conn = a.orm.em.fork().getConnection();
+    const schedules = await conn.execute(`select name, cron, timezone from pgboss.schedule where name = 'partner-center-token-refresh'`);
+    expect(schedules).toEqual([{ name: 'partner-center-token-refresh', cron: '17 * * * *', timezone: 'UTC' }]);
+    const [queue] = await conn.execute(`select policy from pgboss.queue where name = 'partner-center-token-refresh'`);
+    expect(queue.policy).toBe('singleton');
+  });
+});
