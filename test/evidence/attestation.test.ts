@@ -1,8 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartnerCenterSimulator } from '../../simulator';
 import type { TestGateway } from '../support/gateway';
-import { anAttestWorld, eventually, REQUEST, signatory } from '../attestations/support';
-import { connectOnSim, MCA_TEMPLATE_ID, startSim, startSimGateway } from '../attestations/sim-support';
+import { anAttestWorld, eventually, FAST, REQUEST, signatory } from '../attestations/support';
+import { connectOnSim, MCA_TEMPLATE_ID, startSim } from '../attestations/sim-support';
+import { startPcGateway } from '../partner-center/support';
 import { verifyPairs } from '../../src/audit/audit.chain';
 import { EVIDENCE } from './ops';
 
@@ -13,7 +14,8 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   sim = await startSim();
-  gw = await startSimGateway(sim);
+  // As the attestation tests' gateway, with the evidence's document fetch on.
+  gw = await startPcGateway(sim, { pc: { timeoutMs: 5_000 }, config: { ...FAST, evidence: { fetchDocuments: true } } });
 });
 afterAll(async () => {
   await gw?.stop();
