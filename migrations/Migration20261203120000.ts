@@ -8,7 +8,7 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261203120000 extends Migration {
 
   override async up(): Promise<void> {
-    this.addSql(`create table "acceptance_drift" ("id" uuid not null, "customer_id" uuid not null, "partner_id" uuid not null, "kind" text check ("kind" in ('MISSING_UPSTREAM', 'UNKNOWN_LOCALLY', 'CONTACT_DIFFERS', 'DIRECT_ACCEPTANCE_FOUND')) not null, "detail" text not null, "acceptance_id" uuid null, "first_detected_at" timestamptz not null, "detected_at" timestamptz not null, "resolved_at" timestamptz null, constraint "acceptance_drift_pkey" primary key ("id"));`);
+    this.addSql(`create table "acceptance_drift" ("id" uuid not null, "customer_id" uuid not null, "partner_id" uuid not null, "kind" text check ("kind" in ('MISSING_UPSTREAM', 'UNKNOWN_LOCALLY', 'CONTACT_DIFFERS', 'DIRECT_ACCEPTANCE_FOUND')) not null, "detail" text not null, "first_detail" text not null, "acceptance_id" uuid null, "first_detected_at" timestamptz not null, "detected_at" timestamptz not null, "resolved_at" timestamptz null, constraint "acceptance_drift_pkey" primary key ("id"));`);
     this.addSql(`create index "acceptance_drift_customer_id_index" on "acceptance_drift" ("customer_id");`);
     this.addSql(`create index "acceptance_drift_partner_id_first_detected_at_id_index" on "acceptance_drift" ("partner_id", "first_detected_at", "id");`);
     this.addSql(`create unique index "acceptance_drift_one_open" on "acceptance_drift" ("customer_id", "partner_id", "kind") where "resolved_at" is null;`);

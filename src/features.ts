@@ -7,6 +7,7 @@ import { alertsFeature } from './alerts/alert.feature';
 import { attestationsFeature } from './attestations/attestation.feature';
 import { auditFeature } from './audit/audit.feature';
 import { customersFeature } from './customers/customer.feature';
+import { evidenceFeature } from './evidence/evidence.feature';
 import { graphiqlFeature } from './graphiql/graphiql.feature';
 import { partnerCenterFeature } from './partner-center/partner-center.feature';
 import { partnersFeature } from './partners/partner.feature';
@@ -35,6 +36,7 @@ export const features: readonly Feature<unknown>[] = [
   partnerCenterFeature,
   reconciliationFeature,
   reportsFeature,
+  evidenceFeature,
 ];
 
 /** Every entity of the domain; the migrations must bring a database to exactly these. */

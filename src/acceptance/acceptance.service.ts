@@ -20,6 +20,8 @@ import type { ConfirmCustomerAcceptanceInput, CorrectAcceptanceContactInput, Wit
 import { CONTACT_FIELDS, checkConfirmationDetails, optionalText, requiredText, templateIdOf } from './acceptance.rules';
 import { enqueueAcceptanceSync, enqueueAcceptanceSyncs } from '../partner-center/outbox';
 import { queryRows } from '../db/query';
+import { appendAuditChain } from '../audit/audit.chain';
+import { recordEvidence } from '../evidence/evidence.outbox';
 
 /** What a confirmation records, once validated. */
 export interface ConfirmationData {
@@ -72,6 +74,8 @@ export async function recordConfirmations(
   confirmedBy: string,
   rows: ConfirmationRow[],
   at: Date = new Date(),
+  /** false: the caller chains the pairs itself, once, at the end of its transaction (a bulk import's chunks). */
+  chain = true,
 ): Promise<{ outcomes: RecordedConfirmation[]; latest: Date }> {
   if (rows.length === 0) return { outcomes: [], latest: at };
   const customerIds = [...new Set(rows.map((r) => r.customerId))];
@@ -160,6 +164,18 @@ export async function recordConfirmations(
     partnerId,
     recorded.map((r) => r.id),
   );
+  // Its evidence, and the job that fetches and hashes the document shown (src/evidence/evidence.outbox.ts).
+  await recordEvidence(
+    tx,
+    recorded.map((r) => r.id),
+  );
+  // The tamper-evident chain (src/audit/audit.chain.ts): CONFIRMED, SUPERSEDED (and SYNCED at once for upstream sources).
+  if (chain) {
+    await appendAuditChain(
+      tx,
+      [...byCustomer.keys()].map((customerId) => ({ customerId, partnerId })),
+    );
+  }
   return { outcomes, latest: new Date(latest + 1) };
 }
 
@@ -289,6 +305,7 @@ export class AcceptanceService {
       await tx.flush();
       // The corrected contact goes to Partner Center too, queued in this same transaction.
       await enqueueAcceptanceSync(tx, acceptance);
+      await appendAuditChain(tx, [{ customerId: acceptance.customer.id, partnerId: acceptance.partner.id }]);
       return acceptance;
     });
   }
@@ -316,6 +333,7 @@ export class AcceptanceService {
       acceptance.withdrawalReason = reason;
       await tx.flush();
       const { cancelled, ending } = await endSubscriptionsOnWithdrawal(tx, customer.id, partnerId, this.viewer.userId, now);
+      await appendAuditChain(tx, [{ customerId: customer.id, partnerId }]);
       return { acceptance, cancelled, ending };
     });
   }

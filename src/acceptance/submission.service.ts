@@ -15,6 +15,7 @@ import type { ReviewAcceptanceSubmissionInput, SubmitAcceptanceInput } from './a
 import { optionalText } from './acceptance.rules';
 import { AcceptanceService, recordConfirmation } from './acceptance.service';
 import { queryRows } from '../db/query';
+import { appendAuditChain } from '../audit/audit.chain';
 
 /**
  * Reseller submissions and the provider's review (DESIGN.md section 4). A reseller
@@ -43,17 +44,22 @@ export class SubmissionService {
     );
     if (serving.length === 0) throw new BadUserInputError('You do not serve this customer through this provider', 'providerId');
     const details = await this.acceptances.validateDetails(customer, input);
-    const submission = this.em.create(AcceptanceSubmission, {
-      customer,
-      provider: this.em.getReference(Partner, input.providerId),
-      reseller: this.em.getReference(Partner, resellerId),
-      template: details.template,
-      dateAgreed: details.dateAgreed,
-      contact: details.contact,
-      submittedBy: this.em.getReference(User, this.viewer.userId),
+    return this.em.transactional(async (t) => {
+      const tx = t as EntityManager;
+      const submission = tx.create(AcceptanceSubmission, {
+        customer: tx.getReference(Customer, customer.id),
+        provider: tx.getReference(Partner, input.providerId),
+        reseller: tx.getReference(Partner, resellerId),
+        template: details.template,
+        dateAgreed: details.dateAgreed,
+        contact: details.contact,
+        submittedBy: tx.getReference(User, this.viewer.userId),
+      });
+      await tx.flush();
+      // The tamper-evident chain: SUBMITTED, in the provider's trail.
+      await appendAuditChain(tx, [{ customerId: customer.id, partnerId: input.providerId }]);
+      return submission;
     });
-    await this.em.flush();
-    return submission;
   }
 
   /** The provider reviews submissions made to it (platform admins: any); a reseller never reviews. */
@@ -78,6 +84,7 @@ export class SubmissionService {
         if (input.decision === ReviewDecision.REJECT) {
           submission.status = SubmissionStatus.REJECTED;
           await tx.flush();
+          await appendAuditChain(tx, [{ customerId: submission.customer.id, partnerId: submission.provider.id }]);
           return { submission, acceptance: null };
         }
         const [customer, reseller] = await Promise.all([
@@ -103,6 +110,7 @@ export class SubmissionService {
         submission.status = SubmissionStatus.APPROVED;
         submission.acceptance = acceptance;
         await tx.flush();
+        await appendAuditChain(tx, [{ customerId: submission.customer.id, partnerId: submission.provider.id }]);
         return { submission, acceptance };
       });
     } catch (err) {

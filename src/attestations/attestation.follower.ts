@@ -14,6 +14,7 @@ import { AttestationStatus } from './attestation.enums';
 import { sendFollowJob, type FollowJobData } from './attestation.jobs';
 import { followRow, recordUpdate, type FollowRow } from './attestation.queries';
 import { UpstreamRefusal, UpstreamUnavailable, type AttestationUpstream, type UpstreamAttestation, type UpstreamScope } from './attestation.upstream';
+import { appendAuditChain } from '../audit/audit.chain';
 
 /** What the follower works with: the runtime's long-lived pieces. */
 export interface FollowerDeps {
@@ -294,6 +295,8 @@ async function recordAgreement(deps: FollowerDeps, row: FollowRow, jobId: string
       );
     }
     await recordUpdate(tx, row.id);
+    // ATTESTED (and APPROVED for a reseller's submission) in the tamper-evident chain.
+    await appendAuditChain(tx, [{ customerId: row.customer_id, partnerId: row.partner_id }]);
   });
 }
 

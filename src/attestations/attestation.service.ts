@@ -22,6 +22,7 @@ import type { RequestAttestationInput } from './attestation.inputs';
 import { sendFollowJob } from './attestation.jobs';
 import { isConnected, openAttestationOf, plainAttestation, readableAttestation, readableCondition, recordUpdate } from './attestation.queries';
 import { checkAttestationOptions } from './attestation.rules';
+import { appendAuditChain } from '../audit/audit.chain';
 
 const alreadyOpen = () => new ConflictError('An attestation is already open for this customer and partner; cancel it or wait for it to end');
 
@@ -98,6 +99,7 @@ export class AttestationService {
         await tx.flush();
         await sendFollowJob(tx, jobId, { attestationId: attestation.id, partnerId });
         await recordUpdate(tx, attestation.id);
+        await appendAuditChain(tx, [{ customerId: customer.id, partnerId }]);
         return attestation;
       });
     } catch (err) {

@@ -6,7 +6,7 @@ import { DIRECT_ACCEPTANCE_EVENT } from '../customers/direct-acceptance';
 import { ATTESTATION_EVENTS } from '../attestations/attestation.queries';
 import { DRIFT_EVENT } from '../reconciliation/reconciliation.queries';
 import { AuditEvent } from './audit.enums';
-import { SUBSCRIPTION_EVENTS } from '../transactions/subscription.service';
+import { SUBSCRIPTION_EVENTS } from '../transactions/subscription.events';
 
 /**
  * The audit trail of DESIGN.md section 9, written once in SQL so that the GraphQL

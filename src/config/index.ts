@@ -106,6 +106,11 @@ export interface Config {
     /** How often an idle worker polls for a partner's job. */
     pollingIntervalSeconds: number;
   };
+  /** Proof of acceptance (src/evidence, DESIGN.md section 13). */
+  evidence: {
+    /** EVIDENCE_FETCH_DOCUMENTS: fetch and hash the agreement document of each new Customer Agreement confirmation (default true; off: NOT_FETCHED). */
+    fetchDocuments: boolean;
+  };
   /** GET /exports/acceptances (src/audit/audit.export.ts; docs/operations.md). */
   auditExport: {
     /** EXPORT_MAX_CONCURRENT: exports at once in one gateway process, each on a connection of its own (default 8). */
@@ -391,6 +396,9 @@ export function loadConfig(env: Env = process.env): Config {
       jobExpireSeconds: 300,
       maintenanceIntervalSeconds: 60,
       pollingIntervalSeconds: 1,
+    },
+    evidence: {
+      fetchDocuments: boolVar(env, 'EVIDENCE_FETCH_DOCUMENTS', true),
     },
     auditExport: {
       maxConcurrent: intVar(env, 'EXPORT_MAX_CONCURRENT', 8, 1, 1000),

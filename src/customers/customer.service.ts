@@ -15,6 +15,7 @@ import type { RelationshipRecord } from './customer.queries';
 import { likePattern, normalizeCustomerData } from './customer.rules';
 import { queryRows } from '../db/query';
 import { plainCustomer, type CustomerRow } from './customer.queries';
+import { appendAuditChain } from '../audit/audit.chain';
 
 export interface CustomerListFilter {
   partnerId?: string | null;
@@ -137,6 +138,8 @@ export class CustomerService {
          on conflict (customer_id, partner_id) do nothing returning id`,
         [input.customerId, billing.id],
       );
+      // A customer's direct acceptance shows in the new partner's trail too: chained there.
+      if (inserted.length) await appendAuditChain(tx as EntityManager, [{ customerId: input.customerId, partnerId: billing.id }]);
       const [{ id }] = inserted.length
         ? inserted
         : await queryRows<{ id: string }>(tx, 'select id from customer_relationships where customer_id = ? and partner_id = ?', [input.customerId, billing.id]);

@@ -5,6 +5,7 @@ import { assertPlatformAdmin, isUuid } from '../auth/tenancy';
 import type { Viewer } from '../auth/viewer';
 import { BadUserInputError, NotApplicableError, NotFoundError } from '../errors';
 import { Customer } from './customer.entity';
+import { appendAuditChain, chainPairsOfCustomer } from '../audit/audit.chain';
 import { CloudInstance } from './customer.enums';
 import { DirectAcceptanceSource, type DirectAcceptanceInput } from './direct-acceptance';
 
@@ -22,7 +23,12 @@ export class DirectAcceptanceService {
     customer.directAcceptanceType = input.type ?? AgreementType.MICROSOFT_CUSTOMER_AGREEMENT;
     customer.directAcceptedOn = input.acceptedOn;
     customer.directAcceptanceSource = source;
-    await this.em.flush();
+    await this.em.transactional(async (t) => {
+      const tx = t as EntityManager;
+      await tx.flush();
+      // DIRECT_ACCEPTANCE shows in every partner's trail of the customer: chained in each.
+      await appendAuditChain(tx, await chainPairsOfCustomer(tx, customer.id));
+    });
     return customer;
   }
 }

@@ -13,6 +13,7 @@ import { Channel, EvidenceSource } from '../acceptance/acceptance.enums';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import type { SpooledUpload } from './import.spool';
 import { claimImport, customersByTenant, importByKey, recordImportResult } from './import.queries';
+import { appendAuditChain } from '../audit/audit.chain';
 
 /** The bulk file Partner Center refuses, accepted here line by line (DESIGN.md section 8). */
 
@@ -67,7 +68,15 @@ function checkHeader(header: string[]): string[] {
  * Lines for the same customer are recorded in file order, each superseding the one before.
  * `signal` (the gateway stopping) ends it between chunks, and the transaction rolls back.
  */
-async function importLines(file: Readable, bytes: number, tx: EntityManager, viewer: Viewer, signal?: AbortSignal): Promise<Omit<ImportResult, 'importId'>> {
+async function importLines(
+  file: Readable,
+  bytes: number,
+  tx: EntityManager,
+  viewer: Viewer,
+  signal: AbortSignal | undefined,
+  /** Customers whose confirmations were recorded (their pairs are chained at the end). */
+  chained: Set<string>,
+): Promise<Omit<ImportResult, 'importId'>> {
   // The policy decides which lines need an attestation instead (read once per file, before the parser starts).
   const rules = await policyRules(tx);
   const parser = file.pipe(parse({ bom: true, columns: checkHeader, skip_empty_lines: true, trim: true, info: true }));
@@ -152,7 +161,9 @@ async function importLines(file: Readable, bytes: number, tx: EntityManager, vie
       viewer.userId,
       valid.map((v) => v.row),
       new Date(Math.max(Date.now(), at.getTime())),
+      false,
     );
+    for (const v of valid) chained.add(v.row.customerId);
     at = latest;
     outcomes.forEach((o, i) => {
       if (o instanceof AppError) errors.push(rejectError(valid[i].line, o));
@@ -190,9 +201,16 @@ export async function importAcceptances(em: EntityManager, viewer: Viewer, uploa
     const tx = t as EntityManager;
     const importId = await claimImport(tx, viewer.partnerId!, key, viewer.userId);
     if (!importId) return null;
-    const lines = await importLines(upload.open(), upload.bytes, tx, viewer, signal);
+    const chained = new Set<string>();
+    const lines = await importLines(upload.open(), upload.bytes, tx, viewer, signal, chained);
     const result: ImportResult = { importId, ...lines };
     await recordImportResult(tx, importId, result, upload.hash);
+    // The audit chain of every pair imported, once, as the transaction's last lock (src/audit/audit.chain.ts).
+    await appendAuditChain(
+      tx,
+      [...chained].map((customerId) => ({ customerId, partnerId: viewer.partnerId! })),
+      { partnerWide: true },
+    );
     return { replayed: false as const, result };
   });
   if (outcome) return outcome;

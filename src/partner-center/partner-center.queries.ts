@@ -2,6 +2,7 @@ import type { AgreementType } from '../agreements/agreement.enums';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ACCEPTANCE_AS_ATTESTED } from '../acceptance/acceptance.queries';
 import { queryRows } from '../db/query';
+import { appendAuditChain } from '../audit/audit.chain';
 
 /**
  * The sync engine's SQL: claiming a delivery, reading what it sends, recording its
@@ -129,23 +130,38 @@ export async function readDelivery(em: EntityManager, acceptanceId: string): Pro
   return row && deliveryOf(row);
 }
 
-/** SYNCED, with the MS-RequestId of the request that was answered (the evidence of delivery). */
+/**
+ * SYNCED, with the MS-RequestId of the request that was answered (the evidence of delivery);
+ * the audit event it makes is chained in the same transaction (src/audit/audit.chain.ts).
+ */
 export async function recordSynced(em: EntityManager, acceptanceId: string, jobId: string, requestId: string): Promise<void> {
-  await queryRows(
+  await recordOutcome(
     em,
-    `update acceptance_syncs set status = 'SYNCED', synced_at = now(), last_error = null, next_attempt_at = null, job_id = null, request_id = ?::uuid
-      where acceptance_id = ? and job_id = ?`,
+    `update acceptance_syncs s set status = 'SYNCED', synced_at = now(), last_error = null, next_attempt_at = null, job_id = null, request_id = ?::uuid
+       from acceptances a where a.id = s.acceptance_id and s.acceptance_id = ? and s.job_id = ? returning a.customer_id, a.partner_id`,
     [requestId, acceptanceId, jobId],
   );
 }
 
 /** FAILED, with the MS-RequestId a retry (retryAcceptanceSync) sends: the same after no answer, a new one after an answer. */
 export async function recordFailed(em: EntityManager, acceptanceId: string, jobId: string, message: string, requestId: string): Promise<void> {
-  await queryRows(
+  await recordOutcome(
     em,
-    `update acceptance_syncs set status = 'FAILED', last_error = ?, next_attempt_at = null, job_id = null, request_id = ?::uuid where acceptance_id = ? and job_id = ?`,
+    `update acceptance_syncs s set status = 'FAILED', last_error = ?, next_attempt_at = null, job_id = null, request_id = ?::uuid
+       from acceptances a where a.id = s.acceptance_id and s.acceptance_id = ? and s.job_id = ? returning a.customer_id, a.partner_id`,
     [message, requestId, acceptanceId, jobId],
   );
+}
+
+async function recordOutcome(em: EntityManager, sql: string, values: unknown[]): Promise<void> {
+  await em.transactional(async (t) => {
+    const tx = t as EntityManager;
+    const rows = await queryRows<{ customer_id: string; partner_id: string }>(tx, sql, values);
+    await appendAuditChain(
+      tx,
+      rows.map((r) => ({ customerId: r.customer_id, partnerId: r.partner_id })),
+    );
+  });
 }
 
 /**

@@ -8,7 +8,8 @@ import { DriftKind } from './reconciliation.enums';
 /**
  * One drift of a (customer, billing partner) pair. At most one OPEN row per customer,
  * partner and kind (a partial unique index): a run that finds it again moves
- * `detectedAt` (and refreshes `detail`); a run that checks the customer and no longer
+ * `detectedAt` (and refreshes `detail`, while `firstDetail` and the acceptance stay as the
+ * audit trail's DRIFT_DETECTED event recorded them: the trail is hash-chained); a run that checks the customer and no longer
  * finds it sets `resolvedAt`. Found again later, it opens a new row, so the table is the
  * drift's history and a re-run never duplicates it. `detail` never holds a contact value.
  */
@@ -40,6 +41,10 @@ export class AcceptanceDriftRecord {
   @Field({ description: 'What was found and what the gateway did, in words; never a contact value' })
   @Property({ type: 'text' })
   detail!: string;
+
+  /** `detail` when first found: the audit event's note, never changed (src/audit/audit.chain.ts hashes it). */
+  @Property({ type: 'text' })
+  firstDetail!: string;
 
   /** The local acceptance concerned (the active one, or the one imported). */
   @Property({ type: 'uuid', nullable: true })

@@ -121,17 +121,18 @@ export interface DriftFound {
 
 /**
  * Records a chunk's findings: a new open row per (customer, partner, kind), or the open
- * one's `detectedAt` and `detail` moved on. Answers every row written, and which were new.
+ * one's `detectedAt` and `detail` moved on (its first detail and acceptance, which the
+ * hash-chained audit event shows, stay). Answers every row written, and which were new.
  */
 export async function upsertDrift(tx: EntityManager, partnerId: string, found: DriftFound[], at: Date): Promise<(DriftRow & { inserted: boolean })[]> {
   if (!found.length) return [];
   return queryRows<DriftRow & { inserted: boolean }>(
     tx,
-    `insert into acceptance_drift (id, customer_id, partner_id, kind, detail, acceptance_id, first_detected_at, detected_at, resolved_at)
-     select gen_random_uuid(), x.customer_id, ?, x.kind, x.detail, x.acceptance_id, ?, ?, null
+    `insert into acceptance_drift (id, customer_id, partner_id, kind, detail, first_detail, acceptance_id, first_detected_at, detected_at, resolved_at)
+     select gen_random_uuid(), x.customer_id, ?, x.kind, x.detail, x.detail, x.acceptance_id, ?, ?, null
        from json_to_recordset(?::json) as x(customer_id uuid, kind text, detail text, acceptance_id uuid)
      on conflict (customer_id, partner_id, kind) where resolved_at is null
-     do update set detected_at = excluded.detected_at, detail = excluded.detail, acceptance_id = coalesce(excluded.acceptance_id, acceptance_drift.acceptance_id)
+     do update set detected_at = excluded.detected_at, detail = excluded.detail
      returning id, customer_id, partner_id, kind, detail, acceptance_id, first_detected_at, detected_at, resolved_at, (xmax = 0) as inserted`,
     [partnerId, at.toISOString(), at.toISOString(), JSON.stringify(found.map((f) => ({ customer_id: f.customerId, kind: f.kind, detail: f.detail, acceptance_id: f.acceptanceId })))],
   );
@@ -210,7 +211,7 @@ export const DRIFT_EVENT: EventSource = {
     partner: 'r.partner_id',
     acceptance: 'r.acceptance_id',
     actor: 'null::text',
-    note: "r.kind || ': ' || r.detail",
+    note: "r.kind || ': ' || r.first_detail",
     key: "'r' || r.id::text",
   },
   from: (pairs) => `acceptance_drift r ${pairs('r.customer_id', 'r.partner_id')}`,

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { recordConfirmations } from '../acceptance/acceptance.service';
+import { appendAuditChain } from '../audit/audit.chain';
 import { Channel, EvidenceSource } from '../acceptance/acceptance.enums';
 import { AgreementType } from '../agreements/agreement.enums';
 import { todayUtc } from '../agreements/current';
@@ -165,6 +166,8 @@ export async function reconcilePartner(deps: RunDeps, partnerId: string): Promis
         }
         const rows = await upsertDrift(tx, partnerId, found, at);
         await resolveDrift(tx, partnerId, ok.map((r) => r.customer.id), found, at);
+        // Newly found drift is an audit event (DRIFT_DETECTED): chained in this transaction.
+        await appendAuditChain(tx, rows.filter((r) => r.inserted).map((r) => ({ customerId: r.customer_id, partnerId })));
         return rows;
       });
       for (const row of written) if (row.inserted) deps.metrics.drift.inc({ kind: row.kind });

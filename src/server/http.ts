@@ -52,7 +52,8 @@ export function createHttpServer(apollo: () => ApolloServer<Context>, services: 
       res.end();
       return;
     }
-    const route = table.get(`${method} ${url.pathname}`);
+    // Exact paths first, then a route serving every path under a prefix (`/prefix/*`).
+    const route = table.get(`${method} ${url.pathname}`) ?? table.get(`${method} ${url.pathname.slice(0, url.pathname.lastIndexOf('/') + 1)}*`);
     if (route && (!route.accepts || route.accepts(req, url))) return route.handle(req, res, services, url);
     if (url.pathname !== '/graphql') return sendJson(res, 404, { error: 'not found' });
     if (method !== 'GET' && method !== 'POST' && method !== 'OPTIONS') {

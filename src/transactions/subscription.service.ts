@@ -1,3 +1,4 @@
+import { appendAuditChain } from '../audit/audit.chain';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { todayUtc } from '../agreements/current';
@@ -6,43 +7,16 @@ import { isUuid, visibleCustomerCondition } from '../auth/tenancy';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { queryRows } from '../db/query';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors';
-import type { EventSource } from '../acceptance/acceptance.queries';
 import { SubscriptionStatus } from './transaction.enums';
 import { subscriptionOf, type SubscriptionJson, type SubscriptionRecord } from './transaction.queries';
 import { windowOpen } from './windows';
+import { SUBSCRIPTION_EVENT } from './subscription.events';
 
 /**
  * Auto-renew, expiry and the end of subscriptions on a withdrawal (DESIGN.md sections 4
  * and 12). Every change outside an order is a row of `subscription_events`, which the
  * audit trail lists (`SUBSCRIPTION_EVENTS`).
  */
-
-/** The events of subscription_events; the audit trail names them as AuditEvent values. */
-export const SUBSCRIPTION_EVENT = {
-  CANCELLED: 'SUBSCRIPTION_CANCELLED',
-  AUTO_RENEW_OFF: 'AUTO_RENEW_OFF',
-  AUTO_RENEW_ON: 'AUTO_RENEW_ON',
-} as const;
-
-/**
- * The subscription events as a branch of the audit trail (src/audit/audit.sql.ts): in the
- * trail of the subscription's customer and billing partner, after the withdrawal of the
- * same instant (rank 6, keys after the acceptance's). The note names the subscription.
- */
-export const SUBSCRIPTION_EVENTS: EventSource = {
-  columns: {
-    at: 'e.at',
-    event: 'e.event',
-    rank: 6,
-    customer: 'e.customer_id',
-    partner: 'e.partner_id',
-    acceptance: 'null::uuid',
-    actor: 'e.actor_id',
-    note: "coalesce(e.note || ' ', '') || 'subscription ' || e.subscription_id::text",
-    key: "'z' || e.id::text",
-  },
-  from: (pairs) => `subscription_events e ${pairs('e.customer_id', 'e.partner_id')}`,
-};
 
 /** One event row per subscription, in one statement. */
 async function recordEvents(em: EntityManager, subs: SubscriptionJson[], event: string, at: Date, actorId: string | null, note: string | null): Promise<void> {
@@ -53,7 +27,8 @@ async function recordEvents(em: EntityManager, subs: SubscriptionJson[], event: 
      select x.id, x.subscription_id, x.customer_id, x.partner_id, ?, ?, ?, ?
        from jsonb_to_recordset(?::jsonb) as x(id uuid, subscription_id uuid, customer_id uuid, partner_id uuid)`,
     [event, at, actorId, note, JSON.stringify(subs.map((s) => ({ id: randomUUID(), subscription_id: s.id, customer_id: s.customer_id, partner_id: s.partner_id })))],
-  );
+  );  // Audit events: hash-chained in the same transaction (src/audit/audit.chain.ts).
+  await appendAuditChain(em, subs.map((s) => ({ customerId: s.customer_id, partnerId: s.partner_id })));
 }
 
 /**

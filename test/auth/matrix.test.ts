@@ -132,6 +132,14 @@ const CASES: Case[] = [
   },
   { field: 'customers', query: '{ customers { totalCount } }', variables: () => ({}), expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'ok' } },
   { field: 'customer', query: 'query ($id: ID!) { customer(id: $id) { id } }', variables: (w) => ({ id: w.customer.id }), expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'null' } },
+  // Issue 20: the evidence of the acceptance and the trail's verification, read with the customer (analysts masked: test/evidence).
+  {
+    field: 'customer',
+    query: `query ($id: ID!, $p: ID) { customer(id: $id) { id acceptance(partnerId: $p) { evidence { source recordedBy { id } signatory { email } document { templateId sha256 } upstream { outcome } } }
+      auditVerification(partnerId: $p) { valid events headHash } } }`,
+    variables: (w) => ({ id: w.customer.id, p: w.partner.id }),
+    expected: { admin: 'ok', analyst: 'ok', ADMIN: 'ok', AGENT: 'ok', VIEWER: 'ok', foreign: 'null' },
+  },
   {
     field: 'createCustomer',
     query: 'mutation ($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } } }',
@@ -384,6 +392,8 @@ const ARGUMENT_CASES: ArgumentCase[] = [
   customerField('acceptance', '{ id }'),
   customerField('acceptanceHistory', '{ id }'),
   customerField('auditTrail', '{ event }'),
+  customerField('auditVerification', '{ valid events headHash }'),
+  { ...customerField('acceptance', '{ id evidence { source upstream { outcome } } }'), argument: 'Customer.acceptance(partnerId) with its evidence' },
   { argument: 'partner(id)', query: 'query ($id: ID!) { partner(id: $id) { id } }', variables: (_w, id) => ({ id }) },
   { argument: 'customers(filter.partnerId)', query: 'query ($f: CustomerFilter) { customers(filter: $f) { totalCount } }', variables: (_w, partnerId) => ({ f: { partnerId } }) },
   {
