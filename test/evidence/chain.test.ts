@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { aCustomer, anAcceptance, anAgreement, aLink, aPartner, aPartnerToken } from '../factories';
+import { aCustomer, anAcceptance, anAgreement, aLink, aPartner, aPartnerToken, aSubscription } from '../factories';
 import { platformAdminToken, startGateway, type TestGateway } from '../support/gateway';
 import { PartnerType, Role } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
@@ -122,6 +122,28 @@ describe('every writer chains its event in its own transaction', () => {
     await send(`mutation($input: AddCustomerRelationshipInput!) { addCustomerRelationship(input: $input) { customer { id } } }`, { customerId: customer.id, partnerId: other.id }, admin);
     const v = await expectAgree({ customerId: customer.id, partnerId: other.id });
     expect(v.events).toBe(1);
+  });
+});
+
+describe('subscription events are chained like the others', () => {
+  it('auto-renew off and on, and a withdrawal that cancels one subscription and ends another: after each the trail and the chain agree', async () => {
+    const partner = await aPartner(gw, { type: PartnerType.DIRECT_BILL });
+    const customer = await aCustomer(gw, { partners: [{ partner }] });
+    const pair = { customerId: customer.id, partnerId: partner.id };
+    const agent = await aPartnerToken(partner, Role.AGENT);
+    await send(CONFIRM, { customerId: customer.id, ...details() }, agent);
+    const inWindow = await aSubscription(gw, { customer, partner });
+    const outside = await aSubscription(gw, { customer, partner, termStartedAt: new Date(Date.now() - 30 * 86_400_000) });
+    const setAutoRenew = `mutation($id: ID!, $on: Boolean!) { setAutoRenew(subscriptionId: $id, autoRenew: $on) { subscription { id status } } }`;
+    expect((await gw.gql(setAutoRenew, { id: outside.id, on: false }, agent)).errors).toBeUndefined();
+    expect((await gw.gql(setAutoRenew, { id: outside.id, on: true }, agent)).errors).toBeUndefined();
+    expect(await trail(pair)).toEqual(expect.arrayContaining(['AUTO_RENEW_OFF', 'AUTO_RENEW_ON']));
+    await expectAgree(pair);
+    await send(WITHDRAW, { customerId: customer.id, reason: 'Asked to withdraw' }, agent);
+    expect(await trail(pair)).toEqual(expect.arrayContaining(['WITHDRAWN', 'SUBSCRIPTION_CANCELLED']));
+    expect((await trail(pair)).filter((e) => e === 'AUTO_RENEW_OFF')).toHaveLength(2);
+    await expectAgree(pair);
+    expect(inWindow.id).not.toBe(outside.id);
   });
 });
 

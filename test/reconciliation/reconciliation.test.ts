@@ -1,3 +1,4 @@
+import { verifyPairs } from '../../src/audit/audit.chain';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { PartnerType, Role } from '../../src/auth/roles';
 import { CloudInstance } from '../../src/customers/customer.enums';
@@ -104,6 +105,16 @@ describe('reconciliation: every drift kind against the simulator', () => {
     const reads = customerReads(sim(), [missing, unknown, differs, direct, inStep, pending].map((c) => c.tenantId));
     expect(reads.filter((r) => r.path.endsWith('/agreements')).map((r) => r.query.get('agreementType'))).toEqual(new Array(6).fill('*'));
     expect(reads.length).toBe(12);
+
+    // Drift and the import are audit events, hash-chained in the run's transaction (DESIGN.md section 13); a re-run keeps the chain valid.
+    const chainOf = async () =>
+      (await queryRows<{ event: string }>(em(), 'select event from audit_chain where customer_id = ? and partner_id = ? order by seq', [unknown.id, partner.id])).map((l) => l.event);
+    expect(await chainOf()).toEqual(expect.arrayContaining(['IMPORTED', 'DRIFT_DETECTED']));
+    await reconcile(partner.id);
+    for (const c of [unknown, missing, differs]) {
+      const [verified] = await verifyPairs(em(), [{ customerId: c.id, partnerId: partner.id }]);
+      expect({ customer: c.id, valid: verified.valid, broken: verified.firstBroken }).toEqual({ customer: c.id, valid: true, broken: null });
+    }
   });
 
   it('does not import over a withdrawn confirmation, nor a template unknown locally: UNKNOWN_LOCALLY says why', async () => {
