@@ -4,7 +4,7 @@ import { ACCEPTANCE_EVENTS, CORRECTIONS_WITH_ACCEPTANCE, correctionKey, joinAcce
 import { CONTACT_FIELDS } from '../acceptance/acceptance.rules';
 import { DIRECT_ACCEPTANCE_EVENT } from '../customers/direct-acceptance';
 import { ATTESTATION_EVENTS } from '../attestations/attestation.queries';
-import { DRIFT_EVENT } from '../reconciliation/reconciliation.queries';
+import { DRIFT_EVENT } from '../reconciliation/drift.events';
 import { AuditEvent } from './audit.enums';
 import { SUBSCRIPTION_EVENTS } from '../transactions/subscription.events';
 

@@ -1,7 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { UPSTREAM_SOURCES } from '../acceptance/acceptance.enums';
 import { queryRows } from '../db/query';
-import type { EventSource } from '../acceptance/acceptance.queries';
 import type { AcceptanceDriftRecord } from './reconciliation.entity';
 import type { DriftKind } from './reconciliation.enums';
 import type { LocalState } from './reconciliation.rules';
@@ -196,23 +195,3 @@ export async function connectedPartners(em: EntityManager): Promise<string[]> {
 
 export const DRIFT_COLUMNS = 'd.id, d.customer_id, d.partner_id, d.kind, d.detail, d.acceptance_id, d.first_detected_at, d.detected_at, d.resolved_at';
 
-/**
- * Drift as an event of the audit trail (src/audit/audit.sql.ts): DRIFT_DETECTED when a run
- * first found it, in the trail of its customer and partner, after the other events of that
- * instant (an import of the same run comes first). Found by the gateway: no actor. The note
- * is the kind and the detail, which never hold a contact value.
- */
-export const DRIFT_EVENT: EventSource = {
-  columns: {
-    at: 'r.first_detected_at',
-    event: "'DRIFT_DETECTED'",
-    rank: 8,
-    customer: 'r.customer_id',
-    partner: 'r.partner_id',
-    acceptance: 'r.acceptance_id',
-    actor: 'null::text',
-    note: "r.kind || ': ' || r.first_detail",
-    key: "'r' || r.id::text",
-  },
-  from: (pairs) => `acceptance_drift r ${pairs('r.customer_id', 'r.partner_id')}`,
-};
