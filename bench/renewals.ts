@@ -104,10 +104,12 @@ async function prepare() {
   const have = (await db.query('select count(*)::int as n from subscriptions')).rows[0].n as number;
   await db.query(
     `with rels as (select customer_id, partner_id, (row_number() over (order by id) - 1)::int as n, (count(*) over ())::int as total from customer_relationships)
-     insert into subscriptions (id, customer_id, partner_id, reseller_id, offer_id, seats, status, renews_on, created_at)
+     insert into subscriptions (id, customer_id, partner_id, reseller_id, offer_id, seats, status, renews_on, created_at, term_started_at, seat_lots)
      select gen_random_uuid(), r.customer_id, r.partner_id, null, 'bench-offer-' || (g % 7), 1 + g % 50, 'ACTIVE',
-            current_date + (g * 7919 % 180), now() - make_interval(days => 365 - g * 7919 % 180)
-       from generate_series(0, $1::int - 1) g join rels r on r.n = g % r.total`,
+            current_date + (g * 7919 % 180), t.started, t.started,
+            jsonb_build_array(jsonb_build_object('seats', 1 + g % 50, 'addedAt', to_char(t.started at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+       from generate_series(0, $1::int - 1) g join rels r on r.n = g % r.total
+            cross join lateral (select now() - make_interval(days => 365 - g * 7919 % 180) as started) t`,
     [Math.max(0, SUBSCRIPTIONS - have)],
   );
   // The export is per partner: the partner with the most acceptances gets corrections up to EVENTS.

@@ -248,7 +248,7 @@ export async function seed(db: Client | Pool, size: SeedSize = DEFAULT_SIZE, see
     const offerId = kind === 'NEW_PURCHASE' ? r.pick(['O365_E3', 'O365_E5', 'M365_BP', 'AZURE_PLAN', 'TEAMS_ESS']) : null;
     if (!blocked && kind === 'NEW_PURCHASE') {
       subscriptionId = randomUUID();
-      subscriptions.push([subscriptionId, rel.customerId, rel.partnerId, rel.resellerId, offerId, quantity, r.next() < 0.05 ? 'CANCELLED' : 'ACTIVE', isoDate(new Date(createdAt.getTime() + 365 * 86_400_000)), createdAt]);
+      subscriptions.push([subscriptionId, rel.customerId, rel.partnerId, rel.resellerId, offerId, quantity, r.next() < 0.05 ? 'CANCELLED' : 'ACTIVE', isoDate(new Date(createdAt.getTime() + 365 * 86_400_000)), createdAt, createdAt, JSON.stringify([{ seats: quantity, addedAt: createdAt.toISOString() }])]);
       subs.push(subscriptionId);
       subsOf.set(k, subs);
     }
@@ -259,7 +259,7 @@ export async function seed(db: Client | Pool, size: SeedSize = DEFAULT_SIZE, see
   await insert(
     db,
     'subscriptions',
-    [['id', 'uuid'], ['customer_id', 'uuid'], ['partner_id', 'uuid'], ['reseller_id', 'uuid'], ['offer_id', 'text'], ['seats', 'int'], ['status', 'text'], ['renews_on', 'date'], ['created_at', 'timestamptz']],
+    [['id', 'uuid'], ['customer_id', 'uuid'], ['partner_id', 'uuid'], ['reseller_id', 'uuid'], ['offer_id', 'text'], ['seats', 'int'], ['status', 'text'], ['renews_on', 'date'], ['created_at', 'timestamptz'], ['term_started_at', 'timestamptz'], ['seat_lots', 'jsonb']],
     subscriptions,
   );
   await insert(
