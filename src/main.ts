@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config';
 import { createGateway } from './gateway';
 import { mintToken } from './auth/token';
 import { runCluster, WORKER_INDEX_ENV } from './server/cluster';
+import { withDemoPartnerCenter } from './seed/demo-partner-center';
 
 async function main() {
   let config;
@@ -19,6 +20,8 @@ async function main() {
   }
   const log = pino({ level: config.logLevel });
   if (config.workers > 1 && cluster.isPrimary) return runCluster(config, log);
+  const demoPartnerCenter = await withDemoPartnerCenter(config);
+  if (demoPartnerCenter) config = demoPartnerCenter.config;
   const gateway = await createGateway(config, log);
   const url = `http://localhost:${gateway.port}/graphql`;
   log.info({ url }, 'consent-gateway ready');
@@ -30,6 +33,7 @@ async function main() {
       const token = await mintToken(config.jwt.secret, u);
       lines.push(`\n  ${u.roles.join(',')}${u.partnerName ? ` @ ${u.partnerName}` : ''} (${u.sub}):\n  ${token}`);
     }
+    if (demoPartnerCenter) lines.push('', ...demoPartnerCenter.lines);
     console.log(lines.join('\n') + '\n');
   }
 
@@ -40,6 +44,7 @@ async function main() {
     log.info({ signal }, 'shutting down');
     try {
       await gateway.stop();
+      await demoPartnerCenter?.sim.close();
       process.exit(0);
     } catch (err) {
       log.error({ err }, 'shutdown failed');

@@ -33,7 +33,7 @@ export interface DemoSeed {
   users: DemoUser[];
 }
 
-const PARTNERS = [
+export const DEMO_PARTNERS = [
   { key: 'direct', name: 'Contoso Cloud Direct', tenantId: 'demo-contoso-direct', type: PartnerType.DIRECT_BILL },
   { key: 'provider', name: 'Northwind Distribution', tenantId: 'demo-northwind-provider', type: PartnerType.INDIRECT_PROVIDER },
   { key: 'reseller', name: 'Fabrikam Solutions', tenantId: 'demo-fabrikam-reseller', type: PartnerType.INDIRECT_RESELLER },
@@ -46,7 +46,7 @@ function demoUsers(partners: Map<string, Partner>): DemoUser[] {
     { sub: 'demo-platform-admin', name: 'Pat Platform', roles: [Role.PLATFORM_ADMIN] },
     { sub: 'demo-analyst', name: 'Ana Analyst', roles: [Role.ANALYST] },
   ];
-  for (const p of PARTNERS) {
+  for (const p of DEMO_PARTNERS) {
     const partner = partners.get(p.key)!;
     for (const role of PARTNER_ROLES) {
       users.push({
@@ -63,13 +63,13 @@ function demoUsers(partners: Map<string, Partner>): DemoUser[] {
 
 /** The demo users, when the demo partners exist in this database (else none). */
 export async function findDemoUsers(em: EntityManager): Promise<DemoUser[]> {
-  const partners = await em.find(Partner, { tenantId: { $in: PARTNERS.map((p) => p.tenantId) } });
+  const partners = await em.find(Partner, { tenantId: { $in: DEMO_PARTNERS.map((p) => p.tenantId) } });
   const byKey = new Map<string, Partner>();
-  for (const p of PARTNERS) {
+  for (const p of DEMO_PARTNERS) {
     const found = partners.find((x) => x.tenantId === p.tenantId);
     if (found) byKey.set(p.key, found);
   }
-  return byKey.size === PARTNERS.length ? demoUsers(byKey) : [];
+  return byKey.size === DEMO_PARTNERS.length ? demoUsers(byKey) : [];
 }
 
 /** A calendar day `days` from today (UTC), as the Date scalar writes it. */
@@ -95,7 +95,7 @@ export async function seedDemoData(em: EntityManager, _config: Config): Promise<
 async function seed(em: EntityManager): Promise<DemoSeed> {
 
   const partners = new Map<string, Partner>();
-  for (const p of PARTNERS) {
+  for (const p of DEMO_PARTNERS) {
     partners.set(p.key, em.create(Partner, { name: p.name, tenantId: p.tenantId, type: p.type }));
   }
   em.create(ResellerLink, { reseller: partners.get('reseller')!, provider: partners.get('provider')! });
@@ -105,7 +105,7 @@ async function seed(em: EntityManager): Promise<DemoSeed> {
   for (const u of users) {
     userRecords.set(
       u.sub,
-      em.create(User, { id: u.sub, displayName: u.name, roles: u.roles, partner: u.partnerId ? partners.get(PARTNERS.find((p) => p.name === u.partnerName)!.key) : null }),
+      em.create(User, { id: u.sub, displayName: u.name, roles: u.roles, partner: u.partnerId ? partners.get(DEMO_PARTNERS.find((p) => p.name === u.partnerName)!.key) : null }),
     );
   }
 
