@@ -4,24 +4,14 @@ import type { Partner } from '../../src/partners/partner.entity';
 import type { Customer } from '../../src/customers/customer.entity';
 import type { AgreementTemplate } from '../../src/agreements/agreement.entity';
 import { queryRows } from '../../src/db/query';
-import { startPartnerCenterSimulator, MCA_TEMPLATE_ID, type PartnerCenterSimulator } from '../../simulator';
+import { MCA_TEMPLATE_ID, type PartnerCenterSimulator } from '../../simulator';
 import type { TestGateway } from '../support/gateway';
 import { aConnectedPartner, pcConfig, startPcGateway } from '../partner-center/support';
 import { anAcceptance, anAgreement } from '../factories';
 
 export { MCA_TEMPLATE_ID };
 export { CLOUD_TEMPLATE_ID } from '../../simulator';
-/** A simulator on a free port for the file's tests. */
-export function useSimulator(): () => PartnerCenterSimulator {
-  let sim: PartnerCenterSimulator | undefined;
-  beforeAll(async () => {
-    sim = await startPartnerCenterSimulator({ port: 0 });
-  });
-  afterAll(async () => {
-    await sim?.close();
-  });
-  return () => sim!;
-}
+export { useSimulator } from '../simulator/support';
 
 /** The Partner Center tests' gateway, one retry per call (a customer that cannot be read is counted failed quickly). */
 export const startReconGateway = (sim: PartnerCenterSimulator, opts: Parameters<typeof startPcGateway>[1] = {}): Promise<TestGateway> =>
