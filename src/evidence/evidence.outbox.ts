@@ -1,7 +1,6 @@
-import PgBoss from 'pg-boss';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { queryRows } from '../db/query';
-import { BOSS_SCHEMA, transactionDb } from '../partner-center/outbox';
+import { jobWriter, transactionDb } from '../partner-center/outbox';
 
 /**
  * Evidence of new confirmations (DESIGN.md section 13), written in the transaction that
@@ -19,16 +18,6 @@ export interface DocumentJobData {
   partnerId: string;
 }
 
-/** pg-boss only writing job rows through a caller's transaction (as the sync outbox does). */
-const writer = new PgBoss({
-  schema: BOSS_SCHEMA,
-  db: {
-    executeSql: async () => {
-      throw new Error('the evidence writer runs SQL only through a transaction adapter');
-    },
-  },
-});
-
 export async function recordEvidence(tx: EntityManager, acceptanceIds: readonly string[]): Promise<void> {
   if (acceptanceIds.length === 0) return;
   const rows = await queryRows<{ acceptance_id: string; partner_id: string; document_status: string }>(
@@ -45,5 +34,5 @@ export async function recordEvidence(tx: EntityManager, acceptanceIds: readonly 
     [acceptanceIds],
   );
   const jobs = rows.filter((r) => r.document_status === 'PENDING').map((r) => ({ name: DOCUMENT_QUEUE, data: { acceptanceId: r.acceptance_id, partnerId: r.partner_id } }));
-  for (let i = 0; i < jobs.length; i += 1000) await writer.insert(jobs.slice(i, i + 1000), { db: transactionDb(tx) });
+  for (let i = 0; i < jobs.length; i += 1000) await jobWriter.insert(jobs.slice(i, i + 1000), { db: transactionDb(tx) });
 }

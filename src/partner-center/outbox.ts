@@ -24,13 +24,14 @@ export interface SyncJobData {
 
 /**
  * pg-boss used only to write job rows through a caller's transaction (`db` option
- * of send/insert): it never opens a connection of its own.
+ * of send/insert, with `transactionDb`): it never opens a connection of its own. Every
+ * transactional outbox of the gateway writes its jobs with it (sync, attestations, evidence).
  */
-const writer = new PgBoss({
+export const jobWriter = new PgBoss({
   schema: BOSS_SCHEMA,
   db: {
     executeSql: async () => {
-      throw new Error('the outbox writer runs SQL only through a transaction adapter');
+      throw new Error('the job writer runs SQL only through a transaction adapter (transactionDb)');
     },
   },
 });
@@ -48,13 +49,13 @@ export function transactionDb(em: EntityManager): PgBoss.Db {
 
 /** A due-now (or `startAfter`) delivery job with a known id, written through `em`'s transaction. */
 export async function sendSyncJob(em: EntityManager, jobId: string, data: SyncJobData, startAfter?: Date): Promise<void> {
-  await writer.send(SYNC_QUEUE, data as unknown as object, { id: jobId, db: transactionDb(em), ...(startAfter ? { startAfter } : {}) });
+  await jobWriter.send(SYNC_QUEUE, data as unknown as object, { id: jobId, db: transactionDb(em), ...(startAfter ? { startAfter } : {}) });
 }
 
 /** Many due-now jobs in one statement (a connected partner's backlog). */
 export async function sendSyncJobs(em: EntityManager, jobs: { id: string; data: SyncJobData }[]): Promise<void> {
   for (let i = 0; i < jobs.length; i += 1000) {
-    await writer.insert(
+    await jobWriter.insert(
       jobs.slice(i, i + 1000).map((j) => ({ id: j.id, name: SYNC_QUEUE, data: j.data as unknown as object })),
       { db: transactionDb(em) },
     );
