@@ -96,7 +96,7 @@ export interface CandidateCursor {
  * The fact set of a candidate as one string, from its facts `f`: the same expression groups
  * and filters. Without `existing`, the sets leave that fact out (see `loadRenewalWindow`).
  */
-const factKey = (f: string, existing: boolean) =>
+export const factKey = (f: string, existing: boolean) =>
   `concat_ws('|', ${f}.country, ${f}.cloud, coalesce(${f}.direct_type, '-'), coalesce(${f}.direct_on, '-'),
      coalesce(${f}.active_rank::text, '-'), coalesce(${f}.active_type, '-'), coalesce(${f}.active_date, '-'), ${f}.withdrawn, ${existing ? `${f}.existing` : `'unasked'`}, ${f}.resold, ${f}.linked, ${f}.serving)`;
 

@@ -1,6 +1,7 @@
 import type { Feature } from '../kernel/feature';
 import { alertHub } from '../alerts/alert.runtime';
 import { RenewalRiskAlert } from './renewal.entity';
+import { RenewalFact, RenewalFactCount, RenewalFactSet } from './renewal.derived.entity';
 import { RenewalRiskAlertResolver, RenewalRiskResolver } from './renewal.resolver';
 import { RENEWAL_RISK_ALERTS, RenewalRuntime, renewalRuntimes, startBoss } from './renewal.runtime';
 
@@ -12,7 +13,7 @@ import { RENEWAL_RISK_ALERTS, RenewalRuntime, renewalRuntimes, startBoss } from 
  */
 export const renewalsFeature: Feature<RenewalRuntime> = {
   name: 'renewals',
-  entities: [RenewalRiskAlert],
+  entities: [RenewalRiskAlert, RenewalFact, RenewalFactSet, RenewalFactCount],
   resolvers: [RenewalRiskResolver, RenewalRiskAlertResolver],
   runtime: renewalRuntimes,
   async start(services) {

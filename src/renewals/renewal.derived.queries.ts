@@ -1,0 +1,132 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { queryRows } from '../db/query';
+import type { DerivedTable } from '../kernel/derived';
+import { customerGateFacts, GATE_FACT_COLUMNS, hashedGateFacts, probedGateFacts } from '../transactions/gate.facts';
+import { factKey } from './renewal.facts';
+
+/**
+ * The renewal facts derived per ACTIVE subscription (issue 23; tables in
+ * renewal.derived.entity.ts, triggers in migrations/Migration20261204110000.ts). The rule
+ * is written once: `renewal_facts_refresh`, which every trigger calls, is generated here at
+ * start-up from the same SQL of the gate's facts (`probedGateFacts`, `customerGateFacts`)
+ * and the same fact-set key (`factKey`) that the live window grouping uses, and the
+ * rebuild asks them with `hashedGateFacts` as the live grouping of every partner's window
+ * does. The facts are stored facts only (no "today"): the window's fact sets are judged at
+ * read time, as before. The existing-customer fact is left out, as the window leaves it
+ * out at first (renewal.facts.ts `loadRenewalWindow`).
+ */
+
+/** The derived table's name in `derived_epochs`. */
+export const RENEWAL_FACTS = 'renewal_facts';
+
+/** The fact columns a fact set stores: `GATE_FACT_COLUMNS` without `existing` (never asked for a RENEWAL's set). */
+export const SET_COLUMNS = GATE_FACT_COLUMNS.filter((c) => c !== 'existing');
+
+/** Stripes of the counts: a writer adds to the stripe of its backend. */
+export const STRIPES = 16;
+const STRIPE = `(pg_backend_pid() % ${STRIPES})::smallint`;
+
+/**
+ * The count scopes of a row `r` (with `partner_id`, `reseller_id`): every partner's
+ * ('all'), and each party's ('p:<id>': the one-partner scope keeps subscriptions the
+ * partner bills or resold), once each.
+ */
+export const scopesOf = (r: string) =>
+  `array_remove(array['all', 'p:' || ${r}.partner_id::text, case when ${r}.reseller_id is distinct from ${r}.partner_id then 'p:' || ${r}.reseller_id::text end], null)`;
+
+/** The scope key of a one-partner scope. */
+export const partnerScope = (partnerId: string) => `p:${partnerId}`;
+
+const SETS = SET_COLUMNS.join(', ');
+const setsOf = (x: string) => SET_COLUMNS.map((c) => `${x}.${c}`).join(', ');
+
+/** Adds each row's +/- `d` to the counts of its scopes, day and fact set, on this backend's stripe; rows whose sum nets to 0 are left alone. */
+const countDeltas = (rows: string) => `insert into renewal_fact_counts as k (scope, renews_on, fact_key, stripe, n)
+  select sc, d.renews_on, d.fact_key, ${STRIPE}, sum(d.d)::int
+    from ${rows} d cross join lateral unnest(${scopesOf('d')}) sc
+   group by sc, d.renews_on, d.fact_key
+  having sum(d.d) <> 0
+   order by sc, d.renews_on, d.fact_key
+  on conflict (scope, renews_on, fact_key, stripe) do update set n = k.n + excluded.n`;
+
+/**
+ * `renewal_facts_refresh(ids)`: recomputes the derived rows of the subscriptions `ids`
+ * (the triggers pass those whose facts a write may have changed) and moves the counts by
+ * the difference. The subscriptions are locked first (in id order), so two writers
+ * refreshing one subscription take turns, and the second reads the first's result.
+ * Each fact is an index probe per subscription, as for one order.
+ */
+export function refreshFunctionSql(): string {
+  const fresh = `select s.id, s.renews_on, s.customer_id, s.partner_id, s.reseller_id, ${factKey('f', false)} as fact_key, ${setsOf('f')}
+      from subscriptions s
+      cross join lateral (select ${customerGateFacts('c')},
+                                 ${probedGateFacts({ customer: 's.customer_id', partner: 's.partner_id', reseller: 's.reseller_id' }, null)}
+                            from customers c where c.id = s.customer_id offset 0) f
+     where s.id = any(p_ids) and s.status = 'ACTIVE'`;
+  return `create or replace function renewal_facts_refresh(p_ids uuid[]) returns void language plpgsql as $fn$
+begin
+  if p_ids is null or cardinality(p_ids) = 0 then return; end if;
+  perform 1 from subscriptions s where s.id = any(p_ids) order by s.id for no key update;
+  with old as (select f.subscription_id, f.renews_on, f.fact_key, f.partner_id, f.reseller_id from renewal_facts f where f.subscription_id = any(p_ids)),
+       fresh as (${fresh}),
+       gone as (delete from renewal_facts f where f.subscription_id = any(p_ids) and f.subscription_id not in (select x.id from fresh x)),
+       kept as (insert into renewal_facts as r (subscription_id, renews_on, customer_id, partner_id, reseller_id, fact_key)
+                select x.id, x.renews_on, x.customer_id, x.partner_id, x.reseller_id, x.fact_key from fresh x
+                on conflict (subscription_id) do update
+                  set renews_on = excluded.renews_on, customer_id = excluded.customer_id, partner_id = excluded.partner_id,
+                      reseller_id = excluded.reseller_id, fact_key = excluded.fact_key
+                where (r.renews_on, r.customer_id, r.partner_id, r.reseller_id, r.fact_key)
+                      is distinct from (excluded.renews_on, excluded.customer_id, excluded.partner_id, excluded.reseller_id, excluded.fact_key)),
+       sets as (insert into renewal_fact_sets (fact_key, ${SETS})
+                select distinct on (x.fact_key) x.fact_key, ${setsOf('x')} from fresh x order by x.fact_key
+                on conflict (fact_key) do nothing),
+       deltas as (select o.renews_on, o.fact_key, o.partner_id, o.reseller_id, -1 as d from old o
+                  union all
+                  select x.renews_on, x.fact_key, x.partner_id, x.reseller_id, 1 from fresh x)
+  ${countDeltas('deltas')};
+end $fn$`;
+}
+
+/**
+ * Refills the derived tables from the base tables, in the kernel's rebuild transaction:
+ * the facts of every ACTIVE subscription asked of whole tables (hashed), as the live
+ * grouping of every partner's window asks them; counts on stripe 0. `truncate` locks the
+ * tables, so a writer's trigger waits for the rebuild and then refreshes against it.
+ */
+export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
+  await queryRows(tx, 'truncate renewal_facts, renewal_fact_counts, renewal_fact_sets');
+  await queryRows(
+    tx,
+    `create temp table renewal_facts_refill on commit drop as
+     select f.id, f.renews_on, f.customer_id, f.partner_id, f.reseller_id, ${factKey('f', false)} as fact_key, ${setsOf('f')}
+       from (select s.id, s.renews_on, s.customer_id, s.partner_id, s.reseller_id, ${hashedGateFacts('subscriptions', 's', null)}
+              where s.status = 'ACTIVE') f`,
+  );
+  await queryRows(
+    tx,
+    `insert into renewal_facts (subscription_id, renews_on, customer_id, partner_id, reseller_id, fact_key)
+     select id, renews_on, customer_id, partner_id, reseller_id, fact_key from renewal_facts_refill`,
+  );
+  await queryRows(
+    tx,
+    `insert into renewal_fact_sets (fact_key, ${SETS}) select distinct on (x.fact_key) x.fact_key, ${setsOf('x')} from renewal_facts_refill x order by x.fact_key`,
+  );
+  await queryRows(
+    tx,
+    `insert into renewal_fact_counts (scope, renews_on, fact_key, stripe, n)
+     select sc, x.renews_on, x.fact_key, 0, count(*)::int from renewal_facts_refill x cross join lateral unnest(${scopesOf('x')}) sc
+      group by sc, x.renews_on, x.fact_key`,
+  );
+  await queryRows(tx, 'drop table renewal_facts_refill');
+  await queryRows(tx, 'analyze renewal_facts');
+  await queryRows(tx, 'analyze renewal_fact_counts');
+}
+
+/** The derived table as the kernel (src/kernel/derived.ts) installs, rebuilds and checks it. */
+export const renewalFactsTable: DerivedTable = {
+  name: RENEWAL_FACTS,
+  functions: () => [refreshFunctionSql()],
+  rebuild: refillRenewalFacts,
+  // Stored facts only: no date makes them wrong without a write.
+  validUntilSql: 'null',
+};
