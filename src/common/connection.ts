@@ -5,6 +5,12 @@ import { queryRows } from '../db/query';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+/**
+ * Where a list's filter has no maintained count (free-text search, country), its totalCount
+ * is exact up to this many and reported as TOTAL_COUNT_CAP + 1 beyond ("more than
+ * 10,000"): a bounded scan, `count(*) from (select 1 ... limit TOTAL_COUNT_CAP + 1)`.
+ */
+export const TOTAL_COUNT_CAP = 10_000;
 
 @ObjectType({ description: 'Relay page information' })
 export class PageInfo {
