@@ -113,6 +113,17 @@ begin
   return null;
 end $$;`);
 
+    // acceptance_policy_rules: the facts' dates are stored as the latest threshold on or before them;
+    // a threshold no rule had before makes the stored dates too coarse: rebuild.
+    this.addSql(`create function renewal_facts_on_policy_rules() returns trigger language plpgsql as $$
+begin
+  if exists (select 1 from new_rows n where n.minimum_date_agreed is not null and not exists (
+               select 1 from acceptance_policy_rules p where p.minimum_date_agreed = n.minimum_date_agreed and p.id not in (select x.id from new_rows x))) then
+    update derived_epochs set valid_until = '-infinity' where name = 'renewal_facts';
+  end if;
+  return null;
+end $$;`);
+
     const statementTriggers: [table: string, fn: string, events: ('insert' | 'update' | 'delete')[]][] = [
       ['subscriptions', 'renewal_facts_on_subscriptions', ['insert', 'update', 'delete']],
       ['acceptances', 'renewal_facts_on_acceptances', ['insert', 'update', 'delete']],
@@ -121,6 +132,7 @@ end $$;`);
       ['customer_relationship_resellers', 'renewal_facts_on_relationship_resellers', ['insert', 'update', 'delete']],
       ['reseller_links', 'renewal_facts_on_reseller_links', ['insert', 'update', 'delete']],
       ['agreement_templates', 'renewal_facts_on_templates', ['update']],
+      ['acceptance_policy_rules', 'renewal_facts_on_policy_rules', ['insert', 'update']],
     ];
     for (const [table, fn, events] of statementTriggers) {
       for (const event of events) {
@@ -131,7 +143,7 @@ end $$;`);
   }
 
   override async down(): Promise<void> {
-    for (const fn of ['subscriptions', 'acceptances', 'customers', 'relationships', 'relationship_resellers', 'reseller_links', 'templates']) {
+    for (const fn of ['subscriptions', 'acceptances', 'customers', 'relationships', 'relationship_resellers', 'reseller_links', 'templates', 'policy_rules']) {
       this.addSql(`drop function if exists renewal_facts_on_${fn}() cascade;`);
     }
     this.addSql(`drop function if exists renewal_facts_refresh(uuid[]);`);

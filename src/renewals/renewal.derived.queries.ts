@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { queryRows } from '../db/query';
-import type { DerivedTable } from '../kernel/derived';
+import { installDerivedFunctions, rebuildDerived, type DerivedTable } from '../kernel/derived';
 import { customerGateFacts, GATE_FACT_COLUMNS, hashedGateFacts, probedGateFacts } from '../transactions/gate.facts';
 import { factKey } from './renewal.facts';
 
@@ -40,6 +40,32 @@ export const partnerScope = (partnerId: string) => `p:${partnerId}`;
 const SETS = SET_COLUMNS.join(', ');
 const setsOf = (x: string) => SET_COLUMNS.map((c) => `${x}.${c}`).join(', ');
 
+/**
+ * A date of the facts (YYYY-MM-DD text) as the latest policy threshold (`minimum_date_agreed`
+ * of any rule) on or before it, or 0001-01-01: the gate compares these dates only with such
+ * thresholds (`reacceptanceRequired`) and with today (a direct acceptance counts from its
+ * day), so this answers every such comparison alike, while the window's fact sets stay a
+ * few dozen instead of one per acceptance day. A new threshold invalidates the derived
+ * tables (the trigger on the rules in the migration).
+ */
+const sinceThreshold = (d: string) =>
+  `coalesce((select to_char(max(p.minimum_date_agreed), 'YYYY-MM-DD') from acceptance_policy_rules p where p.minimum_date_agreed <= ${d}::date), '0001-01-01')`;
+
+/**
+ * The facts `f` with their dates coarsened (`sinceThreshold`); a direct acceptance dated
+ * after today keeps its day (it counts from then; the gate compares it with the day of
+ * reading). Every other column as it is.
+ */
+const coarseFacts = (f: string) =>
+  SET_COLUMNS.map((c) =>
+    c === 'active_date'
+      ? `case when ${f}.active_date is null then null else ${sinceThreshold(`${f}.active_date`)} end as active_date`
+      : c === 'direct_on'
+        ? `case when ${f}.direct_on is null then null when ${f}.direct_on::date > (now() at time zone 'utc')::date then ${f}.direct_on
+                else ${sinceThreshold(`${f}.direct_on`)} end as direct_on`
+        : `${f}.${c}`,
+  ).join(', ');
+
 /** Adds each row's +/- `d` to the counts of its scopes, day and fact set, on this backend's stripe; rows whose sum nets to 0 are left alone. */
 const countDeltas = (rows: string) => `insert into renewal_fact_counts as k (scope, renews_on, fact_key, stripe, n)
   select sc, d.renews_on, d.fact_key, ${STRIPE}, sum(d.d)::int
@@ -57,12 +83,13 @@ const countDeltas = (rows: string) => `insert into renewal_fact_counts as k (sco
  * Each fact is an index probe per subscription, as for one order.
  */
 export function refreshFunctionSql(): string {
-  const fresh = `select s.id, s.renews_on, s.customer_id, s.partner_id, s.reseller_id, ${factKey('f', false)} as fact_key, ${setsOf('f')}
-      from subscriptions s
-      cross join lateral (select ${customerGateFacts('c')},
-                                 ${probedGateFacts({ customer: 's.customer_id', partner: 's.partner_id', reseller: 's.reseller_id' }, null)}
-                            from customers c where c.id = s.customer_id offset 0) f
-     where s.id = any(p_ids) and s.status = 'ACTIVE'`;
+  const fresh = `select f.*, ${factKey('f', false)} as fact_key
+      from (select s.id, s.renews_on, s.customer_id, s.partner_id, s.reseller_id, ${coarseFacts('l')}
+              from subscriptions s
+              cross join lateral (select ${customerGateFacts('c')},
+                                         ${probedGateFacts({ customer: 's.customer_id', partner: 's.partner_id', reseller: 's.reseller_id' }, null)}
+                                    from customers c where c.id = s.customer_id offset 0) l
+             where s.id = any(p_ids) and s.status = 'ACTIVE') f`;
   return `create or replace function renewal_facts_refresh(p_ids uuid[]) returns void language plpgsql as $fn$
 begin
   if p_ids is null or cardinality(p_ids) = 0 then return; end if;
@@ -98,9 +125,10 @@ export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
   await queryRows(
     tx,
     `create temp table renewal_facts_refill on commit drop as
-     select f.id, f.renews_on, f.customer_id, f.partner_id, f.reseller_id, ${factKey('f', false)} as fact_key, ${setsOf('f')}
-       from (select s.id, s.renews_on, s.customer_id, s.partner_id, s.reseller_id, ${hashedGateFacts('subscriptions', 's', null)}
-              where s.status = 'ACTIVE') f`,
+     select f.*, ${factKey('f', false)} as fact_key
+       from (select l.id, l.renews_on, l.customer_id, l.partner_id, l.reseller_id, ${coarseFacts('l')}
+               from (select s.id, s.renews_on, s.customer_id, s.partner_id, s.reseller_id, ${hashedGateFacts('subscriptions', 's', null)}
+                      where s.status = 'ACTIVE') l) f`,
   );
   await queryRows(
     tx,
@@ -130,3 +158,12 @@ export const renewalFactsTable: DerivedTable = {
   // Stored facts only: no date makes them wrong without a write.
   validUntilSql: 'null',
 };
+
+/**
+ * Installs the generated refresh function and rebuilds the derived tables now (whatever
+ * their epoch): for seeders and tools that fill a database without a running gateway.
+ */
+export async function rebuildRenewalFacts(em: EntityManager): Promise<void> {
+  await installDerivedFunctions(em, [renewalFactsTable]);
+  await rebuildDerived(em, renewalFactsTable, { force: true });
+}

@@ -2,6 +2,7 @@ import type { Feature } from '../kernel/feature';
 import { alertHub } from '../alerts/alert.runtime';
 import { RenewalRiskAlert } from './renewal.entity';
 import { RenewalFact, RenewalFactCount, RenewalFactSet } from './renewal.derived.entity';
+import { renewalFactsTable } from './renewal.derived.queries';
 import { RenewalRiskAlertResolver, RenewalRiskResolver } from './renewal.resolver';
 import { RENEWAL_RISK_ALERTS, RenewalRuntime, renewalRuntimes, startBoss } from './renewal.runtime';
 
@@ -16,6 +17,7 @@ export const renewalsFeature: Feature<RenewalRuntime> = {
   entities: [RenewalRiskAlert, RenewalFact, RenewalFactSet, RenewalFactCount],
   resolvers: [RenewalRiskResolver, RenewalRiskAlertResolver],
   runtime: renewalRuntimes,
+  derived: [renewalFactsTable],
   async start(services) {
     const alerts = await alertHub(services).attach(RENEWAL_RISK_ALERTS);
     const runtime = new RenewalRuntime(services, alerts);

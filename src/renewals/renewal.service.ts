@@ -9,6 +9,7 @@ import type { LoadedFacts } from '../transactions/gate.facts';
 import { OrderOutcome } from '../transactions/transaction.enums';
 import { addDays, loadRenewalCandidates, loadRenewalWindow, type CandidateCursor, type CandidateRecords, type RenewalCandidate, type SqlCondition } from './renewal.facts';
 import type { RenewalRisk } from './renewal.types';
+import { partnerScope } from './renewal.derived.queries';
 import { queryRows } from '../db/query';
 import { todayUtc } from '../agreements/current';
 import { subscriptionOf, type SubscriptionJson, type SubscriptionRecord } from '../transactions/transaction.queries';
@@ -86,9 +87,9 @@ export class RenewalRiskService {
     const missing = () => new NotFoundError('Partner', partnerId ?? undefined, 'partnerId');
     if (partnerId && !isUuid(partnerId)) throw missing();
     if (seesAllPartners(v)) {
-      if (!partnerId) return { sql: 'true', params: [], wide: true };
+      if (!partnerId) return { sql: 'true', params: [], wide: true, derived: { scope: 'all', partnerId: null } };
       if (!(await partnerExists(this.em, partnerId))) throw missing();
-      return { sql: '(s.partner_id = ? or s.reseller_id = ?)', params: [partnerId, partnerId] };
+      return { sql: '(s.partner_id = ? or s.reseller_id = ?)', params: [partnerId, partnerId], derived: { scope: partnerScope(partnerId), partnerId } };
     }
     const visible = visibleCustomerCondition(v, 's.customer_id');
     const own = !partnerId || partnerId === v.partnerId;
