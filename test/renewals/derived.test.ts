@@ -39,6 +39,7 @@ let r2: Partner;
 let customers: Customer[];
 let templates: AgreementTemplate[];
 let userId: string;
+const COUNTRIES = ['DE', 'US', 'DE', 'FR', 'US', 'DE'];
 
 const sql = <T extends object = Record<string, unknown>>(text: string, params: unknown[] = []) => queryRows<T>(gw.orm.em.fork() as EntityManager, text, params);
 
@@ -57,7 +58,7 @@ beforeAll(async () => {
     await anAgreement(gw, { country: 'GLOBAL', type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, versionRank: 1, version: 'mca1', effectiveFrom: '2019-10-01' }),
   ];
   customers = [];
-  for (const country of ['DE', 'US', 'DE', 'FR', 'US', 'DE']) {
+  for (const country of COUNTRIES) {
     customers.push(await aCustomer(gw, { country, partners: [{ partner: d1 }, { partner: d2 }, { partner: provider, resellers: [r1] }] }));
   }
   userId = (await aUser(gw, { roles: [Role.ADMIN], partner: d1 })).id;
@@ -250,10 +251,11 @@ describe('renewalRisks from the derived renewal facts', () => {
   beforeAll(async () => {
     // A window with risks of every kind: each customer subscribed through every way, some confirmed;
     // every customer served by every partner and by r1 (the random writes above may have removed some).
-    await sql(`update customers set direct_acceptance_type = null, direct_accepted_on = null`);
+    for (const [i, country] of COUNTRIES.entries()) await apply({ kind: 'customer', customer: i, country, cloud: 'PUBLIC', direct: null });
     await sql(`delete from acceptances`);
     await apply({ kind: 'confirm', customer: 0, partner: 0, template: 0, dateAgreed: '2020-01-01' });
     await apply({ kind: 'confirm', customer: 1, partner: 2, template: 2, dateAgreed: '2024-06-01' });
+    await apply({ kind: 'confirm', customer: 1, partner: 0, template: 0, dateAgreed: '2020-01-01' });
     await apply({ kind: 'customer', customer: 2, country: 'DE', cloud: 'PUBLIC', direct: '2023-04-01' });
     for (const [i, customer] of customers.entries()) {
       for (const w of [0, 1, 2].map((partner) => ({ kind: 'relationship' as const, customer: i, partner, present: true }))) await apply(w);
