@@ -14,7 +14,7 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261204110000 extends Migration {
 
   override async up(): Promise<void> {
-    this.addSql(`create table "renewal_facts" ("subscription_id" uuid not null, "renews_on" date not null, "customer_id" uuid not null, "partner_id" uuid not null, "reseller_id" uuid null, "fact_key" text not null, constraint "renewal_facts_pkey" primary key ("subscription_id"));`);
+    this.addSql(`create table "renewal_facts" ("subscription_id" uuid not null, "renews_on" date not null, "customer_id" uuid not null, "partner_id" uuid not null, "reseller_id" uuid null, "visible_to_partner" boolean not null, "visible_to_reseller" boolean not null, "fact_key" text not null, constraint "renewal_facts_pkey" primary key ("subscription_id"));`);
     this.addSql(`create index "renewal_facts_reseller_id_renews_on_subscription_id_index" on "renewal_facts" ("reseller_id", "renews_on", "subscription_id");`);
     this.addSql(`create index "renewal_facts_partner_id_renews_on_subscription_id_index" on "renewal_facts" ("partner_id", "renews_on", "subscription_id");`);
     this.addSql(`create index "renewal_facts_renews_on_subscription_id_index" on "renewal_facts" ("renews_on", "subscription_id");`);
@@ -67,28 +67,27 @@ begin
      where (n.country, n.cloud, n.direct_acceptance_type, n.direct_accepted_on) is distinct from (o.country, o.cloud, o.direct_acceptance_type, o.direct_accepted_on))));
   return null;
 end $$;`);
-    // customer_relationships and their resellers: whether the reseller serves the customer for the billing partner.
+    // customer_relationships and their resellers: whether the reseller serves the customer for the billing partner,
+    // and which partners' users see the customer (every subscription of the customer).
     this.addSql(`create function renewal_facts_on_relationships() returns trigger language plpgsql as $$
 begin
   if TG_OP in ('INSERT', 'UPDATE') then
-    perform renewal_facts_refresh(array(select s.id from subscriptions s where s.status = 'ACTIVE' and s.reseller_id is not null
-      and (s.customer_id, s.partner_id) in (select n.customer_id, n.partner_id from new_rows n)));
+    perform renewal_facts_refresh(array(select s.id from subscriptions s where s.status = 'ACTIVE' and s.customer_id in (select n.customer_id from new_rows n)));
   end if;
   if TG_OP in ('UPDATE', 'DELETE') then
-    perform renewal_facts_refresh(array(select s.id from subscriptions s where s.status = 'ACTIVE' and s.reseller_id is not null
-      and (s.customer_id, s.partner_id) in (select o.customer_id, o.partner_id from old_rows o)));
+    perform renewal_facts_refresh(array(select s.id from subscriptions s where s.status = 'ACTIVE' and s.customer_id in (select o.customer_id from old_rows o)));
   end if;
   return null;
 end $$;`);
     this.addSql(`create function renewal_facts_on_relationship_resellers() returns trigger language plpgsql as $$
 begin
   if TG_OP in ('INSERT', 'UPDATE') then
-    perform renewal_facts_refresh(array(select s.id from new_rows n join customer_relationships r on r.id = n.relationship_id
-      join subscriptions s on s.customer_id = r.customer_id and s.partner_id = r.partner_id and s.reseller_id = n.reseller_id where s.status = 'ACTIVE'));
+    perform renewal_facts_refresh(array(select s.id from subscriptions s where s.status = 'ACTIVE' and s.customer_id in (
+      select r.customer_id from new_rows n join customer_relationships r on r.id = n.relationship_id)));
   end if;
   if TG_OP in ('UPDATE', 'DELETE') then
-    perform renewal_facts_refresh(array(select s.id from old_rows o join customer_relationships r on r.id = o.relationship_id
-      join subscriptions s on s.customer_id = r.customer_id and s.partner_id = r.partner_id and s.reseller_id = o.reseller_id where s.status = 'ACTIVE'));
+    perform renewal_facts_refresh(array(select s.id from subscriptions s where s.status = 'ACTIVE' and s.customer_id in (
+      select r.customer_id from old_rows o join customer_relationships r on r.id = o.relationship_id)));
   end if;
   return null;
 end $$;`);

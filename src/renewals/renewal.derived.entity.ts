@@ -31,6 +31,14 @@ export class RenewalFact {
   @Property({ type: 'uuid', nullable: true })
   resellerId?: string | null;
 
+  /** Whether the billing partner's users see the customer (src/auth/tenancy.ts): their own scope counts only these. */
+  @Property({ type: 'boolean' })
+  visibleToPartner!: boolean;
+
+  /** Whether the reseller's users see the customer (false without a reseller). */
+  @Property({ type: 'boolean' })
+  visibleToReseller!: boolean;
+
   /** The fact set (renewal.facts.ts `factKey`, without the existing-customer fact). */
   @Property({ type: 'text' })
   factKey!: string;
@@ -77,8 +85,9 @@ export class RenewalFactSet {
 }
 
 /**
- * How many ACTIVE subscriptions of a scope ('all', 'p:<partner id>' for the billing partner
- * and for the reseller) renew on a day with a fact set. Striped: a writer adds its deltas to
+ * How many ACTIVE subscriptions of a scope ('all'; 'p:<partner id>' for the billing partner
+ * and for the reseller; 'vp:<id>' / 'vr:<id>' for those the billing partner's / the reseller's
+ * own users see) renew on a day with a fact set. Striped: a writer adds its deltas to
  * the stripe of its backend, so concurrent writers do not queue on one row; reads sum them.
  */
 @Entity({ tableName: 'renewal_fact_counts' })

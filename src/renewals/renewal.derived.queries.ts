@@ -3,6 +3,7 @@ import { queryRows } from '../db/query';
 import { installDerivedFunctions, rebuildDerived, type DerivedTable } from '../kernel/derived';
 import { customerGateFacts, GATE_FACT_COLUMNS, hashedGateFacts, probedGateFacts } from '../transactions/gate.facts';
 import { factKey } from './renewal.facts';
+import { visibleToPartnerSql } from '../auth/tenancy';
 
 /**
  * The renewal facts derived per ACTIVE subscription (issue 23; tables in
@@ -32,10 +33,39 @@ const STRIPE = `(pg_backend_pid() % ${STRIPES})::smallint`;
  * partner bills or resold), once each.
  */
 export const scopesOf = (r: string) =>
-  `array_remove(array['all', 'p:' || ${r}.partner_id::text, case when ${r}.reseller_id is distinct from ${r}.partner_id then 'p:' || ${r}.reseller_id::text end], null)`;
+  `array_remove(array['all', 'p:' || ${r}.partner_id::text, case when ${r}.reseller_id is distinct from ${r}.partner_id then 'p:' || ${r}.reseller_id::text end,
+                      case when ${r}.visible_to_partner then 'vp:' || ${r}.partner_id::text end,
+                      case when ${r}.visible_to_reseller then 'vr:' || ${r}.reseller_id::text end], null)`;
 
-/** The scope key of a one-partner scope. */
-export const partnerScope = (partnerId: string) => `p:${partnerId}`;
+/** The derived rows' visibility columns of a subscription `s` (src/auth/tenancy.ts's rule, per row). */
+const visibility = (s: string) => `${visibleToPartnerSql(`${s}.customer_id`, `${s}.partner_id`)} as visible_to_partner,
+      ${s}.reseller_id is not null and ${visibleToPartnerSql(`${s}.customer_id`, `${s}.reseller_id`)} as visible_to_reseller`;
+
+/**
+ * A scope of the derived renewal facts: the key of its counts, and the ordered index ranges of
+ * `renewal_facts rf` its page reads (each a condition ending in `and`, with its values).
+ */
+export interface DerivedScope {
+  scope: string;
+  ranges: { sql: string; params: unknown[] }[];
+}
+
+export const derivedScopes = {
+  /** Every partner's subscriptions. */
+  all: (): DerivedScope => ({ scope: 'all', ranges: [{ sql: '', params: [] }] }),
+  /** Those `partnerId` bills or resold (a subscription is never resold by its billing partner; `<>` keeps one anyway). */
+  partner: (partnerId: string): DerivedScope => ({
+    scope: `p:${partnerId}`,
+    ranges: [
+      { sql: 'rf.partner_id = ? and', params: [partnerId] },
+      { sql: 'rf.reseller_id = ? and rf.partner_id <> ? and', params: [partnerId, partnerId] },
+    ],
+  }),
+  /** Those `partnerId` bills, of customers its users see. */
+  billedVisible: (partnerId: string): DerivedScope => ({ scope: `vp:${partnerId}`, ranges: [{ sql: 'rf.partner_id = ? and rf.visible_to_partner and', params: [partnerId] }] }),
+  /** Those sold through `resellerId`, of customers its users see. */
+  resoldVisible: (resellerId: string): DerivedScope => ({ scope: `vr:${resellerId}`, ranges: [{ sql: 'rf.reseller_id = ? and rf.visible_to_reseller and', params: [resellerId] }] }),
+};
 
 const SETS = SET_COLUMNS.join(', ');
 const setsOf = (x: string) => SET_COLUMNS.map((c) => `${x}.${c}`).join(', ');
@@ -75,6 +105,12 @@ const countDeltas = (rows: string) => `insert into renewal_fact_counts as k (sco
    order by sc, d.renews_on, d.fact_key
   on conflict (scope, renews_on, fact_key, stripe) do update set n = k.n + excluded.n`;
 
+/** The columns of `renewal_facts` after its key, and what the counts need of a row. */
+const ROW_VALUES_OF = ['renews_on', 'customer_id', 'partner_id', 'reseller_id', 'visible_to_partner', 'visible_to_reseller', 'fact_key'];
+const ROW = ['subscription_id', ...ROW_VALUES_OF].join(', ');
+const ROW_VALUES = (x: string) => ROW_VALUES_OF.map((c) => `${x}.${c}`).join(', ');
+const DELTA = (x: string) => ['renews_on', 'fact_key', 'partner_id', 'reseller_id', 'visible_to_partner', 'visible_to_reseller'].map((c) => `${x}.${c}`).join(', ');
+
 /**
  * `renewal_facts_refresh(ids)`: recomputes the derived rows of the subscriptions `ids`
  * (the triggers pass those whose facts a write may have changed) and moves the counts by
@@ -84,7 +120,7 @@ const countDeltas = (rows: string) => `insert into renewal_fact_counts as k (sco
  */
 export function refreshFunctionSql(): string {
   const fresh = `select f.*, ${factKey('f', false)} as fact_key
-      from (select s.id, s.renews_on, s.customer_id, s.partner_id, s.reseller_id, ${coarseFacts('l')}
+      from (select s.id, s.renews_on, s.customer_id, s.partner_id, s.reseller_id, ${visibility('s')}, ${coarseFacts('l')}
               from subscriptions s
               cross join lateral (select ${customerGateFacts('c')},
                                          ${probedGateFacts({ customer: 's.customer_id', partner: 's.partner_id', reseller: 's.reseller_id' }, null)}
@@ -94,22 +130,20 @@ export function refreshFunctionSql(): string {
 begin
   if p_ids is null or cardinality(p_ids) = 0 then return; end if;
   perform 1 from subscriptions s where s.id = any(p_ids) order by s.id for no key update;
-  with old as (select f.subscription_id, f.renews_on, f.fact_key, f.partner_id, f.reseller_id from renewal_facts f where f.subscription_id = any(p_ids)),
+  with old as (select f.* from renewal_facts f where f.subscription_id = any(p_ids)),
        fresh as (${fresh}),
        gone as (delete from renewal_facts f where f.subscription_id = any(p_ids) and f.subscription_id not in (select x.id from fresh x)),
-       kept as (insert into renewal_facts as r (subscription_id, renews_on, customer_id, partner_id, reseller_id, fact_key)
-                select x.id, x.renews_on, x.customer_id, x.partner_id, x.reseller_id, x.fact_key from fresh x
+       kept as (insert into renewal_facts as r (${ROW})
+                select x.id, ${ROW_VALUES('x')} from fresh x
                 on conflict (subscription_id) do update
-                  set renews_on = excluded.renews_on, customer_id = excluded.customer_id, partner_id = excluded.partner_id,
-                      reseller_id = excluded.reseller_id, fact_key = excluded.fact_key
-                where (r.renews_on, r.customer_id, r.partner_id, r.reseller_id, r.fact_key)
-                      is distinct from (excluded.renews_on, excluded.customer_id, excluded.partner_id, excluded.reseller_id, excluded.fact_key)),
+                  set ${ROW_VALUES_OF.map((c) => `${c} = excluded.${c}`).join(', ')}
+                where (${ROW_VALUES('r')}) is distinct from (${ROW_VALUES('excluded')})),
        sets as (insert into renewal_fact_sets (fact_key, ${SETS})
                 select distinct on (x.fact_key) x.fact_key, ${setsOf('x')} from fresh x order by x.fact_key
                 on conflict (fact_key) do nothing),
-       deltas as (select o.renews_on, o.fact_key, o.partner_id, o.reseller_id, -1 as d from old o
+       deltas as (select ${DELTA('o')}, -1 as d from old o
                   union all
-                  select x.renews_on, x.fact_key, x.partner_id, x.reseller_id, 1 from fresh x)
+                  select ${DELTA('x')}, 1 from fresh x)
   ${countDeltas('deltas')};
 end $fn$`;
 }
@@ -126,14 +160,13 @@ export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
     tx,
     `create temp table renewal_facts_refill on commit drop as
      select f.*, ${factKey('f', false)} as fact_key
-       from (select l.id, l.renews_on, l.customer_id, l.partner_id, l.reseller_id, ${coarseFacts('l')}
+       from (select l.id, l.renews_on, l.customer_id, l.partner_id, l.reseller_id, ${visibility('l')}, ${coarseFacts('l')}
                from (select s.id, s.renews_on, s.customer_id, s.partner_id, s.reseller_id, ${hashedGateFacts('subscriptions', 's', null)}
                       where s.status = 'ACTIVE') l) f`,
   );
   await queryRows(
     tx,
-    `insert into renewal_facts (subscription_id, renews_on, customer_id, partner_id, reseller_id, fact_key)
-     select id, renews_on, customer_id, partner_id, reseller_id, fact_key from renewal_facts_refill`,
+    `insert into renewal_facts (${ROW}) select x.id, ${ROW_VALUES('x')} from renewal_facts_refill x`,
   );
   await queryRows(
     tx,
@@ -143,7 +176,9 @@ export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
     tx,
     `insert into renewal_fact_counts (scope, renews_on, fact_key, stripe, n)
      select sc, x.renews_on, x.fact_key, 0, count(*)::int from renewal_facts_refill x cross join lateral unnest(${scopesOf('x')}) sc
-      group by sc, x.renews_on, x.fact_key`,
+      group by sc, x.renews_on, x.fact_key
+      -- In key order: a window's rows of one scope lie on few pages.
+      order by sc, x.renews_on, x.fact_key`,
   );
   await queryRows(tx, 'drop table renewal_facts_refill');
   await queryRows(tx, 'analyze renewal_facts');

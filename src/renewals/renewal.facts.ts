@@ -13,7 +13,7 @@ import { subscriptionOf, type SubscriptionRecord } from '../transactions/transac
 import { currentAgreementsOf, customerGateFacts, gateFactsOf, hashedGateFacts, probedGateFacts, GATE_FACT_COLUMNS, type GateFactColumns, type LoadedFacts } from '../transactions/gate.facts';
 import { policyRules } from '../policy/policy.queries';
 import { derivedValidSql } from '../kernel/derived';
-import { renewalFactsTable, SET_COLUMNS } from './renewal.derived.queries';
+import { renewalFactsTable, SET_COLUMNS, type DerivedScope } from './renewal.derived.queries';
 import type { PolicyRule } from '../policy/policy.rules';
 import { TransactionKind, type BillingCycle, type SubscriptionStatus, type TermDuration } from '../transactions/transaction.enums';
 import type { SeatLot } from '../transactions/windows';
@@ -46,12 +46,12 @@ export interface SqlCondition {
    */
   wide?: boolean;
   /**
-   * The same subscriptions as a scope of the derived renewal facts (renewal.derived.queries.ts):
-   * every partner's, or one partner's (billed or resold by `partnerId`). Their window is then
+   * The same subscriptions as a scope of the derived renewal facts (renewal.derived.queries.ts
+   * `derivedScopes`). Their window is then
    * read from the maintained counts and the page from the derived rows, while the derived
    * tables are valid; otherwise, and for other scopes, from the live SQL.
    */
-  derived?: { scope: string; partnerId: string | null };
+  derived?: DerivedScope;
 }
 
 export interface RenewalCandidate {
@@ -394,29 +394,20 @@ async function derivedWindow(em: EntityManager, derived: NonNullable<SqlConditio
     asksExisting: false,
     async candidatesOf(keys, after, limit) {
       if (keys.length === 0) return [];
-      // One ordered index range per party: the billing partner's rows, then the reseller's (a
-      // subscription is never resold by its own billing partner, but `<>` keeps it once if so).
-      const range = (party: string | null) => `select rf.subscription_id, rf.renews_on, rf.fact_key from renewal_facts rf
-          where ${party ? `${party} = ? and ` : ''}rf.renews_on >= ?::date and rf.renews_on <= ?::date
-            ${after ? 'and (rf.renews_on, rf.subscription_id) > (?::date, ?::uuid)' : ''}
-            and rf.fact_key = any(?::text[])
-            ${party === 'rf.reseller_id' ? 'and rf.partner_id <> ?' : ''}
-          order by rf.renews_on, rf.subscription_id limit ?`;
-      const rangeParams = (partnerId: string | null, reseller: boolean) => [
-        ...(partnerId ? [partnerId] : []),
-        today,
-        last,
-        ...(after ? [after.renewsOn, after.subscriptionId] : []),
-        keys,
-        ...(reseller ? [partnerId] : []),
-        limit,
-      ];
-      const ranges = derived.partnerId
-        ? {
-            sql: `(${range('rf.partner_id')}) union all (${range('rf.reseller_id')}) order by renews_on, subscription_id limit ?`,
-            params: [...rangeParams(derived.partnerId, false), ...rangeParams(derived.partnerId, true), limit],
-          }
-        : { sql: range(null), params: rangeParams(null, false) };
+      // One ordered index range per party (merged in order), each read only as far as the page needs.
+      const range = (r: DerivedScope['ranges'][number]) => ({
+        sql: `select rf.subscription_id, rf.renews_on, rf.fact_key from renewal_facts rf
+               where ${r.sql} rf.renews_on >= ?::date and rf.renews_on <= ?::date
+                 ${after ? 'and (rf.renews_on, rf.subscription_id) > (?::date, ?::uuid)' : ''}
+                 and rf.fact_key = any(?::text[])
+               order by rf.renews_on, rf.subscription_id limit ?`,
+        params: [...r.params, today, last, ...(after ? [after.renewsOn, after.subscriptionId] : []), keys, limit],
+      });
+      const parts = derived.ranges.map(range);
+      const ranges =
+        parts.length === 1
+          ? parts[0]
+          : { sql: `${parts.map((p) => `(${p.sql})`).join(' union all ')} order by renews_on, subscription_id limit ?`, params: [...parts.flatMap((p) => p.params), limit] };
       const page = await queryRows<PageRow>(
         em,
         `select s.id, to_char(s.renews_on, 'YYYY-MM-DD') as renews_on, s.customer_id, s.partner_id, s.reseller_id,
