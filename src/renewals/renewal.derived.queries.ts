@@ -126,7 +126,8 @@ export function refreshFunctionSql(): string {
                                          ${probedGateFacts({ customer: 's.customer_id', partner: 's.partner_id', reseller: 's.reseller_id' }, null)}
                                     from customers c where c.id = s.customer_id offset 0) l
              where s.id = any(p_ids) and s.status = 'ACTIVE') f`;
-  return `create or replace function renewal_facts_refresh(p_ids uuid[]) returns void language plpgsql as $fn$
+  // A generic plan: planning the statement anew per write (custom plans) cost several times its run.
+  return `create or replace function renewal_facts_refresh(p_ids uuid[]) returns void language plpgsql set plan_cache_mode = force_generic_plan as $fn$
 begin
   if p_ids is null or cardinality(p_ids) = 0 then return; end if;
   perform 1 from subscriptions s where s.id = any(p_ids) order by s.id for no key update;
