@@ -2,13 +2,16 @@ import { Migration } from '@mikro-orm/migrations';
 
 /**
  * Renewal facts derived per ACTIVE subscription (issue 23, src/renewals/renewal.derived.queries.ts):
- * - `renewal_facts`, `renewal_fact_sets`, `renewal_fact_counts` (striped counts per scope, day and fact set);
+ * - `renewal_facts` (per ACTIVE subscription: day, parties, who sees the customer, fact set), `renewal_fact_sets`,
+ *   `renewal_fact_counts` (striped counts per scope, day and fact set);
  * - triggers on every table the renewal's facts read, statement-level with transition tables (a
  *   bulk write refreshes its subscriptions in one call), each finding the subscriptions whose facts
  *   the write may have changed and calling `renewal_facts_refresh(ids)`;
  * - `renewal_facts_refresh` here is a placeholder that only invalidates the epoch: the gateway
  *   installs the body generated from the facts' SQL at start-up and rebuilds the tables
  *   (src/kernel/derived.ts), so reads use the live SQL until then.
+ * - on acceptance_policy_rules: a new minimum acceptance date invalidates the epoch (the stored dates are
+ *   coarsened to the thresholds there were).
  * The tables start empty and invalid (their `derived_epochs` row).
  */
 export class Migration20261204110000 extends Migration {

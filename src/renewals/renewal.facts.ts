@@ -30,9 +30,17 @@ import type { SeatLot } from '../transactions/windows';
  *
  * What a renewal's facts are depends on few values: the customer's country (for the
  * current agreement) and cloud, the rank of the partner's active confirmation, and
- * four yes/no questions. So thousands of candidates share a few dozen distinct fact
- * sets (`FactGroup`): the gate judges each set once, and a page of risks is the first
- * candidates in renewal order whose fact set the gate blocks.
+ * four yes/no questions, and two dates (of the confirmation and of the direct acceptance).
+ * So thousands of candidates share few distinct fact sets (`FactGroup`): the gate judges
+ * each set once, and a page of risks is the first candidates in renewal order whose fact
+ * set the gate blocks.
+ *
+ * For every partner's and one partner's window (and partner users' own), the sets and their
+ * sizes come from facts derived per subscription and kept by triggers
+ * (renewal.derived.queries.ts), whose dates are coarsened to what the gate compares them
+ * with, so that a window has a few dozen sets however many subscriptions; otherwise (the
+ * derived tables not valid, a reseller narrowed to a provider, or the existing-customer
+ * fact asked) from the live SQL below.
  */
 
 /** A SQL condition on `subscriptions s` with its parameters. */

@@ -113,6 +113,9 @@ export class RenewalRiskService {
    * a set depends on whether the customer is an existing one (never for a RENEWAL
    * today), which the sets leave out at first. The page's statement reads the
    * subscriptions, customers and partners it names too: they come back as `known`.
+   * The sets of every partner's, one partner's and a partner user's own window are summed
+   * from maintained counts (renewal.derived.queries.ts): the same statements, each bounded
+   * by the window's days and sets, not by the subscriptions. totalCount is exact.
    */
   async list(args: {
     partnerId?: string | null;
