@@ -119,6 +119,8 @@ export async function rebuildDerived(em: EntityManager, table: DerivedTable, opt
   return em.transactional(async (tx) => {
     // A rebuild of a large table legitimately outlasts the sessions' statement timeout.
     await queryRows(tx, 'set local statement_timeout = 0');
+    // Writers wait for a rebuild's locks; a rebuild waits for theirs only so long, then retries at the next poll.
+    await queryRows(tx, "set local lock_timeout = '10s'");
     await queryRows(tx, 'select pg_advisory_xact_lock(?::int, hashtext(?))', [DERIVED_LOCK, table.name]);
     const valid = derivedValidSql(table);
     const [epoch] = await queryRows<{ ok: boolean }>(tx, `select ${valid.sql} as ok from derived_epochs where name = ? for update`, [...valid.params, table.name]);
@@ -129,12 +131,21 @@ export async function rebuildDerived(em: EntityManager, table: DerivedTable, opt
     await queryRows(tx, `select set_config('consent.derived_rebuild', '', true)`);
     await queryRows(
       tx,
-      `update derived_epochs set body_hash = ?, valid_from = ${TODAY}, valid_until = coalesce((${table.validUntilSql}), 'infinity'::date), rebuilt_at = now()
+      `update derived_epochs set valid_from = ${TODAY}, valid_until = coalesce((${table.validUntilSql}), 'infinity'::date), rebuilt_at = now()
         where name = ?`,
-      [derivedHash(table), table.name],
+      [table.name],
     );
     return true;
   });
+}
+
+/**
+ * Installs the tables' functions and rebuilds them now, current or not (tools: the bench
+ * seeder after a COPY with the triggers disabled). Needs no running gateway.
+ */
+export async function installAndRebuildDerived(em: EntityManager, tables: readonly DerivedTable[]): Promise<void> {
+  await installDerivedFunctions(em, tables);
+  for (const table of tables) await rebuildDerived(em, table, { force: true });
 }
 
 /** How often an instance looks for invalidated or expired epochs (one small statement). */
