@@ -117,7 +117,7 @@ end $$;`);
         end loop; end $$;`);
     }
     for (const f of ['customer_compliance_on_customer()', 'customer_compliance_on_customer_row()', 'customer_compliance_on_reseller()', 'customer_compliance_count()', 'blocked_counts_on_alert()',
-      'customer_compliance_refresh(uuid)', 'customer_compliance_status(uuid, text, uuid)', 'customer_compliance_scopes(uuid)', 'blocked_counts_add(uuid, uuid, text[], int)']) {
+      'customer_compliance_refresh(uuid)', 'blocked_counts_add(uuid, uuid, text[], int)']) {
       this.addSql(`drop function if exists ${f} cascade;`);
     }
     this.addSql(`drop table if exists "customer_compliance", "customer_compliance_counts", "blocked_reason_counts", "blocked_order_counts" cascade;`);

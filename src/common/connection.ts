@@ -141,15 +141,27 @@ export async function paginateRows<T extends object>(
   list: { table: string; alias: string; where: SqlCondition[]; keys: KeysetColumn<T>[]; row: (row: any) => T },
   args: { first?: number | null; after?: string | null },
 ): Promise<ConnectionResult<T>> {
+  return paginateStatement(em, pageStatement(list, args), list, args);
+}
+
+/** A page's one statement: rows with the page's columns, `__n` (position, null on the empty page's one row) and `__total`. */
+export interface PageStatement extends SqlCondition {
+  limit: number;
+}
+
+/** paginateRows' statement, for lists that put it beside another (src/customers: a derived table's page or this one). */
+export function pageStatement<T extends object>(
+  list: { table: string; alias: string; where: SqlCondition[]; keys: KeysetColumn<T>[] },
+  args: { first?: number | null; after?: string | null },
+): PageStatement {
   const limit = pageSize(args.first);
   const { table, alias, keys } = list;
   const where = list.where.length ? list.where.map((c) => `(${c.sql})`).join(' and ') : 'true';
   const params = list.where.flatMap((c) => c.params);
   const columns = keys.map((k) => k.column).join(', ');
   const cursor = args.after ? decodeCursor(args.after, keys.length) : null;
-  const rows = await queryRows<Record<string, unknown>>(
-    em,
-    `select page.*, total.count as "__total"
+  return {
+    sql: `select page.*, total.count as "__total"
        from (select count(*) as count from ${table} ${alias} where ${where}) total
        left join lateral (
          select ${alias}.*, row_number() over (order by ${columns}) as "__n"
@@ -157,10 +169,21 @@ export async function paginateRows<T extends object>(
           where ${where}${cursor ? ` and (${columns}) > (${keys.map(() => '?').join(', ')})` : ''}
           order by ${columns} limit ?) page on true
       order by page."__n"`,
-    [...params, ...params, ...(cursor ?? []), limit + 1],
-  );
+    params: [...params, ...params, ...(cursor ?? []), limit + 1],
+    limit,
+  };
+}
+
+/** Runs a PageStatement (one statement) and makes the connection of its rows. */
+export async function paginateStatement<T extends object>(
+  em: EntityManager,
+  statement: PageStatement,
+  list: { keys: KeysetColumn<T>[]; row: (row: any) => T },
+  args: { after?: string | null },
+): Promise<ConnectionResult<T>> {
+  const rows = await queryRows<Record<string, unknown>>(em, statement.sql, statement.params);
   const totalCount = Number(rows[0]?.__total ?? 0);
-  return connectionOf(rows.filter((r) => r.__n !== null).map(list.row), totalCount, limit, keys, args);
+  return connectionOf(rows.filter((r) => r.__n !== null).map(list.row), totalCount, statement.limit, list.keys, args);
 }
 
 function connectionOf<T>(rows: T[], totalCount: number, limit: number, keys: KeysetColumn<T>[], args: { after?: string | null }): ConnectionResult<T> {

@@ -70,6 +70,28 @@ export function derivedValidSql(table: DerivedTable): { sql: string; params: unk
   };
 }
 
+/**
+ * One statement answering from the derived table's query while it is valid, else from the
+ * live one: both texts (same columns) gated by the validity check, which PostgreSQL
+ * evaluates once, before either (an init plan): the other branch is never executed.
+ * `orderBy` orders the union's rows (the branches' own order is not kept by a union).
+ */
+export function derivedOrLiveSql(
+  table: DerivedTable,
+  derived: { sql: string; params: unknown[] },
+  live: { sql: string; params: unknown[] },
+  orderBy?: string,
+): { sql: string; params: unknown[] } {
+  const valid = derivedValidSql(table);
+  return {
+    sql: `select x.* from (
+        select * from (${derived.sql}) derived where ${valid.sql}
+        union all
+        select * from (${live.sql}) live where not ${valid.sql}) x${orderBy ? ` order by ${orderBy}` : ''}`,
+    params: [...derived.params, ...valid.params, ...live.params, ...valid.params],
+  };
+}
+
 /** The same check as one statement (tests, tools; reads put `derivedValidSql` in their own statement). */
 export async function isDerivedValid(em: EntityManager, table: DerivedTable): Promise<boolean> {
   const valid = derivedValidSql(table);
