@@ -48,7 +48,7 @@ export interface ConnectionResult<T> {
 }
 
 /** Declares `<Name>Connection` and `<Name>Edge` for a node type. */
-export function ConnectionType<T extends object>(name: string, nodeType: ClassType<T>) {
+export function ConnectionType<T extends object>(name: string, nodeType: ClassType<T>, opts: { totalCount?: string } = {}) {
   @ObjectType(`${name}Edge`, { description: `An edge of a ${name} list` })
   class EdgeType {
     @Field({ description: 'Opaque cursor of this edge' })
@@ -66,7 +66,7 @@ export function ConnectionType<T extends object>(name: string, nodeType: ClassTy
     @Field(() => PageInfo, { description: 'Where this page stands' })
     pageInfo!: PageInfo;
 
-    @Field(() => Int, { description: 'Number of items matching the filter, over all pages' })
+    @Field(() => Int, { description: opts.totalCount ?? 'Number of items matching the filter, over all pages' })
     totalCount!: number;
   }
   return ConnectionClass;
