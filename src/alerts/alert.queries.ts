@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { queryRows } from '../db/query';
 import type { BlockReason } from '../transactions/transaction.enums';
-import { derivedValidSql } from '../kernel/derived';
+import { queryDerivedOrLive } from '../kernel/derived';
 import { blockedOrderCounts } from './blocked-counts';
 
 /** A relation as the alert's row holds it: the id, which field resolvers look up. */
@@ -79,31 +79,30 @@ export async function blockedOrderCount(em: EntityManager, cond: { sql: string; 
 
 /**
  * blockedReasonCounts and blockedOrderCount from the maintained counts of `scope` ('all' or
- * 'p:<partner>', src/alerts/blocked-counts.ts) while they are valid, else (never rebuilt yet)
- * counted live under `cond`, the same tenancy; one statement each, as before.
+ * 'p:<partner>', src/alerts/blocked-counts.ts) while they are valid, else (not rebuilt yet)
+ * counted live under `cond`, the same tenancy, as before.
  */
 export async function blockedReasonCountsIn(em: EntityManager, scope: string, cond: { sql: string; params: unknown[] }): Promise<{ reason: BlockReason; count: number }[]> {
-  const valid = derivedValidSql(blockedOrderCounts);
-  const rows = await queryRows<{ reason: BlockReason; n: string }>(
+  const rows = await queryDerivedOrLive<{ reason: BlockReason; n: string }>(
     em,
-    `select k.reason, sum(k.n) as n from blocked_reason_counts k where k.scope = ? and ${valid.sql} group by k.reason having sum(k.n) > 0
-     union all
-     select r.reason, count(*) from blocked_order_alerts a cross join unnest(a.reasons) as r(reason)
-      where not ${valid.sql} and ${cond.sql} group by r.reason
-     order by 2 desc, 1`,
-    [scope, ...valid.params, ...valid.params, ...cond.params],
+    blockedOrderCounts,
+    { sql: 'select k.reason, sum(k.n) as n from blocked_reason_counts k where k.scope = ? group by k.reason having sum(k.n) > 0', params: [scope] },
+    {
+      sql: `select r.reason, count(*) as n from blocked_order_alerts a cross join unnest(a.reasons) as r(reason)
+             where ${cond.sql} group by r.reason order by count(*) desc, r.reason`,
+      params: cond.params,
+    },
+    'q.n desc, q.reason',
   );
   return rows.map((r) => ({ reason: r.reason, count: Number(r.n) }));
 }
 
 export async function blockedOrderCountIn(em: EntityManager, scope: string, cond: { sql: string; params: unknown[] }): Promise<number> {
-  const valid = derivedValidSql(blockedOrderCounts);
-  // Only the branch CASE reaches is run.
-  const [row] = await queryRows<{ n: string }>(
+  const [row] = await queryDerivedOrLive<{ n: string }>(
     em,
-    `select case when ${valid.sql} then (select coalesce(sum(k.n), 0) from blocked_order_counts k where k.scope = ?)
-                 else (select count(*) from blocked_order_alerts a where ${cond.sql}) end as n`,
-    [...valid.params, scope, ...cond.params],
+    blockedOrderCounts,
+    { sql: 'select coalesce(sum(k.n), 0) as n from blocked_order_counts k where k.scope = ?', params: [scope] },
+    { sql: `select count(*) as n from blocked_order_alerts a where ${cond.sql}`, params: cond.params },
   );
   return Number(row?.n ?? 0);
 }

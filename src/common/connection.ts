@@ -181,9 +181,18 @@ export async function paginateStatement<T extends object>(
   list: { keys: KeysetColumn<T>[]; row: (row: any) => T },
   args: { after?: string | null },
 ): Promise<ConnectionResult<T>> {
-  const rows = await queryRows<Record<string, unknown>>(em, statement.sql, statement.params);
+  return pageConnection(await queryRows<Record<string, unknown>>(em, statement.sql, statement.params), statement.limit, list, args);
+}
+
+/** The connection of a PageStatement's rows. */
+export function pageConnection<T extends object>(
+  rows: Record<string, unknown>[],
+  limit: number,
+  list: { keys: KeysetColumn<T>[]; row: (row: any) => T },
+  args: { after?: string | null },
+): ConnectionResult<T> {
   const totalCount = Number(rows[0]?.__total ?? 0);
-  return connectionOf(rows.filter((r) => r.__n !== null).map(list.row), totalCount, statement.limit, list.keys, args);
+  return connectionOf(rows.filter((r) => r.__n !== null).map(list.row), totalCount, limit, list.keys, args);
 }
 
 function connectionOf<T>(rows: T[], totalCount: number, limit: number, keys: KeysetColumn<T>[], args: { after?: string | null }): ConnectionResult<T> {

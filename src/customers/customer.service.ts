@@ -2,11 +2,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { complianceScope, complianceStatusCondition, scopeKey } from '../acceptance/compliance';
 import { complianceDirectory, directoryPageStatement } from '../acceptance/compliance.directory';
-import { derivedOrLiveSql } from '../kernel/derived';
+import { queryDerivedOrLive } from '../kernel/derived';
 import type { ComplianceStatus } from '../acceptance/acceptance.enums';
 import { canSeeCustomer, isLinked, isUuid, linkedBySql, partnerNamedBy, visibleCustomerCondition } from '../auth/tenancy';
 import { isPlatformAdmin, type Viewer } from '../auth/viewer';
-import { pageStatement, paginateStatement, type ConnectionResult, type KeysetColumn, type SqlCondition } from '../common/connection';
+import { pageConnection, pageStatement, type ConnectionResult, type KeysetColumn, type SqlCondition } from '../common/connection';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors';
 import { Partner } from '../partners/partner.entity';
 import { PartnerType } from '../auth/roles';
@@ -105,10 +105,9 @@ export class CustomerService {
     const status = filter?.complianceStatus && (partnerId === null || isUuid(partnerId)) ? filter.complianceStatus : null;
     if (status) where.push(complianceStatusCondition(this.viewer, status, partnerId, 'c.id'));
 
-    const live = pageStatement({ table: 'customers', alias: 'c', where, keys: CUSTOMER_KEYS }, page);
     const directory = directoryPageStatement({ scope: scopeKey(complianceScope(this.viewer, partnerId)), status, where: derived }, page);
-    const either = derivedOrLiveSql(complianceDirectory, directory, live, 'x."__n"');
-    return paginateStatement(this.em, { ...either, limit: live.limit }, { keys: CUSTOMER_KEYS, row: plainCustomer }, page);
+    const rows = await queryDerivedOrLive<Record<string, unknown>>(this.em, complianceDirectory, directory, pageStatement({ table: 'customers', alias: 'c', where, keys: CUSTOMER_KEYS }, page), 'q."__n"');
+    return pageConnection(rows, directory.limit, { keys: CUSTOMER_KEYS, row: plainCustomer }, page);
   }
 
   /** Creates the customer and its relationship with the billing partner in one transaction. */

@@ -71,25 +71,30 @@ export function derivedValidSql(table: DerivedTable): { sql: string; params: unk
 }
 
 /**
- * One statement answering from the derived table's query while it is valid, else from the
- * live one: both texts (same columns) gated by the validity check, which PostgreSQL
- * evaluates once, before either (an init plan): the other branch is never executed.
- * `orderBy` orders the union's rows (the branches' own order is not kept by a union).
+ * Rows of `derived` while `table` is valid, else of `live` (same columns), in ONE statement
+ * either way (a request's statement count does not depend on the epoch): both branches gated
+ * by the validity check, which PostgreSQL evaluates once, first (an init plan), so the other
+ * branch is never executed. Each branch is fenced (`offset 0`) so that the gate stays above
+ * it and a parallel plan below is not even started. Such a statement is planned at the cost
+ * of its live branch: with JIT on, PostgreSQL would compile it at every run, which is why the
+ * gateway's sessions run with jit off (src/db/orm.ts). `orderBy` orders the rows (columns of `q`).
  */
-export function derivedOrLiveSql(
+export async function queryDerivedOrLive<R extends object>(
+  em: EntityManager,
   table: DerivedTable,
   derived: { sql: string; params: unknown[] },
   live: { sql: string; params: unknown[] },
   orderBy?: string,
-): { sql: string; params: unknown[] } {
+): Promise<R[]> {
   const valid = derivedValidSql(table);
-  return {
-    sql: `select x.* from (
-        select * from (${derived.sql}) derived where ${valid.sql}
+  return queryRows<R>(
+    em,
+    `select q.* from (
+        select * from (${derived.sql} offset 0) d where ${valid.sql}
         union all
-        select * from (${live.sql}) live where not ${valid.sql}) x${orderBy ? ` order by ${orderBy}` : ''}`,
-    params: [...derived.params, ...valid.params, ...live.params, ...valid.params],
-  };
+        select * from (${live.sql} offset 0) l where not ${valid.sql}) q${orderBy ? ` order by ${orderBy}` : ''}`,
+    [...derived.params, ...valid.params, ...live.params, ...valid.params],
+  );
 }
 
 /** The same check as one statement (tests, tools; reads put `derivedValidSql` in their own statement). */

@@ -6,11 +6,10 @@ import { NotFoundError } from '../errors';
 import { ComplianceStatus } from '../acceptance/acceptance.enums';
 import { complianceScope, complianceStatusSql, scopeKey } from '../acceptance/compliance';
 import { complianceDirectory } from '../acceptance/compliance.directory';
-import { derivedValidSql } from '../kernel/derived';
+import { queryDerivedOrLive } from '../kernel/derived';
 import { blockedOrderCountIn, blockedReasonCountsIn } from '../alerts/alert.queries';
 import { alertScopeCondition } from '../alerts/alert.tenancy';
 import { BlockReason } from '../transactions/transaction.enums';
-import { queryRows } from '../db/query';
 
 @ObjectType({ description: 'Blocked orders for one reason' })
 export class ReasonCount {
@@ -83,17 +82,18 @@ export async function complianceSummary(em: EntityManager, viewer: Viewer, partn
   const alerts = alertScopeCondition({ viewer, partnerId }, 'a');
   const party = partnerId ?? viewer.partnerId;
   const alertsScope = party ? `p:${party}` : 'all';
-  const valid = derivedValidSql(complianceDirectory);
 
   const [statusRows, blockedByReason, blockedOrders] = await Promise.all([
-    queryRows<{ status: ComplianceStatus; n: string }>(
+    queryDerivedOrLive<{ status: ComplianceStatus; n: string }>(
       em,
-      `select k.status, sum(k.n) as n from customer_compliance_counts k where k.scope = ? and ${valid.sql} group by k.status having sum(k.n) <> 0
-       union all
-       select s.status, count(*) as n
-         from (select ${status.sql} as status from customers c where not ${valid.sql} and ${visible.sql} and ${served.sql}) s
+      complianceDirectory,
+      { sql: 'select k.status, sum(k.n) as n from customer_compliance_counts k where k.scope = ? group by k.status having sum(k.n) <> 0', params: [scopeKey(scope)] },
+      {
+        sql: `select s.status, count(*) as n
+         from (select ${status.sql} as status from customers c where ${visible.sql} and ${served.sql}) s
         group by s.status`,
-      [scopeKey(scope), ...valid.params, ...status.params, ...valid.params, ...visible.params, ...served.params],
+        params: [...status.params, ...visible.params, ...served.params],
+      },
     ),
     blockedReasonCountsIn(em, alertsScope, alerts),
     blockedOrderCountIn(em, alertsScope, alerts),
