@@ -70,6 +70,33 @@ export function derivedValidSql(table: DerivedTable): { sql: string; params: unk
   };
 }
 
+/**
+ * Rows of `derived` while `table` is valid, else of `live` (same columns), in ONE statement
+ * either way (a request's statement count does not depend on the epoch): both branches gated
+ * by the validity check, which PostgreSQL evaluates once, first (an init plan), so the other
+ * branch is never executed. Each branch is fenced (`offset 0`) so that the gate stays above
+ * it and a parallel plan below is not even started. Such a statement is planned at the cost
+ * of its live branch: with JIT on, PostgreSQL would compile it at every run, which is why the
+ * gateway's sessions run with jit off (src/db/orm.ts). `orderBy` orders the rows (columns of `q`).
+ */
+export async function queryDerivedOrLive<R extends object>(
+  em: EntityManager,
+  table: DerivedTable,
+  derived: { sql: string; params: unknown[] },
+  live: { sql: string; params: unknown[] },
+  orderBy?: string,
+): Promise<R[]> {
+  const valid = derivedValidSql(table);
+  return queryRows<R>(
+    em,
+    `select q.* from (
+        select * from (${derived.sql} offset 0) d where ${valid.sql}
+        union all
+        select * from (${live.sql} offset 0) l where not ${valid.sql}) q${orderBy ? ` order by ${orderBy}` : ''}`,
+    [...derived.params, ...valid.params, ...live.params, ...valid.params],
+  );
+}
+
 /** The same check as one statement (tests, tools; reads put `derivedValidSql` in their own statement). */
 export async function isDerivedValid(em: EntityManager, table: DerivedTable): Promise<boolean> {
   const valid = derivedValidSql(table);
@@ -119,6 +146,8 @@ export async function rebuildDerived(em: EntityManager, table: DerivedTable, opt
   return em.transactional(async (tx) => {
     // A rebuild of a large table legitimately outlasts the sessions' statement timeout.
     await queryRows(tx, 'set local statement_timeout = 0');
+    // Writers wait for a rebuild's locks; a rebuild waits for theirs only so long, then retries at the next poll.
+    await queryRows(tx, "set local lock_timeout = '10s'");
     await queryRows(tx, 'select pg_advisory_xact_lock(?::int, hashtext(?))', [DERIVED_LOCK, table.name]);
     const valid = derivedValidSql(table);
     const [epoch] = await queryRows<{ ok: boolean }>(tx, `select ${valid.sql} as ok from derived_epochs where name = ? for update`, [...valid.params, table.name]);
@@ -129,12 +158,21 @@ export async function rebuildDerived(em: EntityManager, table: DerivedTable, opt
     await queryRows(tx, `select set_config('consent.derived_rebuild', '', true)`);
     await queryRows(
       tx,
-      `update derived_epochs set body_hash = ?, valid_from = ${TODAY}, valid_until = coalesce((${table.validUntilSql}), 'infinity'::date), rebuilt_at = now()
+      `update derived_epochs set valid_from = ${TODAY}, valid_until = coalesce((${table.validUntilSql}), 'infinity'::date), rebuilt_at = now()
         where name = ?`,
-      [derivedHash(table), table.name],
+      [table.name],
     );
     return true;
   });
+}
+
+/**
+ * Installs the tables' functions and rebuilds them now, current or not (tools: the bench
+ * seeder after a COPY with the triggers disabled). Needs no running gateway.
+ */
+export async function installAndRebuildDerived(em: EntityManager, tables: readonly DerivedTable[]): Promise<void> {
+  await installDerivedFunctions(em, tables);
+  for (const table of tables) await rebuildDerived(em, table, { force: true });
 }
 
 /** How often an instance looks for invalidated or expired epochs (one small statement). */
