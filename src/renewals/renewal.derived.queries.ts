@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { queryRows } from '../db/query';
-import { installDerivedFunctions, rebuildDerived, type DerivedTable } from '../kernel/derived';
+import { installAndRebuildDerived, type DerivedTable } from '../kernel/derived';
 import { customerGateFacts, GATE_FACT_COLUMNS, hashedGateFacts, probedGateFacts } from '../transactions/gate.facts';
 import { factKey } from './renewal.facts';
 import { visibleToPartnerSql } from '../auth/tenancy';
@@ -165,10 +165,14 @@ export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
                from (select s.id, s.renews_on, s.customer_id, s.partner_id, s.reseller_id, ${hashedGateFacts('subscriptions', 's', null)}
                       where s.status = 'ACTIVE') l) f`,
   );
-  await queryRows(
+  // Millions of rows: built into the table without its secondary indexes, which are then built once (sorted).
+  const indexes = await queryRows<{ name: string; def: string }>(
     tx,
-    `insert into renewal_facts (${ROW}) select x.id, ${ROW_VALUES('x')} from renewal_facts_refill x`,
+    `select indexname as name, indexdef as def from pg_indexes where schemaname = current_schema() and tablename = 'renewal_facts' and indexname <> 'renewal_facts_pkey'`,
   );
+  for (const i of indexes) await queryRows(tx, `drop index "${i.name}"`);
+  await queryRows(tx, `insert into renewal_facts (${ROW}) select x.id, ${ROW_VALUES('x')} from renewal_facts_refill x order by x.renews_on, x.id`);
+  for (const i of indexes) await queryRows(tx, i.def);
   await queryRows(
     tx,
     `insert into renewal_fact_sets (fact_key, ${SETS}) select distinct on (x.fact_key) x.fact_key, ${setsOf('x')} from renewal_facts_refill x order by x.fact_key`,
@@ -200,6 +204,5 @@ export const renewalFactsTable: DerivedTable = {
  * their epoch): for seeders and tools that fill a database without a running gateway.
  */
 export async function rebuildRenewalFacts(em: EntityManager): Promise<void> {
-  await installDerivedFunctions(em, [renewalFactsTable]);
-  await rebuildDerived(em, renewalFactsTable, { force: true });
+  await installAndRebuildDerived(em, [renewalFactsTable]);
 }
