@@ -152,11 +152,15 @@ end $fn$`;
 /**
  * Refills the derived tables from the base tables, in the kernel's rebuild transaction:
  * the facts of every ACTIVE subscription asked of whole tables (hashed), as the live
- * grouping of every partner's window asks them; counts on stripe 0. `truncate` locks the
- * tables, so a writer's trigger waits for the rebuild and then refreshes against it.
+ * grouping of every partner's window asks them; counts on stripe 0. Fact sets are kept (a
+ * set's columns never change; unused ones cost nothing).
  */
 export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
-  await queryRows(tx, 'truncate renewal_facts, renewal_fact_counts, renewal_fact_sets');
+  // Writers' triggers wait for the rebuild (and then refresh against it); readers do not: they read the
+  // rows as they were, under the epoch as it was (invalid while a rebuild is due: the live SQL).
+  await queryRows(tx, 'lock table renewal_facts, renewal_fact_counts, renewal_fact_sets in exclusive mode');
+  await queryRows(tx, 'delete from renewal_facts');
+  await queryRows(tx, 'delete from renewal_fact_counts');
   await queryRows(
     tx,
     `create temp table renewal_facts_refill on commit drop as
@@ -165,17 +169,12 @@ export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
                from (select s.id, s.renews_on, s.customer_id, s.partner_id, s.reseller_id, ${hashedGateFacts('subscriptions', 's', null)}
                       where s.status = 'ACTIVE') l) f`,
   );
-  // Millions of rows: built into the table without its secondary indexes, which are then built once (sorted).
-  const indexes = await queryRows<{ name: string; def: string }>(
-    tx,
-    `select indexname as name, indexdef as def from pg_indexes where schemaname = current_schema() and tablename = 'renewal_facts' and indexname <> 'renewal_facts_pkey'`,
-  );
-  for (const i of indexes) await queryRows(tx, `drop index "${i.name}"`);
+  // In renewal order: a window's rows lie on few pages.
   await queryRows(tx, `insert into renewal_facts (${ROW}) select x.id, ${ROW_VALUES('x')} from renewal_facts_refill x order by x.renews_on, x.id`);
-  for (const i of indexes) await queryRows(tx, i.def);
   await queryRows(
     tx,
-    `insert into renewal_fact_sets (fact_key, ${SETS}) select distinct on (x.fact_key) x.fact_key, ${setsOf('x')} from renewal_facts_refill x order by x.fact_key`,
+    `insert into renewal_fact_sets (fact_key, ${SETS}) select distinct on (x.fact_key) x.fact_key, ${setsOf('x')} from renewal_facts_refill x order by x.fact_key
+     on conflict (fact_key) do nothing`,
   );
   await queryRows(
     tx,
