@@ -16,6 +16,7 @@ import { reconciliationFeature } from './reconciliation/reconciliation.feature';
 import { renewalsFeature } from './renewals/renewal.feature';
 import { reportsFeature } from './reports/report.feature';
 import { transactionsFeature } from './transactions/transaction.feature';
+import { derivedTablesFeature } from './kernel/derived';
 
 /**
  * Every feature of the gateway, in start order (they stop in reverse): renewals attach
@@ -37,6 +38,8 @@ export const features: readonly Feature<unknown>[] = [
   reconciliationFeature,
   reportsFeature,
   evidenceFeature,
+  // Last: rebuilds the derived tables the features above declare once they all started, stops first.
+  derivedTablesFeature(() => features),
 ];
 
 /** Every entity of the domain; the migrations must bring a database to exactly these. */

@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { queryRows } from '../db/query';
 import type { BlockReason } from '../transactions/transaction.enums';
+import { queryDerivedOrLive } from '../kernel/derived';
+import { blockedOrderCounts } from './blocked-counts';
 
 /** A relation as the alert's row holds it: the id, which field resolvers look up. */
 export interface Ref {
@@ -72,6 +74,36 @@ export async function blockedReasonCounts(em: EntityManager, cond: { sql: string
 /** How many blocked orders a tenancy condition on the alerts aliased `a` admits (one alert per blocked order). */
 export async function blockedOrderCount(em: EntityManager, cond: { sql: string; params: unknown[] }): Promise<number> {
   const [row] = await queryRows<{ n: string }>(em, `select count(*) as n from blocked_order_alerts a where ${cond.sql}`, cond.params);
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * blockedReasonCounts and blockedOrderCount from the maintained counts of `scope` ('all' or
+ * 'p:<partner>', src/alerts/blocked-counts.ts) while they are valid, else (not rebuilt yet)
+ * counted live under `cond`, the same tenancy, as before.
+ */
+export async function blockedReasonCountsIn(em: EntityManager, scope: string, cond: { sql: string; params: unknown[] }): Promise<{ reason: BlockReason; count: number }[]> {
+  const rows = await queryDerivedOrLive<{ reason: BlockReason; n: string }>(
+    em,
+    blockedOrderCounts,
+    { sql: 'select k.reason, sum(k.n) as n from blocked_reason_counts k where k.scope = ? group by k.reason having sum(k.n) > 0', params: [scope] },
+    {
+      sql: `select r.reason, count(*) as n from blocked_order_alerts a cross join unnest(a.reasons) as r(reason)
+             where ${cond.sql} group by r.reason order by count(*) desc, r.reason`,
+      params: cond.params,
+    },
+    'q.n desc, q.reason',
+  );
+  return rows.map((r) => ({ reason: r.reason, count: Number(r.n) }));
+}
+
+export async function blockedOrderCountIn(em: EntityManager, scope: string, cond: { sql: string; params: unknown[] }): Promise<number> {
+  const [row] = await queryDerivedOrLive<{ n: string }>(
+    em,
+    blockedOrderCounts,
+    { sql: 'select coalesce(sum(k.n), 0) as n from blocked_order_counts k where k.scope = ?', params: [scope] },
+    { sql: `select count(*) as n from blocked_order_alerts a where ${cond.sql}`, params: cond.params },
+  );
   return Number(row?.n ?? 0);
 }
 

@@ -32,14 +32,14 @@ export function visibleCustomerCondition(viewer: Viewer, column: string): { sql:
  */
 export function visibleCustomerExists(viewer: Viewer, column: string): { sql: string; params: unknown[] } {
   if (seesAllPartners(viewer)) return { sql: 'true', params: [] };
-  return {
-    sql: `(exists (select 1 from customer_relationships r where r.customer_id = ${column} and r.partner_id = ?)
+  return { sql: visibleToPartnerSql(column, '?'), params: [viewer.partnerId, viewer.partnerId] };
+}
+
+/** `visibleCustomerExists` for the partner that the SQL expression `partner` names (twice), e.g. a column of each row. */
+export const visibleToPartnerSql = (column: string, partner: string) => `(exists (select 1 from customer_relationships r where r.customer_id = ${column} and r.partner_id = ${partner})
       or exists (select 1 from customer_relationships r
                    join customer_relationship_resellers rr on rr.relationship_id = r.id
-                  where r.customer_id = ${column} and rr.reseller_id = ?))`,
-    params: [viewer.partnerId, viewer.partnerId],
-  };
-}
+                  where r.customer_id = ${column} and rr.reseller_id = ${partner}))`;
 
 export async function canSeeCustomer(em: EntityManager, viewer: Viewer, customerId: string): Promise<boolean> {
   if (!isUuid(customerId)) return false;

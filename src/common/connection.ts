@@ -5,6 +5,12 @@ import { queryRows } from '../db/query';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+/**
+ * Where a list's filter has no maintained count (free-text search, country), its totalCount
+ * is exact up to this many and reported as TOTAL_COUNT_CAP + 1 beyond ("more than
+ * 10,000"): a bounded scan, `count(*) from (select 1 ... limit TOTAL_COUNT_CAP + 1)`.
+ */
+export const TOTAL_COUNT_CAP = 10_000;
 
 @ObjectType({ description: 'Relay page information' })
 export class PageInfo {
@@ -42,7 +48,7 @@ export interface ConnectionResult<T> {
 }
 
 /** Declares `<Name>Connection` and `<Name>Edge` for a node type. */
-export function ConnectionType<T extends object>(name: string, nodeType: ClassType<T>) {
+export function ConnectionType<T extends object>(name: string, nodeType: ClassType<T>, opts: { totalCount?: string } = {}) {
   @ObjectType(`${name}Edge`, { description: `An edge of a ${name} list` })
   class EdgeType {
     @Field({ description: 'Opaque cursor of this edge' })
@@ -60,7 +66,7 @@ export function ConnectionType<T extends object>(name: string, nodeType: ClassTy
     @Field(() => PageInfo, { description: 'Where this page stands' })
     pageInfo!: PageInfo;
 
-    @Field(() => Int, { description: 'Number of items matching the filter, over all pages' })
+    @Field(() => Int, { description: opts.totalCount ?? 'Number of items matching the filter, over all pages' })
     totalCount!: number;
   }
   return ConnectionClass;
@@ -135,15 +141,27 @@ export async function paginateRows<T extends object>(
   list: { table: string; alias: string; where: SqlCondition[]; keys: KeysetColumn<T>[]; row: (row: any) => T },
   args: { first?: number | null; after?: string | null },
 ): Promise<ConnectionResult<T>> {
+  return paginateStatement(em, pageStatement(list, args), list, args);
+}
+
+/** A page's one statement: rows with the page's columns, `__n` (position, null on the empty page's one row) and `__total`. */
+export interface PageStatement extends SqlCondition {
+  limit: number;
+}
+
+/** paginateRows' statement, for lists that put it beside another (src/customers: a derived table's page or this one). */
+export function pageStatement<T extends object>(
+  list: { table: string; alias: string; where: SqlCondition[]; keys: KeysetColumn<T>[] },
+  args: { first?: number | null; after?: string | null },
+): PageStatement {
   const limit = pageSize(args.first);
   const { table, alias, keys } = list;
   const where = list.where.length ? list.where.map((c) => `(${c.sql})`).join(' and ') : 'true';
   const params = list.where.flatMap((c) => c.params);
   const columns = keys.map((k) => k.column).join(', ');
   const cursor = args.after ? decodeCursor(args.after, keys.length) : null;
-  const rows = await queryRows<Record<string, unknown>>(
-    em,
-    `select page.*, total.count as "__total"
+  return {
+    sql: `select page.*, total.count as "__total"
        from (select count(*) as count from ${table} ${alias} where ${where}) total
        left join lateral (
          select ${alias}.*, row_number() over (order by ${columns}) as "__n"
@@ -151,10 +169,30 @@ export async function paginateRows<T extends object>(
           where ${where}${cursor ? ` and (${columns}) > (${keys.map(() => '?').join(', ')})` : ''}
           order by ${columns} limit ?) page on true
       order by page."__n"`,
-    [...params, ...params, ...(cursor ?? []), limit + 1],
-  );
+    params: [...params, ...params, ...(cursor ?? []), limit + 1],
+    limit,
+  };
+}
+
+/** Runs a PageStatement (one statement) and makes the connection of its rows. */
+export async function paginateStatement<T extends object>(
+  em: EntityManager,
+  statement: PageStatement,
+  list: { keys: KeysetColumn<T>[]; row: (row: any) => T },
+  args: { after?: string | null },
+): Promise<ConnectionResult<T>> {
+  return pageConnection(await queryRows<Record<string, unknown>>(em, statement.sql, statement.params), statement.limit, list, args);
+}
+
+/** The connection of a PageStatement's rows. */
+export function pageConnection<T extends object>(
+  rows: Record<string, unknown>[],
+  limit: number,
+  list: { keys: KeysetColumn<T>[]; row: (row: any) => T },
+  args: { after?: string | null },
+): ConnectionResult<T> {
   const totalCount = Number(rows[0]?.__total ?? 0);
-  return connectionOf(rows.filter((r) => r.__n !== null).map(list.row), totalCount, limit, keys, args);
+  return connectionOf(rows.filter((r) => r.__n !== null).map(list.row), totalCount, limit, list.keys, args);
 }
 
 function connectionOf<T>(rows: T[], totalCount: number, limit: number, keys: KeysetColumn<T>[], args: { after?: string | null }): ConnectionResult<T> {

@@ -11,7 +11,10 @@ import { relationshipsOfCustomer } from './customer.loaders';
 import type { RelationshipRecord } from './customer.queries';
 import { CustomerService, relationshipsVisibleTo, resellersVisibleTo } from './customer.service';
 
-export const CustomerConnection = ConnectionType('Customer', Customer);
+export const CustomerConnection = ConnectionType('Customer', Customer, {
+  totalCount:
+    'Number of customers matching the filter, over all pages: exact, except with a country or search filter or a linked partner named as partnerId, where it is exact up to 10,000 and 10,001 means more than 10,000 (TOTAL_COUNT_CAP)',
+});
 
 @ObjectType({ description: 'The result of creating a customer' })
 export class CreateCustomerPayload {

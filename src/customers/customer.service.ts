@@ -1,10 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { complianceStatusCondition } from '../acceptance/compliance';
+import { complianceScope, complianceStatusCondition, scopeKey } from '../acceptance/compliance';
+import { complianceDirectory, directoryPageStatement } from '../acceptance/compliance.directory';
+import { queryDerivedOrLive } from '../kernel/derived';
 import type { ComplianceStatus } from '../acceptance/acceptance.enums';
 import { canSeeCustomer, isLinked, isUuid, linkedBySql, partnerNamedBy, visibleCustomerCondition } from '../auth/tenancy';
 import { isPlatformAdmin, type Viewer } from '../auth/viewer';
-import { paginateRows, type ConnectionResult, type SqlCondition } from '../common/connection';
+import { pageConnection, pageStatement, type ConnectionResult, type KeysetColumn, type SqlCondition } from '../common/connection';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors';
 import { Partner } from '../partners/partner.entity';
 import { PartnerType } from '../auth/roles';
@@ -49,23 +51,36 @@ export class CustomerService {
     return this.em.createQueryBuilder(Customer, 'c').where({ id }).andWhere(cond.sql, cond.params).getSingleResult();
   }
 
-  /** Visible customers matching the filter, by company name. */
+  /**
+   * Visible customers matching the filter, by company name: one statement. While the
+   * compliance directory is valid (src/acceptance/compliance.directory.ts) the page is an
+   * index range of one directory scope (the viewer's customer set is exactly the scope its
+   * statuses are judged in: see complianceSummary) and totalCount is exact from the counts;
+   * with a country or search filter, or a linked partner's pair, totalCount is exact up to
+   * TOTAL_COUNT_CAP and TOTAL_COUNT_CAP + 1 beyond. Otherwise the live statement answers, as before.
+   */
   async list(filter: CustomerListFilter | null | undefined, page: { first?: number | null; after?: string | null }): Promise<ConnectionResult<Customer>> {
     const where: SqlCondition[] = [visibleCustomerCondition(this.viewer, 'c.id')];
+    /** The directory's conditions beside its scope and status. */
+    const derived: SqlCondition[] = [];
     // Another tenant's partner filters as an unknown one does (nothing), not to the customers both serve.
     const partnerId = await partnerNamedBy(this.viewer, filter?.partnerId ?? null, linkedBySql(this.em));
     if (partnerId !== null) {
       // An id that cannot name a partner matches nothing.
-      if (!isUuid(partnerId)) where.push({ sql: 'false', params: [] });
-      else if (this.viewer.partnerId && partnerId !== this.viewer.partnerId) {
+      if (!isUuid(partnerId)) {
+        where.push({ sql: 'false', params: [] });
+        derived.push({ sql: 'false', params: [] });
+      } else if (this.viewer.partnerId && partnerId !== this.viewer.partnerId) {
         // A linked partner (a provider naming its reseller, or the reverse): only the customers
         // the two serve together, not what the other does with third partners.
-        where.push({
-          sql: `c.id in (select r.customer_id from customer_relationships r
+        const pair = (column: string) => ({
+          sql: `${column} in (select r.customer_id from customer_relationships r
                join customer_relationship_resellers rr on rr.relationship_id = r.id
               where (r.partner_id = ? and rr.reseller_id = ?) or (r.partner_id = ? and rr.reseller_id = ?))`,
           params: [this.viewer.partnerId, partnerId, partnerId, this.viewer.partnerId],
         });
+        where.push(pair('c.id'));
+        derived.push(pair('d.customer_id'));
       } else {
         where.push({
           sql: `c.id in (select r.customer_id from customer_relationships r where r.partner_id = ?
@@ -75,29 +90,24 @@ export class CustomerService {
         });
       }
     }
-    if (filter?.country) where.push({ sql: 'c.country = ?', params: [normalizeCountry(filter.country, 'filter.country')] });
+    if (filter?.country) {
+      const country = { sql: 'c.country = ?', params: [normalizeCountry(filter.country, 'filter.country')] };
+      where.push(country);
+      derived.push(country);
+    }
     const search = filter?.search?.trim();
     if (search) {
       const pattern = likePattern(search);
-      where.push({ sql: 'c.company_name ilike ? or c.domain ilike ?', params: [pattern, pattern] });
+      const matches = { sql: 'c.company_name ilike ? or c.domain ilike ?', params: [pattern, pattern] };
+      where.push(matches);
+      derived.push(matches);
     }
-    if (filter?.complianceStatus && (partnerId === null || isUuid(partnerId))) {
-      where.push(complianceStatusCondition(this.viewer, filter.complianceStatus, partnerId, 'c.id'));
-    }
-    return paginateRows(
-      this.em,
-      {
-        table: 'customers',
-        alias: 'c',
-        where,
-        keys: [
-          { column: 'c.company_name', value: (c) => c.companyName },
-          { column: 'c.id', value: (c) => c.id },
-        ],
-        row: plainCustomer,
-      },
-      page,
-    );
+    const status = filter?.complianceStatus && (partnerId === null || isUuid(partnerId)) ? filter.complianceStatus : null;
+    if (status) where.push(complianceStatusCondition(this.viewer, status, partnerId, 'c.id'));
+
+    const directory = directoryPageStatement({ scope: scopeKey(complianceScope(this.viewer, partnerId)), status, where: derived }, page);
+    const rows = await queryDerivedOrLive<Record<string, unknown>>(this.em, complianceDirectory, directory, pageStatement({ table: 'customers', alias: 'c', where, keys: CUSTOMER_KEYS }, page), 'q."__n"');
+    return pageConnection(rows, directory.limit, { keys: CUSTOMER_KEYS, row: plainCustomer }, page);
   }
 
   /** Creates the customer and its relationship with the billing partner in one transaction. */
@@ -206,6 +216,12 @@ export class CustomerService {
     return ids.map((id) => found.find((p) => p.id === id) ?? null);
   }
 }
+
+/** The Customers list's order: by company name, then id (cursors hold both). */
+const CUSTOMER_KEYS: KeysetColumn<Customer>[] = [
+  { column: 'c.company_name', value: (c) => c.companyName },
+  { column: 'c.id', value: (c) => c.id },
+];
 
 /**
  * Of a customer's relationships, those the viewer may see: all for platform roles;

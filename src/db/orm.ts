@@ -58,6 +58,11 @@ function ormOptions(clientUrl: string, entities: readonly Entity[], extra: Parti
         keepAlive: true,
         // Sent as start-up parameters by pg; 0 (off) is not sent.
         ...(session ? { statement_timeout: session.statementTimeoutMs, idle_in_transaction_session_timeout: session.idleInTransactionTimeoutMs } : {}),
+        // JIT off: reads that answer from a derived table or live in one statement
+        // (src/kernel/derived.ts) are planned at the live branch's cost, and JIT would compile
+        // that branch (up to a second) on every run without executing it. Short OLTP statements
+        // gain nothing from it. Behind a transaction pooler: set it on the role (docs/deployment.md).
+        ...(session ? { options: '-c jit=off' } : {}),
       },
       // knex would print pool warnings ("Connection Error: ...") to the console; they go to the ORM log.
       log: { warn: (m: unknown) => extra.logger?.(`knex: ${m}`), error: (m: unknown) => extra.logger?.(`knex: ${m}`), debug: () => {}, deprecate: () => {} },

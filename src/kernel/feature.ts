@@ -1,5 +1,6 @@
 import type { Services } from './context';
 import type { Route } from './routes';
+import type { DerivedTable } from './derived';
 
 /** A class decorated for MikroORM (an entity or an embeddable). */
 export type EntityClass = abstract new (...args: never[]) => object;
@@ -47,6 +48,8 @@ export interface Feature<R = void> {
   readonly entities?: readonly EntityClass[];
   readonly resolvers?: readonly ResolverClass[];
   readonly routes?: readonly Route[];
+  /** Tables derived from the base tables by triggers, rebuilt by the kernel (src/kernel/derived.ts). */
+  readonly derived?: readonly DerivedTable[];
   /** Where what `start` returned is found while the gateway runs. */
   readonly runtime?: RuntimeSlot<R>;
   start?(services: Services): Promise<R>;

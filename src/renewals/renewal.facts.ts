@@ -12,6 +12,8 @@ import { plainCustomer } from '../customers/customer.queries';
 import { subscriptionOf, type SubscriptionRecord } from '../transactions/transaction.queries';
 import { currentAgreementsOf, customerGateFacts, gateFactsOf, hashedGateFacts, probedGateFacts, GATE_FACT_COLUMNS, type GateFactColumns, type LoadedFacts } from '../transactions/gate.facts';
 import { policyRules } from '../policy/policy.queries';
+import { derivedValidSql } from '../kernel/derived';
+import { renewalFactsTable, SET_COLUMNS, type DerivedScope } from './renewal.derived.queries';
 import type { PolicyRule } from '../policy/policy.rules';
 import { TransactionKind, type BillingCycle, type SubscriptionStatus, type TermDuration } from '../transactions/transaction.enums';
 import type { SeatLot } from '../transactions/windows';
@@ -28,9 +30,17 @@ import type { SeatLot } from '../transactions/windows';
  *
  * What a renewal's facts are depends on few values: the customer's country (for the
  * current agreement) and cloud, the rank of the partner's active confirmation, and
- * four yes/no questions. So thousands of candidates share a few dozen distinct fact
- * sets (`FactGroup`): the gate judges each set once, and a page of risks is the first
- * candidates in renewal order whose fact set the gate blocks.
+ * four yes/no questions, and two dates (of the confirmation and of the direct acceptance).
+ * So thousands of candidates share few distinct fact sets (`FactGroup`): the gate judges
+ * each set once, and a page of risks is the first candidates in renewal order whose fact
+ * set the gate blocks.
+ *
+ * For every partner's and one partner's window (and partner users' own), the sets and their
+ * sizes come from facts derived per subscription and kept by triggers
+ * (renewal.derived.queries.ts), whose dates are coarsened to what the gate compares them
+ * with, so that a window has a few dozen sets however many subscriptions; otherwise (the
+ * derived tables not valid, a reseller narrowed to a provider, or the existing-customer
+ * fact asked) from the live SQL below.
  */
 
 /** A SQL condition on `subscriptions s` with its parameters. */
@@ -43,6 +53,13 @@ export interface SqlCondition {
    * hundreds, each fact is an index probe per candidate.
    */
   wide?: boolean;
+  /**
+   * The same subscriptions as a scope of the derived renewal facts (renewal.derived.queries.ts
+   * `derivedScopes`). Their window is then
+   * read from the maintained counts and the page from the derived rows, while the derived
+   * tables are valid; otherwise, and for other scopes, from the live SQL.
+   */
+  derived?: DerivedScope;
 }
 
 export interface RenewalCandidate {
@@ -96,9 +113,15 @@ export interface CandidateCursor {
  * The fact set of a candidate as one string, from its facts `f`: the same expression groups
  * and filters. Without `existing`, the sets leave that fact out (see `loadRenewalWindow`).
  */
-const factKey = (f: string, existing: boolean) =>
+export const factKey = (f: string, existing: boolean) =>
   `concat_ws('|', ${f}.country, ${f}.cloud, coalesce(${f}.direct_type, '-'), coalesce(${f}.direct_on, '-'),
      coalesce(${f}.active_rank::text, '-'), coalesce(${f}.active_type, '-'), coalesce(${f}.active_date, '-'), ${f}.withdrawn, ${existing ? `${f}.existing` : `'unasked'`}, ${f}.resold, ${f}.linked, ${f}.serving)`;
+
+/** The customer's columns a page hands out, as `c_<column>`. */
+const CUSTOMER_AS = (c: string) =>
+  ['tenant_id', 'company_name', 'domain', 'country', 'cloud', 'contact_first_name', 'contact_last_name', 'contact_email', 'contact_phone_number', 'created_at']
+    .map((f) => `${c}.${f} as c_${f}`)
+    .join(', ');
 
 /**
  * The facts of each row of `x` (with `customer_id`, `partner_id`, `reseller_id`) asked as
@@ -110,9 +133,7 @@ const factKey = (f: string, existing: boolean) =>
 const probedFacts = (x: string, before: string | null) => `cross join lateral (
     select ${customerGateFacts('c')},
       ${probedGateFacts({ customer: `${x}.customer_id`, partner: `${x}.partner_id`, reseller: `${x}.reseller_id` }, before)},
-      c.tenant_id as c_tenant_id, c.company_name as c_company_name, c.domain as c_domain, c.country as c_country, c.cloud as c_cloud,
-      c.contact_first_name as c_contact_first_name, c.contact_last_name as c_contact_last_name, c.contact_email as c_contact_email,
-      c.contact_phone_number as c_contact_phone_number, c.created_at as c_created_at
+      ${CUSTOMER_AS('c')}
       from customers c where c.id = ${x}.customer_id
     offset 0) f`;
 
@@ -201,6 +222,10 @@ export async function loadRenewalWindow(
   withinDays: number,
   { asksExisting, now = new Date() }: { asksExisting: boolean; now?: Date },
 ): Promise<RenewalWindow> {
+  if (scope.derived && !asksExisting) {
+    const window = await derivedWindow(em, scope.derived, withinDays, now);
+    if (window) return window;
+  }
   const where = windowSql(scope, withinDays, now);
   const at = asksExisting ? '?::timestamptz' : null;
   const facts = scope.wide ? hashedGateFacts('triples', 'x', at) : `f.* from triples x ${probedFacts('x', at)}`;
@@ -340,4 +365,73 @@ function recordsOf(r: PageRow): CandidateRecords {
   });
   const partners = [partnerAt(r, 'p_'), partnerAt(r, 'rp_')].filter((p): p is Partner => p !== null);
   return { subscription, customer, partners };
+}
+
+/** The columns of a derived fact set, as `GateFactColumns` (the existing-customer fact unasked: null). */
+const SET_AS_FACTS = (f: string) => `${SET_COLUMNS.map((c) => `${f}.${c}`).join(', ')}, null::boolean as existing`;
+
+/**
+ * The window of a derived scope, or null while the derived tables may not answer (not yet
+ * rebuilt under the functions this code generates): the fact sets with their sizes summed
+ * from the maintained counts, over (days x fact sets x stripes) rows, with the validity of
+ * the tables asked in the same statement (one snapshot). The page reads the derived rows in
+ * renewal order (an index range per party), filtered by fact set, and joins only the page's
+ * subscriptions, customers, partners and fact sets. Two statements for the window (the
+ * sets, their countries' agreements), one for the page.
+ */
+async function derivedWindow(em: EntityManager, derived: NonNullable<SqlCondition['derived']>, withinDays: number, now: Date): Promise<RenewalWindow | null> {
+  const today = todayUtc(now);
+  const last = addDays(today, withinDays);
+  const valid = derivedValidSql(renewalFactsTable);
+  const rows = await queryRows<(GateFactColumns & { ready: boolean; key: string | null; n: number })>(
+    em,
+    `select v.ready, g.key, g.n, ${SET_AS_FACTS('f')}
+       from (select ${valid.sql} as ready) v
+       left join lateral (select k.fact_key as key, sum(k.n)::int as n from renewal_fact_counts k
+                           where v.ready and k.scope = ? and k.renews_on >= ?::date and k.renews_on <= ?::date
+                           group by k.fact_key having sum(k.n) > 0) g on true
+       left join renewal_fact_sets f on f.fact_key = g.key`,
+    [...valid.params, derived.scope, today, last],
+  );
+  if (!rows[0]?.ready) return null;
+  const sets = rows.filter((r) => r.key !== null);
+  const j = await judging(em, [...new Set(sets.map((r) => r.country))], now);
+  const groups = sets.map((r) => ({ key: r.key!, n: Number(r.n), facts: factsOf(r, now, j) }));
+  return {
+    groups,
+    asksExisting: false,
+    async candidatesOf(keys, after, limit) {
+      if (keys.length === 0) return [];
+      // One ordered index range per party (merged in order), each read only as far as the page needs.
+      const range = (r: DerivedScope['ranges'][number]) => ({
+        sql: `select rf.subscription_id, rf.renews_on, rf.fact_key from renewal_facts rf
+               where ${r.sql} rf.renews_on >= ?::date and rf.renews_on <= ?::date
+                 ${after ? 'and (rf.renews_on, rf.subscription_id) > (?::date, ?::uuid)' : ''}
+                 and rf.fact_key = any(?::text[])
+               order by rf.renews_on, rf.subscription_id limit ?`,
+        params: [...r.params, today, last, ...(after ? [after.renewsOn, after.subscriptionId] : []), keys, limit],
+      });
+      const parts = derived.ranges.map(range);
+      const ranges =
+        parts.length === 1
+          ? parts[0]
+          : { sql: `${parts.map((p) => `(${p.sql})`).join(' union all ')} order by renews_on, subscription_id limit ?`, params: [...parts.flatMap((p) => p.params), limit] };
+      const page = await queryRows<PageRow>(
+        em,
+        `select s.id, to_char(s.renews_on, 'YYYY-MM-DD') as renews_on, s.customer_id, s.partner_id, s.reseller_id,
+                s.offer_id, s.seats, s.status, s.created_at, s.cancelled_at,
+                s.term_duration, s.billing_cycle, s.auto_renew, s.term_started_at, s.seat_lots, ${SET_AS_FACTS('f')},
+                ${CUSTOMER_AS('c')}, ${PARTNER_AS('p', 'p_')}, ${PARTNER_AS('rp', 'rp_')}
+           from (${ranges.sql}) x
+           join subscriptions s on s.id = x.subscription_id
+           join customers c on c.id = s.customer_id
+           join renewal_fact_sets f on f.fact_key = x.fact_key
+           join partners p on p.id = s.partner_id
+           left join partners rp on rp.id = s.reseller_id
+          order by x.renews_on, x.subscription_id`,
+        ranges.params,
+      );
+      return page.map((r) => ({ ...toCandidate(r, now, j), records: recordsOf(r) }));
+    },
+  };
 }

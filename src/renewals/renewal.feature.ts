@@ -1,6 +1,8 @@
 import type { Feature } from '../kernel/feature';
 import { alertHub } from '../alerts/alert.runtime';
 import { RenewalRiskAlert } from './renewal.entity';
+import { RenewalFact, RenewalFactCount, RenewalFactSet } from './renewal.derived.entity';
+import { renewalFactsTable } from './renewal.derived.queries';
 import { RenewalRiskAlertResolver, RenewalRiskResolver } from './renewal.resolver';
 import { RENEWAL_RISK_ALERTS, RenewalRuntime, renewalRuntimes, startBoss } from './renewal.runtime';
 
@@ -12,9 +14,10 @@ import { RENEWAL_RISK_ALERTS, RenewalRuntime, renewalRuntimes, startBoss } from 
  */
 export const renewalsFeature: Feature<RenewalRuntime> = {
   name: 'renewals',
-  entities: [RenewalRiskAlert],
+  entities: [RenewalRiskAlert, RenewalFact, RenewalFactSet, RenewalFactCount],
   resolvers: [RenewalRiskResolver, RenewalRiskAlertResolver],
   runtime: renewalRuntimes,
+  derived: [renewalFactsTable],
   async start(services) {
     const alerts = await alertHub(services).attach(RENEWAL_RISK_ALERTS);
     const runtime = new RenewalRuntime(services, alerts);

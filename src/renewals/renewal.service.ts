@@ -9,6 +9,7 @@ import type { LoadedFacts } from '../transactions/gate.facts';
 import { OrderOutcome } from '../transactions/transaction.enums';
 import { addDays, loadRenewalCandidates, loadRenewalWindow, type CandidateCursor, type CandidateRecords, type RenewalCandidate, type SqlCondition } from './renewal.facts';
 import type { RenewalRisk } from './renewal.types';
+import { derivedScopes } from './renewal.derived.queries';
 import { queryRows } from '../db/query';
 import { todayUtc } from '../agreements/current';
 import { subscriptionOf, type SubscriptionJson, type SubscriptionRecord } from '../transactions/transaction.queries';
@@ -86,19 +87,19 @@ export class RenewalRiskService {
     const missing = () => new NotFoundError('Partner', partnerId ?? undefined, 'partnerId');
     if (partnerId && !isUuid(partnerId)) throw missing();
     if (seesAllPartners(v)) {
-      if (!partnerId) return { sql: 'true', params: [], wide: true };
+      if (!partnerId) return { sql: 'true', params: [], wide: true, derived: derivedScopes.all() };
       if (!(await partnerExists(this.em, partnerId))) throw missing();
-      return { sql: '(s.partner_id = ? or s.reseller_id = ?)', params: [partnerId, partnerId] };
+      return { sql: '(s.partner_id = ? or s.reseller_id = ?)', params: [partnerId, partnerId], derived: derivedScopes.partner(partnerId) };
     }
     const visible = visibleCustomerCondition(v, 's.customer_id');
     const own = !partnerId || partnerId === v.partnerId;
     if (v.partnerType === PartnerType.INDIRECT_RESELLER) {
-      if (own) return { sql: `s.reseller_id = ? and ${visible.sql}`, params: [v.partnerId, ...visible.params] };
+      if (own) return { sql: `s.reseller_id = ? and ${visible.sql}`, params: [v.partnerId, ...visible.params], derived: derivedScopes.resoldVisible(v.partnerId!) };
       if (!(await isLinked(this.em, v.partnerId!, partnerId!))) throw missing();
       return { sql: `s.partner_id = ? and s.reseller_id = ? and ${visible.sql}`, params: [partnerId, v.partnerId, ...visible.params] };
     }
     if (!own) throw missing();
-    return { sql: `s.partner_id = ? and ${visible.sql}`, params: [v.partnerId, ...visible.params] };
+    return { sql: `s.partner_id = ? and ${visible.sql}`, params: [v.partnerId, ...visible.params], derived: derivedScopes.billedVisible(v.partnerId!) };
   }
 
   /**
@@ -112,6 +113,9 @@ export class RenewalRiskService {
    * a set depends on whether the customer is an existing one (never for a RENEWAL
    * today), which the sets leave out at first. The page's statement reads the
    * subscriptions, customers and partners it names too: they come back as `known`.
+   * The sets of every partner's, one partner's and a partner user's own window are summed
+   * from maintained counts (renewal.derived.queries.ts): the same statements, each bounded
+   * by the window's days and sets, not by the subscriptions. totalCount is exact.
    */
   async list(args: {
     partnerId?: string | null;

@@ -4,11 +4,12 @@ import { isUuid, visibleCustomerCondition } from '../auth/tenancy';
 import type { Viewer } from '../auth/viewer';
 import { NotFoundError } from '../errors';
 import { ComplianceStatus } from '../acceptance/acceptance.enums';
-import { complianceScope, complianceStatusSql } from '../acceptance/compliance';
-import { blockedOrderCount, blockedReasonCounts } from '../alerts/alert.queries';
+import { complianceScope, complianceStatusSql, scopeKey } from '../acceptance/compliance';
+import { complianceDirectory } from '../acceptance/compliance.directory';
+import { queryDerivedOrLive } from '../kernel/derived';
+import { blockedOrderCountIn, blockedReasonCountsIn } from '../alerts/alert.queries';
 import { alertScopeCondition } from '../alerts/alert.tenancy';
 import { BlockReason } from '../transactions/transaction.enums';
-import { queryRows } from '../db/query';
 
 @ObjectType({ description: 'Blocked orders for one reason' })
 export class ReasonCount {
@@ -54,6 +55,14 @@ export class ComplianceSummary {
  * the `complianceStatus` field and the same tenancy as `customers` and alerts: a
  * partner user counts only what its partner serves; `partnerId` narrows to one
  * partner (a partner user may name only its own).
+ *
+ * Read from the maintained counts (issue 23: the compliance directory's per (scope, status),
+ * the blocked orders' per scope and reason) while they are valid; otherwise counted live as
+ * before. The viewer's customer set is exactly one directory scope: the scope its statuses
+ * are judged in (complianceScope), since a scope's rows are the customers its partner
+ * serves (visibleCustomerCondition's set), 'all' holding every customer. The blocked
+ * orders' scope is the one party alertScopeCondition requires (the named partner, else
+ * the viewer's), 'all' when none.
  */
 export async function complianceSummary(em: EntityManager, viewer: Viewer, partnerId: string | null | undefined): Promise<ComplianceSummary> {
   if (partnerId && (!isUuid(partnerId) || (viewer.partnerId && partnerId !== viewer.partnerId))) {
@@ -68,19 +77,26 @@ export async function complianceSummary(em: EntityManager, viewer: Viewer, partn
         params: [partnerId, partnerId],
       }
     : { sql: 'true', params: [] };
-  const status = complianceStatusSql(complianceScope(viewer, partnerId), 'c.id');
+  const scope = complianceScope(viewer, partnerId);
+  const status = complianceStatusSql(scope, 'c.id');
   const alerts = alertScopeCondition({ viewer, partnerId }, 'a');
+  const party = partnerId ?? viewer.partnerId;
+  const alertsScope = party ? `p:${party}` : 'all';
 
   const [statusRows, blockedByReason, blockedOrders] = await Promise.all([
-    queryRows<{ status: ComplianceStatus; n: string }>(
+    queryDerivedOrLive<{ status: ComplianceStatus; n: string }>(
       em,
-      `select s.status, count(*) as n
+      complianceDirectory,
+      { sql: 'select k.status, sum(k.n) as n from customer_compliance_counts k where k.scope = ? group by k.status having sum(k.n) <> 0', params: [scopeKey(scope)] },
+      {
+        sql: `select s.status, count(*) as n
          from (select ${status.sql} as status from customers c where ${visible.sql} and ${served.sql}) s
         group by s.status`,
-      [...status.params, ...visible.params, ...served.params],
+        params: [...status.params, ...visible.params, ...served.params],
+      },
     ),
-    blockedReasonCounts(em, alerts),
-    blockedOrderCount(em, alerts),
+    blockedReasonCountsIn(em, alertsScope, alerts),
+    blockedOrderCountIn(em, alertsScope, alerts),
   ]);
 
   const byStatus = new Map(statusRows.map((r) => [r.status, Number(r.n)]));

@@ -1,0 +1,170 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { decodeCursor, pageSize, TOTAL_COUNT_CAP, type PageStatement, type SqlCondition } from '../common/connection';
+import { PartnerType } from '../auth/roles';
+import { queryRows } from '../db/query';
+import { installAndRebuildDerived, type DerivedTable } from '../kernel/derived';
+import { blockedOrderCounts } from '../alerts/blocked-counts';
+import { complianceStatusSql, type ComplianceScope } from './compliance';
+
+/**
+ * The compliance directory (issue 23): `customer_compliance`, a customer's status in every
+ * scope it can be asked in, kept right by triggers in the writer's transaction, and its
+ * striped counts per (scope, status). The status is `complianceStatusSql` (the one rule),
+ * inlined at start-up into `customer_compliance_refresh` (and the rebuild's statement); the triggers (migration
+ * 20261204100000) call `customer_compliance_refresh` on every write that can change a
+ * customer's status or scopes, and invalidate the epoch when templates or policy rules change.
+ *
+ * Scopes, so that each read's customer set is one scope's rows:
+ * - 'all': every customer (callers without a partner, no partnerId);
+ * - 'p:<partner>': the customers the partner serves, as billing partner or as reseller on
+ *   a relationship (visibleCustomerCondition's set), judged against that partner alone;
+ * - 'r:<reseller>': the same set for a reseller partner, judged resellerOf (complianceScope
+ *   of a reseller user without partnerId): made for resellers named on a relationship and
+ *   for any partner of reseller type that is a billing partner (never, by the service's rules).
+ */
+
+/** The scope kinds of the directory ('all', 'p', 'r') as the rule's scopes naming `partner`. */
+const KINDS: Record<'all' | 'p' | 'r', (partner: string) => ComplianceScope> = {
+  all: () => ({ kind: 'all' }),
+  p: (partner) => ({ kind: 'partner', partnerId: partner }),
+  r: (partner) => ({ kind: 'resellerOf', resellerId: partner }),
+};
+
+/** Stands for the scope's partner while the rule's SQL is generated; replaced by a column. */
+const PARTNER = 'ffffffff-ffff-4fff-bfff-ffffffffffff';
+
+/** The rule's SQL for `scope` of the customer `customer`, its `?` placeholders replaced by the column `partner`. */
+function inlined(scope: ComplianceScope, customer: string, partner: string): string {
+  const { sql, params } = complianceStatusSql(scope, customer);
+  let i = 0;
+  const text = sql.replace(/\?/g, () => {
+    if (params[i++] !== PARTNER) throw new Error('complianceStatusSql took a parameter the directory cannot inline');
+    return partner;
+  });
+  if (i !== params.length) throw new Error('complianceStatusSql placeholders and parameters disagree');
+  return text;
+}
+
+/**
+ * The directory's rows (customer_id, scope, status, company_name) of the customers `c`
+ * that `where` keeps: every scope of each (the lateral `s`), its status by the rule,
+ * written inline (no function call per row, so no planning per row).
+ */
+function directoryRowsSql(where: string): string {
+  const status = (Object.keys(KINDS) as (keyof typeof KINDS)[]).map((k) => `when '${k}' then ${inlined(KINDS[k](PARTNER), 'c.id', 's.partner')}`).join('\n      ');
+  return `select c.id as customer_id, s.scope, case s.kind
+      ${status}
+    end as status, c.company_name
+    from customers c cross join lateral (
+      select 'all' as scope, 'all' as kind, null::uuid as partner
+      union select 'p:' || r.partner_id, 'p', r.partner_id from customer_relationships r where r.customer_id = c.id
+      union select 'p:' || rr.reseller_id, 'p', rr.reseller_id
+              from customer_relationships r join customer_relationship_resellers rr on rr.relationship_id = r.id where r.customer_id = c.id
+      union select 'r:' || rr.reseller_id, 'r', rr.reseller_id
+              from customer_relationships r join customer_relationship_resellers rr on rr.relationship_id = r.id where r.customer_id = c.id
+      union select 'r:' || r.partner_id, 'r', r.partner_id
+              from customer_relationships r join partners p on p.id = r.partner_id
+             where r.customer_id = c.id and p.type = '${PartnerType.INDIRECT_RESELLER}') s
+   where ${where}`;
+}
+
+/** The functions installed at start-up (src/kernel/derived.ts), generated from the rule. */
+export function complianceDirectoryFunctions(): string[] {
+  return [
+    // Volatile (each statement sees what committed before it): the customer's lock is taken
+    // first, so two writers of one customer refresh one after the other, the second seeing
+    // the first's write; the table lock waits for a rebuild under way. PL/pgSQL keeps the
+    // statements' plans for the session.
+    `create or replace function customer_compliance_refresh(p_customer uuid) returns void language plpgsql as $$
+declare
+  wanted customer_compliance[];
+begin
+  if current_setting('consent.derived_rebuild', true) = 'customer_compliance' then return; end if;
+  perform pg_advisory_xact_lock(${COMPLIANCE_LOCK}, hashtext(p_customer::text));
+  lock table customer_compliance in row exclusive mode;
+  select coalesce(array_agg(row(x.customer_id, x.scope, x.status, x.company_name)::customer_compliance order by x.scope), '{}') into wanted
+    from (${directoryRowsSql('c.id = p_customer')}) x;
+  delete from customer_compliance d where d.customer_id = p_customer and d.scope <> all (array(select w.scope from unnest(wanted) w));
+  insert into customer_compliance (customer_id, scope, status, company_name)
+  select w.customer_id, w.scope, w.status, w.company_name from unnest(wanted) w
+  on conflict (customer_id, scope) do update set status = excluded.status, company_name = excluded.company_name
+   where (customer_compliance.status, customer_compliance.company_name) is distinct from (excluded.status, excluded.company_name);
+end $$`,
+  ];
+}
+
+/** First key of the per-customer advisory locks of the refresh (the kernel's derived locks use 730211). */
+const COMPLIANCE_LOCK = 730_212;
+
+const TODAY = `(now() at time zone 'utc')::date`;
+
+export const complianceDirectory: DerivedTable = {
+  name: 'customer_compliance',
+  functions: complianceDirectoryFunctions,
+  async rebuild(tx) {
+    // Writers' refreshes wait (they lock the table first); readers keep reading the old rows.
+    await queryRows(tx, 'lock table customer_compliance in exclusive mode');
+    await queryRows(tx, 'delete from customer_compliance');
+    await queryRows(tx, `insert into customer_compliance (customer_id, scope, status, company_name) ${directoryRowsSql('true')}`);
+    await queryRows(tx, 'delete from customer_compliance_counts');
+    await queryRows(
+      tx,
+      `insert into customer_compliance_counts (scope, status, stripe, n)
+       select scope, status, 0, count(*) from customer_compliance group by scope, status`,
+    );
+  },
+  // The next day a template or policy rule takes effect, or a future direct acceptance starts.
+  validUntilSql: `select min(d) from (
+      select min(effective_from) as d from agreement_templates where effective_from > ${TODAY}
+      union all select min(effective_from) from acceptance_policy_rules where effective_from > ${TODAY}
+      union all select min(direct_accepted_on) from customers where direct_acceptance_type is not null and direct_accepted_on > ${TODAY}) x`,
+};
+
+/**
+ * Installs the functions and refills the directory, its counts and the blocked-order counts
+ * now (the bench seeder, after COPY with the triggers disabled: `alter table ... disable trigger user`).
+ */
+export async function rebuildComplianceDirectory(em: EntityManager): Promise<void> {
+  await installAndRebuildDerived(em, [complianceDirectory, blockedOrderCounts]);
+}
+
+/**
+ * A page of customers (`c.*`, by company name and id) of one directory scope, optionally of
+ * one status, and its totalCount, as one statement of paginateRows' shape (`__n`,
+ * `__total`): an index range on (scope, status?, company_name, customer_id). `where` adds
+ * conditions on the customer `c` or the directory row `d`; totalCount is exact from the
+ * counts when there are none, else exact up to TOTAL_COUNT_CAP and TOTAL_COUNT_CAP + 1 beyond.
+ */
+export function directoryPageStatement(
+  page: { scope: string; status: string | null; where: SqlCondition[] },
+  args: { first?: number | null; after?: string | null },
+): PageStatement {
+  const limit = pageSize(args.first);
+  const cursor = args.after ? decodeCursor(args.after, 2) : null;
+  const conds: SqlCondition[] = [{ sql: 'd.scope = ?', params: [page.scope] }];
+  if (page.status) conds.push({ sql: 'd.status = ?', params: [page.status] });
+  conds.push(...page.where);
+  const where = conds.map((c) => `(${c.sql})`).join(' and ');
+  const params = conds.flatMap((c) => c.params);
+  const count = page.where.length
+    ? {
+        sql: `select count(*) as count from (select 1 from customer_compliance d join customers c on c.id = d.customer_id where ${where} limit ${TOTAL_COUNT_CAP + 1}) capped`,
+        params,
+      }
+    : {
+        sql: `select coalesce(sum(k.n), 0)::bigint as count from customer_compliance_counts k where k.scope = ?${page.status ? ' and k.status = ?' : ''}`,
+        params: page.status ? [page.scope, page.status] : [page.scope],
+      };
+  return {
+    sql: `select page.*, total.count as "__total"
+       from (${count.sql}) total
+       left join lateral (
+         select c.*, row_number() over (order by d.company_name, d.customer_id) as "__n"
+           from customer_compliance d join customers c on c.id = d.customer_id
+          where ${where}${cursor ? ' and (d.company_name, d.customer_id) > (?, ?)' : ''}
+          order by d.company_name, d.customer_id limit ?) page on true
+      order by page."__n"`,
+    params: [...count.params, ...params, ...(cursor ?? []), limit + 1],
+    limit,
+  };
+}

@@ -1,0 +1,205 @@
+import fc from 'fast-check';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { aCustomer, anAcceptance, anAgreement, aPartner, aUser } from '../factories';
+import { startGateway, type TestGateway } from '../support/gateway';
+import { complianceStatusSql, type ComplianceScope } from '../../src/acceptance/compliance';
+import { complianceDirectory, rebuildComplianceDirectory } from '../../src/acceptance/compliance.directory';
+import { visibleCustomerCondition } from '../../src/auth/tenancy';
+import type { Viewer } from '../../src/auth/viewer';
+import { PartnerType, Role } from '../../src/auth/roles';
+import { isDerivedValid } from '../../src/kernel/derived';
+import { queryRows } from '../../src/db/query';
+import type { Partner } from '../../src/partners/partner.entity';
+import type { AgreementTemplate } from '../../src/agreements/agreement.entity';
+import type { Customer } from '../../src/customers/customer.entity';
+import { AgreementType } from '../../src/agreements/agreement.enums';
+
+let gw: TestGateway;
+let em: EntityManager;
+let billing: Partner[];
+let resellers: Partner[];
+let templates: AgreementTemplate[];
+const sql = <R = unknown>(text: string, values: unknown[] = []) => queryRows<R>(em, text, values);
+
+const viewerOf = (p: Partner): Viewer => ({ userId: 'u', displayName: 'u', roles: [Role.ADMIN], partnerId: p.id, partnerType: p.type });
+
+/** Every (customer, scope, status) the directory must hold, computed by today's live SQL (the rule and the tenancy). */
+async function liveDirectory(): Promise<string[]> {
+  const rows: string[] = [];
+  const add = async (key: string, scope: ComplianceScope, visible: { sql: string; params: unknown[] }) => {
+    const status = complianceStatusSql(scope, 'c.id');
+    const found = await sql<{ id: string; status: string }>(`select c.id, ${status.sql} as status from customers c where ${visible.sql}`, [...status.params, ...visible.params]);
+    for (const r of found) rows.push(`${r.id} ${key} ${r.status}`);
+  };
+  await add('all', { kind: 'all' }, { sql: 'true', params: [] });
+  for (const p of [...billing, ...resellers]) {
+    await add(`p:${p.id}`, { kind: 'partner', partnerId: p.id }, visibleCustomerCondition(viewerOf(p), 'c.id'));
+    if (p.type === PartnerType.INDIRECT_RESELLER) {
+      await add(`r:${p.id}`, { kind: 'resellerOf', resellerId: p.id }, visibleCustomerCondition(viewerOf(p), 'c.id'));
+    }
+  }
+  return rows.sort();
+}
+
+async function directory(): Promise<string[]> {
+  const rows = await sql<{ customer_id: string; scope: string; status: string }>('select customer_id, scope, status from customer_compliance');
+  return rows.map((r) => `${r.customer_id} ${r.scope} ${r.status}`).sort();
+}
+
+/** The striped counts summed, against the directory's own grouping. */
+async function countsAgree(): Promise<void> {
+  const counts = await sql<{ k: string }>(
+    `select scope || ' ' || status || ' ' || sum(n) as k from customer_compliance_counts group by scope, status having sum(n) <> 0 order by 1`,
+  );
+  const grouped = await sql<{ k: string }>(`select scope || ' ' || status || ' ' || count(*) as k from customer_compliance group by scope, status order by 1`);
+  expect(counts.map((r) => r.k)).toEqual(grouped.map((r) => r.k));
+}
+
+beforeAll(async () => {
+  gw = await startGateway();
+  em = gw.orm.em.fork() as EntityManager;
+  templates = [
+    await anAgreement(gw, { versionRank: 1, effectiveFrom: '2018-11-07' }),
+    await anAgreement(gw, { versionRank: 2, effectiveFrom: '2024-01-01' }),
+    await anAgreement(gw, { versionRank: 3, effectiveFrom: '2024-06-01', country: 'DE' }),
+    await anAgreement(gw, { type: AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, versionRank: 1, effectiveFrom: '2019-10-01' }),
+  ];
+  billing = [await aPartner(gw, { type: PartnerType.DIRECT_BILL }), await aPartner(gw, { type: PartnerType.INDIRECT_PROVIDER })];
+  resellers = [await aPartner(gw, { type: PartnerType.INDIRECT_RESELLER }), await aPartner(gw, { type: PartnerType.INDIRECT_RESELLER })];
+  await rebuildComplianceDirectory(em);
+});
+afterAll(() => gw?.stop());
+
+type Op =
+  | { kind: 'relationship'; customer: number; partner: number }
+  | { kind: 'reseller'; customer: number; reseller: number }
+  | { kind: 'confirm'; customer: number; partner: number; template: number; old: boolean }
+  | { kind: 'withdraw'; customer: number; partner: number }
+  | { kind: 'cloud'; customer: number; cloud: 'PUBLIC' | 'CHINA' }
+  | { kind: 'country'; customer: number; country: 'US' | 'DE' }
+  | { kind: 'direct'; customer: number; type: AgreementType | null; daysFromToday: number }
+  | { kind: 'dropRelationship'; customer: number; partner: number };
+
+const i = (n: number) => fc.integer({ min: 0, max: n - 1 });
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('relationship' as const), customer: i(4), partner: i(2) }),
+  fc.record({ kind: fc.constant('reseller' as const), customer: i(4), reseller: i(2) }),
+  fc.record({ kind: fc.constant('confirm' as const), customer: i(4), partner: i(2), template: i(4), old: fc.boolean() }),
+  fc.record({ kind: fc.constant('withdraw' as const), customer: i(4), partner: i(2) }),
+  fc.record({ kind: fc.constant('cloud' as const), customer: i(4), cloud: fc.constantFrom('PUBLIC' as const, 'CHINA' as const) }),
+  fc.record({ kind: fc.constant('country' as const), customer: i(4), country: fc.constantFrom('US' as const, 'DE' as const) }),
+  fc.record({
+    kind: fc.constant('direct' as const),
+    customer: i(4),
+    type: fc.constantFrom(AgreementType.MICROSOFT_CUSTOMER_AGREEMENT, AgreementType.MICROSOFT_CLOUD_AGREEMENT, null),
+    daysFromToday: fc.integer({ min: -3, max: 3 }),
+  }),
+  fc.record({ kind: fc.constant('dropRelationship' as const), customer: i(4), partner: i(2) }),
+);
+
+async function apply(o: Op, customers: Customer[]): Promise<void> {
+  const c = customers[o.customer]!;
+  switch (o.kind) {
+    case 'relationship':
+      await sql(`insert into customer_relationships (id, customer_id, partner_id, created_at) values (gen_random_uuid(), ?, ?, now()) on conflict do nothing`, [c.id, billing[o.partner]!.id]);
+      return;
+    case 'reseller':
+      // On the provider's relationship, made when missing.
+      await sql(`insert into customer_relationships (id, customer_id, partner_id, created_at) values (gen_random_uuid(), ?, ?, now()) on conflict do nothing`, [c.id, billing[1]!.id]);
+      await sql(
+        `insert into customer_relationship_resellers (relationship_id, reseller_id)
+         select id, ? from customer_relationships where customer_id = ? and partner_id = ? on conflict do nothing`,
+        [resellers[o.reseller]!.id, c.id, billing[1]!.id],
+      );
+      return;
+    case 'confirm': {
+      // Supersede, then record: as the acceptance service does, in one transaction.
+      const template = templates[o.template]!;
+      await em.transactional(async (tx) => {
+        await queryRows(tx, `update acceptances set status = 'SUPERSEDED', superseded_at = now() where customer_id = ? and partner_id = ? and status = 'ACTIVE'`, [c.id, billing[o.partner]!.id]);
+      });
+      await anAcceptance(gw, { customer: c, partner: billing[o.partner]!, template, dateAgreed: o.old ? '2017-01-01' : template.effectiveFrom, confirmedBy: user });
+      return;
+    }
+    case 'withdraw':
+      await sql(`update acceptances set status = 'WITHDRAWN', withdrawn_at = now() where customer_id = ? and partner_id = ? and status = 'ACTIVE'`, [c.id, billing[o.partner]!.id]);
+      return;
+    case 'cloud':
+      await sql(`update customers set cloud = ? where id = ?`, [o.cloud, c.id]);
+      return;
+    case 'country':
+      await sql(`update customers set country = ? where id = ?`, [o.country, c.id]);
+      return;
+    case 'direct':
+      await sql(
+        `update customers set direct_acceptance_type = ?, direct_accepted_on = case when ?::text is null then null else (now() at time zone 'utc')::date + ?::int end where id = ?`,
+        [o.type, o.type, o.daysFromToday, c.id],
+      );
+      return;
+    case 'dropRelationship':
+      await sql(`delete from customer_relationships where customer_id = ? and partner_id = ?`, [c.id, billing[o.partner]!.id]);
+      return;
+  }
+}
+
+let user: Awaited<ReturnType<typeof aUser>>;
+
+describe('the compliance directory', () => {
+  it('equals the live computation (complianceStatusSql and the tenancy) after every kind of write', async () => {
+    user = await aUser(gw);
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 10 }), async (ops) => {
+        await sql('delete from acceptances');
+        await sql('delete from customers');
+        const customers = [
+          await aCustomer(gw, { partners: [{ partner: billing[0]! }] }),
+          await aCustomer(gw, { partners: [{ partner: billing[1]!, resellers: [resellers[0]!] }] }),
+          await aCustomer(gw, { country: 'DE', partners: [{ partner: billing[0]! }, { partner: billing[1]!, resellers: [resellers[1]!] }] }),
+          await aCustomer(gw, {}),
+        ];
+        for (const o of ops) {
+          await apply(o, customers);
+          const rows = await directory();
+          expect(rows.length).toBeGreaterThan(customers.length);
+          expect(rows).toEqual(await liveDirectory());
+          await countsAgree();
+        }
+        // Still valid: no template or rule changed (a future direct acceptance only shortens it).
+        expect(await isDerivedValid(em, complianceDirectory)).toBe(true);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('a template published invalidates the directory until it is rebuilt, then it equals the live computation', async () => {
+    expect(await isDerivedValid(em, complianceDirectory)).toBe(true);
+    templates.push(await anAgreement(gw, { versionRank: 5, effectiveFrom: '2025-01-01' }));
+    expect(await isDerivedValid(em, complianceDirectory)).toBe(false);
+    await rebuildComplianceDirectory(em);
+    expect(await isDerivedValid(em, complianceDirectory)).toBe(true);
+    expect(await directory()).toEqual(await liveDirectory());
+    await countsAgree();
+  });
+
+  it('a policy rule published invalidates the directory', async () => {
+    await sql(`insert into acceptance_policy_rules (id, effective_from, channel, accepted_types, description, created_at)
+               values (gen_random_uuid(), '2025-02-01', null, '{MICROSOFT_CUSTOMER_AGREEMENT}', 'test', now())`);
+    expect(await isDerivedValid(em, complianceDirectory)).toBe(false);
+    await rebuildComplianceDirectory(em);
+    expect(await directory()).toEqual(await liveDirectory());
+  });
+
+  it('a future effective date bounds the validity: the directory is valid until that day', async () => {
+    await anAgreement(gw, { versionRank: 6, effectiveFrom: '2999-01-01' });
+    await rebuildComplianceDirectory(em);
+    const [epoch] = await sql<{ valid_until: string }>(`select valid_until::text from derived_epochs where name = 'customer_compliance'`);
+    expect(epoch!.valid_until).toBe('2999-01-01');
+  });
+
+  it('a direct acceptance dated in the future shortens the validity to its day', async () => {
+    const c = await aCustomer(gw, { partners: [{ partner: billing[0]! }] });
+    await sql(`update customers set direct_acceptance_type = 'MICROSOFT_CUSTOMER_AGREEMENT', direct_accepted_on = (now() at time zone 'utc')::date + 2 where id = ?`, [c.id]);
+    const [epoch] = await sql<{ ok: boolean }>(`select valid_until = (now() at time zone 'utc')::date + 2 as ok from derived_epochs where name = 'customer_compliance'`);
+    expect(epoch!.ok).toBe(true);
+  });
+});
