@@ -5,7 +5,8 @@ import { Client } from 'pg';
  * Issue 23 (a distributor's scale): indexes for the list reads' first pages in keyset
  * order, so that a page reads its rows from an index instead of sorting the table:
  * every order, attestation and drift row (platform roles), the sync backlog (all, per
- * partner, per status) and one customer's blocked-order alerts (list and replay).
+ * partner, per status) and one customer's blocked-order alerts (list and replay); and
+ * one customer's submissions, which its audit trail (and evidence verification) reads.
  *
  * Built `concurrently`, so that writers keep writing while millions of rows are indexed:
  * that cannot run inside a transaction, so this migration is not transactional
@@ -21,6 +22,7 @@ export const LIST_INDEXES: { name: string; table: string; columns: string[] }[] 
   { name: 'attestations_created_at_id_index', table: 'attestations', columns: ['created_at', 'id'] },
   { name: 'acceptance_drift_first_detected_at_id_index', table: 'acceptance_drift', columns: ['first_detected_at', 'id'] },
   { name: 'blocked_order_alerts_customer_id_id_index', table: 'blocked_order_alerts', columns: ['customer_id', 'id'] },
+  { name: 'acceptance_submissions_customer_id_provider_id_index', table: 'acceptance_submissions', columns: ['customer_id', 'provider_id'] },
 ];
 
 export class Migration20261204120000 extends Migration {
