@@ -1,5 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 import { Client } from 'pg';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { sessionUrl } from '../src/db/topology';
 
 /**
  * Issue 23 (a distributor's scale): indexes for the list reads' first pages in keyset
@@ -48,7 +50,9 @@ export class Migration20261204120000 extends Migration {
   }
 
   private async onOwnConnection(work: (c: Client) => Promise<void>): Promise<void> {
-    const c = new Client({ connectionString: this.config.get('clientUrl') });
+    // A session of its own (DATABASE_DIRECT_URL when set): behind a transaction pooler a
+    // session setting would not follow the next statement to its server connection.
+    const c = new Client({ connectionString: sessionUrl({ config: this.config } as Pick<MikroORM, 'config'>) });
     await c.connect();
     try {
       await c.query('set statement_timeout = 0');
