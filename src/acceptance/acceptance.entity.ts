@@ -123,6 +123,8 @@ export class AcceptanceCorrection {
 @ObjectType({ description: 'Acceptance details a reseller handed to its provider for review' })
 @Entity({ tableName: 'acceptance_submissions' })
 @Index({ properties: ['provider', 'status'] })
+// One customer's submissions to a provider: the audit trail's submitted and reviewed events (Migration20261204120000, built concurrently).
+@Index({ name: 'acceptance_submissions_customer_id_provider_id_index', properties: ['customer', 'provider'] })
 export class AcceptanceSubmission {
   [OptionalProps]?: 'id' | 'status' | 'submittedAt';
 

@@ -13,6 +13,8 @@ import { BlockReason } from '../transactions/transaction.enums';
 @Entity({ tableName: 'blocked_order_alerts' })
 @Index({ properties: ['partner', 'id'] })
 @Index({ properties: ['reseller', 'id'] })
+// One customer's alerts in cursor order: the list's and the replay's customerId (Migration20261204120000, built concurrently).
+@Index({ name: 'blocked_order_alerts_customer_id_id_index', properties: ['customer', 'id'] })
 export class BlockedOrderAlert {
   [OptionalProps]?: 'id' | 'reasons' | 'createdAt';
 

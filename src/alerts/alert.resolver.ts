@@ -17,7 +17,7 @@ import { AlertService } from './alert.service';
 import type { BlockedOrderAlertRecord } from './alert.queries';
 import { liveEvent, subscribeToAlerts, type AlertSubscriptionArgs, type SubscriptionEnd } from './alert.subscription';
 
-export const BlockedOrderAlertConnection = ConnectionType('BlockedOrderAlert', BlockedOrderAlert);
+export const BlockedOrderAlertConnection = ConnectionType('BlockedOrderAlert', BlockedOrderAlert, 'bounded');
 
 @ObjectType({ description: 'The result of acknowledging an alert' })
 export class AcknowledgeAlertPayload {

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { queryRows } from '../db/query';
 import type { Viewer } from '../auth/viewer';
-import { pageSize, type ConnectionResult } from '../common/connection';
+import { boundedCount, pageSize, type ConnectionResult } from '../common/connection';
 import { NotFoundError } from '../errors';
 import { BlockedOrderAlert } from './alert.entity';
 import type { AlertFilter } from './alert.inputs';
@@ -26,7 +26,7 @@ export class AlertService {
     const countQb = qb.clone();
     if (after !== null) qb.andWhere({ id: { $gt: String(after) } });
     qb.orderBy({ id: 'asc' }).limit(limit + 1);
-    const [rows, totalCount] = await Promise.all([qb.getResultList(), countQb.getCount()]);
+    const [rows, totalCount] = await Promise.all([qb.getResultList(), boundedCount(countQb)]);
     const edges = rows.slice(0, limit).map((node) => ({ node, cursor: String(node.id) }));
     return {
       edges,

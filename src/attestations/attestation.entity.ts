@@ -16,6 +16,8 @@ import { AttestationStatus } from './attestation.enums';
 @ObjectType({ description: "An enhanced attestation of a customer's acceptance of the Microsoft Customer Agreement" })
 @Entity({ tableName: 'attestations' })
 @Index({ properties: ['partner', 'createdAt'] })
+// The all-attestations page in keyset order (Migration20261204120000, built concurrently).
+@Index({ name: 'attestations_created_at_id_index', properties: ['createdAt', 'id'] })
 // At most one open attestation per (customer, partner): the database enforces it.
 @Unique({
   name: 'attestations_one_open_per_customer_partner',

@@ -19,7 +19,7 @@ import { attestationById } from './attestation.loaders';
 import { attestationRuntime } from './attestation.runtime';
 import { AttestationService } from './attestation.service';
 
-export const AttestationConnection = ConnectionType('Attestation', Attestation);
+export const AttestationConnection = ConnectionType('Attestation', Attestation, 'bounded');
 
 @ObjectType({ description: 'The attestation requested' })
 export class RequestAttestationPayload {

@@ -155,6 +155,7 @@ export class AttestationService {
           { column: 't.id', value: (a) => a.id },
         ],
         row: plainAttestation,
+        count: 'bounded',
       },
       args,
     );

@@ -1,16 +1,26 @@
-import type { EntityManager, QueryBuilder } from '@mikro-orm/postgresql';
+import { raw, type EntityManager, type QueryBuilder } from '@mikro-orm/postgresql';
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { BadUserInputError } from '../errors';
 import { queryRows } from '../db/query';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+
 /**
- * Where a list's filter has no maintained count (free-text search, country), its totalCount
- * is exact up to this many and reported as TOTAL_COUNT_CAP + 1 beyond ("more than
- * 10,000"): a bounded scan, `count(*) from (select 1 ... limit TOTAL_COUNT_CAP + 1)`.
+ * A list whose count has no maintained total and no selective index counts at most this
+ * many items: `totalCount` is exact up to it and `TOTAL_COUNT_CAP + 1` means "more than
+ * that" (docs/lists.md). Counting every row of a million-row filter per page would make
+ * a page's cost grow with the data; this count stops after the cap's rows.
  */
 export const TOTAL_COUNT_CAP = 10_000;
+
+/** How a list counts: every matching row, or up to `TOTAL_COUNT_CAP` (then `TOTAL_COUNT_CAP + 1`). */
+export type CountMode = 'exact' | 'bounded';
+
+/** The description of a bounded `totalCount` field. */
+export const BOUNDED_TOTAL_COUNT_DESCRIPTION =
+  `Number of items matching the filter, over all pages, exact up to ${TOTAL_COUNT_CAP.toLocaleString('en-US')}; ` +
+  `${(TOTAL_COUNT_CAP + 1).toLocaleString('en-US')} means more than ${TOTAL_COUNT_CAP.toLocaleString('en-US')}`;
 
 @ObjectType({ description: 'Relay page information' })
 export class PageInfo {
@@ -47,8 +57,12 @@ export interface ConnectionResult<T> {
   totalCount: number;
 }
 
-/** Declares `<Name>Connection` and `<Name>Edge` for a node type. */
-export function ConnectionType<T extends object>(name: string, nodeType: ClassType<T>, opts: { totalCount?: string } = {}) {
+/**
+ * Declares `<Name>Connection` and `<Name>Edge` for a node type; `'bounded'` when the list
+ * counts up to `TOTAL_COUNT_CAP` (its `totalCount` description says so), or a description
+ * of its own.
+ */
+export function ConnectionType<T extends object>(name: string, nodeType: ClassType<T>, count: CountMode | { totalCount?: string } = 'exact') {
   @ObjectType(`${name}Edge`, { description: `An edge of a ${name} list` })
   class EdgeType {
     @Field({ description: 'Opaque cursor of this edge' })
@@ -66,7 +80,10 @@ export function ConnectionType<T extends object>(name: string, nodeType: ClassTy
     @Field(() => PageInfo, { description: 'Where this page stands' })
     pageInfo!: PageInfo;
 
-    @Field(() => Int, { description: opts.totalCount ?? 'Number of items matching the filter, over all pages' })
+    @Field(() => Int, {
+      description:
+        typeof count === 'object' ? (count.totalCount ?? 'Number of items matching the filter, over all pages') : count === 'bounded' ? BOUNDED_TOTAL_COUNT_DESCRIPTION : 'Number of items matching the filter, over all pages',
+    })
     totalCount!: number;
   }
   return ConnectionClass;
@@ -105,12 +122,13 @@ export interface KeysetColumn<T> {
 /**
  * Keyset pagination over a MikroORM query builder whose filters are already set:
  * ascending by `keys` (the last key must be unique), one statement for the page and
- * one for the total count.
+ * one for the total count (`bounded`: up to `TOTAL_COUNT_CAP`, see `boundedCount`).
  */
 export async function paginate<T extends object>(
   qb: QueryBuilder<T>,
   keys: KeysetColumn<T>[],
   args: { first?: number | null; after?: string | null },
+  count: CountMode = 'exact',
 ): Promise<ConnectionResult<T>> {
   const limit = pageSize(args.first);
   const countQb = qb.clone();
@@ -120,8 +138,20 @@ export async function paginate<T extends object>(
     pageQb.andWhere(`(${keys.map((k) => k.column).join(', ')}) > (${keys.map(() => '?').join(', ')})`, values);
   }
   pageQb.orderBy(Object.fromEntries(keys.map((k) => [k.column, 'asc'])) as never).limit(limit + 1);
-  const [rows, totalCount] = await Promise.all([pageQb.getResultList(), countQb.getCount()]);
+  const [rows, totalCount] = await Promise.all([pageQb.getResultList(), count === 'bounded' ? boundedCount(countQb) : countQb.getCount()]);
   return connectionOf(rows, totalCount, limit, keys, args);
+}
+
+/**
+ * The rows a query builder's filters match, counted up to `TOTAL_COUNT_CAP` (one more
+ * means more): `count(*)` over the first `TOTAL_COUNT_CAP + 1` matches, which stops
+ * there, however many rows match. One statement, like `getCount`.
+ */
+export async function boundedCount(qb: QueryBuilder<any>): Promise<number> {
+  const matches = qb.clone().select(raw('1')).limit(TOTAL_COUNT_CAP + 1).getKnexQuery();
+  // A builder on the ORM's knex (its `query` event counted like every statement), reading from the matches.
+  const [row] = (await qb.getKnex().count({ n: '*' }).from(matches.as('matches'))) as { n: string | number }[];
+  return Number(row?.n ?? 0);
 }
 
 /** A SQL condition with `?` placeholders and their values. */
@@ -131,14 +161,14 @@ export interface SqlCondition {
 }
 
 /**
- * Keyset pagination for read-only lists of plain rows: the page and its total count in
- * one prepared statement (the count's single row joined to the page, numbered in key
+ * Keyset pagination for read-only lists of plain rows: the page and its total count
+ * (`count: 'bounded'`: up to `TOTAL_COUNT_CAP`) in one prepared statement (the count's single row joined to the page, numbered in key
  * order, so the join cannot reorder it; an empty page leaves one row without `__n`).
  * `table`, `alias` and the conditions' texts must be constants of the code.
  */
 export async function paginateRows<T extends object>(
   em: EntityManager,
-  list: { table: string; alias: string; where: SqlCondition[]; keys: KeysetColumn<T>[]; row: (row: any) => T },
+  list: { table: string; alias: string; where: SqlCondition[]; keys: KeysetColumn<T>[]; row: (row: any) => T; count?: CountMode },
   args: { first?: number | null; after?: string | null },
 ): Promise<ConnectionResult<T>> {
   return paginateStatement(em, pageStatement(list, args), list, args);
@@ -151,7 +181,7 @@ export interface PageStatement extends SqlCondition {
 
 /** paginateRows' statement, for lists that put it beside another (src/customers: a derived table's page or this one). */
 export function pageStatement<T extends object>(
-  list: { table: string; alias: string; where: SqlCondition[]; keys: KeysetColumn<T>[] },
+  list: { table: string; alias: string; where: SqlCondition[]; keys: KeysetColumn<T>[]; count?: CountMode },
   args: { first?: number | null; after?: string | null },
 ): PageStatement {
   const limit = pageSize(args.first);
@@ -162,7 +192,7 @@ export function pageStatement<T extends object>(
   const cursor = args.after ? decodeCursor(args.after, keys.length) : null;
   return {
     sql: `select page.*, total.count as "__total"
-       from (select count(*) as count from ${table} ${alias} where ${where}) total
+       from (select count(*) as count from ${list.count === 'bounded' ? `(select 1 from ${table} ${alias} where ${where} limit ${TOTAL_COUNT_CAP + 1}) matches` : `${table} ${alias} where ${where}`}) total
        left join lateral (
          select ${alias}.*, row_number() over (order by ${columns}) as "__n"
            from ${table} ${alias}

@@ -25,11 +25,34 @@ export async function withStartupLock<T>(clientUrl: string, work: () => Promise<
 }
 
 export async function migrate(orm: MikroORM): Promise<string[]> {
-  // One transaction for every pending migration (allOrNothing), free of the sessions'
-  // statement timeout: building an index on a large table may take minutes.
-  const applied = await orm.em.getConnection().transactional(async (trx) => {
-    await orm.em.getConnection().execute('set local statement_timeout = 0', [], 'run', trx);
-    return orm.getMigrator().up({ transaction: trx });
-  });
-  return applied.map((m) => m.name);
+  // Pending migrations in batches, each one transaction (allOrNothing within it), free of the
+  // sessions' timeouts: building an index on a large table may take minutes. A migration that
+  // must run outside a transaction (`create index concurrently`) is a batch of its own, after
+  // the ones before it have committed: its statements run on a connection of their own, which
+  // would otherwise wait for the locks of the uncommitted batch (and never get them).
+  const migrator = orm.getMigrator();
+  const pending = (await migrator.getPendingMigrations()).map((m) => m.name);
+  const applied: string[] = [];
+  for (let i = 0; i < pending.length; ) {
+    let j = i + 1;
+    if (isTransactional(orm, pending[i])) while (j < pending.length && isTransactional(orm, pending[j])) j++;
+    const batch = pending.slice(i, j);
+    const done = await orm.em.getConnection().transactional(async (trx) => {
+      await orm.em.getConnection().execute('set local statement_timeout = 0', [], 'run', trx);
+      await orm.em.getConnection().execute('set local idle_in_transaction_session_timeout = 0', [], 'run', trx);
+      return migrator.up({ migrations: batch, transaction: trx });
+    });
+    applied.push(...done.map((m) => m.name));
+    i = j;
+  }
+  return applied;
+}
+
+/** Whether a committed migration runs in a transaction (the default; `isTransactional()` false says not). */
+function isTransactional(orm: MikroORM, name: string): boolean {
+  const listed = (orm.config.get('migrations').migrationsList ?? []) as { name?: string; class?: unknown }[];
+  const found = listed.find((m) => m.name === name);
+  if (!found?.class) return true;
+  const MigrationClass = found.class as new (driver: unknown, config: unknown) => { isTransactional(): boolean };
+  return new MigrationClass(orm.em.getDriver(), orm.config).isTransactional();
 }

@@ -24,7 +24,7 @@ export function useTopology(orm: MikroORM, topology: DatabaseTopology): void {
 }
 
 /** The URL for a session of its own (LISTEN, session advisory locks): DATABASE_DIRECT_URL when set, else the ORM's. */
-export function sessionUrl(orm: MikroORM): string {
+export function sessionUrl(orm: Pick<MikroORM, 'config'>): string {
   return topologies.get(orm.config)?.sessionUrl ?? orm.config.get('clientUrl')!;
 }
 

@@ -126,6 +126,10 @@ export class PartnerCenterThrottle {
 @ObjectType('AcceptanceSync', { description: 'Delivery of one confirmation to Partner Center' })
 @Entity({ tableName: 'acceptance_syncs' })
 @Index({ properties: ['partner', 'status', 'createdAt', 'acceptance'] })
+// The backlog's pages in keyset order: all, one partner's, one status's (Migration20261204120000, built concurrently).
+@Index({ name: 'acceptance_syncs_created_at_acceptance_id_index', properties: ['createdAt', 'acceptance'] })
+@Index({ name: 'acceptance_syncs_partner_id_created_at_acceptance_id_index', properties: ['partner', 'createdAt', 'acceptance'] })
+@Index({ name: 'acceptance_syncs_status_created_at_acceptance_id_index', properties: ['status', 'createdAt', 'acceptance'] })
 export class AcceptanceSync {
   [OptionalProps]?: 'attempts' | 'createdAt';
 

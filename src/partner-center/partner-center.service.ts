@@ -305,6 +305,7 @@ export class PartnerCenterService {
         { column: 's.acceptance_id', value: (s) => s.acceptance.id },
       ],
       args,
+      'bounded',
     );
   }
 }

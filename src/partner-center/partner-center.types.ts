@@ -65,4 +65,4 @@ export class AcceptanceSyncItem {
   sync!: AcceptanceSync;
 }
 
-export const AcceptanceSyncItemConnection = ConnectionType('AcceptanceSyncItem', AcceptanceSyncItem);
+export const AcceptanceSyncItemConnection = ConnectionType('AcceptanceSyncItem', AcceptanceSyncItem, 'bounded');

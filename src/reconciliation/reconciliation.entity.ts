@@ -20,6 +20,8 @@ import { DriftKind } from './reconciliation.enums';
   expression: 'create unique index "acceptance_drift_one_open" on "acceptance_drift" ("customer_id", "partner_id", "kind") where "resolved_at" is null',
 })
 @Index({ properties: ['partner', 'firstDetectedAt', 'id'] })
+// The all-partners page in keyset order (Migration20261204120000, built concurrently).
+@Index({ name: 'acceptance_drift_first_detected_at_id_index', properties: ['firstDetectedAt', 'id'] })
 export class AcceptanceDriftRecord {
   [OptionalProps]?: 'id' | 'firstDetectedAt' | 'detectedAt';
 

@@ -78,6 +78,7 @@ export class ReconciliationService {
           { column: 'd.id', value: (d) => d.id },
         ],
         row: (r: DriftRow) => plainDrift(r),
+        count: 'bounded',
       },
       args,
     );

@@ -15,4 +15,4 @@ export class ReconcilePartnerCenterPayload {
   drift!: AcceptanceDriftRecord[];
 }
 
-export const AcceptanceDriftConnection = ConnectionType('AcceptanceDrift', AcceptanceDriftRecord);
+export const AcceptanceDriftConnection = ConnectionType('AcceptanceDrift', AcceptanceDriftRecord, 'bounded');

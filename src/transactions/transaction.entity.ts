@@ -85,6 +85,8 @@ export class Subscription {
 @Entity({ tableName: 'orders' })
 @Index({ properties: ['customer', 'partner', 'outcome'] })
 @Index({ properties: ['partner', 'createdAt'] })
+// The all-orders page in its keyset order (Migration20261204120000, built concurrently).
+@Index({ name: 'orders_created_at_id_index', properties: ['createdAt', 'id'] })
 // Idempotency: one order per key from the same acting partner.
 @Unique({ properties: ['idempotencyScope', 'idempotencyKey'] })
 export class Order {

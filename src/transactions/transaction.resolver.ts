@@ -23,7 +23,7 @@ import type { OrderRecord, SubscriptionRecord } from './transaction.queries';
 import type { BlockedOrderAlertRecord } from '../alerts/alert.queries';
 import { TransactionService } from './transaction.service';
 
-export const OrderConnection = ConnectionType('Order', Order);
+export const OrderConnection = ConnectionType('Order', Order, 'bounded');
 
 @ObjectType({ description: 'The stored order and, when it was blocked, its alert' })
 export class AttemptTransactionPayload {

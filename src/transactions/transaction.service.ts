@@ -412,6 +412,7 @@ export class TransactionService {
         { column: 'o.id', value: (o) => o.id },
       ],
       args,
+      'bounded',
     );
   }
 }

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { freshDatabase } from '../support/database';
 import { initOrm } from '../../src/db/orm';
+import { migrate } from '../../src/db/migrate';
 import { entities } from '../../src/features';
 
 /**
@@ -47,7 +48,7 @@ it('existing subscriptions migrate as one-year, annual, auto-renewing, their ter
       await order(bought, 'SEAT_CHANGE', '2025-10-10T09:00:00Z');
 
       // This migration and any after it.
-      await orm.getMigrator().up();
+      await migrate(orm);
       const { rows } = await c.query(
         `select id, term_duration, billing_cycle, auto_renew, status, term_started_at, seat_lots from subscriptions order by id`,
       );
