@@ -43,13 +43,18 @@ const log = (...args: unknown[]) => console.log(`[read-cpu ${new Date().toISOStr
 
 /** utime + stime of one process (all its threads), in microseconds; 0 once it is gone. */
 function cpuOf(pid: number): number {
+  return userAndSystem(pid).reduce((a, b) => a + b);
+}
+
+/** [utime, stime] of one process in microseconds: system time is mostly socket calls. */
+function userAndSystem(pid: number): [number, number] {
   try {
     // The command name may hold spaces: the fields start after its closing parenthesis.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+    return [Number(fields[11]) * TICK_US, Number(fields[12]) * TICK_US];
   } catch {
-    return 0;
+    return [0, 0];
   }
 }
 
@@ -75,6 +80,8 @@ interface Target {
 
 interface Round {
   serverUsPerRequest: number;
+  /** The part of it in the kernel (system time). */
+  serverSystemUsPerRequest: number;
   postgresUsPerRequest: number;
   requestsPerSecond: number;
   non2xx: number;
@@ -146,21 +153,23 @@ async function main() {
         const profiling = process.env.BENCH_PROFILE && r === 0 && t.name === 'gateway';
         if (profiling) await t.child.ask('profileStart');
         const pgBefore = postgresCpu(postmaster);
-        const before = cpuOf(t.pid);
+        const before = userAndSystem(t.pid);
         const res = await autocannon({ url: t.url, method: 'POST', headers: t.headers, body: t.body, connections: CONNECTIONS, amount: REQUESTS });
-        const server = cpuOf(t.pid) - before;
+        const after = userAndSystem(t.pid);
+        const server = after[0] + after[1] - before[0] - before[1];
         const postgres = spentSince(pgBefore, postgresCpu(postmaster));
         if (profiling) log('profile', await t.child.ask('profileStop', { file: resolve(process.env.BENCH_PROFILE!) }));
         const n = res.requests.total;
         const round: Round = {
           serverUsPerRequest: server / n,
+          serverSystemUsPerRequest: (after[1] - before[1]) / n,
           postgresUsPerRequest: postgres / n,
           requestsPerSecond: res.requests.average,
           non2xx: res.non2xx,
           errors: res.errors + res.timeouts,
         };
         rounds[t.name].push(round);
-        log(`round ${r + 1}/${ROUNDS} ${t.name}: ${n} requests, server ${round.serverUsPerRequest.toFixed(0)} µs/req, PostgreSQL ${round.postgresUsPerRequest.toFixed(0)} µs/req, ${round.requestsPerSecond.toFixed(0)} req/s, non-2xx ${round.non2xx}, errors ${round.errors}`);
+        log(`round ${r + 1}/${ROUNDS} ${t.name}: ${n} requests, server ${round.serverUsPerRequest.toFixed(0)} µs/req (system ${round.serverSystemUsPerRequest.toFixed(0)}), PostgreSQL ${round.postgresUsPerRequest.toFixed(0)} µs/req, ${round.requestsPerSecond.toFixed(0)} req/s, non-2xx ${round.non2xx}, errors ${round.errors}`);
         if (round.non2xx || round.errors) throw new Error(`${t.name} failed requests`);
       }
     }
@@ -170,6 +179,7 @@ async function main() {
         t.name,
         {
           serverUsPerRequest: Math.round(med(t.name, 'serverUsPerRequest')),
+          serverSystemUsPerRequest: Math.round(med(t.name, 'serverSystemUsPerRequest')),
           postgresUsPerRequest: Math.round(med(t.name, 'postgresUsPerRequest')),
           totalUsPerRequest: Math.round(median(rounds[t.name].map((x) => x.serverUsPerRequest + x.postgresUsPerRequest))),
           requestsPerSecond: Math.round(med(t.name, 'requestsPerSecond')),
