@@ -1,7 +1,9 @@
 import { GraphQLObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { getMetadataStorage } from 'type-graphql';
 
-type FieldResolverMetadata = ReturnType<typeof getMetadataStorage>['fieldResolvers'][number];
+type Storage = ReturnType<typeof getMetadataStorage>;
+type FieldResolverMetadata = Storage['fieldResolvers'][number];
+type FieldMetadata = Storage['fields'][number];
 type ParamMetadata = NonNullable<FieldResolverMetadata['params']>[number];
 
 /**
@@ -114,4 +116,58 @@ function leanResolver(metadata: FieldResolverMetadata, original: GraphQLFieldRes
     const target = instance;
     return pending ? Promise.all(values).then((resolved) => method.apply(target, resolved)) : method.apply(target, values);
   };
+}
+
+/**
+ * Plain property fields (`@Field` on a property, without roles, middlewares or a field
+ * resolver) lose type-graphql's resolver, which read `parent[name]` through an empty
+ * middleware chain: without a resolver graphql-jit reads the property inline in its
+ * compiled code, where a resolver costs a call through its deferred-resolver machinery
+ * (resolve info, error handling, result handling) per field and row, about 500 per page of
+ * 50 customers. graphql-js reads it as its default resolver. A field is left alone when
+ * its schema name differs from the property's, when the class has a method of that name,
+ * or when more than one declaration could be the field's. Answers how many fields it changed.
+ */
+export function plainPropertyFields(schema: GraphQLSchema): number {
+  const storage = getMetadataStorage();
+  let made = 0;
+  for (const objectType of storage.objectTypes) {
+    const type = schema.getType(objectType.name);
+    if (!(type instanceof GraphQLObjectType)) continue;
+    const related = relatedClasses(storage, objectType.target);
+    for (const field of Object.values(type.getFields())) {
+      if (!field.resolve || field.args.length) continue;
+      const declared = storage.fields.filter((f) => f.schemaName === field.name && related.has(f.target));
+      if (declared.length !== 1 || !plain(declared[0])) continue;
+      const name = declared[0].name;
+      if (storage.fieldResolvers.some((r) => (r.methodName === name || r.schemaName === name) && related.has(r.getObjectType?.() as Function))) continue;
+      if (typeof methodOf(objectType.target, field.name) === 'function') continue;
+      field.resolve = undefined;
+      made++;
+    }
+  }
+  return made;
+}
+
+/** A property field without roles, middlewares or arguments, named as its property. */
+const plain = (field: FieldMetadata) => field.name === field.schemaName && field.roles === undefined && !field.middlewares?.length && !field.params?.length;
+
+/** The class, its superclasses and every interface they implement: where its fields may be declared. */
+function relatedClasses(storage: Storage, target: Function): Set<Function> {
+  const related = new Set<Function>();
+  for (let c: Function | null = target; c && c.prototype !== undefined; c = Object.getPrototypeOf(c)) {
+    related.add(c);
+    const meta = storage.objectTypes.find((o) => o.target === c) ?? storage.interfaceTypes.find((i) => i.target === c);
+    for (const i of (meta as { interfaceClasses?: Function[] } | undefined)?.interfaceClasses ?? []) related.add(i);
+  }
+  return related;
+}
+
+/** A method (or other value) on the class's prototype chain under `name`; getters are not read. */
+function methodOf(target: Function, name: string): unknown {
+  for (let proto = target.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+    if (descriptor) return descriptor.value;
+  }
+  return undefined;
 }

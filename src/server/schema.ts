@@ -4,7 +4,7 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import { authChecker } from '../auth/auth-checker';
 import { DateTimeScalar } from '../common/scalars';
 import type { ResolverClass } from '../kernel/feature';
-import { leanFieldResolvers } from './lean-resolvers';
+import { leanFieldResolvers, plainPropertyFields } from './lean-resolvers';
 
 const built = new WeakMap<readonly ResolverClass[], Promise<GraphQLSchema>>();
 
@@ -25,6 +25,7 @@ export function buildGatewaySchema(resolvers: readonly ResolverClass[]): Promise
   }).then((schema) => {
     // Without global middlewares, a container or a validation function: see leanFieldResolvers.
     leanFieldResolvers(schema, resolvers);
+    plainPropertyFields(schema);
     return schema;
   });
   built.set(resolvers, schema);

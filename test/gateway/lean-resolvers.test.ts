@@ -1,9 +1,9 @@
 import 'reflect-metadata';
-import { graphql, type GraphQLSchema } from 'graphql';
+import { graphql, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { MaxLength } from 'class-validator';
 import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, ObjectType, Query, Resolver, UseMiddleware, buildSchema } from 'type-graphql';
 import { Parent } from '../../src/common/parent';
-import { leanFieldResolvers } from '../../src/server/lean-resolvers';
+import { leanFieldResolvers, plainPropertyFields } from '../../src/server/lean-resolvers';
 
 /**
  * src/server/lean-resolvers.ts: field resolvers called without type-graphql's per-call
@@ -14,6 +14,25 @@ import { leanFieldResolvers } from '../../src/server/lean-resolvers';
 class Thing {
   @Field(() => ID)
   id!: string;
+
+  @Field({ nullable: true })
+  note?: string;
+
+  @Field({ name: 'title', nullable: true })
+  heading?: string;
+
+  @Authorized('ADMIN')
+  @Field({ nullable: true })
+  secret?: string;
+
+  @UseMiddleware(async (_data, next) => `masked ${await next()}`)
+  @Field({ nullable: true })
+  contact?: string;
+
+  @Field({ nullable: true })
+  get shout(): string {
+    return `${this.id}!`;
+  }
 }
 
 @InputType()
@@ -32,7 +51,7 @@ interface Ctx {
 class ThingResolver {
   @Query(() => [Thing])
   things(): Thing[] {
-    return [{ id: 'a' }, { id: 'b' }];
+    return [Object.assign(new Thing(), { id: 'a', note: 'n', heading: 'h', secret: 's', contact: 'c' }), { id: 'b' } as Thing];
   }
 
   @FieldResolver(() => String)
@@ -71,6 +90,7 @@ class ThingResolver {
 
 let schema: GraphQLSchema;
 let made: number;
+let plain: number;
 
 beforeAll(async () => {
   schema = await buildSchema({
@@ -80,6 +100,7 @@ beforeAll(async () => {
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
   });
   made = leanFieldResolvers(schema, [ThingResolver]);
+  plain = plainPropertyFields(schema);
 });
 
 const run = (source: string, ctx: Partial<Ctx> = {}) => graphql({ schema, source, contextValue: { prefix: '#', calls: [], ...ctx } });
@@ -121,4 +142,24 @@ it("a lean field resolver's error is the field's error", async () => {
     ['no a', ['things', 0, 'failing']],
     ['no b', ['things', 1, 'failing']],
   ]);
+});
+
+it('plain property fields lose their resolver; renamed, guarded, wrapped, getter and resolved fields keep theirs', () => {
+  const fields = (schema.getType('Thing') as GraphQLObjectType).getFields();
+  const withResolver = Object.values(fields).filter((f) => f.resolve).map((f) => f.name).sort();
+  expect(withResolver).toEqual(['contact', 'failing', 'guarded', 'label', 'later', 'secret', 'shaped', 'shout', 'title', 'wrapped']);
+  // id and note. A getter is an internal field resolver: type-graphql makes a plain parent an instance to read it.
+  expect(plain).toBe(2);
+});
+
+it('fields without a resolver answer as type-graphql answered them, beside getters and renamed fields', async () => {
+  expect(await run('{ things { id note title shout contact } }')).toEqual({
+    data: {
+      things: [
+        { id: 'a', note: 'n', title: 'h', shout: 'a!', contact: 'masked c' },
+        { id: 'b', note: null, title: null, shout: 'b!', contact: 'masked undefined' },
+      ],
+    },
+  });
+  expect((await run('{ things { secret } }')).errors?.[0]?.message).toMatch(/Access denied/);
 });
