@@ -61,7 +61,7 @@ async function cannon(opts: autocannon.Options): Promise<Cannon> {
 }
 
 /** Builds the PostGraphile computed columns that answer the same page as the gateway. */
-const POSTGRAPHILE_FUNCTIONS = `
+export const POSTGRAPHILE_FUNCTIONS = `
 create or replace function customers_compliance_status(c customers) returns text language sql stable as $$
   select case when c.cloud <> 'PUBLIC' then 'NOT_APPLICABLE' else (array['MISSING','WITHDRAWN','OUTDATED','CONFIRMED'])[1 + coalesce((
     select min(case
@@ -82,7 +82,7 @@ create or replace function customers_acceptance(c customers) returns acceptances
 $$;`;
 
 /** Amber names the primary key column `rowId` (its `id` is the global Node id); the gateway's ids are the row ids. */
-const POSTGRAPHILE_QUERY = `query Customers($first: Int) {
+export const POSTGRAPHILE_QUERY = `query Customers($first: Int) {
   allCustomers(first: $first, orderBy: [COMPANY_NAME_ASC, PRIMARY_KEY_ASC]) {
     totalCount
     pageInfo { hasNextPage endCursor }
@@ -94,10 +94,10 @@ const POSTGRAPHILE_QUERY = `query Customers($first: Int) {
   }
 }`;
 
-const PERMISSIVE_RULE_SQL = `insert into acceptance_policy_rules (id, effective_from, channel, accepted_types, description, created_at)
+export const PERMISSIVE_RULE_SQL = `insert into acceptance_policy_rules (id, effective_from, channel, accepted_types, description, created_at)
   values (gen_random_uuid(), (now() at time zone 'utc')::date, null, '{MICROSOFT_CLOUD_AGREEMENT,MICROSOFT_CUSTOMER_AGREEMENT}', 'bench: either agreement, any acceptance date', now())`;
 
-async function prepare(): Promise<{ url: string; world: SeedWorld; stopPg: () => Promise<void> }> {
+export async function prepare(): Promise<{ url: string; world: SeedWorld; stopPg: () => Promise<void> }> {
   mkdirSync(DATA_DIR, { recursive: true });
   let pg = await startEmbeddedPostgres(join(DATA_DIR, 'pg'), PG_PORT);
   // Seven servers share this database during the read workload (three gateway processes of
@@ -143,7 +143,7 @@ function gatewayEnv(url: string): Record<string, string> {
   };
 }
 
-async function startGatewayChild(url: string, env: Record<string, string> = {}, root: string = ROOT): Promise<{ child: Child; base: string }> {
+export async function startGatewayChild(url: string, env: Record<string, string> = {}, root: string = ROOT): Promise<{ child: Child; base: string }> {
   // Another checkout's gateway is spawned through its own bench/lib.ts, so it runs from that folder.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const spawn: typeof spawnChild = root === ROOT ? spawnChild : require(join(root, 'bench', 'lib.ts')).spawnChild;
@@ -153,7 +153,7 @@ async function startGatewayChild(url: string, env: Record<string, string> = {}, 
 }
 
 /** Waits until a gateway answers `/readyz` with 200. */
-async function untilReady(base: string): Promise<void> {
+export async function untilReady(base: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
     const ok = await fetch(`${base}/readyz`).then(async (r) => (await r.text(), r.status === 200), () => false);
     if (ok) return;
@@ -655,7 +655,10 @@ async function main() {
   log(`results: bench/results/${stamp}.json and bench/results/latest.md`);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+// Imported by bench/read-cpu.ts for its seeding and servers: the suite runs only as the entry point.
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

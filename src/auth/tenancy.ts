@@ -99,9 +99,18 @@ export const linkedBySql =
  * naming another tenant learns nothing.
  */
 export async function mayReadPartner(viewer: Viewer, partnerId: string | null | undefined, linked: LinkedPartners): Promise<boolean> {
+  return mayReadPartnerAtOnce(viewer, partnerId) ?? linked(viewer, partnerId!);
+}
+
+/**
+ * mayReadPartner's answer when it needs no lookup of linked partners (no argument, a
+ * platform role, the viewer's own partner, a malformed id, a direct-bill partner user),
+ * else undefined: per-row field resolvers then answer without a promise of their own.
+ */
+export function mayReadPartnerAtOnce(viewer: Viewer, partnerId: string | null | undefined): boolean | undefined {
   if (!partnerId || seesAllPartners(viewer) || partnerId === viewer.partnerId) return true;
   if (!isUuid(partnerId) || viewer.partnerType === PartnerType.DIRECT_BILL) return false;
-  return linked(viewer, partnerId);
+  return undefined;
 }
 
 /** A well-formed id that names no partner (ids are random v4 UUIDs, never the nil one). */

@@ -80,16 +80,17 @@ export class CustomerResolver {
   @FieldResolver(() => [CustomerRelationship], {
     description: 'Billing partners (with their resellers) the customer works with; a partner user sees only those involving its partner',
   })
-  async relationships(@Parent() customer: Customer, @Ctx() ctx: Context): Promise<RelationshipRecord[]> {
-    return relationshipsVisibleTo(ctx.viewer!, await relationshipsOfCustomer.of(ctx).load(customer.id));
+  relationships(@Parent() customer: Customer, @Ctx() ctx: Context): Promise<RelationshipRecord[]> {
+    // Not async (nor `partner` below): per row of a page, an async function costs promises of its own.
+    return relationshipsOfCustomer.of(ctx).load(customer.id).then((all) => relationshipsVisibleTo(ctx.viewer!, all));
   }
 }
 
 @Resolver(() => CustomerRelationship)
 export class CustomerRelationshipResolver {
   @FieldResolver(() => Partner, { description: 'The billing partner: a direct-bill partner or a provider' })
-  async partner(@Parent() relationship: RelationshipRecord, @Ctx() ctx: Context): Promise<Partner> {
-    return (await partnerById.of(ctx).load(relationship.partner.id))!;
+  partner(@Parent() relationship: RelationshipRecord, @Ctx() ctx: Context): Promise<Partner> {
+    return partnerById.of(ctx).load(relationship.partner.id) as Promise<Partner>;
   }
 
   @FieldResolver(() => [Partner], { description: 'For indirect business: the resellers serving the customer (a reseller sees only itself)' })

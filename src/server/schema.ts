@@ -4,6 +4,7 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import { authChecker } from '../auth/auth-checker';
 import { DateTimeScalar } from '../common/scalars';
 import type { ResolverClass } from '../kernel/feature';
+import { leanFieldResolvers, plainPropertyFields } from './lean-resolvers';
 
 const built = new WeakMap<readonly ResolverClass[], Promise<GraphQLSchema>>();
 
@@ -21,6 +22,11 @@ export function buildGatewaySchema(resolvers: readonly ResolverClass[]): Promise
     pubSub: createPubSub(),
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
+  }).then((schema) => {
+    // Without global middlewares, a container or a validation function: see leanFieldResolvers.
+    leanFieldResolvers(schema, resolvers);
+    plainPropertyFields(schema);
+    return schema;
   });
   built.set(resolvers, schema);
   return schema;
