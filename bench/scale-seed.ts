@@ -639,7 +639,8 @@ export async function seedScale(url: string, opts: { customers: number; seed?: n
   } finally {
     await orm.close();
   }
-  await t.step('analyze', () => db.query('analyze'));
+  // The base tables were analyzed before the chain; the derived tables (if any) are new since.
+  await t.step('analyze', () => db.query(DERIVED_REBUILDS.length ? 'analyze' : 'analyze audit_chain'));
   await db.end();
   counts.partners = partners.length;
   return {
@@ -765,7 +766,12 @@ export async function prepareScaleWorld(opts: { scale: number; seed?: number; po
   const worldFile = join(dir, 'world.json');
   const want: Fingerprint = { seedVersion: SEED_VERSION, seed: opts.seed ?? 42, scale: opts.scale, migrations: migrationNames() };
   const kept: Fingerprint | undefined = existsSync(fpFile) && existsSync(worldFile) ? JSON.parse(readFileSync(fpFile, 'utf8')) : undefined;
-  const reusable = kept !== undefined && sameSeed(kept, want) && onlyNewMigrations(kept.migrations, want.migrations);
+  const keptWorld: ScaleWorld | undefined = kept ? JSON.parse(readFileSync(worldFile, 'utf8')) : undefined;
+  // Renewal windows and "days ago" are relative to the seed day: a world grown too old is seeded anew.
+  const maxAge = Number(process.env.BENCH_SEED_MAX_AGE_DAYS ?? 30);
+  const age = keptWorld ? (Date.parse(opts.seedDay ?? isoDate(new Date())) - Date.parse(keptWorld.seedDay)) / DAY : 0;
+  const reusable = kept !== undefined && sameSeed(kept, want) && onlyNewMigrations(kept.migrations, want.migrations) && (opts.seedDay ? age === 0 : age <= maxAge);
+  if (kept && !reusable) log(`  kept world at ${dir} does not fit (fingerprint ${fingerprintDigest(kept)} -> ${fingerprintDigest(want)}, seed day ${keptWorld?.seedDay}): seeding anew`);
   if (!reusable && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
 
@@ -784,7 +790,7 @@ export async function prepareScaleWorld(opts: { scale: number; seed?: number; po
   let world: ScaleWorld;
   let how: PreparedWorld['how'];
   if (reusable) {
-    world = JSON.parse(readFileSync(worldFile, 'utf8')) as ScaleWorld;
+    world = keptWorld!;
     const fresh = want.migrations.length - kept.migrations.length;
     how = fresh > 0 ? 'migrated' : 'reused';
     if (fresh > 0) {
