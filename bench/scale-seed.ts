@@ -33,6 +33,20 @@
  * from the rng, never randomUUID). Dates are relative to the *seed day* (UTC), stored
  * in the world: by default the day the world is seeded (the compliance rules and the
  * renewal windows are judged against the real today), BENCH_SEED_DAY fixes it.
+ *
+ * Kept per scale (prepareScaleWorld, `npm run bench:seed`): BENCH_DATA_ROOT/<scale>
+ * (default ~/.cache/consent-gateway/bench; /var/tmp/consent-gateway/bench when root's home
+ * is closed to the postgres user) holds the embedded cluster, fingerprint.json (seed version,
+ * seed, scale, migrations) and world.json. A matching fingerprint reuses the cluster; when
+ * only migrations were added since, they are applied to the kept data, as a live upgrade
+ * would, and DERIVED_REBUILDS run; otherwise, or when the seed day is more than
+ * BENCH_SEED_MAX_AGE_DAYS (30) old, it is seeded anew. Benchmarks that write leave their rows
+ * in the kept cluster (the world grows by what they wrote).
+ *
+ * `npm run bench` keeps bench/seed.ts (its 10,000 world under a permissive rule, comparable
+ * with earlier sessions' figures); this seeder is for the scale benchmarks. At 10k its
+ * partner counts and orders are those of bench/seed.ts, its mix of states is not (it adds
+ * the Customer Agreement, REACCEPTANCE_REQUIRED, direct acceptances and the rest).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,7 +63,7 @@ import { migrate } from '../src/db/migrate';
 import { firstUnenterableFolder, startEmbeddedPostgres } from '../src/db/embedded';
 
 /** Bumped whenever the generated world changes: a kept cluster of another version is re-seeded. */
-export const SEED_VERSION = 1;
+export const SEED_VERSION = 2;
 
 /**
  * Rebuilds of derived tables run after the rows are in (helpers' `rebuildComplianceDirectory(em)`,
@@ -87,6 +101,9 @@ export function sizeFor(customers: number): ScaleSize {
   };
 }
 
+/** Two hex digits per byte value (uuids are formatted from a table: toString(16) was a hot spot). */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** mulberry32: small, fast, deterministic. */
 export function rng(seed: number) {
   let a = seed >>> 0;
@@ -98,7 +115,7 @@ export function rng(seed: number) {
     return (t ^ (t >>> 14)) >>> 0;
   };
   const next = () => u32() / 4294967296;
-  const hex8 = () => u32().toString(16).padStart(8, '0');
+  const hex16 = (x: number) => HEX[x >>> 8] + HEX[x & 255];
   return {
     next,
     int: (n: number) => Math.floor(next() * n),
@@ -112,11 +129,11 @@ export function rng(seed: number) {
     },
     /** A version-4-shaped UUID from the stream. */
     uuid: () => {
-      const a1 = hex8();
-      const b = hex8();
-      const c = hex8();
-      const d = hex8();
-      return `${a1}-${b.slice(0, 4)}-4${b.slice(5, 8)}-${((parseInt(c[0], 16) & 3) | 8).toString(16)}${c.slice(1, 4)}-${c.slice(4)}${d}`;
+      const a1 = u32();
+      const b = ((u32() & 0xffff0fff) | 0x4000) >>> 0;
+      const c = ((u32() & 0x3fffffff) | 0x80000000) >>> 0;
+      const d = u32();
+      return `${hex16(a1 >>> 16)}${hex16(a1 & 0xffff)}-${hex16(b >>> 16)}-${hex16(b & 0xffff)}-${hex16(c >>> 16)}-${hex16(c & 0xffff)}${hex16(d >>> 16)}${hex16(d & 0xffff)}`;
     },
   };
 }
@@ -172,6 +189,17 @@ export interface ScaleWorld {
   steps: Record<string, number>;
 }
 
+/**
+ * A value in COPY text form when it needs no escaping: the generator's own strings (names,
+ * ids, dates, seat lots) never hold a tab, newline or backslash.
+ */
+function plainField(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined) return '\\N';
+  if (v instanceof Date) return v.toISOString();
+  return String(v);
+}
+
 /** COPY text format: tabs, newlines and backslashes escaped, \N for null. */
 function field(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
@@ -190,7 +218,8 @@ class CopySink {
   private stream!: NodeJS.WritableStream & { on: (e: string, f: (...a: unknown[]) => void) => void };
   private done!: Promise<void>;
   private client: Client;
-  constructor(private url: string, readonly table: string, readonly columns: string[]) {
+  /** `escaped`: values may hold tabs, newlines or backslashes (the audit chain's canonical JSON). */
+  constructor(private url: string, readonly table: string, readonly columns: string[], private escaped = false) {
     this.client = new Client({ connectionString: url });
   }
   async open(): Promise<void> {
@@ -209,7 +238,7 @@ class CopySink {
   }
   /** Queues a row (written in chunks of about 1 MB). */
   push(row: unknown[]): void {
-    this.pushLine(row.map(field).join('\t') + '\n');
+    this.pushLine(row.map(this.escaped ? field : plainField).join('\t') + '\n');
   }
   /** Queues a row already in COPY text form (ending in a newline). */
   pushLine(line: string): void {
@@ -429,7 +458,7 @@ export async function seedScale(url: string, opts: { customers: number; seed?: n
     // Kept until the end (to number them in time order) as COPY text: strings cost the GC little.
     const alerts: { t: number; line: string }[] = [];
     const risks: { t: number; line: string }[] = [];
-    const line = (row: unknown[]) => row.map(field).join('\t');
+    const line = (row: unknown[]) => row.map(plainField).join('\t');
 
     for (let i = 0; i < size.customers; i++) {
       const customerId = uuid();
@@ -688,7 +717,7 @@ export async function seedScale(url: string, opts: { customers: number; seed?: n
  * pairs on two connections, the links streamed in with COPY. Answers the links written.
  */
 async function chainPairs(url: string, em: EntityManager, pairs: [string, string][], noon: number, longest: (s: ScaleWorld['samples']['longTrail']) => void): Promise<number> {
-  const sink = new CopySink(url, 'audit_chain', TABLES.audit_chain);
+  const sink = new CopySink(url, 'audit_chain', TABLES.audit_chain, true);
   await sink.open();
   const chainedAt = new Date(noon);
   // Large batches: beyond a few thousand pairs the trail SQL reads the small event tables
