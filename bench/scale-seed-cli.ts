@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     const { world } = prepared;
     console.log(`\n${prepared.how} ${scale} customers in ${prepared.dir} (seed day ${world.seedDay}) in ${total} ms`);
     console.log('steps (ms):', { ...prepared.steps, ...(prepared.how === 'seeded' ? world.steps : {}) });
+    if (prepared.how === 'seeded') console.log('seed cpu (ms):', world.cpu);
     console.log('partners:', world.size);
     console.log('counts:', world.counts);
     console.log('relationship states:', world.states);

@@ -187,6 +187,35 @@ export interface ScaleWorld {
   states: Record<string, number>;
   /** Step times of the seeding (ms), when this process seeded. */
   steps: Record<string, number>;
+  /** CPU time of the seed (ms): this Node process, and the PostgreSQL server (Linux only, else 0). */
+  cpu?: { nodeMs: number; postgresMs: number };
+}
+
+/**
+ * CPU time (ms) of the PostgreSQL server of `pgDir` so far: the postmaster, its ended
+ * children (backends of closed connections) and its live ones, from /proc (0 elsewhere).
+ */
+function postgresCpuMs(pgDir: string): number {
+  try {
+    const pid = Number(readFileSync(join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const tick = 100; // USER_HZ on Linux
+    const stat = (p: number | string) => readFileSync(`/proc/${p}/stat`, 'utf8').slice(readFileSync(`/proc/${p}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
+    const own = stat(pid);
+    // Fields after the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+    let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+    for (const p of readdirSync('/proc')) {
+      if (!/^\d+$/.test(p)) continue;
+      try {
+        const f = stat(p);
+        if (Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return (ticks * 1000) / tick;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -363,14 +392,19 @@ async function dropKeysAndIndexes(db: Client, tables: string[]): Promise<Saved> 
  * Recreates keys, then indexes, then (after `analyze`, so that checking them plans hash
  * joins from real statistics) foreign keys, on two connections side by side.
  */
-async function recreate(url: string, saved: Saved, analyze: () => Promise<unknown>): Promise<void> {
+async function recreate(url: string, saved: Saved, analyze: () => Promise<unknown>, log: (m: string) => void = () => undefined): Promise<void> {
   const run = async (stmts: string[]) => {
     const queue = [...stmts];
     const worker = async () => {
       const c = new Client({ connectionString: url });
       await c.connect();
       await c.query(`set maintenance_work_mem = '512MB'; set work_mem = '256MB'; set max_parallel_maintenance_workers = 0; set statement_timeout = 0`);
-      for (let s = queue.shift(); s; s = queue.shift()) await c.query(s);
+      for (let s = queue.shift(); s; s = queue.shift()) {
+        const started = Date.now();
+        await c.query(s);
+        // The slow ones, to see where the time of a large world goes.
+        if (Date.now() - started > 5_000) log(`    ${Date.now() - started} ms: ${s.slice(0, 120)}`);
+      }
       await c.end();
     };
     await Promise.all([worker(), worker()]);
@@ -668,7 +702,7 @@ export async function seedScale(url: string, opts: { customers: number; seed?: n
   const chainTables = ['audit_chain'];
   const base: Saved = { constraints: saved.constraints.filter((c) => !chainTables.includes(c.table)), indexes: saved.indexes.filter((i) => !/ON public\.audit_chain /.test(i.def)) };
   const chain: Saved = { constraints: saved.constraints.filter((c) => chainTables.includes(c.table)), indexes: saved.indexes.filter((i) => /ON public\.audit_chain /.test(i.def)) };
-  await t.step('recreate keys, indexes, analyze, foreign keys', () => recreate(url, base, () => db.query('analyze')));
+  await t.step('recreate keys, indexes, analyze, foreign keys', () => recreate(url, base, () => db.query('analyze'), log));
   await t.step('sequences', async () => {
     for (const table of SERIAL_TABLES) {
       await db.query(`select setval(pg_get_serial_sequence($1, 'id'), greatest((select max(id) from ${table}), 1), (select count(*) > 0 from ${table}))`, [table]);
@@ -883,7 +917,13 @@ export async function prepareScaleWorld(opts: { scale: number; seed?: number; po
     await t.step('bulk-load settings', () =>
       restart(`alter system set wal_level = minimal; alter system set max_wal_senders = 0; alter system set max_wal_size = '8GB'; alter system set checkpoint_timeout = '30min'; alter system set shared_buffers = '2GB'`),
     );
+    // CPU time, not only wall time: on a shared machine the wall clock says little.
+    const nodeBefore = process.cpuUsage();
+    const pgBefore = postgresCpuMs(pgDir);
     world = await t.step('seed', () => seedScale(pg.url, { customers: opts.scale, seed: want.seed, seedDay: opts.seedDay, log }));
+    const nodeCpu = process.cpuUsage(nodeBefore);
+    world.cpu = { nodeMs: Math.round((nodeCpu.user + nodeCpu.system) / 1000), postgresMs: postgresCpuMs(pgDir) - pgBefore };
+    log(`  seed cpu: node ${world.cpu.nodeMs} ms, postgres ${world.cpu.postgresMs} ms`);
     await t.step('usual settings', () => restart(`alter system reset wal_level; alter system reset max_wal_senders; alter system reset max_wal_size; alter system reset checkpoint_timeout; alter system reset shared_buffers`));
     writeFileSync(worldFile, JSON.stringify(world));
     writeFileSync(fpFile, JSON.stringify(want, null, 2));
