@@ -8,6 +8,8 @@ declare module 'autocannon' {
       body?: string;
       connections?: number;
       duration?: number;
+      /** Requests per second from all connections together (a fixed offered rate). */
+      overallRate?: number;
       requests?: unknown[];
     }
     interface Histogram {
