@@ -169,7 +169,8 @@ select d.* from (
  ${onlyUnchained ? 'where not exists (select 1 from audit_chain l where l.customer_id = d.customer_id and l.partner_id = d.partner_id and l.event_key = d.event_key)' : ''}
  order by d.customer_id, d.partner_id, d.at, d.rank, d.key`;
 
-const DERIVED_ALL = DERIVED_SQL(false);
+/** Every derived event of the pairs named by two `?::uuid[]` parameters, in trail order per pair (also the bench seeder's: it chains its pairs in bulk). */
+export const DERIVED_ALL = DERIVED_SQL(false);
 const DERIVED_UNCHAINED = DERIVED_SQL(true);
 
 const pairKey = (customerId: string, partnerId: string) => `${customerId}/${partnerId}`;
