@@ -16,7 +16,7 @@
  *   BENCH_READS / BENCH_SKIP_READS (comma lists of read names), BENCH_ONLY (reads,writes),
  *   BENCH_ATTEST_N attestations requested per round (default 100), BENCH_REPLAY_TIMEOUT seconds (default 120),
  *   BENCH_HOLD seconds to keep everything up at the end (to look at it);
- * - BENCH_SCALE_DIR: where the seeded worlds live (default ~/.cache/consent-gateway/bench);
+ * - the worlds: bench/scale-seed.ts's (BENCH_DATA_ROOT, default ~/.cache/consent-gateway/bench);
  *   BENCH_PG_PORT first port of the embedded PostgreSQL servers (default 54360).
  *
  * The seeded database of a scale is kept (seeding once); each run measures a copy of it
@@ -25,8 +25,8 @@
  * the plans in bench/results/plans/<scale>/<read>.txt (git-ignored).
  */
 import 'reflect-metadata';
-import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
-import { homedir, loadavg, cpus, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { loadavg, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { execSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
@@ -38,16 +38,14 @@ import { startPartnerCenterSimulator, MCA_TEMPLATE_ID, type PartnerCenterSimulat
 import { BY_TIME_SQL, copyCsvRecord, copyRowColumns, exportSql, type ExportRequest } from '../src/audit/audit.queries';
 import { masksContacts } from '../src/audit/audit.format';
 import type { Viewer } from '../src/auth/viewer';
-import { seed, DEFAULT_SIZE } from './seed';
+import { prepareScaleWorld, parseScale } from './scale-seed';
 import { requestAttestations, followAttestations, type AttestationRow } from './attestations';
 import {
   cannon,
-  freshGatewayDatabase,
   gatewayEnv,
   GATEWAY_NODE_FLAGS,
   median,
   operation,
-  PERMISSIVE_RULE_SQL,
   postJson,
   ROOT,
   SECRET,
@@ -62,7 +60,7 @@ import {
   type WriteRelationship,
 } from './lib';
 
-const SCALES = (process.env.BENCH_SCALES ?? process.env.BENCH_SCALE ?? '10000').split(',').map((x) => Number(x.trim()));
+const SCALES = (process.env.BENCH_SCALES ?? process.env.BENCH_SCALE ?? '10000').split(',').map((x) => parseScale(x.trim()));
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
@@ -71,8 +69,6 @@ const ONLY = new Set((process.env.BENCH_ONLY ?? 'reads,writes').split(','));
 const READS = process.env.BENCH_READS ? new Set(process.env.BENCH_READS.split(',')) : undefined;
 const SKIP_READS = new Set((process.env.BENCH_SKIP_READS ?? '').split(',').filter(Boolean));
 const ATTEST_N = Number(process.env.BENCH_ATTEST_N ?? 100);
-// Started by root, PostgreSQL runs as `postgres`, which cannot enter /root.
-const SCALE_DIR = process.env.BENCH_SCALE_DIR ?? (process.getuid?.() === 0 ? join('/var/tmp', 'consent-gateway', 'bench') : join(homedir(), '.cache', 'consent-gateway', 'bench'));
 const PG_PORT = Number(process.env.BENCH_PG_PORT ?? 54360);
 const PAGE = 50;
 /** A sequential scan of a table with more rows than this is not index-bound. */
@@ -96,35 +92,13 @@ interface World {
 }
 
 /**
- * The seeded database of `scale`, kept in BENCH_SCALE_DIR/harness-<scale> (seeded on first use
- * with bench/seed.ts, in proportion: 5 orders per customer), and a fresh copy of it for this run.
- * TODO(scale-seed): use the scaled seeder's cached world once it lands.
+ * The seeded world of `scale` (bench/scale-seed.ts: kept per scale outside the repository,
+ * seeded on first use), and a fresh copy of it for this run.
  */
 async function prepareWorld(scale: number, port: number): Promise<World> {
-  const dir = join(SCALE_DIR, `harness-${scale}`);
-  mkdirSync(dir, { recursive: true });
-  const pg = await startEmbeddedPostgres(join(dir, 'pg'), port);
-  const marker = join(dir, 'seeded.json');
-  let seedMs: number | null = null;
-  if (!existsSync(marker)) {
-    log(`${scale}: seeding (bench/seed.ts, once; kept in ${dir})`);
-    await freshGatewayDatabase(pg.url);
-    const db = new Client({ connectionString: pg.url });
-    await db.connect();
-    const k = scale / DEFAULT_SIZE.customers;
-    const world = await seed(db, {
-      customers: scale,
-      orders: scale * 5,
-      direct: Math.max(1, Math.round(DEFAULT_SIZE.direct * Math.sqrt(k))),
-      providers: Math.max(1, Math.round(DEFAULT_SIZE.providers * Math.sqrt(k))),
-      resellers: Math.max(1, Math.round(DEFAULT_SIZE.resellers * Math.sqrt(k))),
-    });
-    await db.query(PERMISSIVE_RULE_SQL);
-    await db.end();
-    seedMs = world.ms;
-    writeFileSync(marker, JSON.stringify({ scale, counts: world.counts, states: world.states, ms: world.ms }, null, 2));
-    log(`${scale}: seeded in ${world.ms} ms`, world.counts);
-  }
+  const prepared = await prepareScaleWorld({ scale, port, log: (m) => log(`${scale}: ${m}`) });
+  const pg = { url: prepared.url, stop: () => prepared.stop() };
+  const seedMs = prepared.how === 'seeded' ? Object.values(prepared.steps).reduce((x, y) => x + y, 0) : null;
   // This run's copy: the writes below stay in it.
   const admin = new Client({ connectionString: pg.url.replace(/\/consent_gateway$/, '/postgres') });
   await admin.connect();
@@ -157,7 +131,8 @@ interface Sample {
   search: string;
   afterAlert: string;
   replayable: number;
-  relationships: (WriteRelationship & { public: boolean })[];
+  /** `active`: its active confirmation (template, day), which the confirmation workload records again. */
+  relationships: (WriteRelationship & { public: boolean; active: { templateId: string; dateAgreed: string } | null })[];
   globalTemplate: string;
   attestCustomers: string[];
 }
@@ -180,18 +155,21 @@ async function sampleOf(url: string): Promise<Sample> {
     const alerts = await one<{ n: string }>(`select count(*) as n from blocked_order_alerts`);
     const replayable = Math.min(REPLAY, Number(alerts.n));
     const after = await one<{ id: string } | undefined>(`select id::text from blocked_order_alerts order by id desc offset $1 limit 1`, [replayable]);
-    const rels = await db.query<{ customer_id: string; partner_id: string; reseller_id: string | null; blocked: boolean; public: boolean }>(
-      `select r.customer_id, r.partner_id, rr.reseller_id, c.cloud = 'PUBLIC' as public,
-              (c.cloud = 'PUBLIC' and not exists (select 1 from acceptances a where a.customer_id = r.customer_id and a.partner_id = r.partner_id and a.status = 'ACTIVE')) as blocked
+    // `blocked` is a guess (no active acceptance on a public cloud): the mix's outcomes are counted from the answers.
+    const rels = await db.query<{ customer_id: string; partner_id: string; reseller_id: string | null; blocked: boolean; public: boolean; template_id: string | null; date_agreed: string | null }>(
+      `select r.customer_id, r.partner_id, rr.reseller_id, c.cloud = 'PUBLIC' as public, a.template_id, a.date_agreed::text,
+              (c.cloud = 'PUBLIC' and a.id is null) as blocked
          from customer_relationships r join customers c on c.id = r.customer_id
          left join customer_relationship_resellers rr on rr.relationship_id = r.id
+         left join lateral (select a.id, a.template_id, a.date_agreed from acceptances a
+                             where a.customer_id = r.customer_id and a.partner_id = r.partner_id and a.status = 'ACTIVE' limit 1) a on true
         order by r.id limit 4000`,
     );
     const tpl = await one<{ template_id: string }>(
       `select template_id from agreement_templates where type = 'MICROSOFT_CLOUD_AGREEMENT' and country = 'GLOBAL' and effective_from <= current_date order by version_rank desc limit 1`,
     );
     const attest = await db.query<{ customer_id: string }>(
-      `select r.customer_id from customer_relationships r where r.partner_id = $1
+      `select r.customer_id from customer_relationships r join customers c on c.id = r.customer_id where r.partner_id = $1 and c.cloud = 'PUBLIC'
           and not exists (select 1 from attestations t where t.customer_id = r.customer_id) order by r.id limit $2`,
       [p.partner_id, ATTEST_N * ROUNDS],
     );
@@ -204,7 +182,7 @@ async function sampleOf(url: string): Promise<Sample> {
       search: name.word,
       afterAlert: after?.id ?? '0',
       replayable,
-      relationships: rels.rows.map((r) => ({ customerId: r.customer_id, partnerId: r.partner_id, resellerId: r.reseller_id, blocked: r.blocked, public: r.public })),
+      relationships: rels.rows.map((r) => ({ customerId: r.customer_id, partnerId: r.partner_id, resellerId: r.reseller_id, blocked: r.blocked, public: r.public, active: r.template_id ? { templateId: r.template_id, dateAgreed: r.date_agreed! } : null })),
       globalTemplate: tpl.template_id,
       attestCustomers: attest.rows.map((r) => r.customer_id),
     };
@@ -489,9 +467,11 @@ async function timeRead(t: Target, read: Read, result: ReadResult): Promise<void
     return;
   }
   const opts = { url: `${t.gw.base}${read.path}`, method: read.method, headers: { authorization: `Bearer ${token}`, ...(read.body ? { 'content-type': 'application/json' } : {}) }, body: read.body };
-  const one = await cannon({ ...opts, connections: 1, duration: DURATION });
+  // No answer within the duration: no figure (autocannon reports 0 ms).
+  const none = (c: Cannon): Cannon => (c.total === 0 ? { ...c, p50: NaN, p99: NaN } : c);
+  const one = none(await cannon({ ...opts, connections: 1, duration: DURATION }));
   result.oneConnection.push(one);
-  const rated = await cannon({ ...opts, connections: RATE_CONNECTIONS, overallRate: RATE, duration: DURATION });
+  const rated = none(await cannon({ ...opts, connections: RATE_CONNECTIONS, overallRate: RATE, duration: DURATION }));
   result.rate.push({ ...rated, offered: RATE, achieved: rated.total / DURATION, connections: RATE_CONNECTIONS });
   log(`${t.world.scale} ${read.name}: 1 conn p50 ${one.p50} p99 ${one.p99} ms; ${RATE}/s p50 ${rated.p50} p99 ${rated.p99} ms achieved ${f(rated.total / DURATION)}/s non2xx ${rated.non2xx + one.non2xx}`);
 }
@@ -501,10 +481,13 @@ async function timeRead(t: Target, read: Read, result: ReadResult): Promise<void
 const CONFIRM = operation('acceptance.graphql', 'ConfirmCustomerAcceptance');
 const CONNECT = `mutation ConnectPartnerCenter($input: ConnectPartnerCenterInput!) { connectPartnerCenter(input: $input) { connection { status } } }`;
 
-/** ConfirmCustomerAcceptance by the billing partner's ADMIN, each request another public relationship that has an active confirmation (it supersedes it). */
+/**
+ * ConfirmCustomerAcceptance by the billing partner's ADMIN, each request another public relationship
+ * with an active confirmation, recorded again (same template and day: the policy accepted them) and
+ * superseding it.
+ */
 async function confirmations(t: Target) {
-  const rels = t.sample.relationships.filter((r) => r.public && !r.blocked);
-  const today = new Date().toISOString().slice(0, 10);
+  const rels = t.sample.relationships.filter((r) => r.public && r.active);
   let n = 0;
   const outcome = { confirmed: 0, failed: 0 };
   let firstError = '';
@@ -524,7 +507,7 @@ async function confirmations(t: Target) {
             body: JSON.stringify({
               query: CONFIRM,
               operationName: 'ConfirmCustomerAcceptance',
-              variables: { input: { customerId: rel.customerId, templateId: t.sample.globalTemplate, dateAgreed: today, contact: { firstName: 'Bench', lastName: 'Signer', email: 'bench.signer@example.com' } } },
+              variables: { input: { customerId: rel.customerId, templateId: rel.active!.templateId, dateAgreed: rel.active!.dateAgreed, contact: { firstName: 'Bench', lastName: 'Signer', email: 'bench.signer@example.com' } } },
             }),
           };
         },
@@ -655,9 +638,11 @@ function markdown(result: any): string {
       const fl = w.attempt.runs.reduce((s: number, x: any) => s + x.failed, 0);
       lines.push(`| AttemptTransaction mix (16 conn) | ${f(w.attempt.medians.ordersPerSec)} | ${f(w.attempt.medians.p50)} | ${f(w.attempt.medians.p99)} | ${c} completed : ${b} blocked, ${fl} failed |`);
     }
-    if (w.confirm?.length) {
+    for (const c of (w.confirm ?? []).filter((x: any) => x.error)) lines.push(`| ConfirmCustomerAcceptance | | | | ${c.error} |`);
+    w.confirm = (w.confirm ?? []).filter((x: any) => !x.error);
+    if (w.confirm.length) {
       const perSec = median(w.confirm.map((x: any) => x.perSec));
-      lines.push(`| ConfirmCustomerAcceptance (16 conn) | ${f(perSec)} | ${f(median(w.confirm.map((x: any) => x.p50)))} | ${f(median(w.confirm.map((x: any) => x.p99)))} | ${w.confirm.reduce((s: number, x: any) => s + x.confirmed, 0)} confirmed, ${w.confirm.reduce((s: number, x: any) => s + x.failed, 0)} failed |`);
+      lines.push(`| ConfirmCustomerAcceptance (16 conn) | ${f(perSec)} | ${f(median(w.confirm.map((x: any) => x.p50)))} | ${f(median(w.confirm.map((x: any) => x.p99)))} | ${w.confirm.reduce((s: number, x: any) => s + x.confirmed, 0)} confirmed, ${w.confirm.reduce((s: number, x: any) => s + x.failed, 0)} failed${w.confirm.find((x: any) => x.firstError) ? ` (first: ${w.confirm.find((x: any) => x.firstError).firstError.replace(/\|/g, '/').slice(0, 160)})` : ''} |`);
     }
     for (const a of w.attest ?? []) {
       if (a.error) lines.push(`| RequestAttestation | | | | ${a.error} |`);
@@ -705,15 +690,19 @@ async function main() {
         for (const t of targets) {
           const w = results.get(t.world.scale)!.writes;
           const rels = t.sample.relationships;
+          // A workload that fails is reported as such; the others still run.
+          const guard = async <T>(name: string, run: () => Promise<T>): Promise<T | { error: string }> =>
+            run().catch((err) => (log(`${t.world.scale} ${name} failed: ${String(err).slice(0, 300)}`), { error: String(err).slice(0, 300) }));
           (attempts.get(t.world.scale) ?? attempts.set(t.world.scale, []).get(t.world.scale)!).push(
-            await writeWorkload(t.gw, rels, t.tokens, { runs: 1, duration: DURATION, log: (...a: unknown[]) => log(t.world.scale, ...a) }),
+            await guard('write', () => writeWorkload(t.gw, rels, t.tokens, { runs: 1, duration: DURATION, log: (...a: unknown[]) => log(t.world.scale, ...a) })),
           );
-          (w.confirm ??= []).push(await confirmations(t));
-          (w.attest ??= []).push(await attestationBookkeeping(t, round));
+          (w.confirm ??= []).push(await guard('confirmations', () => confirmations(t)));
+          (w.attest ??= []).push(await guard('attestations', () => attestationBookkeeping(t, round)));
         }
       }
       for (const t of targets) {
-        const list = attempts.get(t.world.scale)!;
+        const list = attempts.get(t.world.scale)!.filter((x) => !x.error);
+        if (!list.length) continue;
         const runs = list.flatMap((x) => x.runs);
         results.get(t.world.scale)!.writes.attempt = {
           ...list[0],
