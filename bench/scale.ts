@@ -17,7 +17,7 @@
  *   BENCH_ATTEST_N attestations requested per round (default 100), BENCH_REPLAY_TIMEOUT seconds (default 120),
  *   BENCH_HOLD seconds to keep everything up at the end (to look at it);
  * - the worlds: bench/scale-seed.ts's (BENCH_DATA_ROOT, default ~/.cache/consent-gateway/bench);
- *   BENCH_PG_PORT first port of the embedded PostgreSQL servers (default 54360).
+ *   BENCH_PG_PORT first port of the embedded PostgreSQL servers (default 54380).
  *
  * The seeded database of a scale is kept (seeding once); each run measures a copy of it
  * (`create database ... template`), so the writes of one run never reach the next.
@@ -69,7 +69,7 @@ const ONLY = new Set((process.env.BENCH_ONLY ?? 'reads,writes').split(','));
 const READS = process.env.BENCH_READS ? new Set(process.env.BENCH_READS.split(',')) : undefined;
 const SKIP_READS = new Set((process.env.BENCH_SKIP_READS ?? '').split(',').filter(Boolean));
 const ATTEST_N = Number(process.env.BENCH_ATTEST_N ?? 100);
-const PG_PORT = Number(process.env.BENCH_PG_PORT ?? 54360);
+const PG_PORT = Number(process.env.BENCH_PG_PORT ?? 54380);
 const PAGE = 50;
 /** A sequential scan of a table with more rows than this is not index-bound. */
 const LARGE_TABLE = 10_000;
@@ -441,6 +441,25 @@ async function exportStatements(t: Target): Promise<Captured[]> {
   }
 }
 
+/**
+ * Until the gateway's statements of the previous measurement are done (at most 30 s): autocannon
+ * stops at its duration, but the requests it leaves behind still run and would load the next one.
+ */
+async function settle(t: Target): Promise<void> {
+  const db = new Client({ connectionString: t.world.url });
+  await db.connect();
+  try {
+    const end = Date.now() + 30_000;
+    while (Date.now() < end) {
+      const { rows } = await db.query<{ n: string }>(`select count(*) as n from pg_stat_activity where datname = current_database() and state = 'active' and pid <> pg_backend_pid()`);
+      if (Number(rows[0].n) === 0) return;
+      await sleep(100);
+    }
+  } finally {
+    await db.end();
+  }
+}
+
 /** One round of timings of one read: 1 connection, then the fixed offered rate. */
 async function timeRead(t: Target, read: Read, result: ReadResult): Promise<void> {
   if (result.error) return;
@@ -469,9 +488,12 @@ async function timeRead(t: Target, read: Read, result: ReadResult): Promise<void
   const opts = { url: `${t.gw.base}${read.path}`, method: read.method, headers: { authorization: `Bearer ${token}`, ...(read.body ? { 'content-type': 'application/json' } : {}) }, body: read.body };
   // No answer within the duration: no figure (autocannon reports 0 ms).
   const none = (c: Cannon): Cannon => (c.total === 0 ? { ...c, p50: NaN, p99: NaN } : c);
+  await settle(t);
   const one = none(await cannon({ ...opts, connections: 1, duration: DURATION }));
   result.oneConnection.push(one);
+  await settle(t);
   const rated = none(await cannon({ ...opts, connections: RATE_CONNECTIONS, overallRate: RATE, duration: DURATION }));
+  await settle(t);
   result.rate.push({ ...rated, offered: RATE, achieved: rated.total / DURATION, connections: RATE_CONNECTIONS });
   log(`${t.world.scale} ${read.name}: 1 conn p50 ${one.p50} p99 ${one.p99} ms; ${RATE}/s p50 ${rated.p50} p99 ${rated.p99} ms achieved ${f(rated.total / DURATION)}/s non2xx ${rated.non2xx + one.non2xx}`);
 }
