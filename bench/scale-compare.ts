@@ -25,11 +25,16 @@ const UNDER_100 = ['compliance-summary', 'compliance-summary-partner-admin', 're
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const verdict = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'PASS' : 'FAIL');
 
+/** A figure from the JSON: NaN was written as null. */
+const num = (x: unknown) => (typeof x === 'number' ? x : NaN);
+const med = (xs: unknown[]) => median(xs.map(num).filter(Number.isFinite));
+const lt = (x: number, limit: number) => Number.isFinite(x) && x < limit;
+
 /** p50 at 1 connection (ms to the last alert for the replay), p99 at the offered rate, statements. */
 function of(r: any) {
   if (!r || r.error) return undefined;
-  if (r.replayMs) return { p50: median(r.replayMs.filter(Number.isFinite)), rateP99: NaN, statements: r.statements as number };
-  return { p50: median(r.oneConnection.map((x: any) => x.p50)), rateP99: median(r.rate.map((x: any) => x.p99)), statements: r.statements as number };
+  if (r.replayMs) return { p50: med(r.replayMs), rateP99: NaN, statements: r.statements as number };
+  return { p50: med(r.oneConnection.map((x: any) => x.p50)), rateP99: med(r.rate.map((x: any) => x.p99)), statements: r.statements as number };
 }
 
 export function compare(small: any, large: any): string {
@@ -57,24 +62,24 @@ export function compare(small: any, large: any): string {
       continue;
     }
     const ratio = y.p50 / x.p50;
-    lines.push(`| p50 within ${PAGE_RATIO}x | ${name} p50 ms | ${f(x.p50)} | ${f(y.p50)} | ${f(ratio, 2)} | ${verdict(ratio <= PAGE_RATIO)} |`);
+    lines.push(`| p50 within ${PAGE_RATIO}x | ${name} p50 ms | ${f(x.p50)} | ${f(y.p50)} | ${f(ratio, 2)} | ${verdict(Number.isFinite(ratio) && ratio <= PAGE_RATIO)} |`);
     lines.push(`| same statement count | ${name} statements | ${x.statements} | ${y.statements} | | ${verdict(x.statements === y.statements)} |`);
   }
   for (const name of UNDER_100) {
     const y = of(b.get(name));
     if (!b.has(name)) continue;
-    lines.push(`| < ${SUMMARY_MS} ms p50 at ${l} | ${name} p50 ms | ${f(of(a.get(name))?.p50 ?? NaN)} | ${f(y?.p50 ?? NaN)} | | ${verdict(y ? y.p50 < SUMMARY_MS : false)} |`);
+    lines.push(`| < ${SUMMARY_MS} ms p50 at ${l} | ${name} p50 ms | ${f(of(a.get(name))?.p50 ?? NaN)} | ${f(y?.p50 ?? NaN)} | | ${verdict(!!y && lt(y.p50, SUMMARY_MS))} |`);
   }
   const rate = small.settings.RATE;
   for (const name of [...a.keys()].filter((n) => n.startsWith('customers'))) {
     const x = of(a.get(name));
     const y = of(b.get(name));
-    lines.push(`| p99 < ${CUSTOMERS_P99_MS} ms at ${rate}/s, both scales | ${name} p99 ms at ${rate}/s | ${f(x?.rateP99 ?? NaN)} | ${f(y?.rateP99 ?? NaN)} | | ${verdict(!!x && !!y && x.rateP99 < CUSTOMERS_P99_MS && y.rateP99 < CUSTOMERS_P99_MS)} |`);
+    lines.push(`| p99 < ${CUSTOMERS_P99_MS} ms at ${rate}/s, both scales | ${name} p99 ms at ${rate}/s | ${f(x?.rateP99 ?? NaN)} | ${f(y?.rateP99 ?? NaN)} | | ${verdict(!!x && !!y && lt(x.rateP99, CUSTOMERS_P99_MS) && lt(y.rateP99, CUSTOMERS_P99_MS))} |`);
   }
   const writes: [string, (w: any) => number][] = [
-    ['AttemptTransaction orders/s', (w) => w?.attempt?.medians?.ordersPerSec],
-    ['ConfirmCustomerAcceptance /s', (w) => (w?.confirm?.length ? median(w.confirm.map((c: any) => c.perSec)) : NaN)],
-    ['RequestAttestation requests/s', (w) => (w?.attest?.length ? median(w.attest.filter((c: any) => !c.error).map((c: any) => c.requestsPerSec)) : NaN)],
+    ['AttemptTransaction orders/s', (w) => num(w?.attempt?.medians?.ordersPerSec)],
+    ['ConfirmCustomerAcceptance /s', (w) => med((w?.confirm ?? []).filter((c: any) => !c.error).map((c: any) => c.perSec))],
+    ['RequestAttestation requests/s', (w) => med((w?.attest ?? []).filter((c: any) => !c.error).map((c: any) => c.requestsPerSec))],
   ];
   for (const [label, get] of writes) {
     const x = get(small.writes);

@@ -157,11 +157,12 @@ async function sampleOf(url: string): Promise<Sample> {
     const after = await one<{ id: string } | undefined>(`select id::text from blocked_order_alerts order by id desc offset $1 limit 1`, [replayable]);
     // `blocked` is a guess (no active acceptance on a public cloud): the mix's outcomes are counted from the answers.
     const rels = await db.query<{ customer_id: string; partner_id: string; reseller_id: string | null; blocked: boolean; public: boolean; template_id: string | null; date_agreed: string | null }>(
-      `select r.customer_id, r.partner_id, rr.reseller_id, c.cloud = 'PUBLIC' as public, a.template_id, a.date_agreed::text,
+      `select r.customer_id, r.partner_id, rr.reseller_id, c.cloud = 'PUBLIC' as public, case when a.valid then a.template_id end as template_id, a.date_agreed::text,
               (c.cloud = 'PUBLIC' and a.id is null) as blocked
          from customer_relationships r join customers c on c.id = r.customer_id
          left join customer_relationship_resellers rr on rr.relationship_id = r.id
-         left join lateral (select a.id, a.template_id, a.date_agreed from acceptances a
+         left join lateral (select a.id, a.template_id, a.date_agreed, a.date_agreed >= t.effective_from as valid from acceptances a
+                              join agreement_templates t on t.template_id = a.template_id
                              where a.customer_id = r.customer_id and a.partner_id = r.partner_id and a.status = 'ACTIVE' limit 1) a on true
         order by r.id limit 4000`,
     );
