@@ -389,9 +389,8 @@ async function inspectRead(t: Target, read: Read): Promise<ReadResult> {
     rate: [],
   };
   // Once the gateway is quiet (start-up work, the previous read) and warm (this read's first request
-  // loads the user and prepares statements). The background's statements are counted as well (the
-  // alert hub's timer may read in
-  // between; the gateway's own jobs too): the least of five, and that request's statements.
+  // loads the user and prepares statements). The gateway's own background statements (the alert
+  // hub's timer, jobs) count too when they fall in a request: the least of five, and its statements.
   await settle(t);
   if (!read.replay) await timed(t.gw.base, read, token).catch(() => undefined);
   let best: Captured[] | null = null;
