@@ -81,34 +81,9 @@ async function main() {
     console.log(`following ${work.length} attestations of ${PARTNERS} partners; upstream latency ${LATENCY} ms, status poll every ${POLL} s`);
 
     const started = Date.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < work.length) {
-          const { customerId, token } = work[next++];
-          const res = await gql(gw.url, REQUEST, { input: { customerId, language: 'en-US', signatory: { firstName: 'Sam', lastName: 'Signer', email: `sam+${customerId.slice(0, 8)}@example.com` } } }, token);
-          if (res.errors) throw new Error(JSON.stringify(res.errors));
-        }
-      }),
-    );
+    await requestAttestations(gw.url, work, CONCURRENCY);
     const requested = Date.now();
-    // The customers: each accepts as soon as its link is issued.
-    const accepted = new Set<string>();
-    let recorded = 0;
-    let failed = 0;
-    while (recorded + failed < work.length) {
-      const rows = await queryRows<{ status: string; upstream_id: string | null }>(em(), 'select status, upstream_id from attestations');
-      for (const r of rows) {
-        if (r.status === 'LINK_ISSUED' && r.upstream_id && !accepted.has(r.upstream_id)) {
-          sim.acceptAttestation(r.upstream_id);
-          accepted.add(r.upstream_id);
-        }
-      }
-      recorded = rows.filter((r) => r.status === 'RECORDED').length;
-      failed = rows.filter((r) => r.status === 'FAILED' || r.status === 'EXPIRED').length;
-      if (Date.now() - started > 600_000) throw new Error(`gave up: ${recorded} recorded after 10 minutes`);
-      await sleep(100);
-    }
+    const { recorded, failed } = await followAttestations(sim, work.length, () => queryRows<AttestationRow>(em(), 'select status, upstream_id from attestations'), started);
     const done = Date.now();
     const seconds = (done - started) / 1000;
     console.log(
@@ -135,7 +110,64 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+export interface AttestationRow {
+  status: string;
+  upstream_id: string | null;
+}
+
+/**
+ * RequestAttestation for each `work` item, `concurrency` at a time; answers each request's
+ * time in ms and the attestations' ids (the bookkeeping a partner's call costs, without the following).
+ */
+export async function requestAttestations(url: string, work: { customerId: string; token: string }[], concurrency: number): Promise<{ times: number[]; ids: string[] }> {
+  let next = 0;
+  const times: number[] = [];
+  const ids: string[] = [];
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < work.length) {
+        const { customerId, token } = work[next++];
+        const t0 = performance.now();
+        const res = await gql(url, REQUEST, { input: { customerId, language: 'en-US', signatory: { firstName: 'Sam', lastName: 'Signer', email: `sam+${customerId.slice(0, 8)}@example.com` } } }, token);
+        times.push(performance.now() - t0);
+        if (res.errors) throw new Error(JSON.stringify(res.errors));
+        ids.push((res.data as { requestAttestation: { attestation: { id: string } } }).requestAttestation.attestation.id);
+      }
+    }),
+  );
+  return { times, ids };
+}
+
+/** The customers: each accepts as soon as its link is issued; until `n` attestations are RECORDED (or failed). */
+export async function followAttestations(
+  sim: { acceptAttestation(id: string): unknown },
+  n: number,
+  rowsOf: () => Promise<AttestationRow[]>,
+  started: number,
+): Promise<{ recorded: number; failed: number }> {
+  const accepted = new Set<string>();
+  let recorded = 0;
+  let failed = 0;
+  while (recorded + failed < n) {
+    const rows = await rowsOf();
+    for (const r of rows) {
+      if (r.status === 'LINK_ISSUED' && r.upstream_id && !accepted.has(r.upstream_id)) {
+        sim.acceptAttestation(r.upstream_id);
+        accepted.add(r.upstream_id);
+      }
+    }
+    recorded = rows.filter((r) => r.status === 'RECORDED').length;
+    failed = rows.filter((r) => r.status === 'FAILED' || r.status === 'EXPIRED').length;
+    if (Date.now() - started > 600_000) throw new Error(`gave up: ${recorded} recorded after 10 minutes`);
+    await sleep(100);
+  }
+  return { recorded, failed };
+}
+
+// Run as a script; bench/scale.ts imports the two steps above.
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -10,6 +10,8 @@ declare module 'autocannon' {
       duration?: number;
       /** Stop after this many requests instead of after `duration`. */
       amount?: number;
+      /** Requests per second from all connections together (a fixed offered rate). */
+      overallRate?: number;
       requests?: unknown[];
     }
     interface Histogram {

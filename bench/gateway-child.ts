@@ -15,7 +15,12 @@ async function main() {
   const config = loadConfig(process.env);
   const gateway = await createGateway(config, pino({ level: config.logLevel }));
   let statements = 0;
-  gateway.orm.em.getConnection().getKnex().on('query', () => statements++);
+  // bench/scale.ts: the statements (text and values) between captureStart and captureStop.
+  let captured: { sql: string; bindings: unknown }[] | null = null;
+  gateway.orm.em.getConnection().getKnex().on('query', (q: { sql: string; bindings?: unknown }) => {
+    statements++;
+    captured?.push({ sql: q.sql, bindings: q.bindings ?? [] });
+  });
   // CPU profile on demand (BENCH_PROFILE=1): the same format as `node --cpu-prof`.
   const inspector = new Session();
   inspector.connect();
@@ -23,6 +28,12 @@ async function main() {
     new Promise<any>((resolve, reject) => inspector.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
   serveIpc({
     statements: () => ({ statements }),
+    captureStart: () => ((captured = []), {}),
+    captureStop: () => {
+      const list = captured ?? [];
+      captured = null;
+      return { captured: list };
+    },
     profileStart: async () => (await post('Profiler.enable'), await post('Profiler.start'), {}),
     profileStop: async (m) => {
       const { profile } = await post('Profiler.stop');

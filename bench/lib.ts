@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, print, Kind, type OperationDefinitionNode } from 'graphql';
 import { Client } from 'pg';
+import autocannon from 'autocannon';
 import { initOrm } from '../src/db/orm';
 import { entities } from '../src/features';
 import { migrate } from '../src/db/migrate';
@@ -192,4 +193,147 @@ export async function freshGatewayDatabase(url: string): Promise<string[]> {
   } finally {
     await orm.close();
   }
+}
+
+// ---------------------------------------------------------------- shared by bench/run.ts and bench/scale.ts
+
+/** What the runners keep of an autocannon run. */
+export interface Cannon {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  total: number;
+}
+
+export async function cannon(opts: autocannon.Options): Promise<Cannon> {
+  const r = await autocannon({ ...opts });
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+    total: r.requests.total,
+  };
+}
+
+/**
+ * The seed's confirmations are of the Cloud Agreement, which today's default policy no longer
+ * accepts (DESIGN.md section 10): a permissive rule from today, as a platform admin would add one,
+ * keeps the workloads' outcomes (3 completed : 1 blocked, the page's statuses) those of the
+ * founding rules, so any checkout compares on the same work.
+ */
+export const PERMISSIVE_RULE_SQL = `insert into acceptance_policy_rules (id, effective_from, channel, accepted_types, description, created_at)
+  values (gen_random_uuid(), (now() at time zone 'utc')::date, null, '{MICROSOFT_CLOUD_AGREEMENT,MICROSOFT_CUSTOMER_AGREEMENT}', 'bench: either agreement, any acceptance date', now())`;
+
+export function gatewayEnv(url: string): Record<string, string> {
+  return {
+    DATABASE_URL: url,
+    PORT: '0',
+    NODE_ENV: 'production',
+    JWT_SECRET: SECRET,
+    SEED_DEMO: 'false',
+    LOG_LEVEL: 'info',
+    // The write workload places thousands of orders per partner per minute; the limit is
+    // a production guard (600/min by default), not what is measured here.
+    RATE_LIMIT_MUTATIONS_PER_MINUTE: '10000000',
+    // The one-off renewal-risk scan at start-up (a background job over every subscription)
+    // would overlap the first workload; the daily schedule (pg-boss) stays on.
+    RENEWAL_SCAN_ON_START: 'false',
+  };
+}
+
+export interface Tokens {
+  analyst: string;
+  platformAdmin: string;
+  partner: Map<string, string>;
+}
+
+const ATTEMPT = operation('transactions.graphql', 'AttemptTransaction');
+
+/** What the write workload needs of a (customer, billing partner) pair. */
+export interface WriteRelationship {
+  customerId: string;
+  partnerId: string;
+  resellerId: string | null;
+  /** Whether a NEW_PURCHASE by this partner is blocked today. */
+  blocked: boolean;
+}
+
+/** An attempt by the billing partner (or, for half of the indirect ones, by the reseller through it). */
+export function attemptBody(rel: WriteRelationship, key: string, viaReseller: boolean) {
+  return {
+    query: ATTEMPT,
+    operationName: 'AttemptTransaction',
+    variables: {
+      input: {
+        customerId: rel.customerId,
+        kind: 'NEW_PURCHASE',
+        channel: 'API',
+        offerId: 'O365_E3',
+        quantity: 10,
+        idempotencyKey: key,
+        ...(viaReseller ? { partnerId: rel.partnerId } : {}),
+      },
+    },
+  };
+}
+
+/** The `AttemptTransaction` mix: a 2 s warm-up, then `runs` runs of `duration` seconds at 16 connections. */
+export async function writeWorkload(
+  gw: { base: string },
+  relationships: WriteRelationship[],
+  tokens: Tokens,
+  opts: { runs: number; duration: number; log: (...args: unknown[]) => void },
+) {
+  const { runs: runCount, duration, log } = opts;
+  // Three completed for one blocked: compliant (or national-cloud) relationships and blocked ones.
+  const ok = relationships.filter((r) => !r.blocked);
+  const blocked = relationships.filter((r) => r.blocked);
+  const runs: (Cannon & { completed: number; blocked: number; failed: number; ordersPerSec: number })[] = [];
+  for (let run = 0; run < runCount + 1; run++) {
+    let n = 0;
+    const outcome = { completed: 0, blocked: 0, failed: 0 };
+    let firstError = '';
+    const res = await cannon({
+      url: `${gw.base}/graphql`,
+      method: 'POST',
+      connections: 16,
+      duration: run === 0 ? 2 : duration,
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req: any) => {
+            const i = n++;
+            const rel = i % 4 === 3 ? blocked[i % blocked.length] : ok[(i * 7) % ok.length];
+            return {
+              ...req,
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.partner.get(rel.partnerId)}` },
+              body: JSON.stringify(attemptBody(rel, `bench-w2-${Date.now()}-${run}-${i}`, false)),
+            };
+          },
+          onResponse: (_status: number, body: string) => {
+            if (body.includes('"outcome":"COMPLETED"')) outcome.completed++;
+            else if (body.includes('"outcome":"BLOCKED"')) outcome.blocked++;
+            else {
+              outcome.failed++;
+              firstError ||= body.slice(0, 300);
+            }
+          },
+        },
+      ] as any,
+    });
+    if (run === 0) continue; // warm-up
+    const ordersPerSec = (outcome.completed + outcome.blocked) / duration;
+    runs.push({ ...res, ...outcome, ordersPerSec });
+    log(`write run ${run}/${runCount}: ${ordersPerSec.toFixed(0)} orders/s p50 ${res.p50} ms p99 ${res.p99} ms`, outcome, firstError);
+  }
+  return {
+    connections: 16,
+    mix: '3 completed NEW_PURCHASE : 1 blocked (no or withdrawn acceptance), each by the billing partner\'s ADMIN, unique idempotency keys',
+    runs,
+    medians: { ordersPerSec: median(runs.map((r) => r.ordersPerSec)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) },
+  };
 }

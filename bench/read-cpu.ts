@@ -27,7 +27,8 @@ import { startEmbeddedPostgres } from '../src/db/embedded';
 import { mintToken } from '../src/auth/token';
 import { Role } from '../src/auth/roles';
 import { median, operation, postJson, ROOT, SECRET, spawnChild, type Child } from './lib';
-import { POSTGRAPHILE_FUNCTIONS, POSTGRAPHILE_QUERY, PERMISSIVE_RULE_SQL, prepare, startGatewayChild } from './run';
+import { POSTGRAPHILE_FUNCTIONS, POSTGRAPHILE_QUERY, prepare, startGatewayChild } from './run';
+import { PERMISSIVE_RULE_SQL } from './lib';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

@@ -18,12 +18,11 @@ import { cpus, loadavg, totalmem, release } from 'node:os';
 import { execSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
-import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { mintToken } from '../src/auth/token';
 import { Role } from '../src/auth/roles';
-import { seed, type SeedWorld, type SeedRelationship } from './seed';
-import { freePort, freshGatewayDatabase, GATEWAY_NODE_FLAGS, median, operation, postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, type Child } from './lib';
+import { seed, type SeedWorld } from './seed';
+import { attemptBody, cannon, freePort, freshGatewayDatabase, gatewayEnv, GATEWAY_NODE_FLAGS, median, operation, PERMISSIVE_RULE_SQL, postJson, ROOT, SECRET, sleep, spawnChild, summarize, TS_NODE, writeWorkload as sharedWriteWorkload, type Cannon, type Child, type Tokens } from './lib';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -37,28 +36,6 @@ const DATA_DIR = process.env.BENCH_DATA_DIR ? join(ROOT, process.env.BENCH_DATA_
 const RESULTS = join(ROOT, 'bench', 'results');
 
 const log = (...args: unknown[]) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
-
-/** One operation of a contract document, printed alone (what a client sends). */
-interface Cannon {
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-  total: number;
-}
-
-async function cannon(opts: autocannon.Options): Promise<Cannon> {
-  const r = await autocannon({ ...opts });
-  return {
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    non2xx: r.non2xx,
-    errors: r.errors + r.timeouts,
-    total: r.requests.total,
-  };
-}
 
 /** Builds the PostGraphile computed columns that answer the same page as the gateway. */
 export const POSTGRAPHILE_FUNCTIONS = `
@@ -94,9 +71,6 @@ export const POSTGRAPHILE_QUERY = `query Customers($first: Int) {
   }
 }`;
 
-export const PERMISSIVE_RULE_SQL = `insert into acceptance_policy_rules (id, effective_from, channel, accepted_types, description, created_at)
-  values (gen_random_uuid(), (now() at time zone 'utc')::date, null, '{MICROSOFT_CLOUD_AGREEMENT,MICROSOFT_CUSTOMER_AGREEMENT}', 'bench: either agreement, any acceptance date', now())`;
-
 export async function prepare(): Promise<{ url: string; world: SeedWorld; stopPg: () => Promise<void> }> {
   mkdirSync(DATA_DIR, { recursive: true });
   let pg = await startEmbeddedPostgres(join(DATA_DIR, 'pg'), PG_PORT);
@@ -124,23 +98,6 @@ export async function prepare(): Promise<{ url: string; world: SeedWorld; stopPg
   await db.end();
   log(`migrated (${applied.length} migrations) and seeded in ${world.ms} ms`, world.counts, world.states);
   return { url: pg.url, world, stopPg: () => pg.stop() };
-}
-
-function gatewayEnv(url: string): Record<string, string> {
-  return {
-    DATABASE_URL: url,
-    PORT: '0',
-    NODE_ENV: 'production',
-    JWT_SECRET: SECRET,
-    SEED_DEMO: 'false',
-    LOG_LEVEL: 'info',
-    // The write workload places thousands of orders per partner per minute; the limit is
-    // a production guard (600/min by default), not what is measured here.
-    RATE_LIMIT_MUTATIONS_PER_MINUTE: '10000000',
-    // The one-off renewal-risk scan at start-up (a background job over every subscription)
-    // would overlap the first workload; the daily schedule (pg-boss) stays on.
-    RENEWAL_SCAN_ON_START: 'false',
-  };
 }
 
 export async function startGatewayChild(url: string, env: Record<string, string> = {}, root: string = ROOT): Promise<{ child: Child; base: string }> {
@@ -280,81 +237,9 @@ async function readWorkload(url: string, gw: { child: Child; base: string }, tok
 }
 
 // ---------------------------------------------------------------- workload 2: write
-const ATTEMPT = operation('transactions.graphql', 'AttemptTransaction');
-
-interface Tokens {
-  analyst: string;
-  platformAdmin: string;
-  partner: Map<string, string>;
-}
-
-/** An attempt by the billing partner (or, for half of the indirect ones, by the reseller through it). */
-function attemptBody(rel: SeedRelationship, key: string, viaReseller: boolean) {
-  return {
-    query: ATTEMPT,
-    operationName: 'AttemptTransaction',
-    variables: {
-      input: {
-        customerId: rel.customerId,
-        kind: 'NEW_PURCHASE',
-        channel: 'API',
-        offerId: 'O365_E3',
-        quantity: 10,
-        idempotencyKey: key,
-        ...(viaReseller ? { partnerId: rel.partnerId } : {}),
-      },
-    },
-  };
-}
-
-async function writeWorkload(gw: { base: string }, world: SeedWorld, tokens: Tokens, runCount = RUNS) {
-  // Three completed for one blocked: compliant (or national-cloud) relationships and blocked ones.
-  const ok = world.relationships.filter((r) => !r.blocked);
-  const blocked = world.relationships.filter((r) => r.blocked);
-  const runs: (Cannon & { completed: number; blocked: number; failed: number; ordersPerSec: number })[] = [];
-  for (let run = 0; run < runCount + 1; run++) {
-    let n = 0;
-    const outcome = { completed: 0, blocked: 0, failed: 0 };
-    let firstError = '';
-    const res = await cannon({
-      url: `${gw.base}/graphql`,
-      method: 'POST',
-      connections: 16,
-      duration: run === 0 ? 2 : DURATION,
-      requests: [
-        {
-          method: 'POST',
-          setupRequest: (req: any) => {
-            const i = n++;
-            const rel = i % 4 === 3 ? blocked[i % blocked.length] : ok[(i * 7) % ok.length];
-            return {
-              ...req,
-              headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.partner.get(rel.partnerId)}` },
-              body: JSON.stringify(attemptBody(rel, `bench-w2-${Date.now()}-${run}-${i}`, false)),
-            };
-          },
-          onResponse: (_status: number, body: string) => {
-            if (body.includes('"outcome":"COMPLETED"')) outcome.completed++;
-            else if (body.includes('"outcome":"BLOCKED"')) outcome.blocked++;
-            else {
-              outcome.failed++;
-              firstError ||= body.slice(0, 300);
-            }
-          },
-        },
-      ] as any,
-    });
-    if (run === 0) continue; // warm-up
-    const ordersPerSec = (outcome.completed + outcome.blocked) / DURATION;
-    runs.push({ ...res, ...outcome, ordersPerSec });
-    log(`write run ${run}/${runCount}: ${ordersPerSec.toFixed(0)} orders/s p50 ${res.p50} ms p99 ${res.p99} ms`, outcome, firstError);
-  }
-  return {
-    connections: 16,
-    mix: '3 completed NEW_PURCHASE : 1 blocked (no or withdrawn acceptance), each by the billing partner\'s ADMIN, unique idempotency keys',
-    runs,
-    medians: { ordersPerSec: median(runs.map((r) => r.ordersPerSec)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) },
-  };
+/** The shared write workload (bench/lib.ts) on this run's world and settings. */
+function writeWorkload(gw: { base: string }, world: SeedWorld, tokens: Tokens, runCount = RUNS) {
+  return sharedWriteWorkload(gw, world.relationships, tokens, { runs: runCount, duration: DURATION, log });
 }
 
 // ---------------------------------------------------------------- workload 3: fan-out

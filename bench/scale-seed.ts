@@ -48,6 +48,8 @@
  * partner counts and orders are those of bench/seed.ts, its mix of states is not (it adds
  * the Customer Agreement, REACCEPTANCE_REQUIRED, direct acceptances and the rest).
  */
+import { rebuildComplianceDirectory } from '../src/acceptance/compliance.directory';
+import { rebuildRenewalFacts } from '../src/renewals/renewal.derived.queries';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -69,7 +71,10 @@ export const SEED_VERSION = 2;
  * Rebuilds of derived tables run after the rows are in (helpers' `rebuildComplianceDirectory(em)`,
  * `rebuildRenewalFacts(em)`: the lead adds them here when merging). Each is timed.
  */
-export const DERIVED_REBUILDS: { name: string; run: (em: EntityManager) => Promise<unknown> }[] = [];
+export const DERIVED_REBUILDS: { name: string; run: (em: EntityManager) => Promise<unknown> }[] = [
+  { name: 'compliance directory', run: rebuildComplianceDirectory },
+  { name: 'renewal facts', run: rebuildRenewalFacts },
+];
 
 export interface ScaleSize {
   customers: number;
