@@ -13,7 +13,12 @@ export async function withStartupLock<T>(clientUrl: string, work: () => Promise<
   const client = new Client({ connectionString: clientUrl });
   await client.connect();
   try {
-    await client.query('select pg_advisory_lock($1)', [STARTUP_LOCK]);
+    // Tried, not waited for: a session blocked in pg_advisory_lock sits in a transaction with a
+    // snapshot, and the holder's `create index concurrently` waits for every such transaction to
+    // end, so the two would wait for each other for ever. Each try is a transaction of its own.
+    while (!(await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [STARTUP_LOCK])).rows[0].locked) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     try {
       return await work();
     } finally {

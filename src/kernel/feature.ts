@@ -1,6 +1,6 @@
 import type { Services } from './context';
 import type { Route } from './routes';
-import type { DerivedTable } from './derived';
+import type { DerivedTable } from './derived.types';
 
 /** A class decorated for MikroORM (an entity or an embeddable). */
 export type EntityClass = abstract new (...args: never[]) => object;

@@ -2,8 +2,15 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { queryRows } from '../db/query';
 import { installAndRebuildDerived, type DerivedTable } from '../kernel/derived';
 import { customerGateFacts, GATE_FACT_COLUMNS, hashedGateFacts, probedGateFacts } from '../transactions/gate.facts';
-import { factKey } from './renewal.facts';
 import { visibleToPartnerSql } from '../auth/tenancy';
+
+/**
+ * The fact set of a candidate as one string, from its facts `f`: the same expression groups
+ * and filters. Without `existing`, the sets leave that fact out (see `loadRenewalWindow`).
+ */
+export const factKey = (f: string, existing: boolean) =>
+  `concat_ws('|', ${f}.country, ${f}.cloud, coalesce(${f}.direct_type, '-'), coalesce(${f}.direct_on, '-'),
+     coalesce(${f}.active_rank::text, '-'), coalesce(${f}.active_type, '-'), coalesce(${f}.active_date, '-'), ${f}.withdrawn, ${existing ? `${f}.existing` : `'unasked'`}, ${f}.resold, ${f}.linked, ${f}.serving)`;
 
 /**
  * The renewal facts derived per ACTIVE subscription (issue 23; tables in

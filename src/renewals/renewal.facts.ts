@@ -13,7 +13,7 @@ import { subscriptionOf, type SubscriptionRecord } from '../transactions/transac
 import { currentAgreementsOf, customerGateFacts, gateFactsOf, hashedGateFacts, probedGateFacts, GATE_FACT_COLUMNS, type GateFactColumns, type LoadedFacts } from '../transactions/gate.facts';
 import { policyRules } from '../policy/policy.queries';
 import { derivedValidSql } from '../kernel/derived';
-import { renewalFactsTable, SET_COLUMNS, type DerivedScope } from './renewal.derived.queries';
+import { factKey, renewalFactsTable, SET_COLUMNS, type DerivedScope } from './renewal.derived.queries';
 import type { PolicyRule } from '../policy/policy.rules';
 import { TransactionKind, type BillingCycle, type SubscriptionStatus, type TermDuration } from '../transactions/transaction.enums';
 import type { SeatLot } from '../transactions/windows';
@@ -108,14 +108,6 @@ export interface CandidateCursor {
   renewsOn: string;
   subscriptionId: string;
 }
-
-/**
- * The fact set of a candidate as one string, from its facts `f`: the same expression groups
- * and filters. Without `existing`, the sets leave that fact out (see `loadRenewalWindow`).
- */
-export const factKey = (f: string, existing: boolean) =>
-  `concat_ws('|', ${f}.country, ${f}.cloud, coalesce(${f}.direct_type, '-'), coalesce(${f}.direct_on, '-'),
-     coalesce(${f}.active_rank::text, '-'), coalesce(${f}.active_type, '-'), coalesce(${f}.active_date, '-'), ${f}.withdrawn, ${existing ? `${f}.existing` : `'unasked'`}, ${f}.resold, ${f}.linked, ${f}.serving)`;
 
 /** The customer's columns a page hands out, as `c_<column>`. */
 const CUSTOMER_AS = (c: string) =>
