@@ -4,7 +4,7 @@ import { PartnerType } from '../auth/roles';
 import { queryRows } from '../db/query';
 import { installAndRebuildDerived, type DerivedTable } from '../kernel/derived';
 import { blockedOrderCounts } from '../alerts/blocked-counts';
-import { complianceStatusSql, type ComplianceScope } from './compliance';
+import { complianceStatusSql, TODAY, type ComplianceScope } from './compliance';
 
 /**
  * The compliance directory (issue 23): `customer_compliance`, a customer's status in every
@@ -95,8 +95,6 @@ end $$`,
 
 /** First key of the per-customer advisory locks of the refresh (the kernel's derived locks use 730211). */
 const COMPLIANCE_LOCK = 730_212;
-
-const TODAY = `(now() at time zone 'utc')::date`;
 
 export const complianceDirectory: DerivedTable = {
   name: 'customer_compliance',

@@ -59,7 +59,8 @@ export function scopePartnersSql(scope: ComplianceScope): { sql: string; params:
   };
 }
 
-const TODAY = `(now() at time zone 'utc')::date`;
+/** Today as the rule judges it: the UTC date. */
+export const TODAY = `(now() at time zone 'utc')::date`;
 
 /** The rank of the current version of `type` (an SQL expression) for the customer `cc` today (the rule: `current_agreement_templates`). */
 // Every translation of the current version has its rank: the first one found answers.

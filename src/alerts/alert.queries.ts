@@ -60,29 +60,13 @@ export function blockedOrderAlertOf(r: BlockedOrderAlertRow): BlockedOrderAlertR
 /** A scalar subquery: the blocked-order alert of the order whose id is `orderId` (a SQL expression), as `row_to_json` writes it; null when none. */
 export const blockedOrderAlertJsonOf = (orderId: string) => `(select row_to_json(a) from blocked_order_alerts a where a.order_id = ${orderId})`;
 
-/** Blocked orders by reason (an order may list several), most frequent first, under a tenancy condition on the alerts aliased `a`. */
-export async function blockedReasonCounts(em: EntityManager, cond: { sql: string; params: unknown[] }): Promise<{ reason: BlockReason; count: number }[]> {
-  const rows = await queryRows<{ reason: BlockReason; n: string }>(
-    em,
-    `select r.reason, count(*) as n from blocked_order_alerts a cross join unnest(a.reasons) as r(reason)
-        where ${cond.sql} group by r.reason order by count(*) desc, r.reason`,
-    cond.params,
-  );
-  return rows.map((r) => ({ reason: r.reason, count: Number(r.n) }));
-}
-
-/** How many blocked orders a tenancy condition on the alerts aliased `a` admits (one alert per blocked order). */
-export async function blockedOrderCount(em: EntityManager, cond: { sql: string; params: unknown[] }): Promise<number> {
-  const [row] = await queryRows<{ n: string }>(em, `select count(*) as n from blocked_order_alerts a where ${cond.sql}`, cond.params);
-  return Number(row?.n ?? 0);
-}
-
 /**
- * blockedReasonCounts and blockedOrderCount from the maintained counts of `scope` ('all' or
+ * Blocked orders by reason (an order may list several), most frequent first, and how many
+ * blocked orders (one alert each): from the maintained counts of `scope` ('all' or
  * 'p:<partner>', src/alerts/blocked-counts.ts) while they are valid, else (not rebuilt yet)
- * counted live under `cond`, the same tenancy, as before.
+ * counted live under `cond`, the same tenancy as a condition on the alerts aliased `a`.
  */
-export async function blockedReasonCountsIn(em: EntityManager, scope: string, cond: { sql: string; params: unknown[] }): Promise<{ reason: BlockReason; count: number }[]> {
+export async function blockedReasonCounts(em: EntityManager, scope: string, cond: { sql: string; params: unknown[] }): Promise<{ reason: BlockReason; count: number }[]> {
   const rows = await queryDerivedOrLive<{ reason: BlockReason; n: string }>(
     em,
     blockedOrderCounts,
@@ -97,7 +81,7 @@ export async function blockedReasonCountsIn(em: EntityManager, scope: string, co
   return rows.map((r) => ({ reason: r.reason, count: Number(r.n) }));
 }
 
-export async function blockedOrderCountIn(em: EntityManager, scope: string, cond: { sql: string; params: unknown[] }): Promise<number> {
+export async function blockedOrderCount(em: EntityManager, scope: string, cond: { sql: string; params: unknown[] }): Promise<number> {
   const [row] = await queryDerivedOrLive<{ n: string }>(
     em,
     blockedOrderCounts,

@@ -63,6 +63,10 @@ export interface ConnectionResult<T> {
  * of its own.
  */
 export function ConnectionType<T extends object>(name: string, nodeType: ClassType<T>, count: CountMode | { totalCount?: string } = 'exact') {
+  const totalCountDescription =
+    (typeof count === 'object' ? count.totalCount : count === 'bounded' ? BOUNDED_TOTAL_COUNT_DESCRIPTION : undefined) ??
+    'Number of items matching the filter, over all pages';
+
   @ObjectType(`${name}Edge`, { description: `An edge of a ${name} list` })
   class EdgeType {
     @Field({ description: 'Opaque cursor of this edge' })
@@ -80,10 +84,7 @@ export function ConnectionType<T extends object>(name: string, nodeType: ClassTy
     @Field(() => PageInfo, { description: 'Where this page stands' })
     pageInfo!: PageInfo;
 
-    @Field(() => Int, {
-      description:
-        typeof count === 'object' ? (count.totalCount ?? 'Number of items matching the filter, over all pages') : count === 'bounded' ? BOUNDED_TOTAL_COUNT_DESCRIPTION : 'Number of items matching the filter, over all pages',
-    })
+    @Field(() => Int, { description: totalCountDescription })
     totalCount!: number;
   }
   return ConnectionClass;

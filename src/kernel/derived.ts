@@ -7,6 +7,19 @@ export type { DerivedTable } from './derived.types';
 import { DerivedEpoch } from './derived-epoch.entity';
 import { queryRows } from '../db/query';
 
+/**
+ * Derived tables kept right by the writes (issue 23): a table computed from the base
+ * tables by rules written once in TypeScript (SQL generators), maintained in the
+ * writer's own transaction by triggers. The triggers (created by the feature's migration)
+ * call SQL functions whose bodies are generated from those rules and installed here at
+ * start-up; the migration gives them a placeholder body that only invalidates the epoch.
+ *
+ * A derived table answers reads only while its epoch (`derived_epochs`) is current: rebuilt
+ * under the functions installed now (`body_hash`) and valid today (statuses that depend on
+ * "today" change on the next effective date: `valid_until`). Otherwise reads fall back to
+ * the live SQL and the scheduler here rebuilds it: at start-up, after an invalidation,
+ * and once today passes `valid_until`, never inside a request.
+ */
 
 /** Arbitrary but fixed: first key of the derived tables' transaction-level advisory locks. */
 export const DERIVED_LOCK = 730_211;

@@ -1,18 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 
-/**
- * Derived tables kept right by the writes (issue 23): a table computed from the base
- * tables by rules written once in TypeScript (SQL generators), maintained in the
- * writer's own transaction by triggers. The triggers (created by the feature's migration)
- * call SQL functions whose bodies are generated from those rules and installed here at
- * start-up; the migration gives them a placeholder body that only invalidates the epoch.
- *
- * A derived table answers reads only while its epoch (`derived_epochs`) is current: rebuilt
- * under the functions installed now (`body_hash`) and valid today (statuses that depend on
- * "today" change on the next effective date: `valid_until`). Otherwise reads fall back to
- * the live SQL and the scheduler here rebuilds it: at start-up, after an invalidation,
- * and once today passes `valid_until`, never inside a request.
- */
+/** A table derived from the base tables, as a feature declares it (`Feature.derived`; the mechanism: src/kernel/derived.ts). */
 export interface DerivedTable {
   /** Its `derived_epochs` row (inserted by the migration that creates the table). */
   readonly name: string;

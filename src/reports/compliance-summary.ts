@@ -7,7 +7,7 @@ import { ComplianceStatus } from '../acceptance/acceptance.enums';
 import { complianceScope, complianceStatusSql, scopeKey } from '../acceptance/compliance';
 import { complianceDirectory } from '../acceptance/compliance.directory';
 import { queryDerivedOrLive } from '../kernel/derived';
-import { blockedOrderCountIn, blockedReasonCountsIn } from '../alerts/alert.queries';
+import { blockedOrderCount, blockedReasonCounts } from '../alerts/alert.queries';
 import { alertScopeCondition } from '../alerts/alert.tenancy';
 import { BlockReason } from '../transactions/transaction.enums';
 
@@ -95,8 +95,8 @@ export async function complianceSummary(em: EntityManager, viewer: Viewer, partn
         params: [...status.params, ...visible.params, ...served.params],
       },
     ),
-    blockedReasonCountsIn(em, alertsScope, alerts),
-    blockedOrderCountIn(em, alertsScope, alerts),
+    blockedReasonCounts(em, alertsScope, alerts),
+    blockedOrderCount(em, alertsScope, alerts),
   ]);
 
   const byStatus = new Map(statusRows.map((r) => [r.status, Number(r.n)]));
