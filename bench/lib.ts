@@ -1,6 +1,7 @@
 /** Helpers shared by the benchmark runner and its child processes. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { Agent, request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, print, Kind, type OperationDefinitionNode } from 'graphql';
@@ -217,6 +218,61 @@ export async function cannon(opts: autocannon.Options): Promise<Cannon> {
     errors: r.errors + r.timeouts,
     total: r.requests.total,
   };
+}
+
+/**
+ * A fixed offered rate, open loop: request i is due at start + i / rate seconds, evenly
+ * spaced, whether or not earlier answers came back (at most `connections` in flight, as a
+ * client's pool would; a request waiting for a free connection waits on the clock). Each
+ * latency is measured from the request's due time, so a server falling behind shows in the
+ * percentiles (no coordinated omission).
+ *
+ * Not autocannon's `overallRate`: it gives each connection rate / connections requests per
+ * second and lets each send its share back to back at the start of every second, so "100/s"
+ * arrives as one burst of 100 requests per second, whose queue is what its p99 measures.
+ */
+export async function fixedRate(opts: {
+  url: string;
+  method: string;
+  headers?: Record<string, string>;
+  body?: string;
+  rate: number;
+  duration: number;
+  connections: number;
+}): Promise<Cannon> {
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.connections });
+  const total = Math.floor(opts.rate * opts.duration);
+  const interval = 1000 / opts.rate;
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  const one = (due: number) =>
+    new Promise<void>((resolve) => {
+      const req = httpRequest(opts.url, { method: opts.method, headers: opts.headers, agent }, (res) => {
+        res.on('data', () => undefined);
+        res.on('end', () => {
+          if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) latencies.push(performance.now() - due);
+          else non2xx++;
+          resolve();
+        });
+        res.on('error', () => (errors++, resolve()));
+      });
+      req.on('error', () => (errors++, resolve()));
+      req.end(opts.body);
+    });
+  const started = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    pending.push(one(due));
+  }
+  await Promise.all(pending);
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  const s = summarize(latencies);
+  return { rps: latencies.length / seconds, p50: s.p50, p99: s.p99, non2xx, errors, total: latencies.length };
 }
 
 /**

@@ -181,6 +181,18 @@ describe('the compliance directory', () => {
     await countsAgree();
   });
 
+  it('a statement that writes no template and no policy rule leaves the directory valid', async () => {
+    await rebuildComplianceDirectory(em);
+    const [t] = templates;
+    await sql(`insert into agreement_templates select * from agreement_templates where template_id = ? on conflict do nothing`, [t.templateId]);
+    await sql(`insert into agreement_templates select * from agreement_templates where false`);
+    await sql(`update agreement_templates set version = version where false`);
+    await sql(`delete from acceptance_policy_rules where false`);
+    expect(await isDerivedValid(em, complianceDirectory)).toBe(true);
+    await sql(`update agreement_templates set version = version where template_id = ?`, [t.templateId]);
+    expect(await isDerivedValid(em, complianceDirectory)).toBe(false);
+  });
+
   it('a policy rule published invalidates the directory', async () => {
     await sql(`insert into acceptance_policy_rules (id, effective_from, channel, accepted_types, description, created_at)
                values (gen_random_uuid(), '2025-02-01', null, '{MICROSOFT_CUSTOMER_AGREEMENT}', 'test', now())`);
