@@ -17,7 +17,8 @@
  *   BENCH_ATTEST_N attestations requested per round (default 100), BENCH_REPLAY_TIMEOUT seconds (default 120),
  *   BENCH_HOLD seconds to keep everything up at the end (to look at it);
  * - the worlds: bench/scale-seed.ts's (BENCH_DATA_ROOT, default ~/.cache/consent-gateway/bench);
- *   BENCH_PG_PORT first port of the embedded PostgreSQL servers (default 54380).
+ *   BENCH_PG_PORT first port of the embedded PostgreSQL servers (default 54380), BENCH_PG_SETTINGS
+ *   their settings (SERVING below);
  *
  * The seeded database of a scale is kept (seeding once); each run measures a copy of it
  * (`create database ... template`), so the writes of one run never reach the next.
@@ -78,6 +79,19 @@ const REPLAY = 10_000;
 /** Seconds a replay may take before it counts as failed (BENCH_REPLAY_TIMEOUT). */
 const REPLAY_TIMEOUT = Number(process.env.BENCH_REPLAY_TIMEOUT ?? 120);
 const RESULTS = join(ROOT, 'bench', 'results');
+/**
+ * The servers' settings, the same at every scale: shared buffers a deployment serving a million
+ * customers would give PostgreSQL (the default 128 MB holds a fraction of the indexes a write
+ * touches), and checkpoints spaced as such a deployment would (with the default 1 GB of WAL a
+ * checkpoint falls inside a 5 s write workload, and every page first written after it is logged
+ * whole). BENCH_PG_SETTINGS=name=value,... replaces them ('' for the defaults).
+ */
+const SERVING: Record<string, string> = Object.fromEntries(
+  (process.env.BENCH_PG_SETTINGS ?? 'shared_buffers=2GB,max_wal_size=8GB,checkpoint_timeout=30min')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => kv.split('=') as [string, string]),
+);
 const CREDENTIALS_KEY = 'bench-credentials-key-that-is-long-enough-0123456789';
 
 const log = (...args: unknown[]) => console.log(`[scale ${new Date().toISOString().slice(11, 19)}]`, ...args);
@@ -97,7 +111,7 @@ interface World {
  * seeded on first use), and a fresh copy of it for this run.
  */
 async function prepareWorld(scale: number, port: number): Promise<World> {
-  const prepared = await prepareScaleWorld({ scale, port, log: (m) => log(`${scale}: ${m}`) });
+  const prepared = await prepareScaleWorld({ scale, port, log: (m) => log(`${scale}: ${m}`), serving: SERVING });
   const pg = { url: prepared.url, stop: () => prepared.stop() };
   const seedMs = prepared.how === 'seeded' ? Object.values(prepared.steps).reduce((x, y) => x + y, 0) : null;
   // This run's copy: the writes below stay in it.
@@ -208,6 +222,12 @@ interface Read {
   token: 'analyst' | 'admin';
   /** Time to the first byte instead of the last (the export). */
   firstByte?: boolean;
+  /**
+   * Timed by hand, one request after the other (at least one, however long it takes), and
+   * not at the fixed rate: the export streams a partner's whole trail, and its concurrent
+   * exports are limited (src/audit/export-slots.ts), so 100/s measures refusals.
+   */
+  whole?: boolean;
   /** Not a request: the alert replay over graphql-ws. */
   replay?: boolean;
 }
@@ -242,8 +262,8 @@ function reads(s: Sample): Read[] {
     gql('acceptance-audit', 'renewals.graphql', 'AcceptanceAudit', pair),
     gql('verify-audit-trail', 'evidence.graphql', 'VerifyAuditTrail', pair),
     { name: 'evidence-bundle', method: 'GET', path: `/exports/evidence/${s.trailCustomer}?partnerId=${s.trailPartner}&format=json`, token: 'analyst' },
-    { name: 'export-first-byte', method: 'GET', path: exportPath, token: 'admin', firstByte: true },
-    { name: 'export-last-byte', method: 'GET', path: exportPath, token: 'admin' },
+    { name: 'export-first-byte', method: 'GET', path: exportPath, token: 'admin', firstByte: true, whole: true },
+    { name: 'export-last-byte', method: 'GET', path: exportPath, token: 'admin', whole: true },
     { name: 'alert-replay', method: 'GET', path: '/graphql', token: 'analyst', replay: true },
   ];
   return all.filter((r) => (!READS || READS.has(r.name)) && !SKIP_READS.has(r.name));
@@ -486,19 +506,19 @@ async function timeRead(t: Target, read: Read, result: ReadResult): Promise<void
     log(`${t.world.scale} ${read.name}: ${r.received} alerts in ${f(r.ms)} ms ${r.error ?? ''}`);
     return;
   }
-  if (read.firstByte) {
-    // autocannon times the last byte: the first is timed by hand, one request after the other.
+  if (read.whole) {
+    // autocannon times the last byte and gives up at its duration: timed by hand instead.
     const times: number[] = [];
     let non2xx = 0;
     const end = performance.now() + DURATION * 1000;
-    while (performance.now() < end) {
+    do {
       const r = await timed(t.gw.base, read, token);
-      times.push(r.firstMs);
+      times.push(read.firstByte ? r.firstMs : r.lastMs);
       if (r.status !== 200) non2xx++;
-    }
+    } while (performance.now() < end);
     const s = summarize(times);
     result.oneConnection.push({ rps: times.length / DURATION, p50: s.p50, p99: s.p99, non2xx, errors: 0, total: times.length });
-    log(`${t.world.scale} ${read.name}: 1 conn p50 ${f(s.p50, 1)} p99 ${f(s.p99, 1)} ms (first byte, ${times.length} requests)`);
+    log(`${t.world.scale} ${read.name}: 1 conn p50 ${f(s.p50, 1)} p99 ${f(s.p99, 1)} ms (${read.firstByte ? 'first' : 'last'} byte, ${times.length} requests)`);
     return;
   }
   const opts = { url: `${t.gw.base}${read.path}`, method: read.method, headers: { authorization: `Bearer ${token}`, ...(read.body ? { 'content-type': 'application/json' } : {}) }, body: read.body };
@@ -612,6 +632,14 @@ async function startTarget(scale: number, index: number, sim: PartnerCenterSimul
     partner: new Map(await Promise.all(partners.map(async (id) => [id, await partnerToken(id)] as const))),
     admin: await partnerToken(sample.partnerId),
   };
+  // The simulator knows the world's Customer Agreement templates (the seeded ids are not its own):
+  // an attestation's agreement names the template the gateway judges current.
+  const mca = await worldRows(world.url, `select template_id, version_rank from agreement_templates where type = 'MICROSOFT_CUSTOMER_AGREEMENT'`);
+  for (const r of mca as { template_id: string; version_rank: number }[]) {
+    if (!sim.templates.some((x) => x.templateId === r.template_id)) {
+      sim.templates = [...sim.templates, { templateId: r.template_id, agreementType: 'MicrosoftCustomerAgreement', agreementLink: 'https://aka.ms/customeragreement', versionRank: r.version_rank }];
+    }
+  }
   // The sample partner connected to the simulator, for the attestation bookkeeping.
   const creds = { clientId: `bench-scale-${scale}`, clientSecret: `secret-${sample.partnerId}`, refreshToken: `rt-${sample.partnerId}` };
   sim.registerApp({ tenantId: sample.partnerTenant, ...creds });
@@ -619,6 +647,16 @@ async function startTarget(scale: number, index: number, sim: PartnerCenterSimul
   if (!connected.text.includes('"status"')) log(`${scale}: connecting the partner to the simulator failed: ${connected.text.slice(0, 300)}`);
   log(`${scale}: gateway up at ${gw.base}`, { partner: sample.partnerId, trail: `${sample.trailCustomer}/${sample.trailPartner}`, search: sample.search, replay: sample.replayable });
   return { world, sample, gw, tokens, rows: await tableRows(world.url), sim };
+}
+
+async function worldRows(url: string, sql: string): Promise<unknown[]> {
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  try {
+    return (await db.query(sql)).rows;
+  } finally {
+    await db.end();
+  }
 }
 
 function machine() {
@@ -651,7 +689,7 @@ function markdown(result: any): string {
   const lines: string[] = [];
   const m = result.machine;
   lines.push(
-    `**Scale ${result.scale.toLocaleString('en-US')} customers**: run ${result.startedAt} (${m.cores} cores, Node ${m.node}, commit ${m.commit}; load average at start ${m.loadAverageAtStart.map((x: number) => x.toFixed(2)).join(' / ')}, at end ${result.loadAverageAtEnd.map((x: number) => x.toFixed(2)).join(' / ')}); ${result.settings.ROUNDS} round(s) × ${result.settings.DURATION} s${result.settings.SCALES.length > 1 ? `, interleaved with ${result.settings.SCALES.filter((s: number) => s !== result.scale).join(', ')}` : ''}. p99 at 1 connection over a few hundred requests is a rough figure.`,
+    `**Scale ${result.scale.toLocaleString('en-US')} customers**: run ${result.startedAt} (${m.cores} cores, Node ${m.node}, commit ${m.commit}; load average at start ${m.loadAverageAtStart.map((x: number) => x.toFixed(2)).join(' / ')}, at end ${result.loadAverageAtEnd.map((x: number) => x.toFixed(2)).join(' / ')}); ${result.settings.ROUNDS} round(s) × ${result.settings.DURATION} s${result.settings.SCALES.length > 1 ? `, interleaved with ${result.settings.SCALES.filter((s: number) => s !== result.scale).join(', ')}` : ''}. PostgreSQL settings: ${Object.entries(result.settings.SERVING ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || 'defaults'}. p99 at 1 connection over a few hundred requests is a rough figure.`,
     '',
   );
   lines.push(`| read | viewer | 1 conn p50 ms | 1 conn p99 ms | ${RATE}/s p50 ms | ${RATE}/s p99 ms | achieved req/s | non-2xx | statements | index-bound |`, '|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
@@ -766,7 +804,7 @@ async function main() {
       scale: t.world.scale,
       startedAt,
       machine: machine(),
-      settings: { SCALES, DURATION, ROUNDS, RATE, RATE_CONNECTIONS, PAGE, REPLAY },
+      settings: { SCALES, DURATION, ROUNDS, RATE, RATE_CONNECTIONS, PAGE, REPLAY, SERVING },
       sample: { ...t.sample, relationships: t.sample.relationships.length, attestCustomers: t.sample.attestCustomers.length },
       seedMs: t.world.seedMs,
       tableRows: Object.fromEntries(t.rows),

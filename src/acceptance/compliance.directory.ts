@@ -122,8 +122,8 @@ export const complianceDirectory: DerivedTable = {
  * Installs the functions and refills the directory, its counts and the blocked-order counts
  * now (the bench seeder, after COPY with the triggers disabled: `alter table ... disable trigger user`).
  */
-export async function rebuildComplianceDirectory(em: EntityManager): Promise<void> {
-  await installAndRebuildDerived(em, [complianceDirectory, blockedOrderCounts]);
+export async function rebuildComplianceDirectory(em: EntityManager, opts?: { force?: boolean }): Promise<void> {
+  await installAndRebuildDerived(em, [complianceDirectory, blockedOrderCounts], opts);
 }
 
 /**

@@ -154,9 +154,9 @@ export async function rebuildDerived(em: EntityManager, table: DerivedTable, opt
  * Installs the tables' functions and rebuilds them now, current or not (tools: the bench
  * seeder after a COPY with the triggers disabled). Needs no running gateway.
  */
-export async function installAndRebuildDerived(em: EntityManager, tables: readonly DerivedTable[]): Promise<void> {
+export async function installAndRebuildDerived(em: EntityManager, tables: readonly DerivedTable[], opts: { force?: boolean } = { force: true }): Promise<void> {
   await installDerivedFunctions(em, tables);
-  for (const table of tables) await rebuildDerived(em, table, { force: true });
+  for (const table of tables) await rebuildDerived(em, table, opts);
 }
 
 /** How often an instance looks for invalidated or expired epochs (one small statement). */

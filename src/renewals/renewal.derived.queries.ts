@@ -209,6 +209,6 @@ export const renewalFactsTable: DerivedTable = {
  * Installs the generated refresh function and rebuilds the derived tables now (whatever
  * their epoch): for seeders and tools that fill a database without a running gateway.
  */
-export async function rebuildRenewalFacts(em: EntityManager): Promise<void> {
-  await installAndRebuildDerived(em, [renewalFactsTable]);
+export async function rebuildRenewalFacts(em: EntityManager, opts?: { force?: boolean }): Promise<void> {
+  await installAndRebuildDerived(em, [renewalFactsTable], opts);
 }
