@@ -149,7 +149,7 @@ export class AlertHub<T extends AlertRecord = BlockedOrderAlertRecord> {
    * A stream of the alerts in `scope`: from `after` when given (served from the
    * table until it reaches the process stream), else from now on.
    */
-  subscribe(scope: AlertScope, after: bigint | null, hooks: StreamHooks = {}): AlertStream<T> {
+  subscribe(scope: AlertScope, after: bigint | null, hooks: StreamHooks<T> = {}): AlertStream<T> {
     const stream = new AlertStream<T>(this, scope, after, hooks);
     const key = scope.viewer.partnerId;
     if (!key) this.everything.add(stream);
@@ -271,7 +271,12 @@ export class AlertHub<T extends AlertRecord = BlockedOrderAlertRecord> {
     const parties = this.kind.parties(alert);
     const resellerId = parties.resellerId;
     const offer = (set: Set<AlertStream<T>> | undefined) => {
-      if (set) for (const s of set) if (alertInScope(s.scope, parties)) s.offer(alert, batch);
+      if (!set) return;
+      for (const s of set) {
+        if (!alertInScope(s.scope, parties)) continue;
+        s.offer(alert, batch);
+        batch.alerts.add(alert);
+      }
     };
     const offerTo = (partnerId: string) => {
       const set = this.byPartner.get(partnerId);

@@ -16,6 +16,7 @@ import { customerById } from '../customers/customer.loaders';
 import { AlertService } from './alert.service';
 import type { BlockedOrderAlertRecord } from './alert.queries';
 import { liveEvent, subscribeToAlerts, type AlertSubscriptionArgs, type SubscriptionEnd } from './alert.subscription';
+import { selectedLookups, type AlertLookup } from './alert.lookups';
 
 export const BlockedOrderAlertConnection = ConnectionType('BlockedOrderAlert', BlockedOrderAlert, 'bounded');
 
@@ -25,9 +26,18 @@ export class AcknowledgeAlertPayload {
   alert!: BlockedOrderAlert;
 }
 
+/** What the field resolvers below load, made for a delivered batch of alerts at once. */
+const LOOKUPS: AlertLookup<BlockedOrderAlertRecord>[] = [
+  { field: 'order', loader: orderById, key: (a) => a.order.id },
+  { field: 'customer', loader: customerById, key: (a) => a.customer.id },
+  { field: 'partner', loader: partnerById, key: (a) => a.partner.id },
+  { field: 'reseller', loader: partnerById, key: (a) => a.reseller?.id },
+  { field: 'acknowledgedBy', loader: userById, key: (a) => a.acknowledgedBy?.id },
+];
+
 /** The subscription's source: the process's alert hub, through the subscribe helper every alert kind shares. */
-function subscribeToBlockedOrders({ args, context }: SubscribeResolverData<unknown, AlertSubscriptionArgs, Context>) {
-  return subscribeToAlerts(context, alertHub(context.services), args);
+function subscribeToBlockedOrders({ args, context, info }: SubscribeResolverData<unknown, AlertSubscriptionArgs, Context>) {
+  return subscribeToAlerts(context, alertHub(context.services), args, selectedLookups(info, LOOKUPS));
 }
 
 const service = (ctx: Context) => new AlertService(ctx.em, ctx.viewer!);

@@ -11,6 +11,8 @@ import { alertScopeCondition, type AlertScope } from './alert.tenancy';
 export class AlertBatch {
   /** The partners of the subscribers this read was offered to (for checks made once per read, not per subscriber). */
   readonly partnerIds = new Set<string>();
+  /** The alerts of this read offered to some subscriber: their lookups are made once for all of them. */
+  readonly alerts = new Set<AlertRecord>();
   private forked?: EntityManager;
 
   constructor(private readonly orm: MikroORM) {}
@@ -32,13 +34,13 @@ export interface StreamSource<T extends AlertRecord> {
 }
 
 /** What the subscription wants to know about its stream. */
-export interface StreamHooks {
+export interface StreamHooks<T extends AlertRecord = AlertRecord> {
   /**
-   * Before each delivered batch: a drained queue passes the hub's read it came from
-   * (shared with the other subscribers of that read); a table page passes nothing, so
-   * the subscriber forks its own EntityManager.
+   * Before each delivered batch, with its alerts (to read during the call only): a
+   * drained queue passes the hub's read it came from (shared with the other subscribers
+   * of that read); a table page passes none, so the subscriber forks its own EntityManager.
    */
-  onBatch?(batch?: AlertBatch): void;
+  onBatch?(batch: AlertBatch | undefined, alerts: readonly T[]): void;
   /**
    * Everything handed out was consumed and the stream waits for more: what the last
    * batch needed (its EntityManager, loaders) can go.
@@ -83,7 +85,7 @@ export class AlertStream<T extends AlertRecord> implements AsyncIterableIterator
     private readonly source: StreamSource<T>,
     readonly scope: AlertScope,
     after: bigint | null,
-    private readonly hooks: StreamHooks,
+    private readonly hooks: StreamHooks<T>,
   ) {
     this.mark = source.lastSeen;
     this.cursor = after ?? source.lastSeen;
@@ -141,7 +143,7 @@ export class AlertStream<T extends AlertRecord> implements AsyncIterableIterator
         this.batch = this.queue;
         this.queue = [];
         this.queueBatch = undefined;
-        this.hooks.onBatch?.(shared);
+        this.hooks.onBatch?.(shared, this.batch);
         continue;
       }
       if (this.delivered) {
@@ -196,7 +198,7 @@ export class AlertStream<T extends AlertRecord> implements AsyncIterableIterator
     if (this.closed) return;
     if (rows.length) {
       this.batch = rows;
-      this.hooks.onBatch?.();
+      this.hooks.onBatch?.(undefined, rows);
     }
     // A full page may have more behind it; a short one means the table is read up to the
     // mark, unless an overflow moved the mark meanwhile.

@@ -12,6 +12,7 @@ import { customerById } from '../customers/customer.loaders';
 import { Partner } from '../partners/partner.entity';
 import { partnerById } from '../partners/partner.loaders';
 import { liveEvent, subscribeToAlerts, type AlertSubscriptionArgs, type SubscriptionEnd } from '../alerts/alert.subscription';
+import { selectedLookups, type AlertLookup } from '../alerts/alert.lookups';
 import { Attestation, type AttestationUpdate } from './attestation.entity';
 import { AttestationStatus } from './attestation.enums';
 import { RequestAttestationInput } from './attestation.inputs';
@@ -50,9 +51,20 @@ export function mayReadAcceptanceUrl(viewer: Viewer | null, attestation: Pick<At
   return viewer.roles.includes(Role.ADMIN) || viewer.roles.includes(Role.AGENT);
 }
 
+/**
+ * What a delivered batch of updates loads, made at once: the root field's attestation, and
+ * the parties its fields load (the update row names the attestation's own parties).
+ */
+const UPDATE_LOOKUPS: AlertLookup<AttestationUpdate>[] = [
+  { field: null, loader: attestationById, key: (u) => u.attestation.id },
+  { field: 'customer', loader: customerById, key: (u) => u.customer.id },
+  { field: 'partner', loader: partnerById, key: (u) => u.partner.id },
+  { field: 'reseller', loader: partnerById, key: (u) => u.reseller?.id },
+];
+
 /** Status changes through the alert hub's subscribe helper (tenancy of alerts: the billing partner, the submission's reseller). */
-function subscribeToAttestationUpdates({ args, context }: SubscribeResolverData<unknown, Pick<AlertSubscriptionArgs, 'partnerId'>, Context>) {
-  return subscribeToAlerts(context, attestationRuntime(context.services).updates, { partnerId: args.partnerId });
+function subscribeToAttestationUpdates({ args, context, info }: SubscribeResolverData<unknown, Pick<AlertSubscriptionArgs, 'partnerId'>, Context>) {
+  return subscribeToAlerts(context, attestationRuntime(context.services).updates, { partnerId: args.partnerId }, selectedLookups(info, UPDATE_LOOKUPS));
 }
 
 @Resolver(() => Attestation)

@@ -1,6 +1,7 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Subscription } from 'type-graphql';
 import type { SubscribeResolverData } from 'type-graphql';
 import { liveEvent, subscribeToAlerts, type AlertSubscriptionArgs, type SubscriptionEnd } from '../alerts/alert.subscription';
+import { selectedLookups, type AlertLookup } from '../alerts/alert.lookups';
 import { PartnerCenterConnectionAlert } from './connection-alert';
 import { syncEngine } from './sync.engine';
 import { Parent } from '../common/parent';
@@ -103,11 +104,14 @@ export class PartnerCenterConnectionResolver {
   }
 }
 
+/** What a delivered batch of connection alerts loads, made at once. */
+const ALERT_LOOKUPS: AlertLookup<PartnerCenterConnectionAlert>[] = [{ field: 'partner', loader: partnerById, key: (a) => a.partner.id }];
+
 /** Connection alerts through the subscribe helper every alert kind shares: replay from `after`, then live. */
-function subscribeToConnectionAlerts({ args, context }: SubscribeResolverData<unknown, Pick<AlertSubscriptionArgs, 'partnerId' | 'after'>, Context>) {
+function subscribeToConnectionAlerts({ args, context, info }: SubscribeResolverData<unknown, Pick<AlertSubscriptionArgs, 'partnerId' | 'after'>, Context>) {
   const hub = syncEngine(context.services).alerts;
   if (!hub) throw new Error('partner center connection alerts are not running');
-  return subscribeToAlerts(context, hub, args);
+  return subscribeToAlerts(context, hub, args, selectedLookups(info, ALERT_LOOKUPS));
 }
 
 @Resolver(() => PartnerCenterConnectionAlert)

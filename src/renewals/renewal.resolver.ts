@@ -14,6 +14,7 @@ import { Subscription as ProductSubscription } from '../transactions/transaction
 import { subscriptionById } from '../transactions/transaction.loaders';
 import type { SubscriptionRecord } from '../transactions/transaction.queries';
 import { liveEvent, subscribeToAlerts, type AlertSubscriptionArgs, type SubscriptionEnd } from '../alerts/alert.subscription';
+import { selectedLookups, type AlertLookup } from '../alerts/alert.lookups';
 import { RenewalRiskAlert } from './renewal.entity';
 import { renewals } from './renewal.runtime';
 import { checkWindow, endingSubscriptions, RenewalRiskService } from './renewal.service';
@@ -111,9 +112,18 @@ export class RenewalRiskResolver {
   }
 }
 
+/** What RenewalRiskAlertResolver's fields load, made for a delivered batch of alerts at once. */
+const ALERT_LOOKUPS: AlertLookup<RenewalRiskAlert>[] = [
+  { field: 'subscription', loader: subscriptionById, key: (a) => a.subscription.id },
+  { field: 'customer', loader: customerById, key: (a) => a.customer.id },
+  { field: 'partner', loader: partnerById, key: (a) => a.partner.id },
+  { field: 'reseller', loader: partnerById, key: (a) => a.reseller?.id },
+  { field: 'requiredAgreement', loader: templateById, key: (a) => a.requiredAgreement?.templateId },
+];
+
 /** The same stream as blocked-order alerts, through the same subscribe helper: replay from `after`, then live. */
-function subscribeToRenewalRisks({ args, context }: SubscribeResolverData<unknown, Pick<AlertSubscriptionArgs, 'partnerId' | 'after'>, Context>) {
-  return subscribeToAlerts(context, renewals(context.services).alerts, args);
+function subscribeToRenewalRisks({ args, context, info }: SubscribeResolverData<unknown, Pick<AlertSubscriptionArgs, 'partnerId' | 'after'>, Context>) {
+  return subscribeToAlerts(context, renewals(context.services).alerts, args, selectedLookups(info, ALERT_LOOKUPS));
 }
 
 @Resolver(() => RenewalRiskAlert)
