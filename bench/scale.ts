@@ -73,7 +73,7 @@ const SKIP_READS = new Set((process.env.BENCH_SKIP_READS ?? '').split(',').filte
 const ATTEST_N = Number(process.env.BENCH_ATTEST_N ?? 100);
 const PG_PORT = Number(process.env.BENCH_PG_PORT ?? 54380);
 const PAGE = 50;
-/** A sequential scan of a table with more rows than this is not index-bound. */
+/** A sequential scan of a table with more rows than this, reading more than this, is not index-bound (unboundedSeqScans). */
 const LARGE_TABLE = 10_000;
 const REPLAY = 10_000;
 /** Seconds a replay may take before it counts as failed (BENCH_REPLAY_TIMEOUT). */
@@ -348,18 +348,36 @@ async function explainAll(url: string, captured: Captured[], rows: Map<string, n
       } finally {
         await db.query('rollback').catch(() => undefined);
       }
-      // A node that never ran (the other branch of a derived-or-live statement) read nothing.
-      const seqScans = plan
-        .split('\n')
-        .filter((line) => !line.includes('(never executed)'))
-        .flatMap((line) => [...line.matchAll(/Seq Scan on (\w+)/g)].map((m) => m[1]))
-        .filter((t) => (rows.get(t) ?? 0) > LARGE_TABLE);
+      const seqScans = unboundedSeqScans(plan).filter((t) => (rows.get(t) ?? 0) > LARGE_TABLE);
       plans.push({ sql, params, times, plan, seqScans: [...new Set(seqScans)] });
     }
   } finally {
     await db.end();
   }
   return plans;
+}
+
+/**
+ * The tables a plan reads by a sequential scan that went through more than LARGE_TABLE rows
+ * (rows returned plus rows removed by its filter, times its loops). A node that never ran (the
+ * other branch of a derived-or-live statement) read nothing; a scan a LIMIT stopped early (a
+ * count capped at 10,001) read a bounded part of the table, whatever the table's size.
+ */
+export function unboundedSeqScans(plan: string): string[] {
+  const lines = plan.split('\n');
+  const found: string[] = [];
+  lines.forEach((line, i) => {
+    const scan = /Seq Scan on (\w+).*?(\(never executed\)|rows=([\d.]+) loops=(\d+))/.exec(line);
+    if (!scan || scan[2] === '(never executed)') return;
+    let removed = 0;
+    // The node's own detail lines follow it, indented deeper than its arrow.
+    for (let j = i + 1; j < lines.length && !lines[j].includes('->'); j++) {
+      const m = /Rows Removed by Filter: ([\d.]+)/.exec(lines[j]);
+      if (m) removed = Number(m[1]);
+    }
+    if ((Number(scan[3]) + removed) * Number(scan[4]) > LARGE_TABLE + 1) found.push(scan[1]);
+  });
+  return [...new Set(found)];
 }
 
 async function tableRows(url: string): Promise<Map<string, number>> {
