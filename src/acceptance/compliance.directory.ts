@@ -131,10 +131,12 @@ export async function rebuildComplianceDirectory(em: EntityManager): Promise<voi
  * one status, and its totalCount, as one statement of paginateRows' shape (`__n`,
  * `__total`): an index range on (scope, status?, company_name, customer_id). `where` adds
  * conditions on the customer `c` or the directory row `d`; totalCount is exact from the
- * counts when there are none, else exact up to TOTAL_COUNT_CAP and TOTAL_COUNT_CAP + 1 beyond.
+ * counts when there are none (and no search), else exact up to TOTAL_COUNT_CAP and
+ * TOTAL_COUNT_CAP + 1 beyond. `search` is the Customers search's ILIKE pattern (likePattern),
+ * matched against the company name or the domain: see `searchShape`.
  */
 export function directoryPageStatement(
-  page: { scope: string; status: string | null; where: SqlCondition[] },
+  page: { scope: string; status: string | null; where: SqlCondition[]; search?: string | null },
   args: { first?: number | null; after?: string | null },
 ): PageStatement {
   const limit = pageSize(args.first);
@@ -142,11 +144,24 @@ export function directoryPageStatement(
   const conds: SqlCondition[] = [{ sql: 'd.scope = ?', params: [page.scope] }];
   if (page.status) conds.push({ sql: 'd.status = ?', params: [page.status] });
   conds.push(...page.where);
+  const search = page.search ? { sql: 'c.company_name ilike ? or c.domain ilike ?', params: [page.search, page.search] } : null;
+  const byTrigrams = search !== null && searchShape(page.search!) === 'trigrams';
+  // Short patterns: the search is one more condition on the directory-order scan (as before).
+  if (search && !byTrigrams) conds.push(search);
   const where = conds.map((c) => `(${c.sql})`).join(' and ');
   const params = conds.flatMap((c) => c.params);
-  const count = page.where.length
+  if (byTrigrams) return trigramSearchStatement(page.scope, search!, where, params, cursor, limit);
+  // A short search's count in a partner's scope probes each scope row's customer by id
+  // (`limit 1` keeps it a probe), stopping at the cap: the planner would otherwise read the
+  // whole customers table to filter by the pattern. Scope 'all' is every customer: there,
+  // reading customers sequentially (the planner's choice) is reading the scope, and cheaper
+  // than a probe per row when the pattern is rare.
+  const countFrom = search && page.scope !== 'all'
+    ? 'customer_compliance d cross join lateral (select c.* from customers c where c.id = d.customer_id limit 1) c'
+    : 'customer_compliance d join customers c on c.id = d.customer_id';
+  const count = page.where.length || search
     ? {
-        sql: `select count(*) as count from (select 1 from customer_compliance d join customers c on c.id = d.customer_id where ${where} limit ${TOTAL_COUNT_CAP + 1}) capped`,
+        sql: `select count(*) as count from (select 1 from ${countFrom} where ${where} limit ${TOTAL_COUNT_CAP + 1}) capped`,
         params,
       }
     : {
@@ -165,4 +180,55 @@ export function directoryPageStatement(
     params: [...count.params, ...params, ...(cursor ?? []), limit + 1],
     limit,
   };
+}
+
+/**
+ * The search page for a pattern with trigrams (`searchShape`), same rows, order and count
+ * as the directory-order scan. The customers the pattern matches come first, as a bitmap
+ * of the trigram indexes (Migration20261205110000): fenced (`offset 0`), or the planner
+ * makes the search a filter on the directory-order scan, expecting matches spread evenly
+ * over the names, and reads most of the scope before the first one (names sharing a word
+ * sort together). Each match probes its directory row by the primary key (customer_id,
+ * scope) (`limit 1` keeps it a probe: a hash join would read the whole scope). The matches
+ * in the scope (id and name only) are gathered once: counted (all of them, so exact up to
+ * the cap like the bounded count, the cap + 1 beyond), sorted for the page, whose customers
+ * are then read by id. The work grows with the customers the pattern matches, not with
+ * the scope; without pg_trgm's indexes the fence is a sequential scan of customers.
+ */
+function trigramSearchStatement(
+  scope: string,
+  search: SqlCondition,
+  where: string,
+  params: unknown[],
+  cursor: unknown[] | null,
+  limit: number,
+): PageStatement {
+  return {
+    sql: `with m as materialized (
+         select d.customer_id, d.company_name
+           from (select c.* from customers c where ${search.sql} offset 0) c
+           cross join lateral (select d.* from customer_compliance d where d.customer_id = c.id and d.scope = ? limit 1) d
+          where ${where})
+       select page.*, total.count as "__total"
+         from (select least(count(*), ${TOTAL_COUNT_CAP + 1}) as count from m) total
+         left join lateral (
+           select c.*, row_number() over (order by m.company_name, m.customer_id) as "__n"
+             from (select * from m${cursor ? ' where (m.company_name, m.customer_id) > (?, ?)' : ''} order by m.company_name, m.customer_id limit ?) m
+             join customers c on c.id = m.customer_id) page on true
+        order by page."__n"`,
+    params: [...search.params, scope, ...params, ...(cursor ?? []), limit + 1],
+    limit,
+  };
+}
+
+/**
+ * How a search pattern is best answered. pg_trgm's GIN index finds an ILIKE '%text%'
+ * only through the trigrams of a run of three or more word characters (letters, digits)
+ * of `text`; a shorter pattern ('ab', 'a%') has none, and the index would be read whole.
+ * Such a pattern stays a filter on the directory-order scan: it usually matches many
+ * customers, so the scan fills the page (and the count its cap) after a short read;
+ * a rare short pattern reads the scope to its end (bounded by the scope, as before).
+ */
+export function searchShape(pattern: string): 'trigrams' | 'scan' {
+  return /[\p{L}\p{N}]{3,}/u.test(pattern) ? 'trigrams' : 'scan';
 }
