@@ -9,8 +9,8 @@ import { sessionUrl } from '../src/db/topology';
  * at a million customers, seconds. GIN trigram indexes (pg_trgm) on both columns let a
  * pattern of three characters or more find its matches as a bitmap over customers
  * (directoryPageStatement's search shape in src/acceptance/compliance.directory.ts).
- * None on customer_compliance.company_name: its rows repeat per scope, and the customers
- * indexes plan better (measured by EXPLAIN at 100k customers, see the commit).
+ * None on customer_compliance.company_name: its rows repeat per scope, and the domain is
+ * only on customers, so the search starts from customers either way (not measured).
  *
  * pg_trgm ships with PostgreSQL (contrib) and is a trusted extension (PG 13+), so a
  * database owner may create it. Where it is not installed or not permitted, the indexes
