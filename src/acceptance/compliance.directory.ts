@@ -131,10 +131,12 @@ export async function rebuildComplianceDirectory(em: EntityManager, opts?: { for
  * one status, and its totalCount, as one statement of paginateRows' shape (`__n`,
  * `__total`): an index range on (scope, status?, company_name, customer_id). `where` adds
  * conditions on the customer `c` or the directory row `d`; totalCount is exact from the
- * counts when there are none, else exact up to TOTAL_COUNT_CAP and TOTAL_COUNT_CAP + 1 beyond.
+ * counts when there are none (and no search), else exact up to TOTAL_COUNT_CAP and
+ * TOTAL_COUNT_CAP + 1 beyond. `search` is the Customers search's ILIKE pattern (likePattern),
+ * matched against the company name or the domain: see `searchShape`.
  */
 export function directoryPageStatement(
-  page: { scope: string; status: string | null; where: SqlCondition[] },
+  page: { scope: string; status: string | null; where: SqlCondition[]; search?: string | null },
   args: { first?: number | null; after?: string | null },
 ): PageStatement {
   const limit = pageSize(args.first);
@@ -142,27 +144,123 @@ export function directoryPageStatement(
   const conds: SqlCondition[] = [{ sql: 'd.scope = ?', params: [page.scope] }];
   if (page.status) conds.push({ sql: 'd.status = ?', params: [page.status] });
   conds.push(...page.where);
+  const search = page.search ? { sql: 'c.company_name ilike ? or c.domain ilike ?', params: [page.search, page.search] } : null;
   const where = conds.map((c) => `(${c.sql})`).join(' and ');
   const params = conds.flatMap((c) => c.params);
-  const count = page.where.length
+  const scan = scanStatement(page, search ? [...conds, search] : conds, cursor, limit);
+  if (!search || searchShape(page.search!) === 'scan') return { ...scan.page, limit };
+  return { ...trigramSearchStatement(page.scope, search, where, params, cursor, limit, scan), limit };
+}
+
+/** The directory-order scan: the scope's index range in name order, `conds` filtering it. */
+function scanStatement(
+  page: { scope: string; status: string | null; where: SqlCondition[]; search?: string | null },
+  conds: SqlCondition[],
+  cursor: unknown[] | null,
+  limit: number,
+): { count: SqlCondition; page: SqlCondition } {
+  const where = conds.map((c) => `(${c.sql})`).join(' and ');
+  const params = conds.flatMap((c) => c.params);
+  // A search's count in a partner's scope probes each scope row's customer by id (`limit 1`
+  // keeps it a probe), stopping at the cap: the planner would otherwise read the whole
+  // customers table to filter by the pattern. Scope 'all' is every customer: there, reading
+  // customers sequentially (the planner's choice) is reading the scope, and cheaper than a
+  // probe per row when the pattern is rare.
+  const countFrom = page.search && page.scope !== 'all'
+    ? 'customer_compliance d cross join lateral (select c.* from customers c where c.id = d.customer_id limit 1) c'
+    : 'customer_compliance d join customers c on c.id = d.customer_id';
+  const count = page.where.length || page.search
     ? {
-        sql: `select count(*) as count from (select 1 from customer_compliance d join customers c on c.id = d.customer_id where ${where} limit ${TOTAL_COUNT_CAP + 1}) capped`,
+        sql: `select count(*) as count from (select 1 from ${countFrom} where ${where} limit ${TOTAL_COUNT_CAP + 1}) capped`,
         params,
       }
     : {
         sql: `select coalesce(sum(k.n), 0)::bigint as count from customer_compliance_counts k where k.scope = ?${page.status ? ' and k.status = ?' : ''}`,
         params: page.status ? [page.scope, page.status] : [page.scope],
       };
-  return {
-    sql: `select page.*, total.count as "__total"
-       from (${count.sql}) total
-       left join lateral (
-         select c.*, row_number() over (order by d.company_name, d.customer_id) as "__n"
+  const rows = {
+    sql: `select c.*, row_number() over (order by d.company_name, d.customer_id) as "__n"
            from customer_compliance d join customers c on c.id = d.customer_id
           where ${where}${cursor ? ' and (d.company_name, d.customer_id) > (?, ?)' : ''}
-          order by d.company_name, d.customer_id limit ?) page on true
-      order by page."__n"`,
-    params: [...count.params, ...params, ...(cursor ?? []), limit + 1],
-    limit,
+          order by d.company_name, d.customer_id limit ?`,
+    params: [...params, ...(cursor ?? []), limit + 1],
   };
+  return {
+    count,
+    page: {
+      sql: `select page.*, total.count as "__total"
+       from (${count.sql}) total
+       left join lateral (${rows.sql}) page on true
+      order by page."__n"`,
+      params: [...count.params, ...rows.params],
+    },
+  };
+}
+
+/**
+ * How many customers a pattern with trigrams may match for the trigram plan: up to this
+ * many, its matches are gathered and sorted (work bounded by it, whatever the table's
+ * size); beyond, the pattern is common (a suffix, 'com' of every domain) and the
+ * directory-order scan fills the page after a short read.
+ */
+export const TRIGRAM_MATCHES_MAX = 50_000;
+
+/**
+ * The search page for a pattern with trigrams (`searchShape`), same rows, order and count
+ * as the directory-order scan. The customers the pattern matches come first, as a bitmap
+ * of the trigram indexes (Migration20261205110000), at most TRIGRAM_MATCHES_MAX + 1 of
+ * them (`hits`, their row addresses): fenced (a materialized CTE), or the planner makes
+ * the search a filter on the directory-order scan, expecting matches spread evenly over
+ * the names, and reads most of the scope before the first one (names sharing a word sort
+ * together). Each match reads its customer row again by address (a TID scan, the same
+ * statement's snapshot) and probes its directory row by the primary key (`limit 1` keeps
+ * each a probe: a hash join would read the whole table or scope). The matches in the
+ * scope (id and name) are gathered once: counted (all of them, so exact up to the cap
+ * like the bounded count, the cap + 1 beyond) and sorted for the page, whose customers
+ * are then read by id. When `hits` is full, the pattern is common and the directory-order
+ * scan (`scan`) answers instead: each branch is gated by a one-time filter, so only one
+ * runs. Without pg_trgm's indexes `hits` is a sequential scan of customers.
+ */
+function trigramSearchStatement(
+  scope: string,
+  search: SqlCondition,
+  where: string,
+  params: unknown[],
+  cursor: unknown[] | null,
+  limit: number,
+  scan: { count: SqlCondition; page: SqlCondition },
+): SqlCondition {
+  const few = `(select count(*) <= ${TRIGRAM_MATCHES_MAX} from hits)`;
+  return {
+    sql: `with hits as materialized (select c.ctid as row from customers c where ${search.sql} limit ${TRIGRAM_MATCHES_MAX + 1}),
+       m as materialized (
+         select d.customer_id, d.company_name
+           from hits h
+           cross join lateral (select c.* from customers c where c.ctid = h.row limit 1) c
+           cross join lateral (select d.* from customer_compliance d where d.customer_id = c.id and d.scope = ? limit 1) d
+          where ${where})
+       select page.*, total.count as "__total"
+         from (select least(count(*), ${TOTAL_COUNT_CAP + 1}) as count from m) total
+         left join lateral (
+           select c.*, row_number() over (order by m.company_name, m.customer_id) as "__n"
+             from (select * from m${cursor ? ' where (m.company_name, m.customer_id) > (?, ?)' : ''} order by m.company_name, m.customer_id limit ?) m
+             join customers c on c.id = m.customer_id) page on true
+        where ${few}
+       union all
+       select * from (${scan.page.sql}) s where not ${few}
+       order by "__n"`,
+    params: [...search.params, scope, ...params, ...(cursor ?? []), limit + 1, ...scan.page.params],
+  };
+}
+
+/**
+ * How a search pattern is best answered. pg_trgm's GIN index finds an ILIKE '%text%'
+ * only through the trigrams of a run of three or more word characters (letters, digits)
+ * of `text`; a shorter pattern ('ab', 'a%') has none, and the index would be read whole.
+ * Such a pattern stays a filter on the directory-order scan: it usually matches many
+ * customers, so the scan fills the page (and the count its cap) after a short read;
+ * a rare short pattern reads the scope to its end (bounded by the scope, as before).
+ */
+export function searchShape(pattern: string): 'trigrams' | 'scan' {
+  return /[\p{L}\p{N}]{3,}/u.test(pattern) ? 'trigrams' : 'scan';
 }

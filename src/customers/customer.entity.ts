@@ -14,6 +14,9 @@ import { CloudInstance } from './customer.enums';
 @Entity({ tableName: 'customers' })
 // The customer list's order (company name, then id): a page is an index range, not a sort of every customer.
 @Index({ properties: ['companyName', 'id'] })
+// The search's trigram indexes (Migration20261205110000, built concurrently; absent where pg_trgm is not).
+@Index({ name: 'customers_company_name_trgm_index', expression: 'create index "customers_company_name_trgm_index" on "customers" using gin ("company_name" gin_trgm_ops)' })
+@Index({ name: 'customers_domain_trgm_index', expression: 'create index "customers_domain_trgm_index" on "customers" using gin ("domain" gin_trgm_ops)' })
 export class Customer {
   [OptionalProps]?: 'id' | 'cloud' | 'createdAt' | 'directAcceptanceType' | 'directAcceptedOn' | 'directAcceptanceSource';
 

@@ -96,16 +96,13 @@ export class CustomerService {
       derived.push(country);
     }
     const search = filter?.search?.trim();
-    if (search) {
-      const pattern = likePattern(search);
-      const matches = { sql: 'c.company_name ilike ? or c.domain ilike ?', params: [pattern, pattern] };
-      where.push(matches);
-      derived.push(matches);
-    }
+    // The directory statement places the search itself (trigram indexes or its scan: directoryPageStatement).
+    const pattern = search ? likePattern(search) : null;
+    if (pattern) where.push({ sql: 'c.company_name ilike ? or c.domain ilike ?', params: [pattern, pattern] });
     const status = filter?.complianceStatus && (partnerId === null || isUuid(partnerId)) ? filter.complianceStatus : null;
     if (status) where.push(complianceStatusCondition(this.viewer, status, partnerId, 'c.id'));
 
-    const directory = directoryPageStatement({ scope: scopeKey(complianceScope(this.viewer, partnerId)), status, where: derived }, page);
+    const directory = directoryPageStatement({ scope: scopeKey(complianceScope(this.viewer, partnerId)), status, where: derived, search: pattern }, page);
     const rows = await queryDerivedOrLive<Record<string, unknown>>(this.em, complianceDirectory, directory, pageStatement({ table: 'customers', alias: 'c', where, keys: CUSTOMER_KEYS }, page), 'q."__n"');
     return pageConnection(rows, directory.limit, { keys: CUSTOMER_KEYS, row: plainCustomer }, page);
   }
