@@ -40,6 +40,7 @@ import { BY_TIME_SQL, copyCsvRecord, copyRowColumns, exportSql, type ExportReque
 import { masksContacts } from '../src/audit/audit.format';
 import type { Viewer } from '../src/auth/viewer';
 import { prepareScaleWorld, parseScale } from './scale-seed';
+import { LARGE_TABLE, unboundedSeqScans } from './plans';
 import { requestAttestations, followAttestations, type AttestationRow } from './attestations';
 import {
   cannon,
@@ -73,8 +74,6 @@ const SKIP_READS = new Set((process.env.BENCH_SKIP_READS ?? '').split(',').filte
 const ATTEST_N = Number(process.env.BENCH_ATTEST_N ?? 100);
 const PG_PORT = Number(process.env.BENCH_PG_PORT ?? 54380);
 const PAGE = 50;
-/** A sequential scan of a table with more rows than this, reading more than this, is not index-bound (unboundedSeqScans). */
-const LARGE_TABLE = 10_000;
 const REPLAY = 10_000;
 /** Seconds a replay may take before it counts as failed (BENCH_REPLAY_TIMEOUT). */
 const REPLAY_TIMEOUT = Number(process.env.BENCH_REPLAY_TIMEOUT ?? 120);
@@ -355,29 +354,6 @@ async function explainAll(url: string, captured: Captured[], rows: Map<string, n
     await db.end();
   }
   return plans;
-}
-
-/**
- * The tables a plan reads by a sequential scan that went through more than LARGE_TABLE rows
- * (rows returned plus rows removed by its filter, times its loops). A node that never ran (the
- * other branch of a derived-or-live statement) read nothing; a scan a LIMIT stopped early (a
- * count capped at 10,001) read a bounded part of the table, whatever the table's size.
- */
-export function unboundedSeqScans(plan: string): string[] {
-  const lines = plan.split('\n');
-  const found: string[] = [];
-  lines.forEach((line, i) => {
-    const scan = /Seq Scan on (\w+).*?(\(never executed\)|rows=([\d.]+) loops=(\d+))/.exec(line);
-    if (!scan || scan[2] === '(never executed)') return;
-    let removed = 0;
-    // The node's own detail lines follow it, indented deeper than its arrow.
-    for (let j = i + 1; j < lines.length && !lines[j].includes('->'); j++) {
-      const m = /Rows Removed by Filter: ([\d.]+)/.exec(lines[j]);
-      if (m) removed = Number(m[1]);
-    }
-    if ((Number(scan[3]) + removed) * Number(scan[4]) > LARGE_TABLE + 1) found.push(scan[1]);
-  });
-  return [...new Set(found)];
 }
 
 async function tableRows(url: string): Promise<Map<string, number>> {

@@ -1,4 +1,4 @@
-import { unboundedSeqScans } from '../../bench/scale';
+import { unboundedSeqScans } from '../../bench/plans';
 
 /** How bench/scale.ts judges a kept plan index-bound (EXPLAIN ANALYZE text as PostgreSQL 18 prints it). */
 describe('the scale benchmark reading plans', () => {
