@@ -55,12 +55,13 @@ export class Loaders {
 }
 
 /**
- * A request's DataLoader that also answers primed values at once (`primedOrLoad`).
- * DataLoader's `load` of a primed key answers a new promise settled only with the next
- * batch; a page's rows ask for values read alongside their parents (each relationship's
- * partner, each acceptance's template), and those promises, their ticks and their async
- * hooks were a share of the page's CPU. Primed values follow DataLoader's rule: a key
- * already cached (primed or loaded) keeps its value.
+ * A request's DataLoader that keeps primed values as they are and answers them at once
+ * (`primedOrLoad`). DataLoader would hold each primed value as a resolved promise, and its
+ * `load` of a primed key answers yet another promise, settled only with the next batch; a
+ * page's rows ask for values read alongside their parents (each relationship's partner,
+ * each acceptance's template), and those promises, their ticks and their async hooks were
+ * a share of the page's CPU. Priming follows DataLoader's rule: a key already cached
+ * (primed or loaded) keeps its value.
  */
 export class RequestLoader<K, V> extends DataLoader<K, V, unknown> {
   private readonly primed = new Map<unknown, V>();
@@ -68,7 +69,7 @@ export class RequestLoader<K, V> extends DataLoader<K, V, unknown> {
   private readonly cacheKey: (key: K) => unknown;
 
   constructor(batch: DataLoader.BatchLoadFn<K, V>, options: DataLoader.Options<K, V, unknown> = {}) {
-    // Our own cache map (DataLoader's documented option), so `prime` can tell whether DataLoader keeps the value.
+    // Our own cache map (DataLoader's documented option), so `prime` can tell a key DataLoader already holds.
     const cache = options.cache === false || options.cacheMap ? undefined : new Map<unknown, Promise<V>>();
     super(batch, cache ? { ...options, cacheMap: cache } : options);
     this.cache = cache;
@@ -81,10 +82,16 @@ export class RequestLoader<K, V> extends DataLoader<K, V, unknown> {
     return this.primed.has(cacheKey) ? (this.primed.get(cacheKey) as V) : this.load(key);
   }
 
-  override prime(key: K, value: V | PromiseLike<V> | Error): this {
+  override load(key: K): Promise<V> {
     const cacheKey = this.cacheKey(key);
-    if (this.cache && this.cache.get(cacheKey) === undefined && !(value instanceof Error) && !isPromiseLike(value)) this.primed.set(cacheKey, value);
-    return super.prime(key, value);
+    return this.primed.has(cacheKey) ? Promise.resolve(this.primed.get(cacheKey) as V) : super.load(key);
+  }
+
+  override prime(key: K, value: V | PromiseLike<V> | Error): this {
+    if (!this.cache || value instanceof Error || isPromiseLike(value)) return super.prime(key, value);
+    const cacheKey = this.cacheKey(key);
+    if (!this.primed.has(cacheKey) && this.cache.get(cacheKey) === undefined) this.primed.set(cacheKey, value);
+    return this;
   }
 
   override clear(key: K): this {
