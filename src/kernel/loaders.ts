@@ -79,7 +79,7 @@ export class RequestLoader<K, V> extends DataLoader<K, V, unknown> {
   /** The primed value of `key` as it is, else `load(key)`. */
   primedOrLoad(key: K): V | Promise<V> {
     const cacheKey = this.cacheKey(key);
-    return this.primed.has(cacheKey) ? (this.primed.get(cacheKey) as V) : this.load(key);
+    return this.primed.has(cacheKey) ? (this.primed.get(cacheKey) as V) : super.load(key);
   }
 
   override load(key: K): Promise<V> {
