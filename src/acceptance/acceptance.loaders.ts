@@ -1,4 +1,4 @@
-import { queryRows } from '../db/query';
+import { queryRows, type Statement } from '../db/query';
 import { defineLoader, groupBy, indexBy } from '../kernel/loaders';
 import { Customer } from '../customers/customer.entity';
 import { User } from '../partners/partner.entity';
@@ -11,6 +11,7 @@ import { CONTACT_FIELDS } from './acceptance.rules';
 import { plainAcceptance, type AcceptanceRow } from './acceptance.queries';
 import { primeTemplates } from '../agreements/agreement.loaders';
 import { plainTemplate, prefixedTemplateRow, TEMPLATE_COLUMNS } from '../agreements/agreement.queries';
+import type { AgreementTemplate } from '../agreements/agreement.entity';
 
 /**
  * Loaders of the acceptance feature. Keys that depend on a compliance scope carry it,
@@ -57,11 +58,32 @@ export const acceptanceFactsOf = defineLoader<ScopedKey, AcceptanceFacts>(
     byScope(
       keys,
       async (scope, ids) => {
-        const status = complianceStatusSql(scope, 'o.id');
-        const partners = scopePartnersSql(scope);
-        const rows = await queryRows<FactsRow>(
-          ctx.em,
-          `select o.id as customer_id, ${status.sql} as status, pick.*
+        const rows = await queryRows<FactsRow>(ctx.em, factsStatement(scope), [...complianceStatusSql(scope, 'o.id').params, ...scopePartnersSql(scope).params, ids]);
+        // The acceptance's template comes along, so its `agreement` field needs no statement.
+        const templates: AgreementTemplate[] = [];
+        const facts = new Map<string, AcceptanceFacts>();
+        for (const r of rows) {
+          if (r.id !== null) templates.push(plainTemplate(prefixedTemplateRow(r, TEMPLATE_PREFIX)));
+          facts.set(r.customer_id, { status: r.status, acceptance: r.id === null ? null : plainAcceptance({ ...r, id: r.id, status: r.acceptance_status }) });
+        }
+        primeTemplates(ctx, templates);
+        return facts;
+      },
+      { status: 'MISSING' as ComplianceStatus, acceptance: null } as AcceptanceFacts,
+    ),
+  { cacheKeyFn: scopedCacheKey },
+);
+
+/**
+ * acceptanceFactsOf's statement. Its text depends on the scope's kind only, so it is put
+ * together once per kind (a `Statement`), not on every page.
+ */
+const factsStatement = (scope: ComplianceScope): Statement => ({
+  key: `acceptanceFactsOf:${scope.kind}`,
+  sql: () => {
+    const status = complianceStatusSql(scope, 'o.id');
+    const partners = scopePartnersSql(scope);
+    return `select o.id as customer_id, ${status.sql} as status, pick.*
              from customers o
              left join lateral (
                select pk.* from customers cc
@@ -78,22 +100,9 @@ export const acceptanceFactsOf = defineLoader<ScopedKey, AcceptanceFacts>(
                                 where a.customer_id = cc.id and a.partner_id = ps.id
                                 order by (a.status = 'ACTIVE') desc, a.recorded_at desc, a.id limit 1) pk on true
                 where cc.id = o.id) pick on true
-            where o.id = any(?::uuid[])`,
-          [...status.params, ...partners.params, ids],
-        );
-        // The acceptance's template comes along, so its `agreement` field needs no statement.
-        primeTemplates(ctx, rows.filter((r) => r.id !== null).map((r) => plainTemplate(prefixedTemplateRow(r, TEMPLATE_PREFIX))));
-        return new Map(
-          rows.map((r) => [
-            r.customer_id,
-            { status: r.status, acceptance: r.id === null ? null : plainAcceptance({ ...r, id: r.id, status: r.acceptance_status }) },
-          ]),
-        );
-      },
-      { status: 'MISSING' as ComplianceStatus, acceptance: null } as AcceptanceFacts,
-    ),
-  { cacheKeyFn: scopedCacheKey },
-);
+            where o.id = any(?::uuid[])`;
+  },
+});
 
 /** Every acceptance of the scope's partners for the customer, newest first. */
 export const acceptanceHistoryOf = defineLoader<ScopedKey, Acceptance[]>(

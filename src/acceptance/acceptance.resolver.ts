@@ -116,7 +116,8 @@ export class AcceptanceResolver {
 
   @FieldResolver(() => AgreementTemplate, { description: 'The accepted agreement template' })
   agreement(@Parent() a: Acceptance, @Ctx() ctx: Context) {
-    return templateById.of(ctx).load(a.template.templateId);
+    // Usually primed by the statement that read the acceptance: answered at once.
+    return templateById.of(ctx).primedOrLoad(a.template.templateId);
   }
 
   @FieldResolver(() => Partner, { description: 'The billing partner that confirmed' })

@@ -19,8 +19,23 @@ export const TEMPLATE_COLUMNS = (alias: string, prefix = '') => TEMPLATE_FIELDS.
 
 /** The template row inside a wider row read with `TEMPLATE_COLUMNS(alias, prefix)`. */
 export function prefixedTemplateRow(row: Record<string, unknown>, prefix: string): TemplateRow {
-  return Object.fromEntries(TEMPLATE_FIELDS.map((f) => [f, row[prefix + f]])) as unknown as TemplateRow;
+  // Field by field, with the prefixed names made once: every acceptance of a page goes through here.
+  let k = prefixedNames.get(prefix);
+  if (!k) prefixedNames.set(prefix, (k = Object.fromEntries(TEMPLATE_FIELDS.map((f) => [f, prefix + f])) as Record<(typeof TEMPLATE_FIELDS)[number], string>));
+  return {
+    template_id: row[k.template_id],
+    type: row[k.type],
+    version: row[k.version],
+    version_rank: row[k.version_rank],
+    country: row[k.country],
+    language: row[k.language],
+    display_uri: row[k.display_uri],
+    effective_from: row[k.effective_from],
+    created_at: row[k.created_at],
+  } satisfies Record<(typeof TEMPLATE_FIELDS)[number], unknown> as TemplateRow;
 }
+
+const prefixedNames = new Map<string, Record<(typeof TEMPLATE_FIELDS)[number], string>>();
 
 export interface TemplateRow {
   template_id: string;

@@ -61,10 +61,16 @@ export function jitExecutor(schema: GraphQLSchema): GatewayInterface {
         executor: async (requestContext) => {
           const query = compile(requestContext.document, requestContext.operationName ?? undefined);
           if (!isCompiledQuery(query)) return query as ExecutionResult<Record<string, unknown>>;
-          const refused = variableErrors(schema, requestContext.document, requestContext.operationName ?? undefined, requestContext.request.variables ?? {});
-          if (refused) return { errors: refused };
-          const result = await (query as CompiledQuery<Record<string, unknown>>).query(undefined, requestContext.context, requestContext.request.variables ?? {});
-          return result.errors ? { ...result, errors: result.errors.map(asGraphQLError) } : result;
+          const variables = requestContext.request.variables ?? {};
+          const result = await (query as CompiledQuery<Record<string, unknown>>).query(undefined, requestContext.context, variables);
+          if (!result.errors) return result;
+          // Variables the compiled query refused (it answers errors without `data`, before any
+          // resolver runs): reworded by graphql-js, which is asked only then, not on every request.
+          if (!('data' in result)) {
+            const refused = variableErrors(schema, requestContext.document, requestContext.operationName ?? undefined, variables);
+            if (refused) return { errors: refused };
+          }
+          return { ...result, errors: result.errors.map(asGraphQLError) };
         },
       };
     },
