@@ -125,11 +125,13 @@ export const complianceDirectory: DerivedTable = {
         where x.customer_id = d.customer_id and x.scope = d.scope and (d.status, d.company_name) is distinct from (x.status, x.company_name)`,
     );
     // In the order of the (scope, ...) indexes: their pages are filled one after the other, not at random.
+    // After the delete and the update, the new rows are those the table lacks: an EXCEPT, hashed
+    // (an anti-join was planned as a merge of both sides sorted by text keys, or a probe per row).
     await queryRows(
       tx,
       `insert into customer_compliance (customer_id, scope, status, company_name)
-       select x.customer_id, x.scope, x.status, x.company_name from customer_compliance_rebuild x
-        where not exists (select 1 from customer_compliance d where d.customer_id = x.customer_id and d.scope = x.scope)
+       select x.* from (select customer_id, scope, status, company_name from customer_compliance_rebuild
+                        except select customer_id, scope, status, company_name from customer_compliance) x
         order by x.scope, x.company_name, x.customer_id`,
     );
     await queryRows(tx, 'delete from customer_compliance_counts');

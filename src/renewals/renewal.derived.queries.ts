@@ -177,7 +177,9 @@ export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
                       where s.status = 'ACTIVE') l) f`,
   );
   await queryRows(tx, 'analyze renewal_facts_refill');
-  // Only the difference is written (rows, then counts): after an invalidation most facts are
+  // Only the difference is written (rows, then counts; after the deletes and updates, the new
+  // rows are those the table lacks: an EXCEPT, hashed, where an anti-join was planned as a merge
+  // of both sides sorted by text keys or as an index probe per row): after an invalidation most facts are
   // unchanged, so the indexes and the WAL see only what changed (and the tables do not double
   // in dead rows); into empty tables (the seeder) every row is new.
   await queryRows(tx, 'delete from renewal_facts f where not exists (select 1 from renewal_facts_refill x where x.id = f.subscription_id)');
@@ -189,8 +191,8 @@ export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
   // In renewal order: a window's rows lie on few pages.
   await queryRows(
     tx,
-    `insert into renewal_facts (${ROW}) select x.id, ${ROW_VALUES('x')} from renewal_facts_refill x
-      where not exists (select 1 from renewal_facts f where f.subscription_id = x.id) order by x.renews_on, x.id`,
+    `insert into renewal_facts (${ROW})
+     select x.* from (select x.id, ${ROW_VALUES('x')} from renewal_facts_refill x except select ${ROW} from renewal_facts) x order by x.renews_on, x.id`,
   );
   await queryRows(
     tx,
@@ -218,8 +220,8 @@ export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
   await queryRows(
     tx,
     `insert into renewal_fact_counts (scope, renews_on, fact_key, stripe, n)
-     select x.scope, x.renews_on, x.fact_key, 0, x.n from renewal_fact_counts_refill x
-      where not exists (select 1 from renewal_fact_counts k where (k.scope, k.renews_on, k.fact_key, k.stripe) = (x.scope, x.renews_on, x.fact_key, 0))
+     select x.scope, x.renews_on, x.fact_key, 0, x.n
+       from (select scope, renews_on, fact_key, n from renewal_fact_counts_refill except select scope, renews_on, fact_key, n from renewal_fact_counts) x
       -- In key order: a window's rows of one scope lie on few pages.
       order by x.scope, x.renews_on, x.fact_key`,
   );
