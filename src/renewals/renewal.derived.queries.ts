@@ -166,8 +166,8 @@ export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
   // Writers' triggers wait for the rebuild (and then refresh against it); readers do not: they read the
   // rows as they were, under the epoch as it was (invalid while a rebuild is due: the live SQL).
   await queryRows(tx, 'lock table renewal_facts, renewal_fact_counts, renewal_fact_sets in exclusive mode');
-  await queryRows(tx, 'delete from renewal_facts');
-  await queryRows(tx, 'delete from renewal_fact_counts');
+  // The counts' grouping and the sorts below in memory (a few hundred MB at 1M customers).
+  await queryRows(tx, `set local work_mem = '${REFILL_WORK_MEM}'`);
   await queryRows(
     tx,
     `create temp table renewal_facts_refill on commit drop as
@@ -176,25 +176,62 @@ export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
                from (select s.id, s.renews_on, s.customer_id, s.partner_id, s.reseller_id, ${hashedGateFacts('subscriptions', 's', null)}
                       where s.status = 'ACTIVE') l) f`,
   );
+  await queryRows(tx, 'analyze renewal_facts_refill');
+  // Only the difference is written (rows, then counts; after the deletes and updates, the new
+  // rows are those the table lacks: an EXCEPT, hashed, where an anti-join was planned as a merge
+  // of both sides sorted by text keys or as an index probe per row): after an invalidation most facts are
+  // unchanged, so the indexes and the WAL see only what changed (and the tables do not double
+  // in dead rows); into empty tables (the seeder) every row is new.
+  await queryRows(tx, 'delete from renewal_facts f where not exists (select 1 from renewal_facts_refill x where x.id = f.subscription_id)');
+  await queryRows(
+    tx,
+    `update renewal_facts r set ${ROW_VALUES_OF.map((c) => `${c} = x.${c}`).join(', ')}
+       from renewal_facts_refill x where x.id = r.subscription_id and (${ROW_VALUES('r')}) is distinct from (${ROW_VALUES('x')})`,
+  );
   // In renewal order: a window's rows lie on few pages.
-  await queryRows(tx, `insert into renewal_facts (${ROW}) select x.id, ${ROW_VALUES('x')} from renewal_facts_refill x order by x.renews_on, x.id`);
+  await queryRows(
+    tx,
+    `insert into renewal_facts (${ROW})
+     select x.* from (select x.id, ${ROW_VALUES('x')} from renewal_facts_refill x except select ${ROW} from renewal_facts) x order by x.renews_on, x.id`,
+  );
   await queryRows(
     tx,
     `insert into renewal_fact_sets (fact_key, ${SETS}) select distinct on (x.fact_key) x.fact_key, ${setsOf('x')} from renewal_facts_refill x order by x.fact_key
      on conflict (fact_key) do nothing`,
   );
+  // The counts on stripe 0; the other stripes (writers' deltas) are folded into it.
+  await queryRows(
+    tx,
+    `create temp table renewal_fact_counts_refill on commit drop as
+     select sc as scope, x.renews_on, x.fact_key, count(*)::int as n from renewal_facts_refill x cross join lateral unnest(${scopesOf('x')}) sc
+      group by sc, x.renews_on, x.fact_key`,
+  );
+  await queryRows(tx, 'analyze renewal_fact_counts_refill');
+  await queryRows(
+    tx,
+    `delete from renewal_fact_counts k
+      where k.stripe <> 0 or not exists (select 1 from renewal_fact_counts_refill x where (x.scope, x.renews_on, x.fact_key) = (k.scope, k.renews_on, k.fact_key))`,
+  );
+  await queryRows(
+    tx,
+    `update renewal_fact_counts k set n = x.n from renewal_fact_counts_refill x
+      where (x.scope, x.renews_on, x.fact_key) = (k.scope, k.renews_on, k.fact_key) and k.stripe = 0 and k.n <> x.n`,
+  );
   await queryRows(
     tx,
     `insert into renewal_fact_counts (scope, renews_on, fact_key, stripe, n)
-     select sc, x.renews_on, x.fact_key, 0, count(*)::int from renewal_facts_refill x cross join lateral unnest(${scopesOf('x')}) sc
-      group by sc, x.renews_on, x.fact_key
+     select x.scope, x.renews_on, x.fact_key, 0, x.n
+       from (select scope, renews_on, fact_key, n from renewal_fact_counts_refill except select scope, renews_on, fact_key, n from renewal_fact_counts) x
       -- In key order: a window's rows of one scope lie on few pages.
-      order by sc, x.renews_on, x.fact_key`,
+      order by x.scope, x.renews_on, x.fact_key`,
   );
-  await queryRows(tx, 'drop table renewal_facts_refill');
+  await queryRows(tx, 'drop table renewal_facts_refill, renewal_fact_counts_refill');
   await queryRows(tx, 'analyze renewal_facts');
   await queryRows(tx, 'analyze renewal_fact_counts');
 }
+
+/** The refill's work_mem (set locally in its transaction). */
+const REFILL_WORK_MEM = '256MB';
 
 /** The derived table as the kernel (src/kernel/derived.ts) installs, rebuilds and checks it. */
 export const renewalFactsTable: DerivedTable = {

@@ -219,6 +219,23 @@ describe('derived renewal facts', () => {
     );
     expect(await isDerivedValid(em, renewalFactsTable)).toBe(true);
   });
+
+  it('a rebuild, which writes only the difference, repairs missing, wrong and extra rows and folds the count stripes', async () => {
+    await apply({ kind: 'subscribe', customer: 0, billing: 0, reseller: 0, day: 10, status: 'ACTIVE' });
+    await apply({ kind: 'subscribe', customer: 1, billing: 2, reseller: 1, day: 20, status: 'ACTIVE' });
+    const kept = await derivedState();
+    const [victim, other] = await sql<{ subscription_id: string }>(`select subscription_id from renewal_facts order by subscription_id limit 2`);
+    // Tampered as no trigger would: a row gone, a row wrong, a row of no subscription, counts wrong and on another stripe.
+    await sql(`delete from renewal_facts where subscription_id = ?`, [victim!.subscription_id]);
+    await sql(`update renewal_facts set renews_on = renews_on + 1, visible_to_partner = not visible_to_partner where subscription_id = ?`, [other!.subscription_id]);
+    await sql(`insert into renewal_facts select gen_random_uuid(), renews_on, customer_id, partner_id, reseller_id, visible_to_partner, visible_to_reseller, fact_key from renewal_facts limit 1`);
+    await sql(`insert into renewal_fact_counts (scope, renews_on, fact_key, stripe, n) select scope, renews_on, fact_key, 9, 3 from renewal_fact_counts where stripe = 0 limit 2`);
+    await sql(`delete from renewal_fact_counts where ctid in (select ctid from renewal_fact_counts where stripe = 0 order by scope desc limit 2)`);
+    expect(await derivedState()).not.toEqual(kept);
+    await rebuildDerived(em, renewalFactsTable, { force: true });
+    expect(await derivedState()).toEqual(kept);
+    expect(await sql(`select 1 from renewal_fact_counts where stripe <> 0`)).toEqual([]);
+  });
 });
 
 // --- renewalRisks: the derived path answers as the live path ---
