@@ -6,6 +6,8 @@ import { seesAllPartners } from '../auth/viewer';
 import { Subscription } from '../transactions/transaction.entity';
 import { Acceptance, AcceptanceCorrection } from './acceptance.entity';
 import { complianceStatusSql, scopeKey, scopePartnersSql, type ComplianceScope } from './compliance';
+import { complianceDirectory } from './compliance.directory';
+import { derivedValidSql } from '../kernel/derived';
 import type { AcceptanceStatus, ComplianceStatus } from './acceptance.enums';
 import { CONTACT_FIELDS } from './acceptance.rules';
 import { plainAcceptance, type AcceptanceRow } from './acceptance.queries';
@@ -58,7 +60,13 @@ export const acceptanceFactsOf = defineLoader<ScopedKey, AcceptanceFacts>(
     byScope(
       keys,
       async (scope, ids) => {
-        const rows = await queryRows<FactsRow>(ctx.em, factsStatement(scope), [...complianceStatusSql(scope, 'o.id').params, ...scopePartnersSql(scope).params, ids]);
+        const rows = await queryRows<FactsRow>(ctx.em, factsStatement(scope), [
+          scopeKey(scope),
+          ...derivedValidSql(complianceDirectory).params,
+          ...complianceStatusSql(scope, 'o.id').params,
+          ...scopePartnersSql(scope).params,
+          ids,
+        ]);
         // The acceptance's template comes along, so its `agreement` field needs no statement.
         const templates: AgreementTemplate[] = [];
         const facts = new Map<string, AcceptanceFacts>();
@@ -76,14 +84,21 @@ export const acceptanceFactsOf = defineLoader<ScopedKey, AcceptanceFacts>(
 
 /**
  * acceptanceFactsOf's statement. Its text depends on the scope's kind only, so it is put
- * together once per kind (a `Statement`), not on every page.
+ * together once per kind (a `Statement`), not on every page. The status is the compliance
+ * directory's row for (customer, scope) while the directory is valid (src/acceptance/
+ * compliance.directory.ts: the same rule, kept by the writes), else the rule computed here:
+ * `coalesce` evaluates the rule only for a customer the directory has no row for (outside
+ * the scope, or the directory invalid), and the validity check runs once per statement.
  */
 const factsStatement = (scope: ComplianceScope): Statement => ({
   key: `acceptanceFactsOf:${scope.kind}`,
   sql: () => {
     const status = complianceStatusSql(scope, 'o.id');
     const partners = scopePartnersSql(scope);
-    return `select o.id as customer_id, ${status.sql} as status, pick.*
+    const valid = derivedValidSql(complianceDirectory);
+    return `select o.id as customer_id,
+                   coalesce((select d.status from customer_compliance d where d.customer_id = o.id and d.scope = ? and ${valid.sql}), ${status.sql}) as status,
+                   pick.*
              from customers o
              left join lateral (
                select pk.* from customers cc

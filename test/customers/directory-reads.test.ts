@@ -15,6 +15,8 @@ import type { Partner } from '../../src/partners/partner.entity';
 
 const LIST = `query L($filter: CustomerFilter, $first: Int, $after: String) {
   customers(filter: $filter, first: $first, after: $after) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }`;
+const STATUSES = `query St($partnerId: ID) { customers(first: 50) { edges { node { id complianceStatus named: complianceStatus(partnerId: $partnerId)
+  acceptance { id } namedAcceptance: acceptance(partnerId: $partnerId) { id } } } } }`;
 const SUMMARY = `query S($partnerId: ID) { complianceSummary(partnerId: $partnerId) {
   customers confirmed outdated missing withdrawn reacceptanceRequired notApplicable blockedOrders blockedByReason { reason count } } }`;
 
@@ -119,6 +121,31 @@ describe('reads from the compliance directory', () => {
     const { derived, live } = await bothWays(read);
     expect(derived).toEqual(live);
     expect(derived.filter((r: any) => r.ids.length > 1).length).toBeGreaterThan(20);
+  });
+
+  it("the page's compliance status and acceptance from the directory equal the rule's, for every role and partnerId argument", async () => {
+    const cases: [string, string | null][] = [];
+    for (const who of Object.keys(tokens)) for (const p of [null, direct.id, provider.id, r1.id, r2.id, NO_PARTNER, 'not-an-id']) cases.push([who, p]);
+    const { derived, live } = await bothWays(() => Promise.all(cases.map(([who, p]) => gw.gql(STATUSES, { partnerId: p }, tokens[who]))));
+    expect(derived).toEqual(live);
+    const statuses = new Set(derived.flatMap((r: any) => (r.data?.customers.edges ?? []).flatMap((e: any) => [e.node.complianceStatus, e.node.named])));
+    expect(statuses.size).toBeGreaterThanOrEqual(4);
+  });
+
+  it('while the directory is valid the page reads the status from it, else the rule computes it', async () => {
+    await rebuild();
+    const [row] = await queryRows<{ customer_id: string }>(em, `select customer_id from customer_compliance where scope = 'all' and status = 'MISSING' order by customer_id limit 1`);
+    const statusOf = async () => {
+      const res: any = await gw.gql(STATUSES, { partnerId: null }, tokens.analyst);
+      return res.data.customers.edges.find((e: any) => e.node.id === row!.customer_id).node.complianceStatus;
+    };
+    // A directory row changed behind the rule's back shows: the page did not recompute it.
+    await sql(`update customer_compliance set status = 'CONFIRMED' where customer_id = ? and scope = 'all'`, [row!.customer_id]);
+    expect(await statusOf()).toBe('CONFIRMED');
+    await expire();
+    expect(await statusOf()).toBe('MISSING');
+    await rebuild();
+    expect(await statusOf()).toBe('MISSING');
   });
 
   it('costs one statement per page, as the live list', async () => {
