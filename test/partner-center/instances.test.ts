@@ -105,7 +105,8 @@ describe('a gateway killed during delivery', () => {
     expect(sync).toMatchObject({ status: 'SYNCED', attempts: 2, requestId });
     const posts = confirmationsOf(fake, customer.tenantId);
     expect(posts.map((r) => r.headers['ms-requestid'])).toEqual([requestId, requestId]);
-    expect(posts[0].status).toBeUndefined(); // the killed delivery never got its answer
+    // posts[0] is the killed delivery's: whether the simulator records the answer it wrote to the dead
+    // socket depends on when it sees the socket close, so only the retry's answer is asserted.
     expect(posts[1].status).toBe(201);
     expect(fake.agreementsOf(customer.tenantId)).toHaveLength(1);
   }, 60_000);
@@ -188,7 +189,10 @@ describe('two gateway instances, one 429 block', () => {
     const key = `pc-tenant:${p.partner.tenantId}`;
     const block = await eventually(
       async () => (await a.orm.em.fork().getConnection().execute('select points, expire from partner_center_throttle where key = ?', [key]))[0],
-      (row) => row && Number(row.expire) > first429!.at,
+      // The block a Retry-After of seconds leaves, not the minute budget's window the same row held
+      // before it (that one expires up to 60 s after the tenant's first call: read too early, it
+      // would make every later call look early).
+      (row) => row && Number(row.expire) > first429!.at && Number(row.expire) < first429!.at + 30_000,
     );
     const blockedUntil = Number(block.expire);
     // Both instances now hold back, whichever saw the 429.
