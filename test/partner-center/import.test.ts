@@ -2,6 +2,8 @@ import { request } from 'node:http';
 import { aCustomer, anAgreement, aPartner, aPartnerToken, aLink } from '../factories';
 import { type TestGateway } from '../support/gateway';
 import { Role, PartnerType } from '../../src/auth/roles';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { queryRows } from '../../src/db/query';
 import type { AgreementTemplate } from '../../src/agreements/agreement.entity';
 import type { Customer } from '../../src/customers/customer.entity';
 import type { Partner } from '../../src/partners/partner.entity';
@@ -37,19 +39,28 @@ async function post(body: string, token: string | undefined, headers: Record<str
   return { status: res.status, body: (await res.json()) as any };
 }
 
-/** `n` customers of `partner`, written set-based (tenant ids returned in order). */
+/**
+ * `n` customers of `partner`, written set-based (tenant ids returned in order). A fixture, not a
+ * request: without the sessions' statement timeout, since the compliance directory's triggers
+ * refresh each of the 10,000 customers in the insert's own statement (seconds alone, more under
+ * a full parallel run).
+ */
 async function bulkCustomers(partner: Partner, n: number): Promise<string[]> {
   const prefix = `bulk-${partner.id.slice(0, 8)}`;
-  const conn = gw.orm.em.fork().getConnection();
-  await conn.execute(
-    `insert into customers (id, tenant_id, company_name, domain, country, contact_first_name, contact_last_name, contact_email, created_at)
-     select gen_random_uuid(), ? || '-' || i, 'Bulk ' || i, 'bulk' || i || '.example', 'US', 'Jane', 'Doe', 'jane@example.com', now() from generate_series(0, ? - 1) i`,
-    [prefix, n],
-  );
-  await conn.execute(
-    `insert into customer_relationships (id, customer_id, partner_id, created_at) select gen_random_uuid(), c.id, ?, now() from customers c where c.tenant_id like ? || '-%'`,
-    [partner.id, prefix],
-  );
+  await gw.orm.em.fork().transactional(async (tx) => {
+    await queryRows(tx as EntityManager, 'set local statement_timeout = 0');
+    await queryRows(
+      tx as EntityManager,
+      `insert into customers (id, tenant_id, company_name, domain, country, contact_first_name, contact_last_name, contact_email, created_at)
+       select gen_random_uuid(), ? || '-' || i, 'Bulk ' || i, 'bulk' || i || '.example', 'US', 'Jane', 'Doe', 'jane@example.com', now() from generate_series(0, ? - 1) i`,
+      [prefix, n],
+    );
+    await queryRows(
+      tx as EntityManager,
+      `insert into customer_relationships (id, customer_id, partner_id, created_at) select gen_random_uuid(), c.id, ?, now() from customers c where c.tenant_id like ? || '-%'`,
+      [partner.id, prefix],
+    );
+  });
   return Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 }
 
