@@ -10,9 +10,9 @@ import { complianceStatusSql, TODAY, type ComplianceScope } from './compliance';
  * The compliance directory (issue 23): `customer_compliance`, a customer's status in every
  * scope it can be asked in, kept right by triggers in the writer's transaction, and its
  * striped counts per (scope, status). The status is `complianceStatusSql` (the one rule),
- * inlined at start-up into `customer_compliance_refresh` (and the rebuild's statement); the triggers (migration
- * 20261204100000) call `customer_compliance_refresh` on every write that can change a
- * customer's status or scopes, and invalidate the epoch when templates or policy rules change.
+ * inlined at start-up into `customer_compliance_refresh` (and the rebuild's statement); the triggers (migrations
+ * 20261204100000 and 20261206100000) call `customer_compliance_refresh` once per statement that can change
+ * customers' statuses or scopes, with those customers, and invalidate the epoch when templates or policy rules change.
  *
  * Scopes, so that each read's customer set is one scope's rows:
  * - 'all': every customer (callers without a partner, no partnerId);
@@ -71,24 +71,37 @@ function directoryRowsSql(where: string): string {
 /** The functions installed at start-up (src/kernel/derived.ts), generated from the rule. */
 export function complianceDirectoryFunctions(): string[] {
   return [
-    // Volatile (each statement sees what committed before it): the customer's lock is taken
-    // first, so two writers of one customer refresh one after the other, the second seeing
-    // the first's write; the table lock waits for a rebuild under way. PL/pgSQL keeps the
-    // statements' plans for the session.
-    `create or replace function customer_compliance_refresh(p_customer uuid) returns void language plpgsql as $$
-declare
-  wanted customer_compliance[];
+    // `customer_compliance_refresh(customers)`: the directory rows of `customers` recomputed in one
+    // statement and the counts moved by the difference; the triggers (Migration20261206100000)
+    // call it once per statement with the customers it wrote. Volatile (each statement sees what
+    // committed before it): the customers' locks are taken first, in one order for every writer,
+    // so two writers of one customer refresh one after the other, the second seeing the
+    // first's write; the table lock waits for a rebuild under way. A generic plan: planning
+    // anew per call cost more than a small refresh's run (as renewal_facts_refresh).
+    // It counts the rows it inserts and the statuses it changes (the rows it deletes are counted by
+    // the table's delete trigger, as a customer's cascade is), in (scope, status) order in every writer.
+    `create or replace function customer_compliance_refresh(p_customers uuid[]) returns void language plpgsql set plan_cache_mode = force_generic_plan as $$
 begin
   if current_setting('consent.derived_rebuild', true) = 'customer_compliance' then return; end if;
-  perform pg_advisory_xact_lock(${COMPLIANCE_LOCK}, hashtext(p_customer::text));
+  if p_customers is null or cardinality(p_customers) = 0 then return; end if;
+  perform pg_advisory_xact_lock(${COMPLIANCE_LOCK}, k.h) from (select distinct hashtext(x::text) as h from unnest(p_customers) x order by 1) k;
   lock table customer_compliance in row exclusive mode;
-  select coalesce(array_agg(row(x.customer_id, x.scope, x.status, x.company_name)::customer_compliance order by x.scope), '{}') into wanted
-    from (${directoryRowsSql('c.id = p_customer')}) x;
-  delete from customer_compliance d where d.customer_id = p_customer and d.scope <> all (array(select w.scope from unnest(wanted) w));
-  insert into customer_compliance (customer_id, scope, status, company_name)
-  select w.customer_id, w.scope, w.status, w.company_name from unnest(wanted) w
-  on conflict (customer_id, scope) do update set status = excluded.status, company_name = excluded.company_name
-   where (customer_compliance.status, customer_compliance.company_name) is distinct from (excluded.status, excluded.company_name);
+  with wanted as (${directoryRowsSql('c.id = any(p_customers)')}),
+       old as (select d.customer_id, d.scope, d.status from customer_compliance d where d.customer_id = any(p_customers)),
+       gone as (delete from customer_compliance d
+                 where d.customer_id = any(p_customers)
+                   and not exists (select 1 from wanted w where w.customer_id = d.customer_id and w.scope = d.scope)),
+       put as (insert into customer_compliance (customer_id, scope, status, company_name)
+               select w.customer_id, w.scope, w.status, w.company_name from wanted w
+               on conflict (customer_id, scope) do update set status = excluded.status, company_name = excluded.company_name
+                where (customer_compliance.status, customer_compliance.company_name) is distinct from (excluded.status, excluded.company_name))
+  insert into customer_compliance_counts as n (scope, status, stripe, n)
+  select x.scope, x.status, pg_backend_pid() % 16, sum(x.d)
+    from (select o.scope, o.status, -1 as d from old o join wanted w on w.customer_id = o.customer_id and w.scope = o.scope
+          union all select w.scope, w.status, 1 from wanted w) x
+   group by x.scope, x.status having sum(x.d) <> 0
+   order by x.scope, x.status
+  on conflict (scope, status, stripe) do update set n = n.n + excluded.n;
 end $$`,
   ];
 }

@@ -171,6 +171,48 @@ describe('the compliance directory', () => {
     );
   });
 
+  it('a statement writing many customers refreshes them once, together, and leaves the directory equal to the live computation', async () => {
+    const user = await aUser(gw);
+    const customers = await Promise.all([0, 1, 2, 3, 4, 5].map((n) => aCustomer(gw, { country: n % 2 ? 'DE' : 'US', partners: n < 4 ? [{ partner: billing[n % 2]! }] : [] })));
+    const ids = customers.map((c) => c.id);
+    const refreshes = await em.transactional(async (tx) => {
+      const q = <R = unknown>(text: string, values: unknown[] = []) => queryRows<R>(tx as EntityManager, text, values);
+      // Calls of the refresh counted in this transaction.
+      await q(`set local track_functions = 'all'`);
+      const calls = async () =>
+        Number((await q<{ n: string }>(`select coalesce(pg_stat_get_xact_function_calls('customer_compliance_refresh(uuid[])'::regprocedure), 0) as n`))[0]!.n);
+      const counted: number[] = [];
+      const step = async (text: string, values: unknown[] = []) => {
+        const before = await calls();
+        await q(text, values);
+        counted.push((await calls()) - before);
+      };
+      // Relationships for the two customers that had none, and a reseller on every provider relationship.
+      await step(`insert into customer_relationships (id, customer_id, partner_id, created_at) select gen_random_uuid(), c, ?, now() from unnest(?::uuid[]) c`, [billing[1]!.id, ids.slice(4)]);
+      await step(
+        `insert into customer_relationship_resellers (relationship_id, reseller_id) select r.id, ? from customer_relationships r where r.partner_id = ? and r.customer_id = any(?::uuid[])`,
+        [resellers[0]!.id, billing[1]!.id, ids],
+      );
+      // One acceptance each, in one statement; then half of them withdrawn and a cloud moved, one statement each.
+      await step(
+        `insert into acceptances (id, customer_id, partner_id, template_id, date_agreed, contact_first_name, contact_last_name, contact_email, confirmed_by_id, recorded_at, status, channel, source)
+         select gen_random_uuid(), r.customer_id, r.partner_id, ?, '2024-06-01', 'Ada', 'Lovelace', 'ada@example.com', ?, now(), 'ACTIVE', 'API', 'PARTNER_RECORDED'
+           from customer_relationships r where r.customer_id = any(?::uuid[])`,
+        [templates[1]!.templateId, user.id, ids],
+      );
+      await step(`update acceptances set status = 'WITHDRAWN', withdrawn_at = now() where customer_id = any(?::uuid[])`, [ids.slice(0, 3)]);
+      // Rows the update touches without changing what the rule reads are not refreshed (an empty set: the call returns at once).
+      await step(`update customers set cloud = case when id = ? then 'CHINA' else cloud end where id = any(?::uuid[])`, [ids[5], ids]);
+      // (A delete's cascade to the resellers is statements of its own: not counted.)
+      await q(`delete from customer_relationships where customer_id = any(?::uuid[]) and partner_id = ?`, [ids.slice(0, 2), billing[0]!.id]);
+      return counted;
+    });
+    // Each statement called the refresh once (its own trigger), whatever the number of customers it wrote.
+    expect(refreshes).toEqual([1, 1, 1, 1, 1]);
+    expect(await directory()).toEqual(await liveDirectory());
+    await countsAgree();
+  });
+
   it('a template published invalidates the directory until it is rebuilt, then it equals the live computation', async () => {
     expect(await isDerivedValid(em, complianceDirectory)).toBe(true);
     templates.push(await anAgreement(gw, { versionRank: 5, effectiveFrom: '2025-01-01' }));
