@@ -395,7 +395,15 @@ export class TransactionService {
   /** Orders the viewer may see: its own as billing partner (a provider: also its resellers') or as reseller. */
   list(filter: OrderFilter | null | undefined, args: { first?: number | null; after?: string | null }): Promise<ConnectionResult<Order>> {
     const qb = this.em.createQueryBuilder(Order, 'o');
-    if (!seesAllPartners(this.viewer)) qb.where('(o.partner_id = ? or o.reseller_id = ?)', [this.viewer.partnerId, this.viewer.partnerId]);
+    if (!seesAllPartners(this.viewer)) {
+      // An order's partner is a billing partner and its reseller a reseller (placing one checks
+      // both; a partner's type never changes): one column for the viewer's type, so the page is
+      // an ordered range of (partner_id, created_at) and the bounded count stops at its cap
+      // there; `partner_id = ? or reseller_id = ?` read a bitmap of every order of the partner.
+      const column = this.viewer.partnerType === PartnerType.INDIRECT_RESELLER ? 'o.reseller_id' : this.viewer.partnerType ? 'o.partner_id' : null;
+      if (column) qb.where(`${column} = ?`, [this.viewer.partnerId]);
+      else qb.where('(o.partner_id = ? or o.reseller_id = ?)', [this.viewer.partnerId, this.viewer.partnerId]);
+    }
     for (const [field, column] of [['customerId', 'o.customer_id'], ['partnerId', 'o.partner_id']] as const) {
       const id = filter?.[field];
       if (id === null || id === undefined) continue;
