@@ -193,7 +193,9 @@ export function directoryPageStatement(
   const params = conds.flatMap((c) => c.params);
   const scan = scanStatement(page, search ? [...conds, search] : conds, cursor, limit);
   if (!search || searchShape(page.search!) === 'scan') return { ...scan.page, limit };
-  return { ...trigramSearchStatement(page.scope, search, where, params, cursor, limit, scan), limit };
+  // Scope 'all' holds every customer: without a status or another condition, a match needs no directory row.
+  const everyMatch = page.scope === 'all' && !page.status && page.where.length === 0;
+  return { ...trigramSearchStatement(page.scope, search, where, params, cursor, limit, scan, everyMatch), limit };
 }
 
 /** The directory-order scan: the scope's index range in name order, `conds` filtering it. */
@@ -273,16 +275,22 @@ function trigramSearchStatement(
   cursor: unknown[] | null,
   limit: number,
   scan: { count: SqlCondition; page: SqlCondition },
+  everyMatch: boolean,
 ): SqlCondition {
   const few = `(select count(*) <= ${TRIGRAM_MATCHES_MAX} from hits)`;
-  return {
-    sql: `with hits as materialized (select c.ctid as row from customers c where ${search.sql} limit ${TRIGRAM_MATCHES_MAX + 1}),
-       m as materialized (
-         select d.customer_id, d.company_name
+  // Every match is in the page's set (scope 'all', nothing else asked): the matches' own ids and
+  // names are the set, with no row read again and no directory probe (at 1M, 33,085 matches of a
+  // common word: 185 of the statement's 267 ms were those).
+  const m = everyMatch
+    ? `select h.id as customer_id, h.company_name from hits h where ? = 'all'`
+    : `select d.customer_id, d.company_name
            from hits h
            cross join lateral (select c.* from customers c where c.ctid = h.row limit 1) c
            cross join lateral (select d.* from customer_compliance d where d.customer_id = c.id and d.scope = ? limit 1) d
-          where ${where})
+          where ${where}`;
+  return {
+    sql: `with hits as materialized (select c.ctid as row, c.id, c.company_name from customers c where ${search.sql} limit ${TRIGRAM_MATCHES_MAX + 1}),
+       m as materialized (${m})
        select page.*, total.count as "__total"
          from (select least(count(*), ${TOTAL_COUNT_CAP + 1}) as count from m) total
          left join lateral (
@@ -293,7 +301,7 @@ function trigramSearchStatement(
        union all
        select * from (${scan.page.sql}) s where not ${few}
        order by "__n"`,
-    params: [...search.params, scope, ...params, ...(cursor ?? []), limit + 1, ...scan.page.params],
+    params: [...search.params, scope, ...(everyMatch ? [] : params), ...(cursor ?? []), limit + 1, ...scan.page.params],
   };
 }
 
