@@ -61,8 +61,15 @@ function ormOptions(clientUrl: string, entities: readonly Entity[], extra: Parti
         // JIT off: reads that answer from a derived table or live in one statement
         // (src/kernel/derived.ts) are planned at the live branch's cost, and JIT would compile
         // that branch (up to a second) on every run without executing it. Short OLTP statements
-        // gain nothing from it. Behind a transaction pooler: set it on the role (docs/deployment.md).
-        ...(session ? { options: '-c jit=off' } : {}),
+        // gain nothing from it.
+        // Generic plans for the prepared statements (src/db/query.ts): PostgreSQL otherwise plans
+        // a statement anew on every run while its generic plan looks costlier than the custom
+        // ones, and the never-run live branch of those reads makes it look so once the tables are
+        // large: at 1,000,000 customers a Customers page by status planned 1.6 ms per statement
+        // that ran in 0.4 (2.8 ms against 0.8 at 10,000). Their texts are written for one plan
+        // (keys, ordered ranges, materialized steps). Measured in BENCHMARKS.md (issue 23).
+        // Behind a transaction pooler: set both on the role (docs/deployment.md).
+        ...(session ? { options: '-c jit=off -c plan_cache_mode=force_generic_plan' } : {}),
       },
       // knex would print pool warnings ("Connection Error: ...") to the console; they go to the ORM log.
       log: { warn: (m: unknown) => extra.logger?.(`knex: ${m}`), error: (m: unknown) => extra.logger?.(`knex: ${m}`), debug: () => {}, deprecate: () => {} },
