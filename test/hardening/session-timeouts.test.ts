@@ -17,6 +17,11 @@ describe('by default', () => {
     expect(await setting(gw, 'statement_timeout')).toBe('30s');
     expect(await setting(gw, 'idle_in_transaction_session_timeout')).toBe('15s');
   });
+
+  it('every session plans prepared statements generically and without JIT (the derived reads: src/db/orm.ts)', async () => {
+    expect(await setting(gw, 'plan_cache_mode')).toBe('force_generic_plan');
+    expect(await setting(gw, 'jit')).toBe('off');
+  });
 });
 
 describe('with short limits', () => {
