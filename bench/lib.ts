@@ -220,6 +220,30 @@ export async function cannon(opts: autocannon.Options): Promise<Cannon> {
   };
 }
 
+/** A request's latencies (2xx, from `from`) and its failures, as the load generators below tally them. */
+interface Tally {
+  latencies: number[];
+  non2xx: number;
+  errors: number;
+}
+
+/** One request on `agent`, its latency counted from `from` (performance.now() time) into `tally`. */
+function tallied(opts: { url: string; method: string; headers?: Record<string, string>; body?: string }, agent: Agent, tally: Tally, from: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const req = httpRequest(opts.url, { method: opts.method, headers: opts.headers, agent }, (res) => {
+      res.on('data', () => undefined);
+      res.on('end', () => {
+        if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) tally.latencies.push(performance.now() - from);
+        else tally.non2xx++;
+        resolve();
+      });
+      res.on('error', () => (tally.errors++, resolve()));
+    });
+    req.on('error', () => (tally.errors++, resolve()));
+    req.end(opts.body);
+  });
+}
+
 /**
  * One connection, closed loop: each request sent when the one before has answered, for
  * `duration` seconds, each timed with performance.now() (sub-millisecond; autocannon reports
@@ -227,31 +251,14 @@ export async function cannon(opts: autocannon.Options): Promise<Cannon> {
  */
 export async function oneConnection(opts: { url: string; method: string; headers?: Record<string, string>; body?: string; duration: number }): Promise<Cannon> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const latencies: number[] = [];
-  let non2xx = 0;
-  let errors = 0;
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const sent = performance.now();
-      const req = httpRequest(opts.url, { method: opts.method, headers: opts.headers, agent }, (res) => {
-        res.on('data', () => undefined);
-        res.on('end', () => {
-          if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) latencies.push(performance.now() - sent);
-          else non2xx++;
-          resolve();
-        });
-        res.on('error', () => (errors++, resolve()));
-      });
-      req.on('error', () => (errors++, resolve()));
-      req.end(opts.body);
-    });
+  const tally: Tally = { latencies: [], non2xx: 0, errors: 0 };
   const started = performance.now();
   const end = started + opts.duration * 1000;
-  while (performance.now() < end) await one();
+  while (performance.now() < end) await tallied(opts, agent, tally, performance.now());
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
-  const s = summarize(latencies);
-  return { rps: latencies.length / seconds, p50: s.p50, p99: s.p99, non2xx, errors, total: latencies.length };
+  const s = summarize(tally.latencies);
+  return { rps: tally.latencies.length / seconds, p50: s.p50, p99: s.p99, non2xx: tally.non2xx, errors: tally.errors, total: tally.latencies.length };
 }
 
 /**
@@ -277,23 +284,8 @@ export async function fixedRate(opts: {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.connections });
   const total = Math.floor(opts.rate * opts.duration);
   const interval = 1000 / opts.rate;
-  const latencies: number[] = [];
-  let non2xx = 0;
-  let errors = 0;
-  const one = (due: number) =>
-    new Promise<void>((resolve) => {
-      const req = httpRequest(opts.url, { method: opts.method, headers: opts.headers, agent }, (res) => {
-        res.on('data', () => undefined);
-        res.on('end', () => {
-          if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) latencies.push(performance.now() - due);
-          else non2xx++;
-          resolve();
-        });
-        res.on('error', () => (errors++, resolve()));
-      });
-      req.on('error', () => (errors++, resolve()));
-      req.end(opts.body);
-    });
+  const tally: Tally = { latencies: [], non2xx: 0, errors: 0 };
+  const one = (due: number) => tallied(opts, agent, tally, due);
   const started = performance.now();
   const pending: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
@@ -305,8 +297,8 @@ export async function fixedRate(opts: {
   await Promise.all(pending);
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
-  const s = summarize(latencies);
-  return { rps: latencies.length / seconds, p50: s.p50, p99: s.p99, non2xx, errors, total: latencies.length };
+  const s = summarize(tally.latencies);
+  return { rps: tally.latencies.length / seconds, p50: s.p50, p99: s.p99, non2xx: tally.non2xx, errors: tally.errors, total: tally.latencies.length };
 }
 
 /**
