@@ -192,7 +192,7 @@ export function directoryPageStatement(
   const where = conds.map((c) => `(${c.sql})`).join(' and ');
   const params = conds.flatMap((c) => c.params);
   const scan = scanStatement(page, search ? [...conds, search] : conds, cursor, limit);
-  if (!search || searchShape(page.search!) === 'scan') return { ...scan.page, limit };
+  if (!search || searchShape(page.search!) === 'scan') return { ...scan, limit };
   // Scope 'all' holds every customer: without a status or another condition, a match needs no directory row.
   const everyMatch = page.scope === 'all' && !page.status && page.where.length === 0;
   return { ...trigramSearchStatement(page.scope, search, where, params, cursor, limit, scan, everyMatch), limit };
@@ -204,7 +204,7 @@ function scanStatement(
   conds: SqlCondition[],
   cursor: unknown[] | null,
   limit: number,
-): { count: SqlCondition; page: SqlCondition } {
+): SqlCondition {
   const where = conds.map((c) => `(${c.sql})`).join(' and ');
   const params = conds.flatMap((c) => c.params);
   // A search's count in a partner's scope probes each scope row's customer by id (`limit 1`
@@ -232,14 +232,11 @@ function scanStatement(
     params: [...params, ...(cursor ?? []), limit + 1],
   };
   return {
-    count,
-    page: {
-      sql: `select page.*, total.count as "__total"
+    sql: `select page.*, total.count as "__total"
        from (${count.sql}) total
        left join lateral (${rows.sql}) page on true
       order by page."__n"`,
-      params: [...count.params, ...rows.params],
-    },
+    params: [...count.params, ...rows.params],
   };
 }
 
@@ -274,7 +271,7 @@ function trigramSearchStatement(
   params: unknown[],
   cursor: unknown[] | null,
   limit: number,
-  scan: { count: SqlCondition; page: SqlCondition },
+  scan: SqlCondition,
   everyMatch: boolean,
 ): SqlCondition {
   const few = `(select count(*) <= ${TRIGRAM_MATCHES_MAX} from hits)`;
@@ -282,7 +279,7 @@ function trigramSearchStatement(
   // names are the set, with no row read again and no directory probe (at 1M, 33,085 matches of a
   // common word: 185 of the statement's 267 ms were those).
   const m = everyMatch
-    ? `select h.id as customer_id, h.company_name from hits h where ? = 'all'`
+    ? 'select h.id as customer_id, h.company_name from hits h'
     : `select d.customer_id, d.company_name
            from hits h
            cross join lateral (select c.* from customers c where c.ctid = h.row limit 1) c
@@ -299,9 +296,9 @@ function trigramSearchStatement(
              join customers c on c.id = m.customer_id) page on true
         where ${few}
        union all
-       select * from (${scan.page.sql}) s where not ${few}
+       select * from (${scan.sql}) s where not ${few}
        order by "__n"`,
-    params: [...search.params, scope, ...(everyMatch ? [] : params), ...(cursor ?? []), limit + 1, ...scan.page.params],
+    params: [...search.params, ...(everyMatch ? [] : [scope, ...params]), ...(cursor ?? []), limit + 1, ...scan.params],
   };
 }
 

@@ -29,14 +29,19 @@ export async function withStartupLock<T>(clientUrl: string, work: () => Promise<
   }
 }
 
-export async function migrate(orm: MikroORM): Promise<string[]> {
+/** Applies the pending migrations (up to and including `to`, when named: a previous release's database in tests). */
+export async function migrate(orm: MikroORM, opts: { to?: string } = {}): Promise<string[]> {
   // Pending migrations in batches, each one transaction (allOrNothing within it), free of the
   // sessions' timeouts: building an index on a large table may take minutes. A migration that
   // must run outside a transaction (`create index concurrently`) is a batch of its own, after
   // the ones before it have committed: its statements run on a connection of their own, which
   // would otherwise wait for the locks of the uncommitted batch (and never get them).
   const migrator = orm.getMigrator();
-  const pending = (await migrator.getPendingMigrations()).map((m) => m.name);
+  let pending = (await migrator.getPendingMigrations()).map((m) => m.name);
+  if (opts.to) {
+    if (!pending.includes(opts.to)) throw new Error(`migration ${opts.to} is not pending`);
+    pending = pending.slice(0, pending.indexOf(opts.to) + 1);
+  }
   const applied: string[] = [];
   for (let i = 0; i < pending.length; ) {
     let j = i + 1;

@@ -400,9 +400,7 @@ export class TransactionService {
       // both; a partner's type never changes): one column for the viewer's type, so the page is
       // an ordered range of (partner_id, created_at) and the bounded count stops at its cap
       // there; `partner_id = ? or reseller_id = ?` read a bitmap of every order of the partner.
-      const column = this.viewer.partnerType === PartnerType.INDIRECT_RESELLER ? 'o.reseller_id' : this.viewer.partnerType ? 'o.partner_id' : null;
-      if (column) qb.where(`${column} = ?`, [this.viewer.partnerId]);
-      else qb.where('(o.partner_id = ? or o.reseller_id = ?)', [this.viewer.partnerId, this.viewer.partnerId]);
+      qb.where(`${this.viewer.partnerType === PartnerType.INDIRECT_RESELLER ? 'o.reseller_id' : 'o.partner_id'} = ?`, [this.viewer.partnerId]);
     }
     for (const [field, column] of [['customerId', 'o.customer_id'], ['partnerId', 'o.partner_id']] as const) {
       const id = filter?.[field];

@@ -82,34 +82,42 @@ async function expectedPayloads(t: Tenancy, cursors: string[]) {
 }
 
 const PAGE = 20;
+
+/**
+ * A tenancy's ALERTS + 1 alerts raised and fanned out (to nobody) before a subscriber arrives,
+ * then `query` subscribed from the first by the provider's agent, the hub's table pages of PAGE
+ * alerts: answers the read statements run until the last is delivered, the history, and the subscriber.
+ */
+async function replayFromTable(query: string) {
+  const hub = hubOf(gw);
+  const saved = hub.options.pageSize;
+  hub.options.pageSize = PAGE;
+  try {
+    const t = await aTenancy();
+    const [first, ...history] = await raise(t, ALERTS + 1);
+    await hub.caughtUp(BigInt(history[history.length - 1]));
+    const sub = subscribe(connect(gw, await aPartnerToken(t.provider, Role.AGENT)).client, query, { after: first });
+    const statements = await readsDuring(() => sub.until(reached(history[history.length - 1])));
+    return { t, history, sub, statements };
+  } finally {
+    hub.options.pageSize = saved;
+  }
+}
 const ALERTS = 60;
 
 describe('statements of a delivered batch', () => {
   it(`a replay of ${ALERTS} alerts in pages of ${PAGE} runs a few statements per page, not per alert, and delivers the same payloads`, async () => {
     expect.assertions(3);
-    const hub = hubOf(gw);
-    const saved = hub.options.pageSize;
-    hub.options.pageSize = PAGE;
-    try {
-      const t = await aTenancy();
-      const [first, ...history] = await raise(t, ALERTS + 1);
-      // Fanned out (to nobody) before the subscriber arrives: all of it comes from the table.
-      await hub.caughtUp(BigInt(history[history.length - 1]));
-      const sub = subscribe(connect(gw, await aPartnerToken(t.provider, Role.AGENT)).client, ON_BLOCKED_ORDER, { after: first });
-      const statements = await readsDuring(() => sub.until(reached(history[history.length - 1])));
-
-      const pages = Math.ceil(ALERTS / PAGE);
-      // Per page: its read, the viewer's check, orders, customers, partners (billing and reseller in one);
-      // besides, the viewer's at connection and the hub's safety timer, should it fire meanwhile.
-      // (Each alert looking up its own order: 80 for these 60.)
-      expect(statements.length).toBeLessThanOrEqual(pages * 5 + 2);
-      expect(sub.received.map(({ cursor, order, customer, partner, reseller }) => ({ cursor, order, customer, partner, reseller }))).toEqual(
-        await expectedPayloads(t, history),
-      );
-      expect(sub.errors).toEqual([]);
-    } finally {
-      hub.options.pageSize = saved;
-    }
+    const { t, history, sub, statements } = await replayFromTable(ON_BLOCKED_ORDER);
+    const pages = Math.ceil(ALERTS / PAGE);
+    // Per page: its read, the viewer's check, orders, customers, partners (billing and reseller in one);
+    // besides, the viewer's at connection and the hub's safety timer, should it fire meanwhile.
+    // (Each alert looking up its own order: 80 for these 60.)
+    expect(statements.length).toBeLessThanOrEqual(pages * 5 + 2);
+    expect(sub.received.map(({ cursor, order, customer, partner, reseller }) => ({ cursor, order, customer, partner, reseller }))).toEqual(
+      await expectedPayloads(t, history),
+    );
+    expect(sub.errors).toEqual([]);
   });
 
   it(`${ALERTS} alerts of one hub read, delivered live, cost a few statements, not a few per alert`, async () => {
@@ -136,21 +144,10 @@ describe('statements of a delivered batch', () => {
 describe('the lookups of a delivered batch', () => {
   it('are made only for the fields the subscription selects', async () => {
     expect.assertions(2);
-    const hub = hubOf(gw);
-    const saved = hub.options.pageSize;
-    hub.options.pageSize = PAGE;
-    try {
-      const t = await aTenancy();
-      const [first, ...history] = await raise(t, ALERTS + 1);
-      await hub.caughtUp(BigInt(history[history.length - 1]));
-      const query = 'subscription ($after: String) { blockedOrderAlerts(after: $after) { id cursor partner { name } } }';
-      const sub = subscribe(connect(gw, await aPartnerToken(t.provider, Role.AGENT)).client, query, { after: first });
-      const statements = await readsDuring(() => sub.until(reached(history[history.length - 1])));
-      expect(statements.filter((sql) => /"orders"|"customers"/.test(sql))).toEqual([]);
-      expect(sub.received.map((a) => a.cursor)).toEqual(history);
-    } finally {
-      hub.options.pageSize = saved;
-    }
+    const query = 'subscription ($after: String) { blockedOrderAlerts(after: $after) { id cursor partner { name } } }';
+    const { history, sub, statements } = await replayFromTable(query);
+    expect(statements.filter((sql) => /"orders"|"customers"/.test(sql))).toEqual([]);
+    expect(sub.received.map((a) => a.cursor)).toEqual(history);
   });
 
   /** A lookup whose batch of more than one key fails (the batch's lookup), while one key at a time (an alert's own) answers. */

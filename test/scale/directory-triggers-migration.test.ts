@@ -49,10 +49,7 @@ it('replaces the per-row triggers on a database of the previous release; set-bas
   const c = new Client({ connectionString: db.url });
   await c.connect();
   try {
-    await orm.getMigrator().up({ to: 'Migration20261204110000' });
-    await orm.getMigrator().up({ migrations: ['Migration20261204120000'] });
-    await orm.getMigrator().up({ migrations: ['Migration20261205100000'] });
-    await orm.getMigrator().up({ migrations: [PREVIOUS_RELEASE] });
+    await migrate(orm, { to: PREVIOUS_RELEASE });
     expect(await triggersOf(c)).toEqual([
       'acceptances customer_compliance_acceptance',
       'customer_compliance customer_compliance_count_delete',

@@ -35,10 +35,7 @@ it('builds the trigram indexes on a database of the previous release, and the se
   const c = new Client({ connectionString: db.url });
   await c.connect();
   try {
-    // As `migrate` would: the concurrent index migration before it runs after the ones before it committed.
-    await orm.getMigrator().up({ to: 'Migration20261204110000' });
-    await orm.getMigrator().up({ migrations: ['Migration20261204120000'] });
-    await orm.getMigrator().up({ migrations: [PREVIOUS_RELEASE] });
+    await migrate(orm, { to: PREVIOUS_RELEASE });
     await c.query(`insert into partners (id, name, tenant_id, type, created_at) values ($1, 'P', 't-p', 'DIRECT_BILL', now())`, [P]);
     // 120 customers; names share words (and sort together), some with wildcards; a third served by P.
     await c.query(
