@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Embedded, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, Unique, OptionalProps } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { Contact } from '../common/contact';
@@ -7,6 +6,7 @@ import { Customer } from '../customers/customer.entity';
 import { Partner, User } from '../partners/partner.entity';
 import { AgreementTemplate } from '../agreements/agreement.entity';
 import { AcceptanceStatus, Channel, EvidenceSource, SubmissionStatus } from './acceptance.enums';
+import { newId } from '../kernel/ids';
 
 /** A customer's acceptance of an agreement, confirmed by one billing partner. */
 @ObjectType({ description: "A customer's acceptance of an agreement, recorded by one billing partner" })
@@ -23,7 +23,7 @@ export class Acceptance {
 
   @Field(() => ID, { description: 'The acceptance id' })
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   @ManyToOne(() => Customer, { deleteRule: 'cascade' })
   customer!: Customer;
@@ -96,7 +96,7 @@ export class AcceptanceCorrection {
 
   @Field(() => ID, { description: 'The correction id' })
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   @ManyToOne(() => Acceptance, { deleteRule: 'cascade', index: true })
   acceptance!: Acceptance;
@@ -130,7 +130,7 @@ export class AcceptanceSubmission {
 
   @Field(() => ID, { description: 'The submission id' })
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   @ManyToOne(() => Customer, { deleteRule: 'cascade' })
   customer!: Customer;

@@ -1,6 +1,5 @@
 import { policyRules } from '../policy/policy.queries';
 import { assertRecordableWithoutAttestation } from '../policy/policy.rules';
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from '../errors';
@@ -22,6 +21,7 @@ import { enqueueAcceptanceSync, enqueueAcceptanceSyncs } from '../partner-center
 import { queryRows } from '../db/query';
 import { appendAuditChain } from '../audit/audit.chain';
 import { recordEvidence } from '../evidence/evidence.outbox';
+import { newId } from '../kernel/ids';
 
 /** What a confirmation records, once validated. */
 export interface ConfirmationData {
@@ -95,7 +95,7 @@ export async function recordConfirmations(
     const seq = byCustomer.get(row.customerId) ?? [];
     seq.push(i);
     byCustomer.set(row.customerId, seq);
-    return { id: randomUUID(), supersededId: null };
+    return { id: newId(), supersededId: null };
   });
   const recordedAt = new Array<string>(rows.length);
   const supersededAt = new Array<string | null>(rows.length).fill(null);

@@ -1,5 +1,4 @@
 import { appendAuditChain } from '../audit/audit.chain';
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { todayUtc } from '../agreements/current';
 import { PartnerType } from '../auth/roles';
@@ -11,6 +10,7 @@ import { SubscriptionStatus } from './transaction.enums';
 import { subscriptionOf, type SubscriptionJson, type SubscriptionRecord } from './transaction.queries';
 import { windowOpen } from './windows';
 import { SUBSCRIPTION_EVENT } from './subscription.events';
+import { newId } from '../kernel/ids';
 
 /**
  * Auto-renew, expiry and the end of subscriptions on a withdrawal (DESIGN.md sections 4
@@ -26,7 +26,7 @@ async function recordEvents(em: EntityManager, subs: SubscriptionJson[], event: 
     `insert into subscription_events (id, subscription_id, customer_id, partner_id, event, at, actor_id, note)
      select x.id, x.subscription_id, x.customer_id, x.partner_id, ?, ?, ?, ?
        from jsonb_to_recordset(?::jsonb) as x(id uuid, subscription_id uuid, customer_id uuid, partner_id uuid)`,
-    [event, at, actorId, note, JSON.stringify(subs.map((s) => ({ id: randomUUID(), subscription_id: s.id, customer_id: s.customer_id, partner_id: s.partner_id })))],
+    [event, at, actorId, note, JSON.stringify(subs.map((s) => ({ id: newId(), subscription_id: s.id, customer_id: s.customer_id, partner_id: s.partner_id })))],
   );  // Audit events: hash-chained in the same transaction (src/audit/audit.chain.ts).
   await appendAuditChain(em, subs.map((s) => ({ customerId: s.customer_id, partnerId: s.partner_id })));
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property, Unique, OptionalProps } from '@mikro-orm/core';
 import { Customer } from '../customers/customer.entity';
 import { Partner, User } from '../partners/partner.entity';
@@ -8,6 +7,7 @@ import type { SeatLot } from './windows';
 import { Channel } from '../acceptance/acceptance.enums';
 import { DateScalar } from '../common/scalars';
 import { BillingCycle, BlockReason, OrderOutcome, SubscriptionStatus, TermDuration, TransactionKind, TransactionWarning } from './transaction.enums';
+import { newId } from '../kernel/ids';
 
 /** A product subscription created by a completed NEW_PURCHASE. */
 // Named ProductSubscription in GraphQL: `Subscription` is the root type of graphql-ws operations.
@@ -22,7 +22,7 @@ export class Subscription {
 
   @Field(() => ID, { description: 'The subscription id' })
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   @ManyToOne(() => Customer, { deleteRule: 'cascade' })
   customer!: Customer;
@@ -94,7 +94,7 @@ export class Order {
 
   @Field(() => ID, { description: 'The order id' })
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   @ManyToOne(() => Customer, { deleteRule: 'cascade' })
   customer!: Customer;
@@ -178,7 +178,7 @@ export class SubscriptionEvent {
   [OptionalProps]?: 'id' | 'note';
 
   @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
+  id: string = newId();
 
   @ManyToOne(() => Subscription, { deleteRule: 'cascade' })
   subscription!: Subscription;

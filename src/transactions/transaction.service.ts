@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from '../errors';
 import { isUuid } from '../auth/tenancy';
@@ -30,6 +30,7 @@ import { queryRows } from '../db/query';
 import { BillingCycle, OrderOutcome, SubscriptionStatus, TermDuration, TransactionKind } from './transaction.enums';
 import { billingFits, lotsAfterChange, termEnd } from './windows';
 import type { OrderFilter, TransactionInput } from './transaction.inputs';
+import { newId } from '../kernel/ids';
 
 /** Everything the gate and the order need, validated. */
 interface Prepared {
@@ -165,7 +166,7 @@ export class TransactionService {
   private async place(em: EntityManager, facts: AttemptFacts, p: Prepared, decision: GateDecision, idem: { key: string; scope: string; hash: string }): Promise<AttemptResult> {
     const completed = decision.outcome === OrderOutcome.COMPLETED;
     const order: OrderRecord = {
-      id: randomUUID(),
+      id: newId(),
       customer: { id: p.customer.id },
       partner: { id: p.partnerId },
       reseller: p.resellerId ? { id: p.resellerId } : null,
@@ -194,7 +195,7 @@ export class TransactionService {
     if (completed && p.kind === TransactionKind.NEW_PURCHASE) {
       const term = p.termDuration ?? TermDuration.P1Y;
       subscription = {
-        id: randomUUID(),
+        id: newId(),
         customer_id: p.customer.id,
         partner_id: p.partnerId,
         reseller_id: p.resellerId,

@@ -13,6 +13,9 @@ import { Channel } from '../../src/acceptance/acceptance.enums';
 import { recordBlockedOrderAlert } from '../../src/alerts/alert.record';
 import { ATTEMPT } from '../acceptance/ops';
 
+const CONFIRM_ID = `mutation ($input: ConfirmCustomerAcceptanceInput!) { confirmCustomerAcceptance(input: $input) { acceptance { id } } }`;
+const SIGNER = { firstName: 'Ada', lastName: 'Signer', email: 'ada.signer@example.com' };
+
 /** How an order is written: its round trips, and the alert cursor's order under concurrency. */
 
 let gw: TestGateway;
@@ -31,6 +34,20 @@ const purchase = (customer: Customer, idempotencyKey = randomUUID()) => ({
 });
 
 const requestStatements = (work: () => Promise<unknown>) => statementsOf(gw, work);
+
+describe('ids of written rows', () => {
+  it('orders, their subscriptions and acceptances get time-ordered ids: each written after another sorts after it', async () => {
+    const customer = await aCustomer(gw, { partners: [{ partner: direct }] });
+    const acceptance = await gw.gql(CONFIRM_ID, { input: { customerId: customer.id, templateId: mca.templateId, dateAgreed: '2024-05-01', contact: SIGNER } }, await aPartnerToken(direct));
+    const token = await aPartnerToken(direct);
+    const first = (await gw.gql(ATTEMPT, purchase(customer), token)).data.attemptTransaction.order;
+    const second = (await gw.gql(ATTEMPT, purchase(customer), token)).data.attemptTransaction.order;
+    const ids = [acceptance.data.confirmCustomerAcceptance.acceptance.id, first.id, first.subscription.id, second.id, second.subscription.id];
+    // Version 7 (RFC 9562): the first 48 bits are the creation time in milliseconds.
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(first.id < second.id && first.subscription.id < second.subscription.id && ids[0] < first.id).toBe(true);
+  });
+});
 
 describe('round trips of an order', () => {
   it('a completed NEW_PURCHASE, answered with its customer, partner and subscription, costs one statement to read and one to write', async () => {
