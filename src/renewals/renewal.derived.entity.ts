@@ -1,4 +1,4 @@
-import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
+import { ArrayType, Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 
 /**
  * Derived tables of renewal risks (issue 23), kept right in the writer's own transaction
@@ -87,8 +87,10 @@ export class RenewalFactSet {
 /**
  * How many ACTIVE subscriptions of a scope ('all'; 'p:<partner id>' for the billing partner
  * and for the reseller; 'vp:<id>' / 'vr:<id>' for those the billing partner's / the reseller's
- * own users see) renew on a day with a fact set. Striped: a writer adds its deltas to
- * the stripe of its backend, so concurrent writers do not queue on one row; reads sum them.
+ * own users see) renew with a fact set in a span of 64 days (Migration20261207100000):
+ * `cumulative[i]` counts those renewing on the span's first i days, so a window's count is
+ * two subscripts per span it overlaps. Striped: a writer adds its deltas to the stripe of its
+ * backend, so concurrent writers do not queue on one row; reads sum them.
  */
 @Entity({ tableName: 'renewal_fact_counts' })
 export class RenewalFactCount {
@@ -96,7 +98,7 @@ export class RenewalFactCount {
   scope!: string;
 
   @PrimaryKey({ type: 'date' })
-  renewsOn!: string;
+  spanStart!: string;
 
   @PrimaryKey({ type: 'text' })
   factKey!: string;
@@ -104,6 +106,6 @@ export class RenewalFactCount {
   @PrimaryKey({ type: 'smallint' })
   stripe!: number;
 
-  @Property({ type: 'int' })
-  n!: number;
+  @Property({ type: new ArrayType((i) => Number(i)), columnType: 'int[]' })
+  cumulative!: number[];
 }

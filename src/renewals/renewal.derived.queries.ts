@@ -103,14 +103,34 @@ const coarseFacts = (f: string) =>
         : `${f}.${c}`,
   ).join(', ');
 
-/** Adds each row's +/- `d` to the counts of its scopes, day and fact set, on this backend's stripe; rows whose sum nets to 0 are left alone. */
-const countDeltas = (rows: string) => `insert into renewal_fact_counts as k (scope, renews_on, fact_key, stripe, n)
-  select sc, d.renews_on, d.fact_key, ${STRIPE}, sum(d.d)::int
-    from ${rows} d cross join lateral unnest(${scopesOf('d')}) sc
-   group by sc, d.renews_on, d.fact_key
-  having sum(d.d) <> 0
-   order by sc, d.renews_on, d.fact_key
-  on conflict (scope, renews_on, fact_key, stripe) do update set n = k.n + excluded.n`;
+/** The days of a span of the counts (fixed by Migration20261207100000, whose SQL helpers assume it). */
+export const SPAN_DAYS = 64;
+
+/**
+ * Adds each row's +/- `d` to the counts of its scopes, span and fact set, on this backend's stripe:
+ * the day deltas of a (scope, span, set) summed into one cumulative array (`renewal_counts_of`),
+ * added to the row's; days whose deltas net to 0 are left out.
+ */
+const countDeltas = (rows: string) => `insert into renewal_fact_counts as k (scope, span_start, fact_key, stripe, cumulative)
+  select x.sc, x.span_start, x.fact_key, ${STRIPE}, renewal_counts_of(x.pos, x.d)
+    from (select sc, renewal_span_start(d.renews_on) as span_start, d.renews_on - renewal_span_start(d.renews_on) as pos, d.fact_key, sum(d.d)::int as d
+            from ${rows} d cross join lateral unnest(${scopesOf('d')}) sc
+           group by 1, 2, 3, 4
+          having sum(d.d) <> 0) x
+   group by x.sc, x.span_start, x.fact_key
+   order by x.sc, x.span_start, x.fact_key
+  on conflict (scope, span_start, fact_key, stripe) do update set cumulative = renewal_counts_add(k.cumulative, excluded.cumulative)`;
+
+/**
+ * How many of a scope's subscriptions renew with each fact set from `first` to `last` (dates),
+ * over the counts `k` of the spans the window overlaps (`k.span_start` within the window's
+ * spans): per span, those up to the window's last day in the span less those before its first.
+ */
+export const windowCountSql = (k: string, first: string, last: string) =>
+  `${k}.cumulative[least(${SPAN_DAYS}, ${last} - ${k}.span_start + 1)] - coalesce(${k}.cumulative[${first} - ${k}.span_start], 0)`;
+
+/** The spans of the counts `k` that a window from `first` to `last` overlaps. */
+export const windowSpansSql = (k: string, first: string, last: string) => `${k}.span_start > ${first} - ${SPAN_DAYS} and ${k}.span_start <= ${last}`;
 
 /** The columns of `renewal_facts` after its key, and what the counts need of a row. */
 const ROW_VALUES_OF = ['renews_on', 'customer_id', 'partner_id', 'reseller_id', 'visible_to_partner', 'visible_to_reseller', 'fact_key'];
@@ -203,27 +223,30 @@ export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
   await queryRows(
     tx,
     `create temp table renewal_fact_counts_refill on commit drop as
-     select sc as scope, x.renews_on, x.fact_key, count(*)::int as n from renewal_facts_refill x cross join lateral unnest(${scopesOf('x')}) sc
-      group by sc, x.renews_on, x.fact_key`,
+     select d.scope, d.span_start, d.fact_key, renewal_counts_of(d.pos, d.n) as cumulative
+       from (select sc as scope, renewal_span_start(x.renews_on) as span_start, x.renews_on - renewal_span_start(x.renews_on) as pos, x.fact_key, count(*)::int as n
+               from renewal_facts_refill x cross join lateral unnest(${scopesOf('x')}) sc
+              group by 1, 2, 3, 4) d
+      group by d.scope, d.span_start, d.fact_key`,
   );
   await queryRows(tx, 'analyze renewal_fact_counts_refill');
   await queryRows(
     tx,
     `delete from renewal_fact_counts k
-      where k.stripe <> 0 or not exists (select 1 from renewal_fact_counts_refill x where (x.scope, x.renews_on, x.fact_key) = (k.scope, k.renews_on, k.fact_key))`,
+      where k.stripe <> 0 or not exists (select 1 from renewal_fact_counts_refill x where (x.scope, x.span_start, x.fact_key) = (k.scope, k.span_start, k.fact_key))`,
   );
   await queryRows(
     tx,
-    `update renewal_fact_counts k set n = x.n from renewal_fact_counts_refill x
-      where (x.scope, x.renews_on, x.fact_key) = (k.scope, k.renews_on, k.fact_key) and k.stripe = 0 and k.n <> x.n`,
+    `update renewal_fact_counts k set cumulative = x.cumulative from renewal_fact_counts_refill x
+      where (x.scope, x.span_start, x.fact_key) = (k.scope, k.span_start, k.fact_key) and k.stripe = 0 and k.cumulative <> x.cumulative`,
   );
   await queryRows(
     tx,
-    `insert into renewal_fact_counts (scope, renews_on, fact_key, stripe, n)
-     select x.scope, x.renews_on, x.fact_key, 0, x.n
-       from (select scope, renews_on, fact_key, n from renewal_fact_counts_refill except select scope, renews_on, fact_key, n from renewal_fact_counts) x
+    `insert into renewal_fact_counts (scope, span_start, fact_key, stripe, cumulative)
+     select x.scope, x.span_start, x.fact_key, 0, x.cumulative
+       from (select scope, span_start, fact_key, cumulative from renewal_fact_counts_refill except select scope, span_start, fact_key, cumulative from renewal_fact_counts) x
       -- In key order: a window's rows of one scope lie on few pages.
-      order by x.scope, x.renews_on, x.fact_key`,
+      order by x.scope, x.span_start, x.fact_key`,
   );
   await queryRows(tx, 'drop table renewal_facts_refill, renewal_fact_counts_refill');
   await queryRows(tx, 'analyze renewal_facts');

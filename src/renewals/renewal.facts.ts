@@ -13,7 +13,7 @@ import { subscriptionOf, type SubscriptionRecord } from '../transactions/transac
 import { currentAgreementsOf, customerGateFacts, gateFactsOf, hashedGateFacts, probedGateFacts, GATE_FACT_COLUMNS, type GateFactColumns, type LoadedFacts } from '../transactions/gate.facts';
 import { policyRules } from '../policy/policy.queries';
 import { derivedValidSql } from '../kernel/derived';
-import { factKey, renewalFactsTable, SET_COLUMNS, type DerivedScope } from './renewal.derived.queries';
+import { factKey, renewalFactsTable, SET_COLUMNS, windowCountSql, windowSpansSql, type DerivedScope } from './renewal.derived.queries';
 import type { PolicyRule } from '../policy/policy.rules';
 import { TransactionKind, type BillingCycle, type SubscriptionStatus, type TermDuration } from '../transactions/transaction.enums';
 import type { SeatLot } from '../transactions/windows';
@@ -379,11 +379,13 @@ async function derivedWindow(em: EntityManager, derived: NonNullable<SqlConditio
     em,
     `select v.ready, g.key, g.n, ${SET_AS_FACTS('f')}
        from (select ${valid.sql} as ready) v
-       left join lateral (select k.fact_key as key, sum(k.n)::int as n from renewal_fact_counts k
-                           where v.ready and k.scope = ? and k.renews_on >= ?::date and k.renews_on <= ?::date
-                           group by k.fact_key having sum(k.n) > 0) g on true
+       left join lateral (select k.fact_key as key, sum(${windowCountSql('k', 'w.first', 'w.last')})::int as n
+                            from (select ?::date as first, ?::date as last) w
+                            join renewal_fact_counts k on k.scope = ? and ${windowSpansSql('k', 'w.first', 'w.last')}
+                           where v.ready
+                           group by k.fact_key having sum(${windowCountSql('k', 'w.first', 'w.last')}) > 0) g on true
        left join renewal_fact_sets f on f.fact_key = g.key`,
-    [...valid.params, derived.scope, today, last],
+    [...valid.params, today, last, derived.scope],
   );
   if (!rows[0]?.ready) return null;
   const sets = rows.filter((r) => r.key !== null);

@@ -115,7 +115,8 @@ export class RenewalRiskService {
    * subscriptions, customers and partners it names too: they come back as `known`.
    * The sets of every partner's, one partner's and a partner user's own window are summed
    * from maintained counts (renewal.derived.queries.ts): the same statements, each bounded
-   * by the window's days and sets, not by the subscriptions. totalCount is exact.
+   * by the window's sets and the spans of 64 days it overlaps (two subscripts of a span's
+   * cumulative counts per set), not by the subscriptions or the days. totalCount is exact.
    */
   async list(args: {
     partnerId?: string | null;

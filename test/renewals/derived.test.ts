@@ -9,7 +9,7 @@ import type { AgreementTemplate } from '../../src/agreements/agreement.entity';
 import { AgreementType } from '../../src/agreements/agreement.enums';
 import { queryRows } from '../../src/db/query';
 import { isDerivedValid, rebuildDerived } from '../../src/kernel/derived';
-import { rebuildRenewalFacts, renewalFactsTable, SET_COLUMNS } from '../../src/renewals/renewal.derived.queries';
+import { rebuildRenewalFacts, renewalFactsTable, SET_COLUMNS, SPAN_DAYS } from '../../src/renewals/renewal.derived.queries';
 import { loadRenewalCandidates } from '../../src/renewals/renewal.facts';
 import { MAX_WINDOW_DAYS, RenewalRiskService } from '../../src/renewals/renewal.service';
 import { currentAgreementsOf, gateFactsOf, type GateFactColumns } from '../../src/transactions/gate.facts';
@@ -173,13 +173,17 @@ async function apply(w: Write): Promise<void> {
   }
 }
 
+/** The counts per scope, day, set and stripe, from the spans' cumulative arrays. */
+const COUNTS_BY_DAY = `select k.scope, (k.span_start + i - 1)::text as renews_on, k.fact_key, k.stripe, k.cumulative[i] - coalesce(k.cumulative[i - 1], 0) as n
+  from renewal_fact_counts k cross join generate_series(1, ${SPAN_DAYS}) i`;
+
 /** The derived tables as a comparable value: rows per subscription with their set's columns, and the counts summed over stripes. */
 async function derivedState() {
   const facts = await sql(
     `select f.subscription_id, f.renews_on::text, f.customer_id, f.partner_id, f.reseller_id, f.visible_to_partner, f.visible_to_reseller, f.fact_key, ${SET_COLUMNS.map((c) => `s.${c}`).join(', ')}
        from renewal_facts f join renewal_fact_sets s on s.fact_key = f.fact_key order by f.subscription_id`,
   );
-  const counts = await sql(`select scope, renews_on::text, fact_key, sum(n)::int as n from renewal_fact_counts group by 1, 2, 3 having sum(n) <> 0 order by 1, 2, 3`);
+  const counts = await sql(`select scope, renews_on, fact_key, sum(n)::int as n from (${COUNTS_BY_DAY}) d group by 1, 2, 3 having sum(n) <> 0 order by 1, 2, 3`);
   return { facts, counts };
 }
 
@@ -229,7 +233,7 @@ describe('derived renewal facts', () => {
     await sql(`delete from renewal_facts where subscription_id = ?`, [victim!.subscription_id]);
     await sql(`update renewal_facts set renews_on = renews_on + 1, visible_to_partner = not visible_to_partner where subscription_id = ?`, [other!.subscription_id]);
     await sql(`insert into renewal_facts select gen_random_uuid(), renews_on, customer_id, partner_id, reseller_id, visible_to_partner, visible_to_reseller, fact_key from renewal_facts limit 1`);
-    await sql(`insert into renewal_fact_counts (scope, renews_on, fact_key, stripe, n) select scope, renews_on, fact_key, 9, 3 from renewal_fact_counts where stripe = 0 limit 2`);
+    await sql(`insert into renewal_fact_counts (scope, span_start, fact_key, stripe, cumulative) select scope, span_start, fact_key, 9, (select renewal_counts_of(3, 1)) from renewal_fact_counts where stripe = 0 limit 2`);
     await sql(`delete from renewal_fact_counts where ctid in (select ctid from renewal_fact_counts where stripe = 0 order by scope desc limit 2)`);
     expect(await derivedState()).not.toEqual(kept);
     await rebuildDerived(em, renewalFactsTable, { force: true });
@@ -308,7 +312,7 @@ describe('renewalRisks from the derived renewal facts', () => {
     const count = async () => (await allPages(viewer(), partnerId()))[0].totalCount;
     const right = await count();
     // Counts made wrong on purpose show through: this read uses them.
-    await sql(`update renewal_fact_counts set n = n + 1000`);
+    await sql(`update renewal_fact_counts set cumulative = (select array_agg(v * 1000 order by i) from unnest(cumulative) with ordinality u(v, i))`);
     const wrong = await count();
     await rebuildDerived(em, renewalFactsTable, { force: true });
     expect(wrong).toBeGreaterThan(right);
