@@ -383,7 +383,7 @@ interface ReadResult {
   plans: Plan[];
   indexBound: boolean;
   oneConnection: Cannon[];
-  rate: (Cannon & { offered: number; achieved: number; connections: number })[];
+  rate: (Cannon & { offered: number; achieved: number; connections: number; gc?: GcDuring })[];
   /** The replay: ms to the last of `replayCount` alerts, per run. */
   replayMs?: number[];
   replayCount?: number;
@@ -492,6 +492,32 @@ async function settle(t: Target): Promise<void> {
 }
 
 /** One round of timings of one read: 1 connection, then the fixed offered rate. */
+/** The gateway's garbage collections during a run (prom-client's nodejs_gc_duration_seconds, by kind), from /metrics before and after. */
+interface GcDuring {
+  /** Collections per kind (minor, major, incremental, weakcb). */
+  count: Record<string, number>;
+  /** Pauses longer than 10 ms and 100 ms, and their total in ms. */
+  over10ms: number;
+  over100ms: number;
+  totalMs: number;
+}
+
+async function gcSnapshot(base: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(bucket|count|sum)\{([^}]*)\} ([0-9.e+-]+)$/gm)) out.set(`${m[1]}{${m[2]}}`, Number(m[3]));
+  return out;
+}
+
+function gcBetween(before: Map<string, number>, after: Map<string, number>): GcDuring {
+  const d = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+  const kinds = [...after.keys()].flatMap((k) => (k.startsWith('count{') ? [/kind="([^"]+)"/.exec(k)![1]] : []));
+  const le = (bound: string) => kinds.reduce((n, kind) => n + d(`bucket{le="${bound}",kind="${kind}"}`), 0);
+  const count = Object.fromEntries(kinds.map((kind) => [kind, d(`count{kind="${kind}"}`)]));
+  const total = Object.values(count).reduce((a, b) => a + b, 0);
+  return { count, over10ms: total - le('0.01'), over100ms: total - le('0.1'), totalMs: kinds.reduce((n, kind) => n + d(`sum{kind="${kind}"}`), 0) * 1000 };
+}
+
 async function timeRead(t: Target, read: Read, result: ReadResult): Promise<void> {
   if (result.error) return;
   const token = read.token === 'admin' ? t.tokens.admin : t.tokens.analyst;
@@ -523,10 +549,14 @@ async function timeRead(t: Target, read: Read, result: ReadResult): Promise<void
   const one = none(await oneConnection({ ...opts, duration: DURATION }));
   result.oneConnection.push(one);
   await settle(t);
+  const gcBefore = await gcSnapshot(t.gw.base);
   const rated = none(await fixedRate({ ...opts, connections: RATE_CONNECTIONS, rate: RATE, duration: DURATION }));
+  const gc = gcBetween(gcBefore, await gcSnapshot(t.gw.base));
   await settle(t);
-  result.rate.push({ ...rated, offered: RATE, achieved: rated.total / DURATION, connections: RATE_CONNECTIONS });
-  log(`${t.world.scale} ${read.name}: 1 conn p50 ${f(one.p50, 2)} p99 ${f(one.p99, 1)} ms; ${RATE}/s p50 ${rated.p50} p99 ${rated.p99} ms achieved ${f(rated.total / DURATION)}/s non2xx ${rated.non2xx + one.non2xx}`);
+  result.rate.push({ ...rated, offered: RATE, achieved: rated.total / DURATION, connections: RATE_CONNECTIONS, gc });
+  log(
+    `${t.world.scale} ${read.name}: 1 conn p50 ${f(one.p50, 2)} p99 ${f(one.p99, 1)} ms; ${RATE}/s p50 ${rated.p50} p99 ${rated.p99} ms achieved ${f(rated.total / DURATION)}/s non2xx ${rated.non2xx + one.non2xx}; gc ${JSON.stringify(gc.count)} over 10 ms ${gc.over10ms}, total ${f(gc.totalMs)} ms`,
+  );
 }
 
 // ---------------------------------------------------------------- the writes

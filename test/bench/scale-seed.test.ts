@@ -142,3 +142,31 @@ test('the world names its samples: a long trail, an attestation, a drift row, a 
   const [links] = await queryRows<{ n: number }>(em, `select count(*)::int as n from audit_chain where customer_id = ? and partner_id = ?`, [samples.longTrail.customerId, samples.longTrail.partnerId]);
   expect(links.n).toBe(samples.longTrail.links);
 });
+
+test('the seeded database has every key, index and foreign key of a migrated one (dropped for the load, built after)', async () => {
+  const shape = async (url: string) => {
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
+      const constraints = await c.query(`select conrelid::regclass::text as t, conname, pg_get_constraintdef(oid) as def from pg_constraint
+                                           where connamespace = 'public'::regnamespace and contype in ('p', 'u', 'f') order by 1, 2`);
+      const indexes = await c.query(`select tablename, indexname, indexdef from pg_indexes where schemaname = 'public' order by 1, 2`);
+      return { constraints: constraints.rows, indexes: indexes.rows };
+    } finally {
+      await c.end();
+    }
+  };
+  const migrated = await freshDatabase();
+  dbs.push(migrated);
+  const o = await initOrm(migrated.url, entities);
+  try {
+    await migrate(o);
+  } finally {
+    await o.close();
+  }
+  const expected = await shape(migrated.url);
+  // Not vacuous: the derived tables' keys, indexes and foreign key are among them.
+  expect(expected.indexes.map((i) => i.indexname)).toEqual(expect.arrayContaining(['customer_compliance_pkey', 'renewal_facts_partner_id_renews_on_subscription_id_index', 'renewal_fact_counts_pkey']));
+  expect(expected.constraints.map((c) => c.conname)).toContain('customer_compliance_customer_id_foreign');
+  expect(await shape(dbs[0].url)).toEqual(expected);
+});
