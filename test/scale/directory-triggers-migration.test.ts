@@ -1,9 +1,7 @@
 import { Client } from 'pg';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { freshDatabase } from '../support/database';
-import { initOrm } from '../../src/db/orm';
+import { previousReleaseDatabase } from '../support/migrations';
 import { migrate } from '../../src/db/migrate';
-import { entities } from '../../src/features';
 import { complianceDirectory, rebuildComplianceDirectory } from '../../src/acceptance/compliance.directory';
 import { complianceStatusSql } from '../../src/acceptance/compliance';
 import { isDerivedValid } from '../../src/kernel/derived';
@@ -20,7 +18,7 @@ const THIS = 'Migration20261206100000';
 const P = '00000000-0000-4000-8000-000000000001';
 const T = 'tpl-migration-test';
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
+let db: { drop(): Promise<void> } | undefined;
 afterAll(() => db?.drop());
 
 const triggersOf = async (c: Client) =>
@@ -44,12 +42,10 @@ async function agrees(c: Client): Promise<void> {
 }
 
 it('replaces the per-row triggers on a database of the previous release; set-based writes keep the directory and its counts right', async () => {
-  db = await freshDatabase();
-  const orm = await initOrm(db.url, entities);
-  const c = new Client({ connectionString: db.url });
-  await c.connect();
+  const previous = await previousReleaseDatabase(PREVIOUS_RELEASE);
+  ({ db } = previous);
+  const { orm, c } = previous;
   try {
-    await migrate(orm, { to: PREVIOUS_RELEASE });
     expect(await triggersOf(c)).toEqual([
       'acceptances customer_compliance_acceptance',
       'customer_compliance customer_compliance_count_delete',
@@ -120,7 +116,6 @@ it('replaces the per-row triggers on a database of the previous release; set-bas
     expect(await migrate(orm, { to: THIS })).toEqual([THIS]);
     expect(await triggersOf(c)).toContain('acceptances customer_compliance_insert');
   } finally {
-    await c.end();
-    await orm.close();
+    await previous.close();
   }
 });

@@ -1,9 +1,7 @@
 import { Client } from 'pg';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { freshDatabase } from '../support/database';
-import { initOrm } from '../../src/db/orm';
+import { previousReleaseDatabase } from '../support/migrations';
 import { migrate } from '../../src/db/migrate';
-import { entities } from '../../src/features';
 import { rebuildRenewalFacts, renewalFactsTable, SPAN_DAYS } from '../../src/renewals/renewal.derived.queries';
 import { isDerivedValid } from '../../src/kernel/derived';
 
@@ -17,7 +15,7 @@ const PREVIOUS_RELEASE = 'Migration20261206100000';
 const THIS = 'Migration20261207100000';
 const P = '00000000-0000-4000-8000-000000000001';
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
+let db: { drop(): Promise<void> } | undefined;
 afterAll(() => db?.drop());
 
 const columnsOf = async (c: Client) =>
@@ -36,12 +34,10 @@ async function agrees(c: Client): Promise<void> {
 }
 
 it('counts per span on a database of the previous release, rebuilt at start-up; set-based writes keep each day right', async () => {
-  db = await freshDatabase();
-  const orm = await initOrm(db.url, entities);
-  const c = new Client({ connectionString: db.url });
-  await c.connect();
+  const previous = await previousReleaseDatabase(PREVIOUS_RELEASE);
+  ({ db } = previous);
+  const { orm, c } = previous;
   try {
-    await migrate(orm, { to: PREVIOUS_RELEASE });
     expect(await columnsOf(c)).toEqual(['scope', 'renews_on', 'fact_key', 'stripe', 'n']);
     // The previous release's data: 30 customers of P, each with an ACTIVE subscription renewing on one of 30 days (three spans).
     await c.query(`insert into partners (id, name, tenant_id, type, created_at) values ($1, 'P', 't-p', 'DIRECT_BILL', now())`, [P]);
@@ -85,7 +81,6 @@ it('counts per span on a database of the previous release, rebuilt at start-up; 
     await rebuildRenewalFacts(em);
     await agrees(c);
   } finally {
-    await c.end();
-    await orm.close();
+    await previous.close();
   }
 });

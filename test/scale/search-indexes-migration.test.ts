@@ -1,9 +1,7 @@
 import { Client } from 'pg';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { freshDatabase } from '../support/database';
-import { initOrm } from '../../src/db/orm';
+import { previousReleaseDatabase } from '../support/migrations';
 import { migrate } from '../../src/db/migrate';
-import { entities } from '../../src/features';
 import { queryRows } from '../../src/db/query';
 import { directoryPageStatement, rebuildComplianceDirectory, searchShape } from '../../src/acceptance/compliance.directory';
 import { likePattern } from '../../src/customers/customer.rules';
@@ -21,7 +19,7 @@ const PREVIOUS_RELEASE = 'Migration20261205100000';
 const WORDS = ['Munson', 'Margie', 'Contoso', 'Lamna'];
 const P = '00000000-0000-4000-8000-000000000001';
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
+let db: { drop(): Promise<void> } | undefined;
 afterAll(() => db?.drop());
 
 async function indexes(c: Client): Promise<Record<string, boolean>> {
@@ -30,12 +28,10 @@ async function indexes(c: Client): Promise<Record<string, boolean>> {
 }
 
 it('builds the trigram indexes on a database of the previous release, and the search answers as the directory-order scan did', async () => {
-  db = await freshDatabase();
-  const orm = await initOrm(db.url, entities);
-  const c = new Client({ connectionString: db.url });
-  await c.connect();
+  const previous = await previousReleaseDatabase(PREVIOUS_RELEASE);
+  ({ db } = previous);
+  const { orm, c } = previous;
   try {
-    await migrate(orm, { to: PREVIOUS_RELEASE });
     await c.query(`insert into partners (id, name, tenant_id, type, created_at) values ($1, 'P', 't-p', 'DIRECT_BILL', now())`, [P]);
     // 120 customers; names share words (and sort together), some with wildcards; a third served by P.
     await c.query(
@@ -89,7 +85,6 @@ it('builds the trigram indexes on a database of the previous release, and the se
     const [munson] = await queryRows<{ n: string }>(em, `select count(*) as n from customers where company_name ilike '%munson%' or domain ilike '%munson%'`);
     expect(Number(munson!.n)).toBeGreaterThan(20);
   } finally {
-    await c.end();
-    await orm.close();
+    await previous.close();
   }
 });
