@@ -491,7 +491,6 @@ async function settle(t: Target): Promise<void> {
   }
 }
 
-/** One round of timings of one read: 1 connection, then the fixed offered rate. */
 /** The gateway's garbage collections during a run (prom-client's nodejs_gc_duration_seconds, by kind), from /metrics before and after. */
 interface GcDuring {
   /** Collections per kind (minor, major, incremental, weakcb). */
@@ -518,6 +517,7 @@ function gcBetween(before: Map<string, number>, after: Map<string, number>): GcD
   return { count, over10ms: total - le('0.01'), over100ms: total - le('0.1'), totalMs: kinds.reduce((n, kind) => n + d(`sum{kind="${kind}"}`), 0) * 1000 };
 }
 
+/** One round of timings of one read: 1 connection, then the fixed offered rate. */
 async function timeRead(t: Target, read: Read, result: ReadResult): Promise<void> {
   if (result.error) return;
   const token = read.token === 'admin' ? t.tokens.admin : t.tokens.analyst;

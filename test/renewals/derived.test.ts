@@ -319,6 +319,32 @@ describe('renewalRisks from the derived renewal facts', () => {
     expect(await count()).toBe(right);
   });
 
+  it('counts a window of any length, starting and ending anywhere in a span of the counts, as the live SQL does', async () => {
+    // One at-risk subscription renewing on every day from yesterday to 140 days out: windows cut spans at every offset.
+    await sql(
+      `insert into subscriptions (id, customer_id, partner_id, reseller_id, offer_id, seats, status, renews_on, created_at, term_started_at, seat_lots)
+       select gen_random_uuid(), ?, ?, null, 'offer-every-day', 1, 'ACTIVE', (now() at time zone 'utc')::date + d, now(), now(), '[]' from generate_series(-1, 140) d`,
+      [customers[3].id, d1.id],
+    );
+    const windows = [0, 1, 2, 30, 60, 63, 64, 65, 100, 127, 128, 129, 140, 141];
+    const counts = async () => {
+      const out: number[] = [];
+      for (const withinDays of windows) out.push((await new RenewalRiskService(gw.orm.em.fork() as EntityManager, analyst).list({ first: 1, withinDays })).totalCount);
+      return out;
+    };
+    try {
+      const derived = await counts();
+      // Each longer window holds more of the every-day subscriptions (the comparison is not vacuous).
+      expect(derived.every((n, i) => i === 0 || n > derived[i - 1] || windows[i] > 140)).toBe(true);
+      await sql(`update derived_epochs set valid_until = '-infinity' where name = 'renewal_facts'`);
+      const live = await counts();
+      await rebuildDerived(em, renewalFactsTable);
+      expect(derived).toEqual(live);
+    } finally {
+      await sql(`delete from subscriptions where offer_id = 'offer-every-day'`);
+    }
+  });
+
   it('a policy rule or template published changes the answer immediately (judged at read time)', async () => {
     const first = async () => (await allPages(analyst))[0];
     const before = await first();

@@ -38,8 +38,8 @@ const requestStatements = (work: () => Promise<unknown>) => statementsOf(gw, wor
 describe('ids of written rows', () => {
   it('orders, their subscriptions and acceptances get time-ordered ids: each written after another sorts after it', async () => {
     const customer = await aCustomer(gw, { partners: [{ partner: direct }] });
-    const acceptance = await gw.gql(CONFIRM_ID, { input: { customerId: customer.id, templateId: mca.templateId, dateAgreed: '2024-05-01', contact: SIGNER } }, await aPartnerToken(direct));
     const token = await aPartnerToken(direct);
+    const acceptance = await gw.gql(CONFIRM_ID, { input: { customerId: customer.id, templateId: mca.templateId, dateAgreed: '2024-05-01', contact: SIGNER } }, token);
     const first = (await gw.gql(ATTEMPT, purchase(customer), token)).data.attemptTransaction.order;
     const second = (await gw.gql(ATTEMPT, purchase(customer), token)).data.attemptTransaction.order;
     const ids = [acceptance.data.confirmCustomerAcceptance.acceptance.id, first.id, first.subscription.id, second.id, second.subscription.id];
