@@ -36,7 +36,7 @@ import { startEmbeddedPostgres } from '../src/db/embedded';
 import { mintToken } from '../src/auth/token';
 import { Role, type PartnerType } from '../src/auth/roles';
 import { startPartnerCenterSimulator, MCA_TEMPLATE_ID, type PartnerCenterSimulator } from '../simulator';
-import { BY_TIME_SQL, copyCsvRecord, copyRowColumns, exportSql, type ExportRequest } from '../src/audit/audit.queries';
+import { copyCsvRecord, copyRowColumns, EXPORT_BEGIN, exportSql, type ExportRequest } from '../src/audit/audit.queries';
 import { masksContacts } from '../src/audit/audit.format';
 import type { Viewer } from '../src/auth/viewer';
 import { prepareScaleWorld, parseScale } from './scale-seed';
@@ -301,6 +301,8 @@ async function replay(base: string, token: string, after: string, count: number)
 interface Captured {
   sql: string;
   bindings: unknown;
+  /** The transaction it runs in, when not a plain `begin` (the export's EXPORT_BEGIN: its settings shape the plan). */
+  begin?: string;
 }
 
 interface Plan {
@@ -341,7 +343,7 @@ async function explainAll(url: string, captured: Captured[], rows: Map<string, n
       }
       let plan: string;
       try {
-        await db.query('begin');
+        await db.query(c.begin ?? 'begin');
         plan = (await db.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${sql}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
       } catch (err) {
         plan = `(explain failed: ${String((err as Error).message)})`;
@@ -446,7 +448,7 @@ async function inspectRead(t: Target, read: Read): Promise<ReadResult> {
   if (best && read.path.startsWith('/exports/acceptances')) {
     // The export runs on a connection of its own (COPY), which knex's query event does not see:
     // its statements are rebuilt here with the gateway's own builders (src/audit/audit.export.ts's
-    // order: the transaction's begin, the by-time check, the COPY, whose query is explained).
+    // order: the transaction's begin, the COPY, whose query is explained in the export's transaction).
     best = [...best, ...(await exportStatements(t))];
   }
   if (best) {
@@ -464,9 +466,8 @@ async function exportStatements(t: Target): Promise<Captured[]> {
     const { rows } = await db.query<{ type: PartnerType }>('select type from partners where id = $1', [t.sample.partnerId]);
     const viewer: Viewer = { userId: t.sample.adminUser, displayName: 'Bench admin', roles: [Role.ADMIN], partnerId: t.sample.partnerId, partnerType: rows[0]?.type };
     const req: ExportRequest = { partnerId: t.sample.partnerId, from: null, to: null, format: 'csv' };
-    const byTime = (await db.query<{ enough: boolean }>(BY_TIME_SQL, [t.sample.partnerId])).rows[0].enough;
-    const { sql, params } = exportSql(viewer, req, { columns: masksContacts(viewer) ? copyRowColumns() : copyCsvRecord(), byTime });
-    return [{ sql: 'begin isolation level repeatable read read only (export connection)', bindings: [] }, { sql: BY_TIME_SQL, bindings: [t.sample.partnerId] }, { sql, bindings: params }];
+    const { sql, params } = exportSql(viewer, req, { columns: masksContacts(viewer) ? copyRowColumns() : copyCsvRecord() });
+    return [{ sql: 'begin isolation level repeatable read read only (export connection)', bindings: [] }, { sql, bindings: params, begin: EXPORT_BEGIN }];
   } finally {
     await db.end();
   }

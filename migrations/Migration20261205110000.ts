@@ -1,7 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 import { Client } from 'pg';
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { sessionUrl } from '../src/db/topology';
+import { createIndexesConcurrently, onOwnConnection } from '../src/db/migrate';
 
 /**
  * Issue 23: the Customers search (`company_name ilike '%word%' or domain ilike '%word%'`)
@@ -30,35 +29,20 @@ export class Migration20261205110000 extends Migration {
   }
 
   override async up(): Promise<void> {
-    await this.onOwnConnection(async (c) => {
+    await onOwnConnection(this.config, async (c) => {
       if (!(await trigramsAvailable(c))) return;
-      for (const index of SEARCH_INDEXES) {
-        const { rows } = await c.query<{ valid: boolean }>(`select i.indisvalid as valid from pg_index i join pg_class x on x.oid = i.indexrelid where x.relname = $1`, [index.name]);
-        if (rows[0]?.valid) continue;
-        if (rows[0]) await c.query(`drop index concurrently if exists "${index.name}"`);
-        await c.query(`create index concurrently "${index.name}" on "${index.table}" using gin ("${index.column}" gin_trgm_ops)`);
-      }
+      await createIndexesConcurrently(
+        c,
+        SEARCH_INDEXES.map((index) => ({ name: index.name, create: `create index concurrently "${index.name}" on "${index.table}" using gin ("${index.column}" gin_trgm_ops)` })),
+      );
     });
   }
 
   override async down(): Promise<void> {
     // The extension stays: other objects may have come to use it.
-    await this.onOwnConnection(async (c) => {
+    await onOwnConnection(this.config, async (c) => {
       for (const index of SEARCH_INDEXES) await c.query(`drop index concurrently if exists "${index.name}"`);
     });
-  }
-
-  private async onOwnConnection(work: (c: Client) => Promise<void>): Promise<void> {
-    // A session of its own (DATABASE_DIRECT_URL when set): behind a transaction pooler a
-    // session setting would not follow the next statement to its server connection.
-    const c = new Client({ connectionString: sessionUrl({ config: this.config } as Pick<MikroORM, 'config'>) });
-    await c.connect();
-    try {
-      await c.query('set statement_timeout = 0');
-      await work(c);
-    } finally {
-      await c.end();
-    }
   }
 }
 

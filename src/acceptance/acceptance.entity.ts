@@ -12,6 +12,16 @@ import { newId } from '../kernel/ids';
 @ObjectType({ description: "A customer's acceptance of an agreement, recorded by one billing partner" })
 @Entity({ tableName: 'acceptances' })
 @Index({ properties: ['customer', 'partner', 'recordedAt'] })
+// The audit export's time-ordered stream of one partner's events (Migration20261208100000, built concurrently).
+@Index({ name: 'acceptances_partner_id_recorded_at_index', properties: ['partner', 'recordedAt'] })
+@Index({
+  name: 'acceptances_partner_id_superseded_at_index',
+  expression: 'create index "acceptances_partner_id_superseded_at_index" on "acceptances" ("partner_id", "superseded_at") where "superseded_at" is not null',
+})
+@Index({
+  name: 'acceptances_partner_id_withdrawn_at_index',
+  expression: 'create index "acceptances_partner_id_withdrawn_at_index" on "acceptances" ("partner_id", "withdrawn_at") where "withdrawn_at" is not null',
+})
 // The database itself guarantees one active confirmation per (customer, partner).
 @Unique({
   name: 'acceptances_one_active_per_customer_partner',
@@ -125,6 +135,12 @@ export class AcceptanceCorrection {
 @Index({ properties: ['provider', 'status'] })
 // One customer's submissions to a provider: the audit trail's submitted and reviewed events (Migration20261204120000, built concurrently).
 @Index({ name: 'acceptance_submissions_customer_id_provider_id_index', properties: ['customer', 'provider'] })
+// The audit export's time-ordered stream of one partner's events (Migration20261208100000, built concurrently).
+@Index({ name: 'acceptance_submissions_provider_id_submitted_at_index', properties: ['provider', 'submittedAt'] })
+@Index({
+  name: 'acceptance_submissions_provider_id_reviewed_at_index',
+  expression: 'create index "acceptance_submissions_provider_id_reviewed_at_index" on "acceptance_submissions" ("provider_id", "reviewed_at") where "reviewed_at" is not null',
+})
 export class AcceptanceSubmission {
   [OptionalProps]?: 'id' | 'status' | 'submittedAt';
 

@@ -39,7 +39,8 @@ export interface EventColumns {
 
 /**
  * Where an event is recorded: the FROM clause (and any condition), given `pairs`, the
- * join that keeps rows of the caller's (customer, partner) pairs.
+ * join that keeps rows of the caller's (customer, partner) pairs. The join is aliased `p`
+ * and has a column `partner_id` (the pair's partner).
  */
 export interface EventSource {
   columns: EventColumns;

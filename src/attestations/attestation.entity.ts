@@ -18,6 +18,11 @@ import { AttestationStatus } from './attestation.enums';
 @Index({ properties: ['partner', 'createdAt'] })
 // The all-attestations page in keyset order (Migration20261204120000, built concurrently).
 @Index({ name: 'attestations_created_at_id_index', properties: ['createdAt', 'id'] })
+// The audit export's time-ordered stream of one partner's events (Migration20261208100000, built concurrently).
+@Index({
+  name: 'attestations_partner_id_recorded_at_index',
+  expression: 'create index "attestations_partner_id_recorded_at_index" on "attestations" ("partner_id", "recorded_at") where "recorded_at" is not null',
+})
 // At most one open attestation per (customer, partner): the database enforces it.
 @Unique({
   name: 'attestations_one_open_per_customer_partner',

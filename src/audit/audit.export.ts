@@ -9,7 +9,7 @@ import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { PartnerType } from '../auth/roles';
 import { InFlight } from '../common/in-flight';
 import { refusalOf, sendRefusal } from '../common/route-answer';
-import { byTimeFor, copyCsvRecord, copyRowColumns, copyStatement, exportSql, type ExportDbRow, type ExportRequest } from './audit.queries';
+import { copyCsvRecord, copyRowColumns, copyStatement, exportSql, type ExportDbRow, type ExportRequest } from './audit.queries';
 import { CSV_HEADER, csvLine, jsonLine, masksContacts } from './audit.format';
 import { BinaryRecordBytes, BinaryRowLines, literalSql, openExportConnection, streamCopy } from './audit.copy';
 import { ExportSlots } from './export-slots';
@@ -121,7 +121,7 @@ export function createExportRoute(): { route: Route; stop(): Promise<void> } {
         const csv = request.format === 'csv';
         // Unmasked CSV: PostgreSQL writes the records. Otherwise its rows as text, formatted (and masked) here.
         const native = csv && !masksContacts(viewer);
-        const { sql, params } = exportSql(viewer, request, { columns: native ? copyCsvRecord() : copyRowColumns(), byTime: await byTimeFor(exportClient, request.partnerId) });
+        const { sql, params } = exportSql(viewer, request, { columns: native ? copyCsvRecord() : copyRowColumns() });
         const statement = copyStatement(literalSql(services.orm.em.getConnection().getKnex(), sql, params));
         const header = csv ? CSV_HEADER : '';
         const line = csv ? (r: ExportDbRow) => csvLine(viewer, r) : (r: ExportDbRow) => jsonLine(viewer, r);

@@ -1,7 +1,7 @@
 import type { Viewer } from '../auth/viewer';
-import { visibleCustomerCondition } from '../auth/tenancy';
-import { auditEventsByTimeSql, auditEventsSql } from './audit.sql';
-import { CORRECTIONS_WITH_ACCEPTANCE } from '../acceptance/acceptance.queries';
+import { seenByPartnerSql } from '../auth/tenancy';
+import { seesAllPartners } from '../auth/viewer';
+import { auditEventsByTimeSql, exportPairs } from './audit.sql';
 
 /**
  * The export's hand-written SQL (src/audit/audit.export.ts): its statement, the choice of
@@ -18,25 +18,23 @@ export interface ExportRequest {
   format: 'csv' | 'jsonl';
 }
 
-/** The columns of the sorted statement's rows (ExportDbRow), in its order. */
-const ROW_COLUMNS = `e.at, e.event, e.customer_id, e.partner_id, e.acceptance_id, e.actor_id, e.field, e.old_value, e.new_value, e.note,
-           c.tenant_id as customer_tenant_id, c.company_name as customer_name, pt.name as partner_name, u.display_name as actor_name`;
-/** The same columns from `auditEventsByTimeSql`, whose branches carry the lookups. */
+/** The columns of the export's rows (ExportDbRow), in its order, from `auditEventsByTimeSql`, whose branches carry the lookups. */
 const BY_TIME_COLUMNS = `e.at, e.event, e.customer_id, e.partner_id, e.acceptance_id, e.actor_id, e.field, e.old_value, e.new_value, e.note,
            e.customer_tenant_id, e.customer_name, e.partner_name, e.actor_name`;
 
 /**
- * The export's one statement: every event of the partner's visible customers in the period, oldest first.
- * `columns` is a select list over the ordered rows (alias r, the columns of ROW_COLUMNS): it is
- * computed after the sort, so the sort carries the raw values, not their text. `byTime` reads the
- * events in time order (auditEventsByTimeSql) instead of sorting them all: the same rows in the
- * same order, the first of them at once, but every partner's corrections are read
- * (`byTimeFor` decides). Instants are passed as ISO text (their literals are then exact).
+ * The export's one statement: every event of the partner's visible customers in the period,
+ * oldest first, read in time order from the partner's indexes (auditEventsByTimeSql), each row's
+ * customer tested by index probes, so the first row comes at once however long the trail.
+ * `columns` is a select list over the ordered rows (alias r, the columns of BY_TIME_COLUMNS),
+ * evaluated on the merged rows in their order. Instants are passed as ISO text (their literals
+ * are then exact). Run in EXPORT_BEGIN's transaction: with sorts disabled, the planner reads
+ * every branch from its index instead of sorting it, which would hold the first row until the
+ * branch was read whole.
  */
-export function exportSql(viewer: Viewer, req: ExportRequest, options: { columns?: string; byTime?: boolean } = {}): { sql: string; params: unknown[] } {
-  const visible = visibleCustomerCondition(viewer, 'c.id');
-  const params: unknown[] = [req.partnerId, ...visible.params];
+export function exportSql(viewer: Viewer, req: ExportRequest, options: { columns?: string } = {}): { sql: string; params: unknown[] } {
   const period: string[] = [];
+  const params: unknown[] = [req.partnerId, viewer.partnerId ?? null];
   if (req.from) {
     period.push('e.at >= ?::timestamptz');
     params.push(req.from.toISOString());
@@ -45,48 +43,16 @@ export function exportSql(viewer: Viewer, req: ExportRequest, options: { columns
     period.push('e.at < ?::timestamptz');
     params.push(req.to.toISOString());
   }
-  const where = period.length ? period.join(' and ') : 'true';
-  const ordered = options.byTime
-    ? `select ${BY_TIME_COLUMNS}
-      from (${auditEventsByTimeSql()}) e
-     where ${where}
-     order by e.at, e.customer_id, e.rank, e.key`
-    : `select ${ROW_COLUMNS}
-      from (${auditEventsSql()}) e
-      join customers c on c.id = e.customer_id
-      join partners pt on pt.id = e.partner_id
-      left join users u on u.id = e.actor_id
-     where ${where}
+  // Platform roles see every customer; a partner user those of its relationships and its resellers', probed per row.
+  const visible = seesAllPartners(viewer) ? () => 'true' : (customer: string) => seenByPartnerSql(customer, '(select s.viewer_partner_id from export_scope s)');
+  const ordered = `select ${BY_TIME_COLUMNS}
+      from (${auditEventsByTimeSql(exportPairs(visible))}) e
+     where ${period.length ? period.join(' and ') : 'true'}
      order by e.at, e.customer_id, e.rank, e.key`;
-  // A subquery with ORDER BY is not pulled up: the outer list is evaluated on the sorted rows, in their order.
-  const sql = `with pairs as materialized (select c.id as customer_id, ?::uuid as partner_id from customers c where ${visible.sql})
+  // A subquery with ORDER BY is not pulled up: the outer list is evaluated on the merged rows, in their order.
+  const sql = `with export_scope as materialized (select ?::uuid as partner_id, ?::uuid as viewer_partner_id)
     ${options.columns ? `select ${options.columns} from (${ordered}) r` : ordered}`;
   return { sql, params };
-}
-
-/**
- * Whether the export reads events in time order (`exportSql`'s byTime): when the partner has at
- * least an eighth of all corrections. The time-ordered plan reads every partner's corrections
- * through the `corrected_at` index; for a partner with few, sorting its own events costs less.
- * Counts at most that eighth, through the acceptance_id index. The table's size is PostgreSQL's
- * estimate from the last analyze. Run on the export's own connection (its snapshot).
- */
-export const BY_TIME_SQL =
-  // reltuples is -1 until the table is first analyzed: then count, or every partner would look large.
-  `with share as (select greatest(1, ((case when c.reltuples >= 0 then c.reltuples else (select count(*) from acceptance_corrections) end) / 8)::bigint) as n
-                    from pg_class c where c.oid = 'acceptance_corrections'::regclass)
-   select count(*) >= (select n from share) as enough
-     from (select 1 from ${CORRECTIONS_WITH_ACCEPTANCE}
-            where a.partner_id = $1 limit (select n from share)) x`;
-
-/** The part of a pg client byTimeFor uses (the export's connection, or a test's client). */
-export interface Queryable {
-  query<R>(text: string, values: unknown[]): Promise<{ rows: R[] }>;
-}
-
-export async function byTimeFor(client: Queryable, partnerId: string): Promise<boolean> {
-  const { rows } = await client.query<{ enough: boolean }>(BY_TIME_SQL, [partnerId]);
-  return rows[0].enough;
 }
 
 /** The columns of `copyRowColumns`, in its order, as PostgreSQL's text (`at` in UTC, ISO date style). */
@@ -170,8 +136,10 @@ export const copyStatement = (literalSql: string): string => `copy (${literalSql
 
 /**
  * The export's transaction: `at` as ISO text in UTC; no parallel workers (a stream paced by its
- * client would hold them); no statement timeout, whatever the role's default: a whole export is
- * one long COPY, bounded by the write timeout and the export slots instead.
+ * client would hold them); no sorts where an index gives the order (`exportSql`: COPY plans for
+ * the whole result, and would sort a partner's rows of a large table before the first byte); no
+ * statement timeout, whatever the role's default: a whole export is one long COPY, bounded by
+ * the write timeout and the export slots instead.
  */
 export const EXPORT_BEGIN =
-  "begin isolation level repeatable read read only; set local time zone 'UTC'; set local datestyle = 'ISO'; set local max_parallel_workers_per_gather = 0; set local statement_timeout = 0";
+  "begin isolation level repeatable read read only; set local time zone 'UTC'; set local datestyle = 'ISO'; set local max_parallel_workers_per_gather = 0; set local enable_sort = off; set local statement_timeout = 0";

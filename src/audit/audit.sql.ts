@@ -40,51 +40,64 @@ const cols = (c: EventColumns) =>
    ${c.actor} as actor_id, ${c.field ?? 'null::text'} as field, ${c.old ?? 'null::text'} as old_value, ${c.new ?? 'null::text'} as new_value,
    ${c.note ?? 'null::text'} as note, ${c.key} as key`;
 
-/** Keeps a branch's rows of the caller's pairs, joined once per branch (the planner pushes the pair filter into each). */
-const pairs = (customer: string, partner: string) => `join pairs p on p.customer_id = ${customer} and p.partner_id = ${partner}`;
-const ofPairs = (alias: string) => pairs(`${alias}.customer_id`, `${alias}.partner_id`);
+/** Keeps a branch's rows of some (customer, partner) pairs: a join aliased `p`, with a column `partner_id`. */
+type PairJoin = (customer: string, partner: string) => string;
+
+/** The rows of the caller's pairs (a CTE named `pairs`), joined once per branch (the planner pushes the pair filter into each). */
+const pairsCte: PairJoin = (customer, partner) => `join pairs p on p.customer_id = ${customer} and p.partner_id = ${partner}`;
 
 /** One event source as a branch of the union. */
-const branch = (e: EventSource) => `select ${cols(e.columns)}
+const branch = (e: EventSource, pairs: PairJoin) => `select ${cols(e.columns)}
      from ${e.from(pairs)}`;
 
-const CORRECTIONS = branch(ACCEPTANCE_EVENTS.corrected);
-
-/** The acceptance feature's events (src/acceptance/acceptance.queries.ts), in the trail's order. */
-const BRANCHES = [
-  branch(ACCEPTANCE_EVENTS.confirmed),
-  branch(ACCEPTANCE_EVENTS.superseded),
-  CORRECTIONS,
-  branch(ACCEPTANCE_EVENTS.withdrawn),
-  branch(ACCEPTANCE_EVENTS.submitted),
-  branch(ACCEPTANCE_EVENTS.reviewed),
-  // The customer's own acceptance with the vendor (src/customers), in every partner's trail.
-  branch(DIRECT_ACCEPTANCE_EVENT),
-  // Enhanced attestations (src/attestations): requested, and attested before the confirmation it records.
-  branch(ATTESTATION_EVENTS.requested),
-  branch(ATTESTATION_EVENTS.attested),
-  // Drift found by reconciliation with Partner Center (src/reconciliation), when first found.
-  branch(DRIFT_EVENT),
-  // What a withdrawal or the partner did to the subscriptions (src/transactions): cancelled, auto-renew off or on.
-  branch(SUBSCRIPTION_EVENTS),
-];
+/**
+ * The branches of the trail, in its order: the acceptance feature's events
+ * (src/acceptance/acceptance.queries.ts), the customer's direct acceptance, attestations,
+ * drift, subscription events, then Partner Center sync.
+ */
+const branches = (pairs: PairJoin): { sql: string; source: EventSource | 'sync' }[] =>
+  [
+    ACCEPTANCE_EVENTS.confirmed,
+    ACCEPTANCE_EVENTS.superseded,
+    ACCEPTANCE_EVENTS.corrected,
+    ACCEPTANCE_EVENTS.withdrawn,
+    ACCEPTANCE_EVENTS.submitted,
+    ACCEPTANCE_EVENTS.reviewed,
+    // The customer's own acceptance with the vendor (src/customers), in every partner's trail.
+    DIRECT_ACCEPTANCE_EVENT,
+    // Enhanced attestations (src/attestations): requested, and attested before the confirmation it records.
+    ATTESTATION_EVENTS.requested,
+    ATTESTATION_EVENTS.attested,
+    // Drift found by reconciliation with Partner Center (src/reconciliation), when first found.
+    DRIFT_EVENT,
+    // What a withdrawal or the partner did to the subscriptions (src/transactions): cancelled, auto-renew off or on.
+    SUBSCRIPTION_EVENTS,
+  ]
+    .map((e) => ({ sql: branch(e, pairs), source: e as EventSource | 'sync' }))
+    .concat(syncBranches(pairs).map((sql) => ({ sql, source: 'sync' as const })));
 
 /**
  * Partner Center sync (DESIGN.md section 8, src/partner-center). `acceptance_syncs`
  * keeps the current delivery state of each acceptance, not a history: the trail shows
  * the last successful delivery (note: the MS-RequestId) and, while the state is
- * FAILED, the failed attempt (note: the error). Done by the gateway: no actor.
+ * FAILED, the failed attempt (note: the error). Done by the gateway: no actor. The
+ * sync row's own partner (its acceptance's) is what the pairs keep.
  */
-export const SYNC_BRANCHES: string[] = [
+const syncBranches = (pairs: PairJoin): string[] => [
   `select ${cols({ at: 'y.synced_at', event: "'SYNCED'", rank: 7, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'null::text', note: 'y.request_id::text', key: "'1' || a.id::text" })}
-     from acceptance_syncs y ${joinAcceptance('y.acceptance_id')} ${ofPairs('a')} where y.synced_at is not null`,
-  `select ${cols({ at: 'coalesce(y.last_attempt_at, y.created_at)', event: "'SYNC_FAILED'", rank: 7, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'null::text', note: 'y.last_error', key: "'2' || a.id::text" })}
-     from acceptance_syncs y ${joinAcceptance('y.acceptance_id')} ${ofPairs('a')} where y.status = 'FAILED'`,
+     from acceptance_syncs y ${joinAcceptance('y.acceptance_id')} ${pairs('a.customer_id', 'y.partner_id')} where y.synced_at is not null`,
+  `select ${cols({ at: SYNC_FAILED_AT, event: "'SYNC_FAILED'", rank: 7, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'null::text', note: 'y.last_error', key: "'2' || a.id::text" })}
+     from acceptance_syncs y ${joinAcceptance('y.acceptance_id')} ${pairs('a.customer_id', 'y.partner_id')} where y.status = 'FAILED'`,
 ];
+
+/** When a failed sync is shown: its last attempt (an index expression of Migration20261208100000). */
+const SYNC_FAILED_AT = 'coalesce(y.last_attempt_at, y.created_at)';
 
 /** Every event of the pairs, unordered; wrap it to filter and order. */
 export function auditEventsSql(): string {
-  return [...BRANCHES, ...SYNC_BRANCHES].map((b) => `(${b})`).join('\nunion all\n');
+  return branches(pairsCte)
+    .map((b) => `(${b.sql})`)
+    .join('\nunion all\n');
 }
 
 /** What the export shows beside an event (its last four columns), for a branch's rows aliased `b`. */
@@ -93,43 +106,42 @@ const lookups = (b: string, actor: string) =>
   `join customers c on c.id = ${b}.customer_id join partners pt on pt.id = ${b}.partner_id left join users u on u.id = ${actor}`;
 
 /**
- * The corrections branch in `corrected_at` order from its index (acceptance_corrections has
- * no partner column to scan by): every correction, time-ordered, joined to its acceptance
- * and the export's lookups in a subquery the planner sizes as the whole table, then kept
- * when its pair is in `pairs`. The pair test is a hashed filter, not a join (`is true`
- * keeps it from becoming a semi-join), so the index order survives: a join to the
- * materialized `pairs` is estimated at a few thousand rows, and the planner would sort them.
+ * The export's pairs (src/audit/audit.queries.ts): one partner's rows, the customer seen by the
+ * viewer (`visible`, a condition on the customer column, tested per row). The partner is a
+ * value of a one-row CTE `export_scope` (`partner_id`), an InitPlan: it bounds each branch's
+ * index range on (partner, time), and a condition holding a subquery is not pushed into a
+ * subquery, so the corrections' time order (below) survives.
  */
-const CORRECTIONS_BY_TIME = `select ${cols({
-  at: 'x.corrected_at',
-  event: "'CORRECTED'",
-  rank: 5,
-  customer: 'x.customer_id',
-  partner: 'x.partner_id',
-  acceptance: 'x.acceptance_id',
-  actor: 'x.corrected_by_id',
-  field: 'x.field::text',
-  old: 'x.old_value',
-  new: 'x.new_value',
-  key: correctionKey('x'),
-})}, x.customer_tenant_id, x.customer_name, x.partner_name, x.actor_name
-     from (select k.id, k.corrected_at, k.corrected_by_id, k.field, k.old_value, k.new_value, a.id as acceptance_id, a.customer_id, a.partner_id, ${LOOKUP_COLUMNS}
-             from ${CORRECTIONS_WITH_ACCEPTANCE} ${lookups('a', 'k.corrected_by_id')}
-            order by k.corrected_at) x
-    where ((x.customer_id, x.partner_id) in (select p.customer_id, p.partner_id from pairs p)) is true
-    order by at`;
+export const exportPairs = (visible: (customer: string) => string): PairJoin => (customer, partner) =>
+  `join (select (select s.partner_id from export_scope s) as partner_id) p on ${partner} = p.partner_id and ${visible(customer)}`;
 
 /**
- * Every event of the pairs as `auditEventsSql`, with the export's lookups (customer_tenant_id,
- * customer_name, partner_name, actor_name), each branch ordered by `at`: ordered by
- * `at, customer_id, rank, key`, PostgreSQL merges the branches (Merge Append) and sorts
- * only the rows of one instant (Incremental Sort), so the first row comes without sorting
- * the whole trail. The small branches are sorted on their own; corrections come from
- * the `corrected_at` index (CORRECTIONS_BY_TIME), which reads every partner's corrections.
+ * The corrections branch in `corrected_at` order from its index (acceptance_corrections has
+ * no partner column to range over): every correction, time-ordered, with its acceptance, in a
+ * subquery that keeps its order (ORDER BY), then kept when its acceptance is the export's
+ * partner's and its customer is seen.
  */
-export function auditEventsByTimeSql(): string {
+const correctionsByTime = (pairs: PairJoin) => `select x.* from (
+       select ${cols(ACCEPTANCE_EVENTS.corrected.columns)}
+         from ${CORRECTIONS_WITH_ACCEPTANCE}
+        order by k.corrected_at) x ${pairs('x.customer_id', 'x.partner_id')}`;
+
+/**
+ * Every event of one partner's pairs, in time order, with the export's lookups
+ * (customer_tenant_id, customer_name, partner_name, actor_name): each branch reads its rows
+ * in `at` order from an index on (partner, time) (Migration20261208100000; the corrections and
+ * direct acceptances, which have no partner column, from their time index), its customer
+ * tested per row and its lookups probed per row. Ordered by `at, customer_id, rank, key`,
+ * PostgreSQL merges the branches (Merge Append) and sorts only the rows of one instant
+ * (Incremental Sort): the first row comes after a few index probes per branch, however long
+ * the trail. `pairs` is `exportPairs(...)`.
+ */
+export function auditEventsByTimeSql(pairs: PairJoin): string {
   const withLookups = (branch: string) => `select b.*, ${LOOKUP_COLUMNS} from (${branch}) b ${lookups('b', 'b.actor_id')} order by b.at`;
-  return [...BRANCHES.map((b) => (b === CORRECTIONS ? CORRECTIONS_BY_TIME : withLookups(b))), ...SYNC_BRANCHES.map(withLookups)].map((b) => `(${b})`).join('\nunion all\n');
+  return branches(pairs)
+    .map((b) => withLookups(b.source === ACCEPTANCE_EVENTS.corrected ? correctionsByTime(pairs) : b.sql))
+    .map((b) => `(${b})`)
+    .join('\nunion all\n');
 }
 
 const kindOf = (field: string): ContactKind => (field === 'email' ? 'email' : field === 'phoneNumber' ? 'phone' : 'name');

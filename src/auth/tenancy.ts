@@ -41,6 +41,18 @@ export const visibleToPartnerSql = (column: string, partner: string) => `(exists
                    join customer_relationship_resellers rr on rr.relationship_id = r.id
                   where r.customer_id = ${column} and rr.reseller_id = ${partner}))`;
 
+/**
+ * `visibleToPartnerSql` probed per row, never hashed: for a stream in index order (the export)
+ * whose first row must not wait for every customer of the partner to be listed. `offset 0`
+ * keeps each EXISTS a subplan run per row (PostgreSQL neither turns it into a semi-join nor
+ * hashes it); the first is answered by the (customer_id, partner_id) index, the second only
+ * when the first fails. Aliases `vr`, `vrr`: the caller's own aliases stay visible.
+ */
+export const seenByPartnerSql = (column: string, partner: string) =>
+  `(exists (select 1 from customer_relationships vr where vr.customer_id = ${column} and vr.partner_id = ${partner} offset 0)
+      or exists (select 1 from customer_relationships vr join customer_relationship_resellers vrr on vrr.relationship_id = vr.id
+                  where vr.customer_id = ${column} and vrr.reseller_id = ${partner} offset 0))`;
+
 export async function canSeeCustomer(em: EntityManager, viewer: Viewer, customerId: string): Promise<boolean> {
   if (!isUuid(customerId)) return false;
   const cond = visibleCustomerCondition(viewer, 'c.id');

@@ -17,6 +17,11 @@ import { CloudInstance } from './customer.enums';
 // The search's trigram indexes (Migration20261205110000, built concurrently; absent where pg_trgm is not).
 @Index({ name: 'customers_company_name_trgm_index', expression: 'create index "customers_company_name_trgm_index" on "customers" using gin ("company_name" gin_trgm_ops)' })
 @Index({ name: 'customers_domain_trgm_index', expression: 'create index "customers_domain_trgm_index" on "customers" using gin ("domain" gin_trgm_ops)' })
+// The audit export's direct acceptances in time order, at the instant the trail shows (Migration20261208100000, built concurrently).
+@Index({
+  name: 'customers_direct_accepted_at_index',
+  expression: `create index "customers_direct_accepted_at_index" on "customers" ((("direct_accepted_on")::timestamp at time zone 'UTC')) where "direct_acceptance_type" is not null and "direct_accepted_on" is not null`,
+})
 export class Customer {
   [OptionalProps]?: 'id' | 'cloud' | 'createdAt' | 'directAcceptanceType' | 'directAcceptedOn' | 'directAcceptanceSource';
 

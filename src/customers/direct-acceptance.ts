@@ -78,11 +78,12 @@ export const DIRECT_ACCEPTANCE_EVENT: EventSource = {
     event: "'DIRECT_ACCEPTANCE'",
     rank: 0,
     customer: 'd.id',
-    partner: 'dp.partner_id',
+    partner: 'p.partner_id',
     acceptance: 'null::uuid',
     actor: 'null::text',
     note: "d.direct_acceptance_type || ', learned from ' || coalesce(d.direct_acceptance_source, 'PLATFORM_ADMIN')",
     key: "'d' || d.id::text",
   },
-  from: () => 'customers d join pairs dp on dp.customer_id = d.id where d.direct_acceptance_type is not null and d.direct_accepted_on is not null',
+  // Any partner of the customer's pairs: the pair's own, `p.partner_id` (the pair join's alias).
+  from: (pairs) => `customers d ${pairs('d.id', 'p.partner_id')} where d.direct_acceptance_type is not null and d.direct_accepted_on is not null`,
 };

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { sessionUrl } from './topology';
 
 /** Arbitrary but fixed: every gateway instance takes the same advisory lock. */
 const STARTUP_LOCK = 7_302_118_401;
@@ -65,4 +66,35 @@ function isTransactional(orm: MikroORM, name: string): boolean {
   if (!found?.class) return true;
   const MigrationClass = found.class as new (driver: unknown, config: unknown) => { isTransactional(): boolean };
   return new MigrationClass(orm.em.getDriver(), orm.config).isTransactional();
+}
+
+/**
+ * Runs a non-transactional migration's statements (`create index concurrently`) on a session
+ * of its own (DATABASE_DIRECT_URL when set: behind a transaction pooler a session setting would
+ * not follow the next statement to its server connection), free of the statement timeout.
+ */
+export async function onOwnConnection(config: object, work: (c: Client) => Promise<void>): Promise<void> {
+  // A migration's `this.config` (the ORM's configuration, typed for any driver).
+  const c = new Client({ connectionString: sessionUrl({ config } as Pick<MikroORM, 'config'>) });
+  await c.connect();
+  try {
+    await c.query('set statement_timeout = 0');
+    await work(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Builds each index `concurrently` (writers keep writing while a large table is indexed),
+ * unless a valid one of its name exists; one a failed run left invalid is dropped and built again.
+ * `create` is the index's statement from `create index concurrently` on.
+ */
+export async function createIndexesConcurrently(c: Client, indexes: readonly { name: string; create: string }[]): Promise<void> {
+  for (const index of indexes) {
+    const { rows } = await c.query<{ valid: boolean }>(`select i.indisvalid as valid from pg_index i join pg_class x on x.oid = i.indexrelid where x.relname = $1`, [index.name]);
+    if (rows[0]?.valid) continue;
+    if (rows[0]) await c.query(`drop index concurrently if exists "${index.name}"`);
+    await c.query(index.create);
+  }
 }

@@ -130,6 +130,15 @@ export class PartnerCenterThrottle {
 @Index({ name: 'acceptance_syncs_created_at_acceptance_id_index', properties: ['createdAt', 'acceptance'] })
 @Index({ name: 'acceptance_syncs_partner_id_created_at_acceptance_id_index', properties: ['partner', 'createdAt', 'acceptance'] })
 @Index({ name: 'acceptance_syncs_status_created_at_acceptance_id_index', properties: ['status', 'createdAt', 'acceptance'] })
+// The audit export's time-ordered stream of one partner's events (Migration20261208100000, built concurrently).
+@Index({
+  name: 'acceptance_syncs_partner_id_synced_at_index',
+  expression: 'create index "acceptance_syncs_partner_id_synced_at_index" on "acceptance_syncs" ("partner_id", "synced_at") where "synced_at" is not null',
+})
+@Index({
+  name: 'acceptance_syncs_partner_id_failed_at_index',
+  expression: `create index "acceptance_syncs_partner_id_failed_at_index" on "acceptance_syncs" ("partner_id", (coalesce("last_attempt_at", "created_at"))) where "status" = 'FAILED'`,
+})
 export class AcceptanceSync {
   [OptionalProps]?: 'attempts' | 'createdAt';
 

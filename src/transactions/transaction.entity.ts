@@ -174,6 +174,8 @@ export class Order {
  */
 @Entity({ tableName: 'subscription_events' })
 @Index({ properties: ['customer', 'partner'] })
+// The audit export's time-ordered stream of one partner's events (Migration20261208100000, built concurrently).
+@Index({ name: 'subscription_events_partner_id_at_index', properties: ['partner', 'at'] })
 export class SubscriptionEvent {
   [OptionalProps]?: 'id' | 'note';
 
