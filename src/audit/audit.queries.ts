@@ -19,14 +19,14 @@ export interface ExportRequest {
 }
 
 /** The columns of the export's rows (ExportDbRow), in its order, from `auditEventsByTimeSql`, whose branches carry the lookups. */
-const BY_TIME_COLUMNS = `e.at, e.event, e.customer_id, e.partner_id, e.acceptance_id, e.actor_id, e.field, e.old_value, e.new_value, e.note,
+const EXPORT_COLUMNS = `e.at, e.event, e.customer_id, e.partner_id, e.acceptance_id, e.actor_id, e.field, e.old_value, e.new_value, e.note,
            e.customer_tenant_id, e.customer_name, e.partner_name, e.actor_name`;
 
 /**
  * The export's one statement: every event of the partner's visible customers in the period,
  * oldest first, read in time order from the partner's indexes (auditEventsByTimeSql), each row's
  * customer tested by index probes, so the first row comes at once however long the trail.
- * `columns` is a select list over the ordered rows (alias r, the columns of BY_TIME_COLUMNS),
+ * `columns` is a select list over the ordered rows (alias r, the columns of EXPORT_COLUMNS),
  * evaluated on the merged rows in their order. Instants are passed as ISO text (their literals
  * are then exact). Run in EXPORT_BEGIN's transaction: with sorts disabled, the planner reads
  * every branch from its index instead of sorting it, which would hold the first row until the
@@ -45,7 +45,7 @@ export function exportSql(viewer: Viewer, req: ExportRequest, options: { columns
   }
   // Platform roles see every customer; a partner user those of its relationships and its resellers', probed per row.
   const visible = seesAllPartners(viewer) ? () => 'true' : (customer: string) => seenByPartnerSql(customer, '(select s.viewer_partner_id from export_scope s)');
-  const ordered = `select ${BY_TIME_COLUMNS}
+  const ordered = `select ${EXPORT_COLUMNS}
       from (${auditEventsByTimeSql(exportPairs(visible))}) e
      where ${period.length ? period.join(' and ') : 'true'}
      order by e.at, e.customer_id, e.rank, e.key`;
