@@ -770,6 +770,8 @@ function markdown(result: any): string {
 
 async function main() {
   const startedAt = new Date().toISOString();
+  // Read now: its load average is the one at the start (the results are written at the end).
+  const host = machine();
   const stamp = startedAt.replace(/[:.]/g, '-');
   const sim = await startPartnerCenterSimulator({ port: 0 });
   const targets: Target[] = [];
@@ -843,7 +845,7 @@ async function main() {
     const result = {
       scale: t.world.scale,
       startedAt,
-      machine: machine(),
+      machine: host,
       settings: { SCALES, DURATION, ROUNDS, RATE, RATE_CONNECTIONS, PAGE, REPLAY, SERVING },
       sample: { ...t.sample, relationships: t.sample.relationships.length, attestCustomers: t.sample.attestCustomers.length },
       seedMs: t.world.seedMs,
