@@ -40,14 +40,19 @@ export interface EventColumns {
 /**
  * Where an event is recorded: the FROM clause (and any condition), given `pairs`, the
  * join that keeps rows of the caller's (customer, partner) pairs. The join is aliased `p`
- * and has a column `partner_id` (the pair's partner).
+ * and has a column `partner_id` (the pair's partner); a `null` partner keeps every pair of
+ * the customer. `indexed`, when given, is a column equal to `partner` by construction that a
+ * partner's index ranges over (src/audit's export filters on it instead).
  */
 export interface EventSource {
   columns: EventColumns;
-  from: (pairs: (customer: string, partner: string) => string) => string;
+  from: (pairs: PairJoin) => string;
 }
 
-const ofPair = (pairs: (customer: string, partner: string) => string, alias: string) => pairs(`${alias}.customer_id`, `${alias}.partner_id`);
+/** The pair join an EventSource is given (see EventSource). */
+export type PairJoin = (customer: string, partner: string | null, indexed?: string) => string;
+
+const ofPair = (pairs: PairJoin, alias: string) => pairs(`${alias}.customer_id`, `${alias}.partner_id`);
 
 /**
  * The acceptance feature's events of the audit trail (DESIGN.md section 9), in the order

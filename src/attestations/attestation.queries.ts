@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { visibleCustomerCondition } from '../auth/tenancy';
 import { queryRows } from '../db/query';
-import type { EventSource } from '../acceptance/acceptance.queries';
+import type { EventSource, PairJoin } from '../acceptance/acceptance.queries';
 import type { Attestation } from './attestation.entity';
 import type { AttestationStatus } from './attestation.enums';
 
@@ -162,7 +162,7 @@ export async function openAttestationOf(em: EntityManager, customerId: string, p
   return rows[0]?.id ?? null;
 }
 
-const ofPair = (pairs: (customer: string, partner: string) => string) => pairs('t.customer_id', 't.partner_id');
+const ofPair = (pairs: PairJoin) => pairs('t.customer_id', 't.partner_id');
 
 /**
  * The attestation's events of the audit trail (src/audit/audit.sql.ts lays them out beside

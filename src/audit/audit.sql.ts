@@ -1,6 +1,6 @@
 import { contactValue, type ContactKind } from '../auth/mask';
 import type { Viewer } from '../auth/viewer';
-import { ACCEPTANCE_EVENTS, CORRECTIONS_WITH_ACCEPTANCE, correctionKey, joinAcceptance, type EventColumns, type EventSource } from '../acceptance/acceptance.queries';
+import { ACCEPTANCE_EVENTS, CORRECTIONS_WITH_ACCEPTANCE, joinAcceptance, type EventColumns, type EventSource, type PairJoin } from '../acceptance/acceptance.queries';
 import { CONTACT_FIELDS } from '../acceptance/acceptance.rules';
 import { DIRECT_ACCEPTANCE_EVENT } from '../customers/direct-acceptance';
 import { ATTESTATION_EVENTS } from '../attestations/attestation.queries';
@@ -40,11 +40,8 @@ const cols = (c: EventColumns) =>
    ${c.actor} as actor_id, ${c.field ?? 'null::text'} as field, ${c.old ?? 'null::text'} as old_value, ${c.new ?? 'null::text'} as new_value,
    ${c.note ?? 'null::text'} as note, ${c.key} as key`;
 
-/** Keeps a branch's rows of some (customer, partner) pairs: a join aliased `p`, with a column `partner_id`. */
-type PairJoin = (customer: string, partner: string) => string;
-
 /** The rows of the caller's pairs (a CTE named `pairs`), joined once per branch (the planner pushes the pair filter into each). */
-const pairsCte: PairJoin = (customer, partner) => `join pairs p on p.customer_id = ${customer} and p.partner_id = ${partner}`;
+const pairsCte: PairJoin = (customer, partner) => `join pairs p on p.customer_id = ${customer}${partner === null ? '' : ` and p.partner_id = ${partner}`}`;
 
 /** One event source as a branch of the union. */
 const branch = (e: EventSource, pairs: PairJoin) => `select ${cols(e.columns)}
@@ -80,14 +77,14 @@ const branches = (pairs: PairJoin): { sql: string; source: EventSource | 'sync' 
  * Partner Center sync (DESIGN.md section 8, src/partner-center). `acceptance_syncs`
  * keeps the current delivery state of each acceptance, not a history: the trail shows
  * the last successful delivery (note: the MS-RequestId) and, while the state is
- * FAILED, the failed attempt (note: the error). Done by the gateway: no actor. The
- * sync row's own partner (its acceptance's) is what the pairs keep.
+ * FAILED, the failed attempt (note: the error). Done by the gateway: no actor. The sync
+ * row's own partner is its acceptance's: the export ranges over the sync's indexes by it.
  */
 const syncBranches = (pairs: PairJoin): string[] => [
   `select ${cols({ at: 'y.synced_at', event: "'SYNCED'", rank: 7, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'null::text', note: 'y.request_id::text', key: "'1' || a.id::text" })}
-     from acceptance_syncs y ${joinAcceptance('y.acceptance_id')} ${pairs('a.customer_id', 'y.partner_id')} where y.synced_at is not null`,
+     from acceptance_syncs y ${joinAcceptance('y.acceptance_id')} ${pairs('a.customer_id', 'a.partner_id', 'y.partner_id')} where y.synced_at is not null`,
   `select ${cols({ at: SYNC_FAILED_AT, event: "'SYNC_FAILED'", rank: 7, customer: 'a.customer_id', partner: 'a.partner_id', acceptance: 'a.id', actor: 'null::text', note: 'y.last_error', key: "'2' || a.id::text" })}
-     from acceptance_syncs y ${joinAcceptance('y.acceptance_id')} ${pairs('a.customer_id', 'y.partner_id')} where y.status = 'FAILED'`,
+     from acceptance_syncs y ${joinAcceptance('y.acceptance_id')} ${pairs('a.customer_id', 'a.partner_id', 'y.partner_id')} where y.status = 'FAILED'`,
 ];
 
 /** When a failed sync is shown: its last attempt (an index expression of Migration20261208100000). */
@@ -112,8 +109,10 @@ const lookups = (b: string, actor: string) =>
  * index range on (partner, time), and a condition holding a subquery is not pushed into a
  * subquery, so the corrections' time order (below) survives.
  */
-export const exportPairs = (visible: (customer: string) => string): PairJoin => (customer, partner) =>
-  `join (select (select s.partner_id from export_scope s) as partner_id) p on ${partner} = p.partner_id and ${visible(customer)}`;
+export const exportPairs =
+  (visible: (customer: string) => string): PairJoin =>
+  (customer, partner, indexed) =>
+    `join (select (select s.partner_id from export_scope s) as partner_id) p on ${partner === null ? '' : `${indexed ?? partner} = p.partner_id and `}${visible(customer)}`;
 
 /**
  * The corrections branch in `corrected_at` order from its index (acceptance_corrections has

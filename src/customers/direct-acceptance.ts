@@ -84,6 +84,6 @@ export const DIRECT_ACCEPTANCE_EVENT: EventSource = {
     note: "d.direct_acceptance_type || ', learned from ' || coalesce(d.direct_acceptance_source, 'PLATFORM_ADMIN')",
     key: "'d' || d.id::text",
   },
-  // Any partner of the customer's pairs: the pair's own, `p.partner_id` (the pair join's alias).
-  from: (pairs) => `customers d ${pairs('d.id', 'p.partner_id')} where d.direct_acceptance_type is not null and d.direct_accepted_on is not null`,
+  // Every pair of the customer, whatever its partner (`null`): the event's partner is the pair's, `p.partner_id`.
+  from: (pairs) => `customers d ${pairs('d.id', null)} where d.direct_acceptance_type is not null and d.direct_accepted_on is not null`,
 };
