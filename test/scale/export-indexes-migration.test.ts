@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { previousReleaseDatabase } from '../support/migrations';
+import { indexValidity, previousReleaseDatabase } from '../support/migrations';
 import { migrate } from '../../src/db/migrate';
 import { EXPORT_INDEXES } from '../../migrations/Migration20261208100000';
 import { copyRowColumns, EXPORT_BEGIN, exportSql } from '../../src/audit/audit.queries';
@@ -19,10 +19,7 @@ const T = '00000000-0000-4000-8000-0000000000aa';
 let db: { drop(): Promise<void> } | undefined;
 afterAll(() => db?.drop());
 
-async function indexes(c: Client): Promise<Record<string, boolean>> {
-  const { rows } = await c.query(`select x.relname as name, i.indisvalid as valid from pg_index i join pg_class x on x.oid = i.indexrelid where x.relname = any($1)`, [EXPORT_INDEXES.map((i) => i.name)]);
-  return Object.fromEntries(rows.map((r) => [r.name, r.valid]));
-}
+const indexes = (c: Client) => indexValidity(c, EXPORT_INDEXES.map((i) => i.name));
 
 it('builds the export indexes on a database of the previous release, and the export reads through them', async () => {
   const previous = await previousReleaseDatabase(PREVIOUS_RELEASE);

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { freshDatabase } from '../support/database';
+import { indexValidity } from '../support/migrations';
 import { initOrm } from '../../src/db/orm';
 import { migrate } from '../../src/db/migrate';
 import { entities } from '../../src/features';
@@ -16,10 +17,7 @@ const PREVIOUS_RELEASE = 'Migration20261203140000';
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 afterAll(() => db?.drop());
 
-async function indexes(c: Client): Promise<Record<string, boolean>> {
-  const { rows } = await c.query(`select x.relname as name, i.indisvalid as valid from pg_index i join pg_class x on x.oid = i.indexrelid where x.relname = any($1)`, [LIST_INDEXES.map((i) => i.name)]);
-  return Object.fromEntries(rows.map((r) => [r.name, r.valid]));
-}
+const indexes = (c: Client) => indexValidity(c, LIST_INDEXES.map((i) => i.name));
 
 it('the list indexes are built concurrently on a database of the previous release, and agree with the entities', async () => {
   db = await freshDatabase();

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { previousReleaseDatabase } from '../support/migrations';
+import { indexValidity, previousReleaseDatabase } from '../support/migrations';
 import { migrate } from '../../src/db/migrate';
 import { queryRows } from '../../src/db/query';
 import { directoryPageStatement, rebuildComplianceDirectory, searchShape } from '../../src/acceptance/compliance.directory';
@@ -22,10 +22,7 @@ const P = '00000000-0000-4000-8000-000000000001';
 let db: { drop(): Promise<void> } | undefined;
 afterAll(() => db?.drop());
 
-async function indexes(c: Client): Promise<Record<string, boolean>> {
-  const { rows } = await c.query(`select x.relname as name, i.indisvalid as valid from pg_index i join pg_class x on x.oid = i.indexrelid where x.relname = any($1)`, [SEARCH_INDEXES.map((i) => i.name)]);
-  return Object.fromEntries(rows.map((r) => [r.name, r.valid]));
-}
+const indexes = (c: Client) => indexValidity(c, SEARCH_INDEXES.map((i) => i.name));
 
 it('builds the trigram indexes on a database of the previous release, and the search answers as the directory-order scan did', async () => {
   const previous = await previousReleaseDatabase(PREVIOUS_RELEASE);

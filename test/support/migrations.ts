@@ -16,3 +16,9 @@ export async function previousReleaseDatabase(release: string) {
   await migrate(orm, { to: release });
   return { db, orm, c, close: async () => (await c.end(), await orm.close()) };
 }
+
+/** Whether each of the named indexes exists and is valid (a failed `create index concurrently` leaves one invalid). */
+export async function indexValidity(c: Client, names: readonly string[]): Promise<Record<string, boolean>> {
+  const { rows } = await c.query(`select x.relname as name, i.indisvalid as valid from pg_index i join pg_class x on x.oid = i.indexrelid where x.relname = any($1)`, [names]);
+  return Object.fromEntries(rows.map((r) => [r.name, r.valid]));
+}
