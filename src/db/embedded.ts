@@ -172,6 +172,8 @@ export async function startEmbeddedPostgres(
    * database at once, under the gateway's feet, and exited with 143.
    */
   stopOnSignals = true,
+  /** Server settings for its command line (`-c name=value`), e.g. the test cluster's connection limit. */
+  settings: Record<string, string> = {},
 ): Promise<EmbeddedDatabase> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   if (!stopOnSignals) {
@@ -185,6 +187,7 @@ export async function startEmbeddedPostgres(
     password: PASSWORD,
     persistent: true,
     createPostgresUser: true,
+    postgresFlags: Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     onLog: (m) => log.push(String(m)),
     onError: (m) => log.push(String(m)),
   });

@@ -27,7 +27,9 @@ export default async function globalSetup(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'cg-test-pg-'));
   const port = await freePort();
-  const db = await startEmbeddedPostgres(dir, port, 'postgres');
+  // Two jest workers, each starting gateways (a pool of 20, pg-boss's pools, listeners) and
+  // clients of their own: PostgreSQL's default 100 connections ran out on a slow machine.
+  const db = await startEmbeddedPostgres(dir, port, 'postgres', true, { max_connections: '300' });
   process.env.TEST_ADMIN_DATABASE_URL = db.url;
   (globalThis as Record<string, unknown>).__embeddedPg = { db, dir };
 }
