@@ -33,9 +33,6 @@ export const EXPORT_INDEXES: { name: string; table: string; definition: string }
   },
 ];
 
-/** The `create index` statement of one of EXPORT_INDEXES (the entities name them by it too). */
-export const createExportIndex = (i: (typeof EXPORT_INDEXES)[number], concurrently = false) =>
-  `create index ${concurrently ? 'concurrently ' : ''}"${i.name}" on "${i.table}" ${i.definition}`;
 
 export class Migration20261208100000 extends Migration {
   override isTransactional(): boolean {
@@ -43,7 +40,7 @@ export class Migration20261208100000 extends Migration {
   }
 
   override async up(): Promise<void> {
-    await onOwnConnection(this.config, (c) => createIndexesConcurrently(c, EXPORT_INDEXES.map((index) => ({ name: index.name, create: createExportIndex(index, true) }))));
+    await onOwnConnection(this.config, (c) => createIndexesConcurrently(c, EXPORT_INDEXES.map((index) => ({ name: index.name, create: `create index concurrently "${index.name}" on "${index.table}" ${index.definition}` }))));
   }
 
   override async down(): Promise<void> {

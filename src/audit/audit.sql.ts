@@ -52,7 +52,7 @@ const branch = (e: EventSource, pairs: PairJoin) => `select ${cols(e.columns)}
  * (src/acceptance/acceptance.queries.ts), the customer's direct acceptance, attestations,
  * drift, subscription events, then Partner Center sync.
  */
-const branches = (pairs: PairJoin): { sql: string; source: EventSource | 'sync' }[] =>
+const branches = (pairs: PairJoin): { sql: string; source?: EventSource }[] =>
   [
     ACCEPTANCE_EVENTS.confirmed,
     ACCEPTANCE_EVENTS.superseded,
@@ -70,8 +70,8 @@ const branches = (pairs: PairJoin): { sql: string; source: EventSource | 'sync' 
     // What a withdrawal or the partner did to the subscriptions (src/transactions): cancelled, auto-renew off or on.
     SUBSCRIPTION_EVENTS,
   ]
-    .map((e) => ({ sql: branch(e, pairs), source: e as EventSource | 'sync' }))
-    .concat(syncBranches(pairs).map((sql) => ({ sql, source: 'sync' as const })));
+    .map((e): { sql: string; source?: EventSource } => ({ sql: branch(e, pairs), source: e }))
+    .concat(syncBranches(pairs).map((sql) => ({ sql })));
 
 /**
  * Partner Center sync (DESIGN.md section 8, src/partner-center). `acceptance_syncs`
