@@ -5,12 +5,13 @@ import { Customer } from '../customers/customer.entity';
  * The compliance directory (issue 23, src/acceptance/compliance.directory.ts): a customer's
  * compliance status per scope it can be asked in — 'all', 'p:<partner>' for every partner
  * serving it (billing partner or reseller), 'r:<reseller>' for the resellerOf scope — with
- * its company name, so that a page of customers by name in one scope and status is one
- * index range. Written only by the triggers' generated function and the rebuild.
+ * the customer's sort name (sortNameSql: the company name lower-cased, collation "C"), so
+ * that a page of customers in the list's order in one scope and status, and the search's
+ * names, are one index range. Written only by the triggers' generated function and the rebuild.
  */
 @Entity({ tableName: 'customer_compliance' })
-@Index({ properties: ['scope', 'companyName', 'customer'] })
-@Index({ properties: ['scope', 'status', 'companyName', 'customer'] })
+@Index({ properties: ['scope', 'sortName', 'customer'] })
+@Index({ properties: ['scope', 'status', 'sortName', 'customer'] })
 export class CustomerCompliance {
   @ManyToOne(() => Customer, { primary: true, deleteRule: 'cascade' })
   customer!: Customer;
@@ -21,8 +22,9 @@ export class CustomerCompliance {
   @Property({ type: 'text' })
   status!: string;
 
-  @Property({ length: 255 })
-  companyName!: string;
+  /** `text collate "C"` (Migration20261209100000; the ORM's schema diff does not read collations). */
+  @Property({ type: 'text' })
+  sortName!: string;
 }
 
 /**

@@ -5,6 +5,7 @@ import { queryRows } from '../db/query';
 import { installAndRebuildDerived, type DerivedTable } from '../kernel/derived';
 import { blockedOrderCounts } from '../alerts/blocked-counts';
 import { complianceStatusSql, TODAY, type ComplianceScope } from './compliance';
+import { customerSearch, sortNameSql } from '../customers/customer.rules';
 
 /**
  * The compliance directory (issue 23): `customer_compliance`, a customer's status in every
@@ -46,7 +47,7 @@ function inlined(scope: ComplianceScope, customer: string, partner: string): str
 }
 
 /**
- * The directory's rows (customer_id, scope, status, company_name) of the customers `c`
+ * The directory's rows (customer_id, scope, status, sort_name) of the customers `c`
  * that `where` keeps: every scope of each (the lateral `s`), its status by the rule,
  * written inline (no function call per row, so no planning per row).
  */
@@ -54,7 +55,7 @@ function directoryRowsSql(where: string): string {
   const status = (Object.keys(KINDS) as (keyof typeof KINDS)[]).map((k) => `when '${k}' then ${inlined(KINDS[k](PARTNER), 'c.id', 's.partner')}`).join('\n      ');
   return `select c.id as customer_id, s.scope, case s.kind
       ${status}
-    end as status, c.company_name
+    end as status, ${sortNameSql('c')} as sort_name
     from customers c cross join lateral (
       select 'all' as scope, 'all' as kind, null::uuid as partner
       union select 'p:' || r.partner_id, 'p', r.partner_id from customer_relationships r where r.customer_id = c.id
@@ -91,10 +92,10 @@ begin
        gone as (delete from customer_compliance d
                  where d.customer_id = any(p_customers)
                    and not exists (select 1 from wanted w where w.customer_id = d.customer_id and w.scope = d.scope)),
-       put as (insert into customer_compliance (customer_id, scope, status, company_name)
-               select w.customer_id, w.scope, w.status, w.company_name from wanted w
-               on conflict (customer_id, scope) do update set status = excluded.status, company_name = excluded.company_name
-                where (customer_compliance.status, customer_compliance.company_name) is distinct from (excluded.status, excluded.company_name))
+       put as (insert into customer_compliance (customer_id, scope, status, sort_name)
+               select w.customer_id, w.scope, w.status, w.sort_name from wanted w
+               on conflict (customer_id, scope) do update set status = excluded.status, sort_name = excluded.sort_name
+                where (customer_compliance.status, customer_compliance.sort_name) is distinct from (excluded.status, excluded.sort_name))
   insert into customer_compliance_counts as n (scope, status, stripe, n)
   select x.scope, x.status, pg_backend_pid() % 16, sum(x.d)
     from (select o.scope, o.status, -1 as d from old o join wanted w on w.customer_id = o.customer_id and w.scope = o.scope
@@ -133,19 +134,19 @@ export const complianceDirectory: DerivedTable = {
     );
     await queryRows(
       tx,
-      `update customer_compliance d set status = x.status, company_name = x.company_name
+      `update customer_compliance d set status = x.status, sort_name = x.sort_name
          from customer_compliance_rebuild x
-        where x.customer_id = d.customer_id and x.scope = d.scope and (d.status, d.company_name) is distinct from (x.status, x.company_name)`,
+        where x.customer_id = d.customer_id and x.scope = d.scope and (d.status, d.sort_name) is distinct from (x.status, x.sort_name)`,
     );
     // In the order of the (scope, ...) indexes: their pages are filled one after the other, not at random.
     // After the delete and the update, the new rows are those the table lacks: an EXCEPT, hashed
     // (an anti-join was planned as a merge of both sides sorted by text keys, or a probe per row).
     await queryRows(
       tx,
-      `insert into customer_compliance (customer_id, scope, status, company_name)
-       select x.* from (select customer_id, scope, status, company_name from customer_compliance_rebuild
-                        except select customer_id, scope, status, company_name from customer_compliance) x
-        order by x.scope, x.company_name, x.customer_id`,
+      `insert into customer_compliance (customer_id, scope, status, sort_name)
+       select x.* from (select customer_id, scope, status, sort_name from customer_compliance_rebuild
+                        except select customer_id, scope, status, sort_name from customer_compliance) x
+        order by x.scope, x.sort_name, x.customer_id`,
     );
     await queryRows(tx, 'delete from customer_compliance_counts');
     await queryRows(
@@ -171,13 +172,13 @@ export async function rebuildComplianceDirectory(em: EntityManager, opts?: { for
 }
 
 /**
- * A page of customers (`c.*`, by company name and id) of one directory scope, optionally of
- * one status, and its totalCount, as one statement of paginateRows' shape (`__n`,
- * `__total`): an index range on (scope, status?, company_name, customer_id). `where` adds
- * conditions on the customer `c` or the directory row `d`; totalCount is exact from the
- * counts when there are none (and no search), else exact up to TOTAL_COUNT_CAP and
- * TOTAL_COUNT_CAP + 1 beyond. `search` is the Customers search's ILIKE pattern (likePattern),
- * matched against the company name or the domain: see `searchShape`.
+ * A page of customers (`c.*`, in the list's order: sort name, then id) of one directory
+ * scope, optionally of one status, and its totalCount, as one statement of paginateRows'
+ * shape (`__sort` the row's sort name for its cursor, `__n`, `__total`): an index range on
+ * (scope, status?, sort_name, customer_id). `where` adds conditions on the customer `c` or
+ * the directory row `d`; totalCount is exact from the counts when there are none (and no
+ * search), else exact up to TOTAL_COUNT_CAP and TOTAL_COUNT_CAP + 1 beyond. `search` is the
+ * Customers search's text (customerSearch): see `searchStatement`.
  */
 export function directoryPageStatement(
   page: { scope: string; status: string | null; where: SqlCondition[]; search?: string | null },
@@ -188,36 +189,24 @@ export function directoryPageStatement(
   const conds: SqlCondition[] = [{ sql: 'd.scope = ?', params: [page.scope] }];
   if (page.status) conds.push({ sql: 'd.status = ?', params: [page.status] });
   conds.push(...page.where);
-  const search = page.search ? { sql: 'c.company_name ilike ? or c.domain ilike ?', params: [page.search, page.search] } : null;
-  const where = conds.map((c) => `(${c.sql})`).join(' and ');
-  const params = conds.flatMap((c) => c.params);
-  const scan = scanStatement(page, search ? [...conds, search] : conds, cursor, limit);
-  if (!search || searchShape(page.search!) === 'scan') return { ...scan, limit };
-  // Scope 'all' holds every customer: without a status or another condition, a match needs no directory row.
-  const everyMatch = page.scope === 'all' && !page.status && page.where.length === 0;
-  return { ...trigramSearchStatement(page.scope, search, where, params, cursor, limit, scan, everyMatch), limit };
+  if (page.search) return { ...searchStatement(conds, page.where.length > 0, customerSearch(page.search), cursor, limit), limit };
+  return { ...scanStatement(page, conds, cursor, limit), limit };
 }
 
-/** The directory-order scan: the scope's index range in name order, `conds` filtering it. */
+const and = (conds: SqlCondition[]) => ({ sql: conds.map((c) => `(${c.sql})`).join(' and '), params: conds.flatMap((c) => c.params) });
+const CURSOR = ' and (d.sort_name, d.customer_id) > (?, ?)';
+
+/** The directory-order scan: the scope's index range in the list's order, `conds` filtering it. */
 function scanStatement(
-  page: { scope: string; status: string | null; where: SqlCondition[]; search?: string | null },
+  page: { scope: string; status: string | null; where: SqlCondition[] },
   conds: SqlCondition[],
   cursor: unknown[] | null,
   limit: number,
 ): SqlCondition {
-  const where = conds.map((c) => `(${c.sql})`).join(' and ');
-  const params = conds.flatMap((c) => c.params);
-  // A search's count in a partner's scope probes each scope row's customer by id (`limit 1`
-  // keeps it a probe), stopping at the cap: the planner would otherwise read the whole
-  // customers table to filter by the pattern. Scope 'all' is every customer: there, reading
-  // customers sequentially (the planner's choice) is reading the scope, and cheaper than a
-  // probe per row when the pattern is rare.
-  const countFrom = page.search && page.scope !== 'all'
-    ? 'customer_compliance d cross join lateral (select c.* from customers c where c.id = d.customer_id limit 1) c'
-    : 'customer_compliance d join customers c on c.id = d.customer_id';
-  const count = page.where.length || page.search
+  const { sql: where, params } = and(conds);
+  const count = page.where.length
     ? {
-        sql: `select count(*) as count from (select 1 from ${countFrom} where ${where} limit ${TOTAL_COUNT_CAP + 1}) capped`,
+        sql: `select count(*) as count from (select 1 from customer_compliance d join customers c on c.id = d.customer_id where ${where} limit ${TOTAL_COUNT_CAP + 1}) capped`,
         params,
       }
     : {
@@ -225,10 +214,10 @@ function scanStatement(
         params: page.status ? [page.scope, page.status] : [page.scope],
       };
   const rows = {
-    sql: `select c.*, row_number() over (order by d.company_name, d.customer_id) as "__n"
+    sql: `select c.*, d.sort_name as "__sort", row_number() over (order by d.sort_name, d.customer_id) as "__n"
            from customer_compliance d join customers c on c.id = d.customer_id
-          where ${where}${cursor ? ' and (d.company_name, d.customer_id) > (?, ?)' : ''}
-          order by d.company_name, d.customer_id limit ?`,
+          where ${where}${cursor ? CURSOR : ''}
+          order by d.sort_name, d.customer_id limit ?`,
     params: [...params, ...(cursor ?? []), limit + 1],
   };
   return {
@@ -241,75 +230,48 @@ function scanStatement(
 }
 
 /**
- * How many customers a pattern with trigrams may match for the trigram plan: up to this
- * many, its matches are gathered and sorted (work bounded by it, whatever the table's
- * size); beyond, the pattern is common (a suffix, 'com' of every domain) and the
- * directory-order scan fills the page after a short read.
+ * The search's page (customerSearch) in the list's order, and its count (exact up to
+ * TOTAL_COUNT_CAP, the cap + 1 beyond), from two sets: the customers whose sort name starts
+ * with the text, an index range of the scope in page order (the page reads its first rows
+ * and stops; the count reads at most the cap + 1 entries), and the customers whose domain
+ * is the text or begins with it and a dot, a few rows by the customers' domain index, each
+ * probing its directory row. A customer in both is counted once (`union`). The customers
+ * row is joined to the range only when a condition of `where` reads it (`readsCustomer`).
  */
-export const TRIGRAM_MATCHES_MAX = 50_000;
-
-/**
- * The search page for a pattern with trigrams (`searchShape`), same rows, order and count
- * as the directory-order scan. The customers the pattern matches come first, as a bitmap
- * of the trigram indexes (Migration20261205110000), at most TRIGRAM_MATCHES_MAX + 1 of
- * them (`hits`, their row addresses): fenced (a materialized CTE), or the planner makes
- * the search a filter on the directory-order scan, expecting matches spread evenly over
- * the names, and reads most of the scope before the first one (names sharing a word sort
- * together). Each match reads its customer row again by address (a TID scan, the same
- * statement's snapshot) and probes its directory row by the primary key (`limit 1` keeps
- * each a probe: a hash join would read the whole table or scope). The matches in the
- * scope (id and name) are gathered once: counted (all of them, so exact up to the cap
- * like the bounded count, the cap + 1 beyond) and sorted for the page, whose customers
- * are then read by id. When `hits` is full, the pattern is common and the directory-order
- * scan (`scan`) answers instead: each branch is gated by a one-time filter, so only one
- * runs. Without pg_trgm's indexes `hits` is a sequential scan of customers.
- */
-function trigramSearchStatement(
-  scope: string,
-  search: SqlCondition,
-  where: string,
-  params: unknown[],
+function searchStatement(
+  conds: SqlCondition[],
+  readsCustomer: boolean,
+  search: ReturnType<typeof customerSearch>,
   cursor: unknown[] | null,
   limit: number,
-  scan: SqlCondition,
-  everyMatch: boolean,
 ): SqlCondition {
-  const few = `(select count(*) <= ${TRIGRAM_MATCHES_MAX} from hits)`;
-  // Every match is in the page's set (scope 'all', nothing else asked): the matches' own ids and
-  // names are the set, with no row read again and no directory probe (at 1M, 33,085 matches of a
-  // common word: 185 of the statement's 267 ms were those).
-  const m = everyMatch
-    ? 'select h.id as customer_id, h.company_name from hits h'
-    : `select d.customer_id, d.company_name
-           from hits h
-           cross join lateral (select c.* from customers c where c.ctid = h.row limit 1) c
-           cross join lateral (select d.* from customer_compliance d where d.customer_id = c.id and d.scope = ? limit 1) d
-          where ${where}`;
+  const where = and(conds);
+  const name = search.name('d.sort_name');
+  const domain = search.domain('c');
+  const named = (select: string, tail: string, tailParams: unknown[]) => ({
+    sql: `select ${select} from customer_compliance d${readsCustomer ? ' join customers c on c.id = d.customer_id' : ''}
+           where ${where.sql} and ${name.sql}${tail}`,
+    params: [...where.params, ...name.params, ...tailParams],
+  });
+  const domained = (select: string, tail: string, tailParams: unknown[]) => ({
+    sql: `select ${select} from customers c join customer_compliance d on d.customer_id = c.id
+           where ${domain.sql} and ${where.sql}${tail}`,
+    params: [...domain.params, ...where.params, ...tailParams],
+  });
+  const capped = ` limit ${TOTAL_COUNT_CAP + 1}`;
+  const countNamed = named('d.customer_id', capped, []);
+  const countDomained = domained('d.customer_id', capped, []);
+  const page = (f: typeof named) => f('d.sort_name, d.customer_id', `${cursor ? CURSOR : ''} order by d.sort_name, d.customer_id limit ?`, [...(cursor ?? []), limit + 1]);
+  const pageNamed = page(named);
+  const pageDomained = page(domained);
   return {
-    sql: `with hits as materialized (select c.ctid as row, c.id, c.company_name from customers c where ${search.sql} limit ${TRIGRAM_MATCHES_MAX + 1}),
-       m as materialized (${m})
-       select page.*, total.count as "__total"
-         from (select least(count(*), ${TOTAL_COUNT_CAP + 1}) as count from m) total
-         left join lateral (
-           select c.*, row_number() over (order by m.company_name, m.customer_id) as "__n"
-             from (select * from m${cursor ? ' where (m.company_name, m.customer_id) > (?, ?)' : ''} order by m.company_name, m.customer_id limit ?) m
-             join customers c on c.id = m.customer_id) page on true
-        where ${few}
-       union all
-       select * from (${scan.sql}) s where not ${few}
-       order by "__n"`,
-    params: [...search.params, ...(everyMatch ? [] : [scope, ...params]), ...(cursor ?? []), limit + 1, ...scan.params],
+    sql: `select page.*, total.count as "__total"
+       from (select least(count(*), ${TOTAL_COUNT_CAP + 1}) as count from ((${countNamed.sql}) union (${countDomained.sql})) matches) total
+       left join lateral (
+         select c.*, m.sort_name as "__sort", row_number() over (order by m.sort_name, m.customer_id) as "__n"
+           from ((${pageNamed.sql}) union (${pageDomained.sql}) order by 1, 2 limit ?) m
+           join customers c on c.id = m.customer_id) page on true
+      order by page."__n"`,
+    params: [...countNamed.params, ...countDomained.params, ...pageNamed.params, ...pageDomained.params, limit + 1],
   };
-}
-
-/**
- * How a search pattern is best answered. pg_trgm's GIN index finds an ILIKE '%text%'
- * only through the trigrams of a run of three or more word characters (letters, digits)
- * of `text`; a shorter pattern ('ab', 'a%') has none, and the index would be read whole.
- * Such a pattern stays a filter on the directory-order scan: it usually matches many
- * customers, so the scan fills the page (and the count its cap) after a short read;
- * a rare short pattern reads the scope to its end (bounded by the scope, as before).
- */
-export function searchShape(pattern: string): 'trigrams' | 'scan' {
-  return /[\p{L}\p{N}]{3,}/u.test(pattern) ? 'trigrams' : 'scan';
 }

@@ -12,11 +12,10 @@ import { CloudInstance } from './customer.enums';
  */
 @ObjectType({ description: 'An organization buying Microsoft cloud services through one or more partners' })
 @Entity({ tableName: 'customers' })
-// The customer list's order (company name, then id): a page is an index range, not a sort of every customer.
-@Index({ properties: ['companyName', 'id'] })
-// The search's trigram indexes (Migration20261205110000, built concurrently; absent where pg_trgm is not).
-@Index({ name: 'customers_company_name_trgm_index', expression: 'create index "customers_company_name_trgm_index" on "customers" using gin ("company_name" gin_trgm_ops)' })
-@Index({ name: 'customers_domain_trgm_index', expression: 'create index "customers_domain_trgm_index" on "customers" using gin ("domain" gin_trgm_ops)' })
+// The customer list's order (sortNameSql, then id) and the search's two sides (customerSearch), read
+// live while the compliance directory is rebuilt (Migration20261209100000, built concurrently).
+@Index({ name: 'customers_sort_name_id_index', expression: 'create index "customers_sort_name_id_index" on "customers" ((lower("company_name") collate "C"), "id")' })
+@Index({ name: 'customers_domain_lower_index', expression: 'create index "customers_domain_lower_index" on "customers" ((lower("domain") collate "C"))' })
 // The audit export's direct acceptances in time order, at the instant the trail shows (Migration20261208100000, built concurrently).
 @Index({
   name: 'customers_direct_accepted_at_index',

@@ -6,6 +6,7 @@ import { normalizeCountry } from './country';
 import { CloudInstance } from './customer.enums';
 import type { CreateCustomerInput } from './customer.inputs';
 import { hasControlCharacters } from '../common/text';
+import type { SqlCondition } from '../common/connection';
 
 export interface CustomerData {
   tenantId: string;
@@ -47,7 +48,41 @@ export function normalizeCustomerData(input: CreateCustomerInput): CustomerData 
   return { tenantId, companyName, domain, country, cloud: input.cloud ?? CloudInstance.PUBLIC, primaryContact };
 }
 
-/** `%`, `_` and `\` match themselves in an ILIKE pattern built from user text. */
-export function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+/** `%`, `_` and `\` match themselves in a LIKE pattern built from user text. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * The Customers list's order, of the customers row `alias`: the company name lower-cased
+ * (the database's `lower()`, its case rules) and compared byte by byte (collation "C"), then
+ * the id. Ignoring case, "adventure works" sorts beside "Adventure Works"; byte order makes
+ * a name's prefix one index range (the search below) and the order the same on every server,
+ * whatever its locale. The compliance directory keeps this value as `sort_name`.
+ */
+export function sortNameSql(alias: string): string {
+  return `(lower(${alias}.company_name) collate "C")`;
+}
+
+/**
+ * The Customers search, as Partner Center's own customer search (its only operator is
+ * "starts with", on company name or domain): the customers whose company name starts with
+ * the text, ignoring case, or whose domain is the text or a domain under it (`contoso` finds
+ * contoso.com and contoso.onmicrosoft.com, `contoso.com` finds contoso.com). `%`, `_` and
+ * `\` are themselves. Each side is an index range: the names' in the list's order (a page
+ * reads its rows and stops), the domains' a few rows. A contains-search cannot stay flat:
+ * its matches grow with the table and a page in name order sorts every one (issue 23).
+ *
+ * `name` is the condition on a sort name (sortNameSql, or the directory's `sort_name`);
+ * `domain` the condition on the customers row `alias`.
+ */
+export function customerSearch(text: string): { name: (sortName: string) => SqlCondition; domain: (alias: string) => SqlCondition } {
+  const escaped = escapeLike(text);
+  return {
+    name: (sortName) => ({ sql: `${sortName} like lower(?) || '%'`, params: [escaped] }),
+    domain: (alias) => ({
+      sql: `(lower(${alias}.domain) collate "C" = lower(?) or lower(${alias}.domain) collate "C" like lower(?) || '.%')`,
+      params: [text, escaped],
+    }),
+  };
 }

@@ -14,7 +14,7 @@ import { normalizeCountry } from './country';
 import { Customer, CustomerRelationship } from './customer.entity';
 import type { AddCustomerRelationshipInput, CreateCustomerInput } from './customer.inputs';
 import type { RelationshipRecord } from './customer.queries';
-import { likePattern, normalizeCustomerData } from './customer.rules';
+import { customerSearch, normalizeCustomerData, sortNameSql } from './customer.rules';
 import { queryRows } from '../db/query';
 import { plainCustomer, type CustomerRow } from './customer.queries';
 import { appendAuditChain } from '../audit/audit.chain';
@@ -95,16 +95,20 @@ export class CustomerService {
       where.push(country);
       derived.push(country);
     }
-    const search = filter?.search?.trim();
-    // The directory statement places the search itself (trigram indexes or its scan: directoryPageStatement).
-    const pattern = search ? likePattern(search) : null;
-    if (pattern) where.push({ sql: 'c.company_name ilike ? or c.domain ilike ?', params: [pattern, pattern] });
+    const search = filter?.search?.trim() || null;
+    if (search) {
+      // The directory statement places the search itself (two index ranges: directoryPageStatement).
+      const { name, domain } = customerSearch(search);
+      const [n, d] = [name(sortNameSql('c')), domain('c')];
+      where.push({ sql: `${n.sql} or ${d.sql}`, params: [...n.params, ...d.params] });
+    }
     const status = filter?.complianceStatus && (partnerId === null || isUuid(partnerId)) ? filter.complianceStatus : null;
     if (status) where.push(complianceStatusCondition(this.viewer, status, partnerId, 'c.id'));
 
-    const directory = directoryPageStatement({ scope: scopeKey(complianceScope(this.viewer, partnerId)), status, where: derived, search: pattern }, page);
-    const rows = await queryDerivedOrLive<Record<string, unknown>>(this.em, complianceDirectory, directory, pageStatement({ table: 'customers', alias: 'c', where, keys: CUSTOMER_KEYS }, page), 'q."__n"');
-    return pageConnection(rows, directory.limit, { keys: CUSTOMER_KEYS, row: plainCustomer }, page);
+    const directory = directoryPageStatement({ scope: scopeKey(complianceScope(this.viewer, partnerId)), status, where: derived, search }, page);
+    const live = pageStatement({ table: 'customers', alias: 'c', where, keys: CUSTOMER_KEYS, select: `${sortNameSql('c')} as "__sort"` }, page);
+    const rows = await queryDerivedOrLive<Record<string, unknown>>(this.em, complianceDirectory, directory, live, 'q."__n"');
+    return pageConnection(rows, directory.limit, { keys: CUSTOMER_KEYS, row: listedCustomer }, page);
   }
 
   /** Creates the customer and its relationship with the billing partner in one transaction. */
@@ -214,9 +218,14 @@ export class CustomerService {
   }
 }
 
-/** The Customers list's order: by company name, then id (cursors hold both). */
-const CUSTOMER_KEYS: KeysetColumn<Customer>[] = [
-  { column: 'c.company_name', value: (c) => c.companyName },
+/** A listed customer's sort name, as the database computed it (its `lower()` is the rule, not JavaScript's). */
+const SORT_NAME = Symbol('sortName');
+type ListedCustomer = Customer & { [SORT_NAME]: string };
+const listedCustomer = (row: Record<string, unknown>): ListedCustomer => Object.assign(plainCustomer(row as never), { [SORT_NAME]: String(row.__sort) });
+
+/** The Customers list's order: by sort name (sortNameSql), then id (cursors hold both). */
+const CUSTOMER_KEYS: KeysetColumn<ListedCustomer>[] = [
+  { column: sortNameSql('c'), value: (c) => c[SORT_NAME] },
   { column: 'c.id', value: (c) => c.id },
 ];
 

@@ -228,8 +228,8 @@ describe('the compliance directory', () => {
     const before = await directory();
     // Tampered as no trigger would: rows gone, a status and a name wrong, a row of no scope, counts on another stripe.
     await sql(`delete from customer_compliance where customer_id = ? and scope = 'all'`, [c.id]);
-    await sql(`update customer_compliance set status = 'BOGUS', company_name = 'Bogus' where customer_id = ?`, [c.id]);
-    await sql(`insert into customer_compliance (customer_id, scope, status, company_name) values (?, 'p:ffffffff-ffff-4fff-bfff-ffffffffffff', 'MISSING', 'x')`, [c.id]);
+    await sql(`update customer_compliance set status = 'BOGUS', sort_name = 'bogus' where customer_id = ?`, [c.id]);
+    await sql(`insert into customer_compliance (customer_id, scope, status, sort_name) values (?, 'p:ffffffff-ffff-4fff-bfff-ffffffffffff', 'MISSING', 'x')`, [c.id]);
     await sql(`insert into customer_compliance_counts (scope, status, stripe, n) values ('all', 'MISSING', 7, 5) on conflict (scope, status, stripe) do update set n = 5`);
     await rebuildComplianceDirectory(em);
     expect(await directory()).toEqual(before);

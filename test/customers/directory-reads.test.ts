@@ -59,13 +59,15 @@ beforeAll(async () => {
   r2 = await aPartner(gw, { type: PartnerType.INDIRECT_RESELLER });
   await aLink(gw, r1, provider);
   await aLink(gw, r2, provider);
-  // Names repeat, so the order by (company_name, id) is exercised; countries differ.
-  const names = ['Alpha', 'Beta', 'Alpha', 'Gamma', 'Delta', 'Beta', 'Epsilon'];
+  // Names repeat, and differ only in case, so the order by (sort name, id) is exercised; countries differ.
+  // The search 'alpha' finds the Alphas by name, Gamma by its domain, and the first Alpha by both.
+  const names = ['Alpha', 'Beta', 'ALPHA', 'Gamma', 'Delta', 'beta', 'Epsilon'];
+  const domains: Record<number, string> = { 0: 'alpha.co.uk', 3: 'Alpha.example' };
   const customers = [];
   for (const [i, name] of names.entries()) {
     const partners =
       i % 3 === 0 ? [{ partner: direct }] : i % 3 === 1 ? [{ partner: provider, resellers: [r1] }] : [{ partner: direct }, { partner: provider, resellers: [r1, r2] }];
-    customers.push(await aCustomer(gw, { companyName: `${name} Ltd`, country: i % 2 ? 'DE' : 'US', partners, cloud: i === 4 ? CloudInstance.CHINA : CloudInstance.PUBLIC }));
+    customers.push(await aCustomer(gw, { companyName: `${name} Ltd`, domain: domains[i], country: i % 2 ? 'DE' : 'US', partners, cloud: i === 4 ? CloudInstance.CHINA : CloudInstance.PUBLIC }));
   }
   await anAcceptance(gw, { customer: customers[0]!, partner: direct, template: current });
   await anAcceptance(gw, { customer: customers[1]!, partner: provider, template: old });
@@ -111,7 +113,7 @@ describe('reads from the compliance directory', () => {
       for (const complianceStatus of [null, ComplianceStatus.CONFIRMED, ComplianceStatus.MISSING, ComplianceStatus.OUTDATED, ComplianceStatus.NOT_APPLICABLE]) {
         filters.push({ partnerId, complianceStatus });
       }
-      filters.push({ partnerId, country: 'DE' }, { partnerId, search: 'alpha' }, { partnerId, search: 'bet', complianceStatus: ComplianceStatus.MISSING });
+      filters.push({ partnerId, country: 'DE' }, { partnerId, search: 'alpha' }, { partnerId, search: 'alpha', country: 'US' }, { partnerId, search: 'bet', complianceStatus: ComplianceStatus.MISSING });
     }
     const read = async () => {
       const out: unknown[] = [];
@@ -121,6 +123,18 @@ describe('reads from the compliance directory', () => {
     const { derived, live } = await bothWays(read);
     expect(derived).toEqual(live);
     expect(derived.filter((r: any) => r.ids.length > 1).length).toBeGreaterThan(20);
+  });
+
+  it('the search pages its name matches and domain matches together in the list order, each customer once, both ways', async () => {
+    const names = async () => {
+      const { ids, totalCount } = await walk(tokens.admin!, { search: 'alpha' });
+      const rows = await queryRows<{ id: string; company_name: string }>(em, 'select id, company_name from customers where id = any(?::uuid[])', [ids]);
+      return { names: ids.map((id) => rows.find((r) => r.id === id)!.company_name), totalCount };
+    };
+    const { derived, live } = await bothWays(names);
+    // 'ALPHA Ltd' and 'Alpha Ltd' tie on the sort name (then by id); Gamma by its domain.
+    expect({ ...derived, names: [...derived.names.slice(0, 2)].sort().concat(derived.names.slice(2)) }).toEqual({ names: ['ALPHA Ltd', 'Alpha Ltd', 'Gamma Ltd'], totalCount: 3 });
+    expect(live).toEqual(derived);
   });
 
   it("the page's compliance status and acceptance from the directory equal the rule's, for every role and partnerId argument", async () => {
