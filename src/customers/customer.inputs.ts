@@ -60,6 +60,9 @@ export class CustomerFilter {
   @Field(() => String, { nullable: true, description: 'ISO 3166-1 alpha-2 country code' })
   country?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Part of the company name or domain, case-insensitive' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Start of the company name, or the domain whole or by its first labels (contoso finds contoso.com), ignoring case, as Partner Center searches customers',
+  })
   search?: string | null;
 }

@@ -67,8 +67,8 @@ export function sortNameSql(alias: string): string {
 /**
  * The Customers search, as Partner Center's own customer search (its only operator is
  * "starts with", on company name or domain): the customers whose company name starts with
- * the text, ignoring case, or whose domain is the text or a domain under it (`contoso` finds
- * contoso.com and contoso.onmicrosoft.com, `contoso.com` finds contoso.com). `%`, `_` and
+ * the text, ignoring case, or whose domain is the text or starts with the text and a dot
+ * (`contoso` finds contoso.com and contoso.onmicrosoft.com, `contoso.com` finds contoso.com). `%`, `_` and
  * `\` are themselves. Each side is an index range: the names' in the list's order (a page
  * reads its rows and stops), the domains' a few rows. A contains-search cannot stay flat:
  * its matches grow with the table and a page in name order sorts every one (issue 23).
