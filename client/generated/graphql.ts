@@ -234,7 +234,7 @@ export type CustomerFilter = {
   country?: string | null | undefined;
   /** Customers this partner serves, as billing partner or as reseller */
   partnerId?: string | number | null | undefined;
-  /** Part of the company name or domain, case-insensitive */
+  /** Start of the company name, or the domain whole or by its first labels (contoso finds contoso.com), ignoring case, as Partner Center searches customers */
   search?: string | null | undefined;
 };
 
