@@ -48,41 +48,48 @@ export function normalizeCustomerData(input: CreateCustomerInput): CustomerData 
   return { tenantId, companyName, domain, country, cloud: input.cloud ?? CloudInstance.PUBLIC, primaryContact };
 }
 
-/** `%`, `_` and `\` match themselves in a LIKE pattern built from user text. */
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
 /**
  * The Customers list's order, of the customers row `alias`: the company name lower-cased
  * (the database's `lower()`, its case rules) and compared byte by byte (collation "C"), then
  * the id. Ignoring case, "adventure works" sorts beside "Adventure Works"; byte order makes
- * a name's prefix one index range (the search below) and the order the same on every server,
- * whatever its locale. The compliance directory keeps this value as `sort_name`.
+ * the names starting with a text one index range (the search below) and the order the same
+ * on every server, whatever its locale. The compliance directory keeps this value as `sort_name`.
  */
 export function sortNameSql(alias: string): string {
   return `(lower(${alias}.company_name) collate "C")`;
 }
 
 /**
+ * `column` (collation "C") starts with the text `prefix` (an SQL expression): in byte order,
+ * from the prefix up to the prefix followed by U+10FFFF, the last code point, whose UTF-8
+ * bytes are the highest a character has (a noncharacter: no name holds it). A range, not a
+ * LIKE: the statements are prepared once and run with generic plans, where a LIKE pattern
+ * built from a parameter is no index range but a filter over the whole index.
+ */
+function startsWith(column: string, prefix: string): string {
+  return `(${column} >= ${prefix} and ${column} < ${prefix} || chr(1114111))`;
+}
+
+/**
  * The Customers search, as Partner Center's own customer search (its only operator is
  * "starts with", on company name or domain): the customers whose company name starts with
  * the text, ignoring case, or whose domain is the text or starts with the text and a dot
- * (`contoso` finds contoso.com and contoso.onmicrosoft.com, `contoso.com` finds contoso.com). `%`, `_` and
- * `\` are themselves. Each side is an index range: the names' in the list's order (a page
- * reads its rows and stops), the domains' a few rows. A contains-search cannot stay flat:
- * its matches grow with the table and a page in name order sorts every one (issue 23).
+ * (`contoso` finds contoso.com and contoso.onmicrosoft.com, `contoso.com` finds contoso.com).
+ * Every character is itself (no wildcards). Each side is an index range: the names' in the
+ * list's order (a page reads its rows and stops), the domains' a few rows. A contains-search
+ * cannot stay flat: its matches grow with the table and a page in name order sorts every one
+ * (issue 23).
  *
  * `name` is the condition on a sort name (sortNameSql, or the directory's `sort_name`);
  * `domain` the condition on the customers row `alias`.
  */
 export function customerSearch(text: string): { name: (sortName: string) => SqlCondition; domain: (alias: string) => SqlCondition } {
-  const escaped = escapeLike(text);
+  const domain = (alias: string) => `(lower(${alias}.domain) collate "C")`;
   return {
-    name: (sortName) => ({ sql: `${sortName} like lower(?) || '%'`, params: [escaped] }),
+    name: (sortName) => ({ sql: startsWith(sortName, 'lower(?)'), params: [text, text] }),
     domain: (alias) => ({
-      sql: `(lower(${alias}.domain) collate "C" = lower(?) or lower(${alias}.domain) collate "C" like lower(?) || '.%')`,
-      params: [text, escaped],
+      sql: `(${domain(alias)} = lower(?) or ${startsWith(domain(alias), `(lower(?) || '.')`)})`,
+      params: [text, text, text],
     }),
   };
 }
