@@ -189,7 +189,7 @@ export function directoryPageStatement(
   const conds: SqlCondition[] = [{ sql: 'd.scope = ?', params: [page.scope] }];
   if (page.status) conds.push({ sql: 'd.status = ?', params: [page.status] });
   conds.push(...page.where);
-  if (page.search) return { ...searchStatement(conds, page.where.length > 0, customerSearch(page.search), cursor, limit), limit };
+  if (page.search) return { ...searchStatement(page.scope, conds, page.where.length > 0, customerSearch(page.search), cursor, limit), limit };
   return { ...scanStatement(page, conds, cursor, limit), limit };
 }
 
@@ -234,11 +234,16 @@ function scanStatement(
  * TOTAL_COUNT_CAP, the cap + 1 beyond), from two sets: the customers whose sort name starts
  * with the text, an index range of the scope in page order (the page reads its first rows
  * and stops; the count reads at most the cap + 1 entries), and the customers whose domain
- * is the text or begins with it and a dot, a few rows by the customers' domain index, each
- * probing its directory row. A customer in both is counted once (`union`). The customers
- * row is joined to the range only when a condition of `where` reads it (`readsCustomer`).
+ * is the text or begins with it and a dot, gathered first (`domained`, a few rows of the
+ * customers' domain index: each side of the OR a range of its own) and each probing its
+ * directory row by key. Fenced (a materialized CTE): with the values unknown (a generic
+ * plan) the planner would otherwise walk the whole scope and test each customer's domain.
+ * A customer in both sets counts once: the count's domain side leaves out the names the range
+ * counted, the page's sets are merged by `union`. The customers row is joined to the range
+ * only when a condition of `where` reads it (`readsCustomer`).
  */
 function searchStatement(
+  scope: string,
   conds: SqlCondition[],
   readsCustomer: boolean,
   search: ReturnType<typeof customerSearch>,
@@ -247,31 +252,36 @@ function searchStatement(
 ): SqlCondition {
   const where = and(conds);
   const name = search.name('d.sort_name');
-  const domain = search.domain('c');
+  const domains = search.domains('c');
   const named = (select: string, tail: string, tailParams: unknown[]) => ({
     sql: `select ${select} from customer_compliance d${readsCustomer ? ' join customers c on c.id = d.customer_id' : ''}
            where ${where.sql} and ${name.sql}${tail}`,
     params: [...where.params, ...name.params, ...tailParams],
   });
   const domained = (select: string, tail: string, tailParams: unknown[]) => ({
-    sql: `select ${select} from customers c join customer_compliance d on d.customer_id = c.id
-           where ${domain.sql} and ${where.sql}${tail}`,
-    params: [...domain.params, ...where.params, ...tailParams],
+    sql: `select ${select} from domained m
+           cross join lateral (select d.* from customer_compliance d where d.customer_id = m.id and d.scope = ? limit 1) d
+           ${readsCustomer ? 'join customers c on c.id = m.id' : ''}
+           where ${where.sql}${tail}`,
+    params: [scope, ...where.params, ...tailParams],
   });
   const capped = ` limit ${TOTAL_COUNT_CAP + 1}`;
-  const countNamed = named('d.customer_id', capped, []);
-  const countDomained = domained('d.customer_id', capped, []);
+  const countNamed = named('1', capped, []);
+  // Disjoint from the names (no customer counted twice, no set of ids to hash).
+  const countDomained = domained('1', ` and not ${name.sql}`, name.params);
   const page = (f: typeof named) => f('d.sort_name, d.customer_id', `${cursor ? CURSOR : ''} order by d.sort_name, d.customer_id limit ?`, [...(cursor ?? []), limit + 1]);
   const pageNamed = page(named);
   const pageDomained = page(domained);
+  const gather = domains.map((d) => `select c.id from customers c where ${d.sql}`).join(' union ');
   return {
-    sql: `select page.*, total.count as "__total"
-       from (select least(count(*), ${TOTAL_COUNT_CAP + 1}) as count from ((${countNamed.sql}) union (${countDomained.sql})) matches) total
+    sql: `with domained as materialized (select x.id from (${gather}) x limit ${TOTAL_COUNT_CAP + 1})
+       select page.*, total.count as "__total"
+       from (select least(count(*), ${TOTAL_COUNT_CAP + 1}) as count from ((${countNamed.sql}) union all (${countDomained.sql})) matches) total
        left join lateral (
          select c.*, m.sort_name as "__sort", row_number() over (order by m.sort_name, m.customer_id) as "__n"
            from ((${pageNamed.sql}) union (${pageDomained.sql}) order by 1, 2 limit ?) m
            join customers c on c.id = m.customer_id) page on true
       order by page."__n"`,
-    params: [...countNamed.params, ...countDomained.params, ...pageNamed.params, ...pageDomained.params, limit + 1],
+    params: [...domains.flatMap((d) => d.params), ...countNamed.params, ...countDomained.params, ...pageNamed.params, ...pageDomained.params, limit + 1],
   };
 }

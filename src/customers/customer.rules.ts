@@ -81,15 +81,25 @@ function startsWith(column: string, prefix: string): string {
  * (issue 23).
  *
  * `name` is the condition on a sort name (sortNameSql, or the directory's `sort_name`);
- * `domain` the condition on the customers row `alias`.
+ * `domain` the condition on the customers row `alias`, `domains` its two sides apart.
  */
-export function customerSearch(text: string): { name: (sortName: string) => SqlCondition; domain: (alias: string) => SqlCondition } {
+export function customerSearch(text: string): {
+  name: (sortName: string) => SqlCondition;
+  domain: (alias: string) => SqlCondition;
+  domains: (alias: string) => SqlCondition[];
+} {
   const domain = (alias: string) => `(lower(${alias}.domain) collate "C")`;
+  // The domain's two ways to match, each an index condition of its own (a union reads both ranges).
+  const domains = (alias: string): SqlCondition[] => [
+    { sql: `${domain(alias)} = lower(?)`, params: [text] },
+    { sql: startsWith(domain(alias), `(lower(?) || '.')`), params: [text, text] },
+  ];
   return {
     name: (sortName) => ({ sql: startsWith(sortName, 'lower(?)'), params: [text, text] }),
-    domain: (alias) => ({
-      sql: `(${domain(alias)} = lower(?) or ${startsWith(domain(alias), `(lower(?) || '.')`)})`,
-      params: [text, text, text],
-    }),
+    domain: (alias) => {
+      const [whole, under] = domains(alias);
+      return { sql: `(${whole!.sql} or ${under!.sql})`, params: [...whole!.params, ...under!.params] };
+    },
+    domains,
   };
 }
