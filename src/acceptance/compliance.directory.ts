@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { decodeCursor, pageSize, TOTAL_COUNT_CAP, type PageStatement, type SqlCondition } from '../common/connection';
+import { decodeCursor, pageSize, SEARCH_COUNT_CAP, TOTAL_COUNT_CAP, type PageStatement, type SqlCondition } from '../common/connection';
 import { PartnerType } from '../auth/roles';
 import { queryRows } from '../db/query';
 import { installAndRebuildDerived, type DerivedTable } from '../kernel/derived';
@@ -177,8 +177,8 @@ export async function rebuildComplianceDirectory(em: EntityManager, opts?: { for
  * shape (`__sort` the row's sort name for its cursor, `__n`, `__total`): an index range on
  * (scope, status?, sort_name, customer_id). `where` adds conditions on the customer `c` or
  * the directory row `d`; totalCount is exact from the counts when there are none (and no
- * search), else exact up to TOTAL_COUNT_CAP and TOTAL_COUNT_CAP + 1 beyond. `search` is the
- * Customers search's text (customerSearch): see `searchStatement`.
+ * search), else exact up to TOTAL_COUNT_CAP and TOTAL_COUNT_CAP + 1 beyond (with a search,
+ * SEARCH_COUNT_CAP). `search` is the Customers search's text (customerSearch): see `searchStatement`.
  */
 export function directoryPageStatement(
   page: { scope: string; status: string | null; where: SqlCondition[]; search?: string | null },
@@ -231,11 +231,12 @@ function scanStatement(
 
 /**
  * The search's page (customerSearch) in the list's order, and its count (exact up to
- * TOTAL_COUNT_CAP, the cap + 1 beyond), from two sets: the customers whose sort name starts
+ * SEARCH_COUNT_CAP, the cap + 1 beyond), from two sets: the customers whose sort name starts
  * with the text, an index range of the scope in page order (the page reads its first rows
  * and stops; the count reads at most the cap + 1 entries), and the customers whose domain
- * is the text or begins with it and a dot, gathered first (`domained`, a few rows of the
- * customers' domain index: each side of the OR a range of its own) and each probing its
+ * is the text or begins with it and a dot, gathered first, all of them (`domained`: a domain
+ * is one customer's, so a few rows of the customers' domain index, each side of the OR a
+ * range of its own) and each probing its
  * directory row by key. Fenced (a materialized CTE): with the values unknown (a generic
  * plan) the planner would otherwise walk the whole scope and test each customer's domain.
  * A customer in both sets counts once: the count's domain side leaves out the names the range
@@ -265,7 +266,7 @@ function searchStatement(
            where ${where.sql}${tail}`,
     params: [scope, ...where.params, ...tailParams],
   });
-  const capped = ` limit ${TOTAL_COUNT_CAP + 1}`;
+  const capped = ` limit ${SEARCH_COUNT_CAP + 1}`;
   const countNamed = named('1', capped, []);
   // Disjoint from the names (no customer counted twice, no set of ids to hash).
   const countDomained = domained('1', ` and not ${name.sql}`, name.params);
@@ -274,9 +275,9 @@ function searchStatement(
   const pageDomained = page(domained);
   const gather = domains.map((d) => `select c.id from customers c where ${d.sql}`).join(' union ');
   return {
-    sql: `with domained as materialized (select x.id from (${gather}) x limit ${TOTAL_COUNT_CAP + 1})
+    sql: `with domained as materialized (${gather})
        select page.*, total.count as "__total"
-       from (select least(count(*), ${TOTAL_COUNT_CAP + 1}) as count from ((${countNamed.sql}) union all (${countDomained.sql})) matches) total
+       from (select least(count(*), ${SEARCH_COUNT_CAP + 1}) as count from ((${countNamed.sql}) union all (${countDomained.sql})) matches) total
        left join lateral (
          select c.*, m.sort_name as "__sort", row_number() over (order by m.sort_name, m.customer_id) as "__n"
            from ((${pageNamed.sql}) union (${pageDomained.sql}) order by 1, 2 limit ?) m

@@ -14,6 +14,14 @@ export const MAX_PAGE_SIZE = 100;
  */
 export const TOTAL_COUNT_CAP = 10_000;
 
+/**
+ * The Customers search counts at most this many matches: `totalCount` is exact up to it and
+ * `SEARCH_COUNT_CAP + 1` means "more than that" (docs/lists.md). A search is typed to find a
+ * customer; its count tells "a few" from "many", and reading 10,001 entries of a common name's
+ * range per keystroke would be most of the page's work at a million customers (issue 23).
+ */
+export const SEARCH_COUNT_CAP = 1_000;
+
 /** How a list counts: every matching row, or up to `TOTAL_COUNT_CAP` (then `TOTAL_COUNT_CAP + 1`). */
 export type CountMode = 'exact' | 'bounded';
 

@@ -13,7 +13,7 @@ import { CustomerService, relationshipsVisibleTo, resellersVisibleTo } from './c
 
 export const CustomerConnection = ConnectionType('Customer', Customer, {
   totalCount:
-    'Number of customers matching the filter, over all pages: exact, except with a country or search filter or a linked partner named as partnerId, where it is exact up to 10,000 and 10,001 means more than 10,000 (TOTAL_COUNT_CAP)',
+    'Number of customers matching the filter, over all pages: exact, except with a search, where it is exact up to 1,000 and 1,001 means more than 1,000 (SEARCH_COUNT_CAP), and with a country filter or a linked partner named as partnerId, where it is exact up to 10,000 and 10,001 means more than 10,000 (TOTAL_COUNT_CAP)',
 });
 
 @ObjectType({ description: 'The result of creating a customer' })

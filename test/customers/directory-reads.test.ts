@@ -10,7 +10,7 @@ import { CloudInstance } from '../../src/customers/customer.enums';
 import { PartnerType, Role } from '../../src/auth/roles';
 import { BlockReason } from '../../src/transactions/transaction.enums';
 import { NO_PARTNER } from '../../src/auth/tenancy';
-import { TOTAL_COUNT_CAP } from '../../src/common/connection';
+import { SEARCH_COUNT_CAP, TOTAL_COUNT_CAP } from '../../src/common/connection';
 import type { Partner } from '../../src/partners/partner.entity';
 
 const LIST = `query L($filter: CustomerFilter, $first: Int, $after: String) {
@@ -184,7 +184,7 @@ describe('reads from the compliance directory', () => {
 });
 
 describe('totalCount with a filter that has no maintained count', () => {
-  it(`is exact up to ${TOTAL_COUNT_CAP} and ${TOTAL_COUNT_CAP + 1} beyond (more than ${TOTAL_COUNT_CAP})`, async () => {
+  it(`is exact up to ${TOTAL_COUNT_CAP} and ${TOTAL_COUNT_CAP + 1} beyond (more than ${TOTAL_COUNT_CAP}); with a search up to ${SEARCH_COUNT_CAP}`, async () => {
     await sql(
       `insert into customers (id, tenant_id, company_name, domain, country, cloud, contact_first_name, contact_last_name, contact_email, created_at)
        select gen_random_uuid(), 'bulk-' || g, 'Bulk ' || g, 'bulk' || g || '.example', 'FR', 'PUBLIC', 'A', 'B', 'a@b.example', now()
@@ -200,5 +200,11 @@ describe('totalCount with a filter that has no maintained count', () => {
     const search = await gw.gql(LIST, { filter: { search: 'Bulk 1000' }, first: 1 }, tokens.admin);
     // Bulk 1000 and Bulk 10000 to 10005: exact below the cap.
     expect(search.data.customers.totalCount).toBe(7);
+    // A search counts up to SEARCH_COUNT_CAP: 'Bulk 1' starts 1 + 10 + 100 + 1,000 + 1,006 names.
+    const many = await gw.gql(LIST, { filter: { search: 'Bulk 1' }, first: 1 }, tokens.admin);
+    expect(many.data.customers.totalCount).toBe(SEARCH_COUNT_CAP + 1);
+    const few = await gw.gql(LIST, { filter: { search: 'Bulk 99' }, first: 1 }, tokens.admin);
+    // Bulk 99, 990-999, 9900-9999.
+    expect(few.data.customers.totalCount).toBe(111);
   });
 });
