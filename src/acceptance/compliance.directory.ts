@@ -236,9 +236,9 @@ function scanStatement(
  * and stops; the count reads at most the cap + 1 entries), and the customers whose domain
  * is the text or begins with it and a dot, gathered first, all of them (`domained`: a domain
  * is one customer's, so a few rows of the customers' domain index, each side of the OR a
- * range of its own) and each probing its
- * directory row by key. Fenced (a materialized CTE): with the values unknown (a generic
- * plan) the planner would otherwise walk the whole scope and test each customer's domain.
+ * range of its own), each probing its directory row by key. Fenced (a materialized CTE): with
+ * the values unknown (a generic plan) the planner would otherwise walk the whole scope and
+ * test each customer's domain.
  * A customer in both sets counts once: the count's domain side leaves out the names the range
  * counted, the page's sets are merged by `union`. The customers row is joined to the range
  * only when a condition of `where` reads it (`readsCustomer`).

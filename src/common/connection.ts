@@ -190,7 +190,7 @@ export interface PageStatement extends SqlCondition {
 
 /** paginateRows' statement, for lists that put it beside another (src/customers: a derived table's page or this one). */
 export function pageStatement<T extends object>(
-  list: { table: string; alias: string; where: SqlCondition[]; keys: KeysetColumn<T>[]; count?: CountMode; select?: string },
+  list: { table: string; alias: string; where: SqlCondition[]; keys: KeysetColumn<T>[]; count?: CountMode; cap?: number; select?: string },
   args: { first?: number | null; after?: string | null },
 ): PageStatement {
   const limit = pageSize(args.first);
@@ -201,7 +201,7 @@ export function pageStatement<T extends object>(
   const cursor = args.after ? decodeCursor(args.after, keys.length) : null;
   return {
     sql: `select page.*, total.count as "__total"
-       from (select count(*) as count from ${list.count === 'bounded' ? `(select 1 from ${table} ${alias} where ${where} limit ${TOTAL_COUNT_CAP + 1}) matches` : `${table} ${alias} where ${where}`}) total
+       from (select count(*) as count from ${list.count === 'bounded' ? `(select 1 from ${table} ${alias} where ${where} limit ${(list.cap ?? TOTAL_COUNT_CAP) + 1}) matches` : `${table} ${alias} where ${where}`}) total
        left join lateral (
          select ${alias}.*,${list.select ? ` ${list.select},` : ''} row_number() over (order by ${columns}) as "__n"
            from ${table} ${alias}

@@ -6,7 +6,7 @@ import { queryDerivedOrLive } from '../kernel/derived';
 import type { ComplianceStatus } from '../acceptance/acceptance.enums';
 import { canSeeCustomer, isLinked, isUuid, linkedBySql, partnerNamedBy, visibleCustomerCondition } from '../auth/tenancy';
 import { isPlatformAdmin, type Viewer } from '../auth/viewer';
-import { pageConnection, pageStatement, type ConnectionResult, type KeysetColumn, type SqlCondition } from '../common/connection';
+import { pageConnection, pageStatement, SEARCH_COUNT_CAP, type ConnectionResult, type KeysetColumn, type SqlCondition } from '../common/connection';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors';
 import { Partner } from '../partners/partner.entity';
 import { PartnerType } from '../auth/roles';
@@ -106,7 +106,9 @@ export class CustomerService {
     if (status) where.push(complianceStatusCondition(this.viewer, status, partnerId, 'c.id'));
 
     const directory = directoryPageStatement({ scope: scopeKey(complianceScope(this.viewer, partnerId)), status, where: derived, search }, page);
-    const live = pageStatement({ table: 'customers', alias: 'c', where, keys: CUSTOMER_KEYS, select: `${sortNameSql('c')} as "__sort"` }, page);
+    // A search counts as the directory's statement does (SEARCH_COUNT_CAP), whichever answers.
+    const count = search ? { count: 'bounded' as const, cap: SEARCH_COUNT_CAP } : {};
+    const live = pageStatement({ table: 'customers', alias: 'c', where, keys: CUSTOMER_KEYS, select: `${sortNameSql('c')} as "__sort"`, ...count }, page);
     const rows = await queryDerivedOrLive<Record<string, unknown>>(this.em, complianceDirectory, directory, live, 'q."__n"');
     return pageConnection(rows, directory.limit, { keys: CUSTOMER_KEYS, row: listedCustomer }, page);
   }

@@ -206,5 +206,9 @@ describe('totalCount with a filter that has no maintained count', () => {
     const few = await gw.gql(LIST, { filter: { search: 'Bulk 99' }, first: 1 }, tokens.admin);
     // Bulk 99, 990-999, 9900-9999.
     expect(few.data.customers.totalCount).toBe(111);
+    // The live fallback counts a search as the directory does.
+    const { derived, live } = await bothWays(() => gw.gql(LIST, { filter: { search: 'Bulk 1' }, first: 3 }, tokens.admin));
+    expect(live.data.customers.totalCount).toBe(SEARCH_COUNT_CAP + 1);
+    expect(live).toEqual(derived);
   });
 });
