@@ -80,26 +80,23 @@ function startsWith(column: string, prefix: string): string {
  * cannot stay flat: its matches grow with the table and a page in name order sorts every one
  * (issue 23).
  *
- * `name` is the condition on a sort name (sortNameSql, or the directory's `sort_name`);
- * `domain` the condition on the customers row `alias`, `domains` its two sides apart.
+ * `name` is the condition on a sort name (the directory's `sort_name`), `domains` the domain's
+ * two sides apart (each its own index range), `matches` the whole rule on the customers row `alias`.
  */
 export function customerSearch(text: string): {
   name: (sortName: string) => SqlCondition;
-  domain: (alias: string) => SqlCondition;
   domains: (alias: string) => SqlCondition[];
+  matches: (alias: string) => SqlCondition;
 } {
+  const name = (sortName: string): SqlCondition => ({ sql: startsWith(sortName, 'lower(?)'), params: [text, text] });
   const domain = (alias: string) => `(lower(${alias}.domain) collate "C")`;
-  // The domain's two ways to match, each an index condition of its own (a union reads both ranges).
   const domains = (alias: string): SqlCondition[] => [
     { sql: `${domain(alias)} = lower(?)`, params: [text] },
     { sql: startsWith(domain(alias), `(lower(?) || '.')`), params: [text, text] },
   ];
-  return {
-    name: (sortName) => ({ sql: startsWith(sortName, 'lower(?)'), params: [text, text] }),
-    domain: (alias) => {
-      const [whole, under] = domains(alias);
-      return { sql: `(${whole!.sql} or ${under!.sql})`, params: [...whole!.params, ...under!.params] };
-    },
-    domains,
+  const matches = (alias: string): SqlCondition => {
+    const sides = [name(sortNameSql(alias)), ...domains(alias)];
+    return { sql: `(${sides.map((c) => c.sql).join(' or ')})`, params: sides.flatMap((c) => c.params) };
   };
+  return { name, domains, matches };
 }

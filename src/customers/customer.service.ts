@@ -97,10 +97,8 @@ export class CustomerService {
     }
     const search = filter?.search?.trim() || null;
     if (search) {
-      // The directory statement places the search itself (two index ranges: directoryPageStatement).
-      const { name, domain } = customerSearch(search);
-      const [n, d] = [name(sortNameSql('c')), domain('c')];
-      where.push({ sql: `${n.sql} or ${d.sql}`, params: [...n.params, ...d.params] });
+      // The directory statement places the search itself (index ranges: directoryPageStatement).
+      where.push(customerSearch(search).matches('c'));
     }
     const status = filter?.complianceStatus && (partnerId === null || isUuid(partnerId)) ? filter.complianceStatus : null;
     if (status) where.push(complianceStatusCondition(this.viewer, status, partnerId, 'c.id'));
