@@ -375,6 +375,7 @@ export async function writeWorkload(
   const ok = relationships.filter((r) => !r.blocked);
   const blocked = relationships.filter((r) => r.blocked);
   const runs: (Cannon & { completed: number; blocked: number; failed: number; ordersPerSec: number })[] = [];
+  let warmUpOrders = 0;
   for (let run = 0; run < runCount + 1; run++) {
     let n = 0;
     const outcome = { completed: 0, blocked: 0, failed: 0 };
@@ -407,7 +408,10 @@ export async function writeWorkload(
         },
       ] as any,
     });
-    if (run === 0) continue; // warm-up
+    if (run === 0) {
+      warmUpOrders = outcome.completed + outcome.blocked + outcome.failed;
+      continue; // warm-up
+    }
     const ordersPerSec = (outcome.completed + outcome.blocked) / duration;
     runs.push({ ...res, ...outcome, ordersPerSec });
     log(`write run ${run}/${runCount}: ${ordersPerSec.toFixed(0)} orders/s p50 ${res.p50} ms p99 ${res.p99} ms`, outcome, firstError);
@@ -416,6 +420,7 @@ export async function writeWorkload(
     connections: 16,
     mix: '3 completed NEW_PURCHASE : 1 blocked (no or withdrawn acceptance), each by the billing partner\'s ADMIN, unique idempotency keys',
     runs,
+    warmUpOrders,
     medians: { ordersPerSec: median(runs.map((r) => r.ordersPerSec)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) },
   };
 }

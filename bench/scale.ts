@@ -39,7 +39,7 @@ import { startPartnerCenterSimulator, MCA_TEMPLATE_ID, type PartnerCenterSimulat
 import { copyCsvRecord, copyRowColumns, EXPORT_BEGIN, exportSql, type ExportRequest } from '../src/audit/audit.queries';
 import { masksContacts } from '../src/audit/audit.format';
 import type { Viewer } from '../src/auth/viewer';
-import { prepareScaleWorld, parseScale } from './scale-seed';
+import { prepareScaleWorld, parseScale, postgresCpuMs } from './scale-seed';
 import { LARGE_TABLE, unboundedSeqScans } from './plans';
 import { requestAttestations, followAttestations, type AttestationRow } from './attestations';
 import {
@@ -104,6 +104,8 @@ interface World {
   url: string;
   stop: () => Promise<void>;
   seedMs: number | null;
+  /** The PostgreSQL data directory (its server's CPU time is read from /proc). */
+  pgDir: string;
 }
 
 /**
@@ -132,7 +134,7 @@ async function prepareWorld(scale: number, port: number): Promise<World> {
     [MCA_TEMPLATE_ID],
   );
   await db.end();
-  return { scale, url, stop: () => pg.stop(), seedMs };
+  return { scale, url, stop: () => pg.stop(), seedMs, pgDir: join(prepared.dir, 'pg') };
 }
 
 /** Sample ids picked by SQL, so the harness depends on no seeder's exports. */
@@ -561,6 +563,34 @@ async function timeRead(t: Target, read: Read, result: ReadResult): Promise<void
   );
 }
 
+/**
+ * What the server did during a workload: WAL (records, full-page images, bytes), block reads
+ * outside shared buffers, commits, and CPU of PostgreSQL and of the gateway, as counters read
+ * before and after; `per` divides them by the workload's requests. A ratio between scales says
+ * little without them: the same order costing more WAL or more reads at 1M is a cause, not noise.
+ */
+async function serverCounters(t: Target): Promise<Record<string, number>> {
+  const db = new Client({ connectionString: t.world.url });
+  await db.connect();
+  try {
+    const [wal] = (await db.query(`select wal_records::float8 as records, wal_fpi::float8 as fpi, wal_bytes::float8 as bytes from pg_stat_wal`)).rows;
+    const [io] = (await db.query(`select blks_read::float8 as reads, blks_hit::float8 as hits, xact_commit::float8 as commits from pg_stat_database where datname = current_database()`)).rows;
+    const stat = readFileSync(`/proc/${t.gw.child.proc.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return {
+      walRecords: wal.records, walFpi: wal.fpi, walBytes: wal.bytes, blocksRead: io.reads, blocksHit: io.hits, commits: io.commits,
+      postgresCpuMs: postgresCpuMs(t.world.pgDir), gatewayCpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100,
+    };
+  } finally {
+    await db.end();
+  }
+}
+
+/** Counters' growth per request (`n` requests) between two readings of `serverCounters`. */
+function perRequest(before: Record<string, number>, after: Record<string, number>, n: number): Record<string, number> {
+  return Object.fromEntries(Object.keys(after).map((k) => [k, n ? Math.round(((after[k] - before[k]) / n) * 100) / 100 : NaN]));
+}
+
 // ---------------------------------------------------------------- the writes
 
 const CONFIRM = operation('acceptance.graphql', 'ConfirmCustomerAcceptance');
@@ -812,9 +842,15 @@ async function main() {
           // A workload that fails is reported as such; the others still run.
           const guard = async <T>(name: string, run: () => Promise<T>): Promise<T | { error: string }> =>
             run().catch((err) => (log(`${t.world.scale} ${name} failed: ${String(err).slice(0, 300)}`), { error: String(err).slice(0, 300) }));
-          (attempts.get(t.world.scale) ?? attempts.set(t.world.scale, []).get(t.world.scale)!).push(
-            await guard('write', () => writeWorkload(t.gw, rels, t.tokens, { runs: 1, duration: DURATION, log: (...a: unknown[]) => log(t.world.scale, ...a) })),
-          );
+          const before = await serverCounters(t);
+          const attempt: any = await guard('write', () => writeWorkload(t.gw, rels, t.tokens, { runs: 1, duration: DURATION, log: (...a: unknown[]) => log(t.world.scale, ...a) }));
+          if (!attempt.error) {
+            // Per order, over the warm-up and the measured run alike (the counters cannot tell them apart).
+            const orders = attempt.warmUpOrders + attempt.runs.reduce((n: number, r: any) => n + r.completed + r.blocked + r.failed, 0);
+            attempt.runs[0].perOrder = perRequest(before, await serverCounters(t), orders);
+            log(t.world.scale, 'per order', JSON.stringify(attempt.runs[0].perOrder));
+          }
+          (attempts.get(t.world.scale) ?? attempts.set(t.world.scale, []).get(t.world.scale)!).push(attempt);
           (w.confirm ??= []).push(await guard('confirmations', () => confirmations(t)));
           (w.attest ??= []).push(await guard('attestations', () => attestationBookkeeping(t, round)));
         }
