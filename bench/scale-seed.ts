@@ -200,7 +200,7 @@ export interface ScaleWorld {
  * CPU time (ms) of the PostgreSQL server of `pgDir` so far: the postmaster, its ended
  * children (backends of closed connections) and its live ones, from /proc (0 elsewhere).
  */
-export function postgresCpuMs(pgDir: string): number {
+function postgresCpuMs(pgDir: string): number {
   try {
     const pid = Number(readFileSync(join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     const tick = 100; // USER_HZ on Linux

@@ -26,7 +26,7 @@
  * the plans in bench/results/plans/<scale>/<read>.txt (git-ignored).
  */
 import 'reflect-metadata';
-import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { loadavg, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { execSync } from 'node:child_process';
@@ -39,7 +39,7 @@ import { startPartnerCenterSimulator, MCA_TEMPLATE_ID, type PartnerCenterSimulat
 import { copyCsvRecord, copyRowColumns, EXPORT_BEGIN, exportSql, type ExportRequest } from '../src/audit/audit.queries';
 import { masksContacts } from '../src/audit/audit.format';
 import type { Viewer } from '../src/auth/viewer';
-import { prepareScaleWorld, parseScale, postgresCpuMs } from './scale-seed';
+import { prepareScaleWorld, parseScale } from './scale-seed';
 import { LARGE_TABLE, unboundedSeqScans } from './plans';
 import { requestAttestations, followAttestations, type AttestationRow } from './attestations';
 import {
@@ -563,6 +563,31 @@ async function timeRead(t: Target, read: Read, result: ReadResult): Promise<void
   );
 }
 
+/** User and system CPU (ms) and minor page faults of the PostgreSQL server of `pgDir` and its children so far (Linux). */
+function postgresProcess(pgDir: string): { userMs: number; sysMs: number; minorFaults: number } {
+  const pid = Number(readFileSync(join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const fieldsOf = (p: number | string) => {
+    const text = readFileSync(`/proc/${p}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number);
+  };
+  // After the name: state(0) ppid(1) ... minflt(7) cminflt(8) majflt(9) cmajflt(10) utime(11) stime(12) cutime(13) cstime(14).
+  const own = fieldsOf(pid);
+  const sum = { user: own[11] + own[13], sys: own[12] + own[14], faults: own[7] + own[8] };
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const f = fieldsOf(p);
+      if (f[1] !== pid) continue;
+      sum.user += f[11];
+      sum.sys += f[12];
+      sum.faults += f[7];
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { userMs: sum.user * 10, sysMs: sum.sys * 10, minorFaults: sum.faults };
+}
+
 /**
  * What the server did during a workload: WAL (records, full-page images, bytes), block reads
  * outside shared buffers, commits, and CPU of PostgreSQL and of the gateway, as counters read
@@ -579,8 +604,46 @@ async function serverCounters(t: Target): Promise<Record<string, number>> {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return {
       walRecords: wal.records, walFpi: wal.fpi, walBytes: wal.bytes, blocksRead: io.reads, blocksHit: io.hits, commits: io.commits,
-      postgresCpuMs: postgresCpuMs(t.world.pgDir), gatewayCpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100,
+      ...(({ userMs, sysMs, minorFaults }) => ({ postgresUserMs: userMs, postgresSysMs: sysMs, postgresMinorFaults: minorFaults }))(postgresProcess(t.world.pgDir)),
+      gatewayCpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100,
     };
+  } finally {
+    await db.end();
+  }
+}
+
+/**
+ * BENCH_STATEMENTS=1 (with pg_stat_statements preloaded: BENCH_PG_SETTINGS
+ * ...,shared_preload_libraries=pg_stat_statements,pg_stat_statements.track=all): the statements
+ * of a workload, the costliest first, per request: where a scale's extra time goes.
+ */
+const PROFILE_STATEMENTS = process.env.BENCH_STATEMENTS === '1';
+
+async function statementsReset(t: Target): Promise<void> {
+  if (!PROFILE_STATEMENTS) return;
+  const db = new Client({ connectionString: t.world.url });
+  await db.connect();
+  try {
+    await db.query('create extension if not exists pg_stat_statements');
+    await db.query('select pg_stat_statements_reset()');
+  } finally {
+    await db.end();
+  }
+}
+
+async function statementsPer(t: Target, n: number): Promise<string[]> {
+  if (!PROFILE_STATEMENTS || !n) return [];
+  const db = new Client({ connectionString: t.world.url });
+  await db.connect();
+  try {
+    const { rows } = await db.query(
+      `select calls::float8 / $1 as calls, total_exec_time / $1 as ms, shared_blks_hit::float8 / $1 as hits, shared_blks_read::float8 / $1 as reads,
+              wal_fpi::float8 / $1 as fpi, regexp_replace(left(query, 160), '[[:space:]]+', ' ', 'g') as query
+         from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
+        order by total_exec_time desc limit 25`,
+      [n],
+    );
+    return rows.map((r) => `${f(r.ms, 3)} ms ${f(r.calls, 2)} calls ${f(r.hits, 1)} hits ${f(r.reads, 2)} reads ${f(r.fpi, 2)} fpi | ${r.query}`);
   } finally {
     await db.end();
   }
@@ -842,6 +905,7 @@ async function main() {
           // A workload that fails is reported as such; the others still run.
           const guard = async <T>(name: string, run: () => Promise<T>): Promise<T | { error: string }> =>
             run().catch((err) => (log(`${t.world.scale} ${name} failed: ${String(err).slice(0, 300)}`), { error: String(err).slice(0, 300) }));
+          await statementsReset(t);
           const before = await serverCounters(t);
           const attempt: any = await guard('write', () => writeWorkload(t.gw, rels, t.tokens, { runs: 1, duration: DURATION, log: (...a: unknown[]) => log(t.world.scale, ...a) }));
           if (!attempt.error) {
@@ -849,6 +913,7 @@ async function main() {
             const orders = attempt.warmUpOrders + attempt.runs.reduce((n: number, r: any) => n + r.completed + r.blocked + r.failed, 0);
             attempt.runs[0].perOrder = perRequest(before, await serverCounters(t), orders);
             log(t.world.scale, 'per order', JSON.stringify(attempt.runs[0].perOrder));
+            for (const line of await statementsPer(t, orders)) log(t.world.scale, '  ', line);
           }
           (attempts.get(t.world.scale) ?? attempts.set(t.world.scale, []).get(t.world.scale)!).push(attempt);
           (w.confirm ??= []).push(await guard('confirmations', () => confirmations(t)));
