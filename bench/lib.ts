@@ -15,8 +15,14 @@ export const ROOT = join(__dirname, '..');
 export const SECRET = 'bench-secret-that-is-long-enough-for-hs256-signing';
 /** How TypeScript children are started: the same hooks as `npm start`. */
 export const TS_NODE = ['-r', 'reflect-metadata', '-r', '@swc-node/register'];
-/** V8 flags of `npm start` (package.json): a larger young generation, so a request's garbage dies young. */
-export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=32'];
+/**
+ * V8 flags of `npm start` (package.json): the young generation at 16 MB (V8's default on 64 bits,
+ * stated so that it does not move with the machine). 32 MB made each scavenge copy more survivors:
+ * 15-20 ms pauses on 5 ms pages, a 1-connection p99 of 20-46 ms against 15-22 ms, and no more
+ * throughput (docs/benchmark-history.md, thirteenth session). BENCH_NODE_FLAGS (space-separated)
+ * replaces them, to measure another setting against them.
+ */
+export const GATEWAY_NODE_FLAGS = process.env.BENCH_NODE_FLAGS !== undefined ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : ['--max-semi-space-size=16'];
 
 export interface Summary {
   p50: number;

@@ -3,7 +3,8 @@
  * real `createGateway`) answers the contract's `Customers` page sequentially, and the
  * figure is CPU milliseconds per request, which a loaded machine disturbs far less than
  * requests per second. With BENCH_PROFILE=<file> it writes a CPU profile of the run, with
- * BENCH_HEAP=<file> a sampling heap profile of every allocation (`.heapprofile`).
+ * BENCH_HEAP=<file> a sampling heap profile of every allocation (`.heapprofile`; with BENCH_HEAP_RETAINED=1
+ * only of those still held at the end).
  * Needs a database seeded by `npm run bench` (BENCH_DATA_DIR, BENCH_PG_PORT as there).
  *
  *   node -r reflect-metadata -r @swc-node/register bench/read-profile.ts
@@ -59,7 +60,10 @@ async function main() {
   // BENCH_HEAP=<file>: where the allocations come from (every sampled allocation, also those that die young).
   if (process.env.BENCH_HEAP) {
     await post('HeapProfiler.enable');
-    await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    // BENCH_HEAP_RETAINED=1: only what is still held when the profile is taken (what survived the
+    // collections so far: the objects that outlive a request and fill the old generation).
+    const every = process.env.BENCH_HEAP_RETAINED !== '1';
+    await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: every, includeObjectsCollectedByMinorGC: every });
   }
   const statementsBefore = statements;
   const cpu: number[] = [];

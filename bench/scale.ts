@@ -15,7 +15,9 @@
  *   BENCH_RATE offered requests/s (default 100), BENCH_RATE_CONNECTIONS (default 32),
  *   BENCH_READS / BENCH_SKIP_READS (comma lists of read names), BENCH_ONLY (reads,writes),
  *   BENCH_ATTEST_N attestations requested per round (default 250: 100 took 0.7 s, too short a figure to compare; the 10k world's sample partner has 521 customers to attest), BENCH_REPLAY_TIMEOUT seconds (default 120),
- *   BENCH_HOLD seconds to keep everything up at the end (to look at it);
+ *   BENCH_WRITE_RUNS measured AttemptTransaction runs per scale and round (default 1), BENCH_STATEMENTS=1
+ *   (the write's statements per order; needs pg_stat_statements preloaded, serverCounters below),
+ *   BENCH_NODE_FLAGS the gateway's V8 flags (bench/lib.ts), BENCH_HOLD seconds to keep everything up at the end (to look at it);
  * - the worlds: bench/scale-seed.ts's (BENCH_DATA_ROOT, default ~/.cache/consent-gateway/bench);
  *   BENCH_PG_PORT first port of the embedded PostgreSQL servers (default 54380), BENCH_PG_SETTINGS
  *   their settings (SERVING below);
@@ -67,6 +69,8 @@ import {
 const SCALES = (process.env.BENCH_SCALES ?? process.env.BENCH_SCALE ?? '10000').split(',').map((x) => parseScale(x.trim()));
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+/** Measured AttemptTransaction runs per scale in each round (after its warm-up): more samples for the write ratio, still interleaved by round. */
+const WRITE_RUNS = Number(process.env.BENCH_WRITE_RUNS ?? 1);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const RATE_CONNECTIONS = Number(process.env.BENCH_RATE_CONNECTIONS ?? 32);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'reads,writes').split(','));
@@ -848,6 +852,15 @@ function markdown(result: any): string {
       const fl = w.attempt.runs.reduce((s: number, x: any) => s + x.failed, 0);
       lines.push(`| AttemptTransaction mix (16 conn) | ${f(w.attempt.medians.ordersPerSec)} | ${f(w.attempt.medians.p50)} | ${f(w.attempt.medians.p99)} | ${c} completed : ${b} blocked, ${fl} failed |`);
     }
+    const rounds = (w.attempt?.perOrderByRound ?? []).filter(Boolean);
+    if (rounds.length) {
+      const m = (k: string, d = 1) => f(median(rounds.map((r: Record<string, number>) => r[k])), d);
+      lines.push(
+        '',
+        `Per order (AttemptTransaction, median of ${rounds.length} round(s), warm-up included): PostgreSQL ${m('postgresUserMs', 2)} ms user + ${m('postgresSysMs', 2)} ms system CPU, ` +
+          `gateway ${m('gatewayCpuMs', 2)} ms CPU; ${m('blocksHit')} buffer hits, ${m('blocksRead', 2)} blocks read; ${m('walRecords')} WAL records, ${m('walFpi', 2)} full-page images, ${m('walBytes', 0)} WAL bytes; ${m('commits', 2)} commits.`,
+      );
+    }
     for (const c of (w.confirm ?? []).filter((x: any) => x.error)) lines.push(`| ConfirmCustomerAcceptance | | | | ${c.error} |`);
     w.confirm = (w.confirm ?? []).filter((x: any) => !x.error);
     if (w.confirm.length) {
@@ -907,12 +920,12 @@ async function main() {
             run().catch((err) => (log(`${t.world.scale} ${name} failed: ${String(err).slice(0, 300)}`), { error: String(err).slice(0, 300) }));
           await statementsReset(t);
           const before = await serverCounters(t);
-          const attempt: any = await guard('write', () => writeWorkload(t.gw, rels, t.tokens, { runs: 1, duration: DURATION, log: (...a: unknown[]) => log(t.world.scale, ...a) }));
+          const attempt: any = await guard('write', () => writeWorkload(t.gw, rels, t.tokens, { runs: WRITE_RUNS, duration: DURATION, log: (...a: unknown[]) => log(t.world.scale, ...a) }));
           if (!attempt.error) {
             // Per order, over the warm-up and the measured run alike (the counters cannot tell them apart).
             const orders = attempt.warmUpOrders + attempt.runs.reduce((n: number, r: any) => n + r.completed + r.blocked + r.failed, 0);
-            attempt.runs[0].perOrder = perRequest(before, await serverCounters(t), orders);
-            log(t.world.scale, 'per order', JSON.stringify(attempt.runs[0].perOrder));
+            attempt.perOrder = perRequest(before, await serverCounters(t), orders);
+            log(t.world.scale, 'per order', JSON.stringify(attempt.perOrder));
             for (const line of await statementsPer(t, orders)) log(t.world.scale, '  ', line);
           }
           (attempts.get(t.world.scale) ?? attempts.set(t.world.scale, []).get(t.world.scale)!).push(attempt);
@@ -927,6 +940,7 @@ async function main() {
         results.get(t.world.scale)!.writes.attempt = {
           ...list[0],
           runs,
+          perOrderByRound: list.map((x) => x.perOrder),
           medians: { ordersPerSec: median(runs.map((r: any) => r.ordersPerSec)), p50: median(runs.map((r: any) => r.p50)), p99: median(runs.map((r: any) => r.p99)) },
         };
       }
