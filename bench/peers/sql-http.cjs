@@ -1,7 +1,8 @@
 // The limit of the database: the page of the `Customers` contract query (first: N, as an
 // analyst sees it) built as JSON by ONE hand-written SQL statement, served over bare http.
 // Same semantics as the gateway: least compliant status across billing partners, the only
-// billing partner's acceptance (active, else latest), relationships with their partner.
+// billing partner's acceptance (active, else latest), relationships with their partner; the
+// gateway's order (the name ignoring case, in byte order, then id) and cursors (that sort name, id).
 const http = require('node:http');
 const { Pool } = require('pg');
 
@@ -9,12 +10,12 @@ const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
 
 const PAGE_SQL = `
 with page as (
-  select c.id, c.company_name, c.country, c.cloud
-    from customers c order by c.company_name, c.id limit $1 + 1
-), shown as (select * from page order by company_name, id limit $1),
+  select c.id, c.company_name, c.country, c.cloud, (lower(c.company_name) collate "C") as sort_name
+    from customers c order by (lower(c.company_name) collate "C"), c.id limit $1 + 1
+), shown as (select * from page order by sort_name, id limit $1),
 rows as (
   select s.*,
-    '[' || to_json(s.company_name)::text || ',' || to_json(s.id::text)::text || ']' as cursor_json,
+    '[' || to_json(s.sort_name)::text || ',' || to_json(s.id::text)::text || ']' as cursor_json,
     case when s.cloud <> 'PUBLIC' then 'NOT_APPLICABLE' else (array['MISSING','WITHDRAWN','OUTDATED','CONFIRMED'])[1 + coalesce((
       select min(case
                when a.id is null then case when exists (select 1 from acceptances w where w.customer_id = s.id and w.partner_id = r.partner_id and w.status = 'WITHDRAWN') then 1 else 0 end
@@ -40,11 +41,11 @@ select json_build_object('data', json_build_object('customers', json_build_objec
   'totalCount', (select count(*) from customers),
   'pageInfo', json_build_object(
      'hasNextPage', (select count(*) from page) > $1,
-     'endCursor', (select rtrim(translate(encode(convert_to(x.cursor_json, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=') from rows x order by x.company_name desc, x.id desc limit 1)),
+     'endCursor', (select rtrim(translate(encode(convert_to(x.cursor_json, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=') from rows x order by x.sort_name desc, x.id desc limit 1)),
   'edges', coalesce((select json_agg(json_build_object(
      'cursor', rtrim(translate(encode(convert_to(x.cursor_json, 'UTF8'), 'base64'), E'+/\\n', '-_'), '='),
      'node', json_build_object('id', x.id, 'companyName', x.company_name, 'country', x.country, 'complianceStatus', x.status,
-                               'acceptance', x.acceptance, 'relationships', x.relationships)) order by x.company_name, x.id) from rows x), '[]')
+                               'acceptance', x.acceptance, 'relationships', x.relationships)) order by x.sort_name, x.id) from rows x), '[]')
 )))::text as body`;
 
 const first = Number(process.env.PAGE_SIZE ?? 50);
