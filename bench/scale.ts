@@ -852,15 +852,6 @@ function markdown(result: any): string {
       const fl = w.attempt.runs.reduce((s: number, x: any) => s + x.failed, 0);
       lines.push(`| AttemptTransaction mix (16 conn) | ${f(w.attempt.medians.ordersPerSec)} | ${f(w.attempt.medians.p50)} | ${f(w.attempt.medians.p99)} | ${c} completed : ${b} blocked, ${fl} failed |`);
     }
-    const rounds = (w.attempt?.perOrderByRound ?? []).filter(Boolean);
-    if (rounds.length) {
-      const m = (k: string, d = 1) => f(median(rounds.map((r: Record<string, number>) => r[k])), d);
-      lines.push(
-        '',
-        `Per order (AttemptTransaction, median of ${rounds.length} round(s), warm-up included): PostgreSQL ${m('postgresUserMs', 2)} ms user + ${m('postgresSysMs', 2)} ms system CPU, ` +
-          `gateway ${m('gatewayCpuMs', 2)} ms CPU; ${m('blocksHit')} buffer hits, ${m('blocksRead', 2)} blocks read; ${m('walRecords')} WAL records, ${m('walFpi', 2)} full-page images, ${m('walBytes', 0)} WAL bytes; ${m('commits', 2)} commits.`,
-      );
-    }
     for (const c of (w.confirm ?? []).filter((x: any) => x.error)) lines.push(`| ConfirmCustomerAcceptance | | | | ${c.error} |`);
     w.confirm = (w.confirm ?? []).filter((x: any) => !x.error);
     if (w.confirm.length) {
@@ -870,6 +861,15 @@ function markdown(result: any): string {
     for (const a of w.attest ?? []) {
       if (a.error) lines.push(`| RequestAttestation | | | | ${a.error} |`);
       else lines.push(`| RequestAttestation (8 at a time) | ${f(a.requestsPerSec)} | ${f(a.p50)} | ${f(a.p99)} | ${a.recorded}/${a.requested} recorded, ${a.failed} failed or expired upstream, followed at ${f(a.followedPerSec, 1)}/s |`);
+    }
+    const rounds = (w.attempt?.perOrderByRound ?? []).filter(Boolean);
+    if (rounds.length) {
+      const m = (k: string, d = 1) => f(median(rounds.map((r: Record<string, number>) => r[k])), d);
+      lines.push(
+        '',
+        `Per order (AttemptTransaction, median of ${rounds.length} round(s), warm-up included): PostgreSQL ${m('postgresUserMs', 2)} ms user + ${m('postgresSysMs', 2)} ms system CPU, ` +
+          `gateway ${m('gatewayCpuMs', 2)} ms CPU; ${m('blocksHit')} buffer hits, ${m('blocksRead', 2)} blocks read; ${m('walRecords')} WAL records, ${m('walFpi', 2)} full-page images, ${m('walBytes', 0)} WAL bytes; ${m('commits', 2)} commits.`,
+      );
     }
   }
   return lines.join('\n');
