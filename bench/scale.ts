@@ -862,6 +862,15 @@ function markdown(result: any): string {
       if (a.error) lines.push(`| RequestAttestation | | | | ${a.error} |`);
       else lines.push(`| RequestAttestation (8 at a time) | ${f(a.requestsPerSec)} | ${f(a.p50)} | ${f(a.p99)} | ${a.recorded}/${a.requested} recorded, ${a.failed} failed or expired upstream, followed at ${f(a.followedPerSec, 1)}/s |`);
     }
+    const confirmRounds = (w.confirm ?? []).map((x: any) => x.perRequest).filter(Boolean);
+    if (confirmRounds.length) {
+      const m = (k: string, d = 1) => f(median(confirmRounds.map((r: Record<string, number>) => r[k])), d);
+      lines.push(
+        '',
+        `Per confirmation (median of ${confirmRounds.length} round(s)): PostgreSQL ${m('postgresUserMs', 2)} ms user + ${m('postgresSysMs', 2)} ms system CPU, ` +
+          `gateway ${m('gatewayCpuMs', 2)} ms CPU; ${m('blocksHit')} buffer hits, ${m('blocksRead', 2)} blocks read; ${m('walRecords')} WAL records, ${m('walFpi', 2)} full-page images, ${m('walBytes', 0)} WAL bytes; ${m('commits', 2)} commits.`,
+      );
+    }
     const rounds = (w.attempt?.perOrderByRound ?? []).filter(Boolean);
     if (rounds.length) {
       const m = (k: string, d = 1) => f(median(rounds.map((r: Record<string, number>) => r[k])), d);
@@ -929,7 +938,16 @@ async function main() {
             for (const line of await statementsPer(t, orders)) log(t.world.scale, '  ', line);
           }
           (attempts.get(t.world.scale) ?? attempts.set(t.world.scale, []).get(t.world.scale)!).push(attempt);
-          (w.confirm ??= []).push(await guard('confirmations', () => confirmations(t)));
+          await statementsReset(t);
+          const beforeConfirm = await serverCounters(t);
+          const confirmed: any = await guard('confirmations', () => confirmations(t));
+          if (!confirmed.error) {
+            const n = confirmed.confirmed + confirmed.failed;
+            confirmed.perRequest = perRequest(beforeConfirm, await serverCounters(t), n);
+            log(t.world.scale, 'per confirmation', JSON.stringify(confirmed.perRequest));
+            for (const line of await statementsPer(t, n)) log(t.world.scale, '  ', line);
+          }
+          (w.confirm ??= []).push(confirmed);
           (w.attest ??= []).push(await guard('attestations', () => attestationBookkeeping(t, round)));
         }
       }
