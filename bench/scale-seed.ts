@@ -197,30 +197,43 @@ export interface ScaleWorld {
 }
 
 /**
- * CPU time (ms) of the PostgreSQL server of `pgDir` so far: the postmaster, its ended
- * children (backends of closed connections) and its live ones, from /proc (0 elsewhere).
+ * User and system CPU (ms) and minor page faults of the PostgreSQL server of `pgDir` so far:
+ * the postmaster, its ended children (backends of closed connections) and its live ones, from
+ * /proc (zeros elsewhere).
  */
-function postgresCpuMs(pgDir: string): number {
+export function postgresProcess(pgDir: string): { userMs: number; sysMs: number; minorFaults: number } {
   try {
     const pid = Number(readFileSync(join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const tick = 100; // USER_HZ on Linux
-    const stat = (p: number | string) => readFileSync(`/proc/${p}/stat`, 'utf8').slice(readFileSync(`/proc/${p}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
-    const own = stat(pid);
-    // Fields after the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
-    let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+    const fieldsOf = (p: number | string) => {
+      const text = readFileSync(`/proc/${p}/stat`, 'utf8');
+      return text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number);
+    };
+    // After the name: state(0) ppid(1) ... minflt(7) cminflt(8) majflt(9) cmajflt(10) utime(11) stime(12) cutime(13) cstime(14).
+    const own = fieldsOf(pid);
+    const sum = { user: own[11] + own[13], sys: own[12] + own[14], faults: own[7] + own[8] };
     for (const p of readdirSync('/proc')) {
       if (!/^\d+$/.test(p)) continue;
       try {
-        const f = stat(p);
-        if (Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
+        const f = fieldsOf(p);
+        if (f[1] !== pid) continue;
+        sum.user += f[11];
+        sum.sys += f[12];
+        sum.faults += f[7];
       } catch {
         // gone meanwhile
       }
     }
-    return (ticks * 1000) / tick;
+    const tick = 100; // USER_HZ on Linux
+    return { userMs: (sum.user * 1000) / tick, sysMs: (sum.sys * 1000) / tick, minorFaults: sum.faults };
   } catch {
-    return 0;
+    return { userMs: 0, sysMs: 0, minorFaults: 0 };
   }
+}
+
+/** CPU time (ms) of the PostgreSQL server of `pgDir` so far (postgresProcess). */
+function postgresCpuMs(pgDir: string): number {
+  const { userMs, sysMs } = postgresProcess(pgDir);
+  return userMs + sysMs;
 }
 
 /**

@@ -28,7 +28,7 @@
  * the plans in bench/results/plans/<scale>/<read>.txt (git-ignored).
  */
 import 'reflect-metadata';
-import { mkdirSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { loadavg, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { execSync } from 'node:child_process';
@@ -41,7 +41,7 @@ import { startPartnerCenterSimulator, MCA_TEMPLATE_ID, type PartnerCenterSimulat
 import { copyCsvRecord, copyRowColumns, EXPORT_BEGIN, exportSql, type ExportRequest } from '../src/audit/audit.queries';
 import { masksContacts } from '../src/audit/audit.format';
 import type { Viewer } from '../src/auth/viewer';
-import { prepareScaleWorld, parseScale } from './scale-seed';
+import { prepareScaleWorld, parseScale, postgresProcess } from './scale-seed';
 import { LARGE_TABLE, unboundedSeqScans } from './plans';
 import { requestAttestations, followAttestations, type AttestationRow } from './attestations';
 import {
@@ -567,35 +567,10 @@ async function timeRead(t: Target, read: Read, result: ReadResult): Promise<void
   );
 }
 
-/** User and system CPU (ms) and minor page faults of the PostgreSQL server of `pgDir` and its children so far (Linux). */
-function postgresProcess(pgDir: string): { userMs: number; sysMs: number; minorFaults: number } {
-  const pid = Number(readFileSync(join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const fieldsOf = (p: number | string) => {
-    const text = readFileSync(`/proc/${p}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number);
-  };
-  // After the name: state(0) ppid(1) ... minflt(7) cminflt(8) majflt(9) cmajflt(10) utime(11) stime(12) cutime(13) cstime(14).
-  const own = fieldsOf(pid);
-  const sum = { user: own[11] + own[13], sys: own[12] + own[14], faults: own[7] + own[8] };
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const f = fieldsOf(p);
-      if (f[1] !== pid) continue;
-      sum.user += f[11];
-      sum.sys += f[12];
-      sum.faults += f[7];
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return { userMs: sum.user * 10, sysMs: sum.sys * 10, minorFaults: sum.faults };
-}
-
 /**
  * What the server did during a workload: WAL (records, full-page images, bytes), block reads
  * outside shared buffers, commits, and CPU of PostgreSQL and of the gateway, as counters read
- * before and after; `per` divides them by the workload's requests. A ratio between scales says
+ * before and after; `perRequest` divides them by the workload's requests. A ratio between scales says
  * little without them: the same order costing more WAL or more reads at 1M is a cause, not noise.
  */
 async function serverCounters(t: Target): Promise<Record<string, number>> {
