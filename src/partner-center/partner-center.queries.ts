@@ -216,16 +216,23 @@ export async function connectionSecrets(em: EntityManager, partnerId: string): P
 /**
  * The delegated grant is dead (invalid_grant): the connection (still this one) needs
  * re-authorization and its waiting deliveries are PAUSED, in one transaction. True when
- * this call made the change (the first to see it alerts).
+ * this call made the change (the first to see it alerts). The delivery that met the dead
+ * grant (`delivering`) is left to `pauseDelivery`, which pauses it and gives its attempt back
+ * in one statement: paused here, it would show PAUSED with the attempt spent until then.
  */
-export async function markNeedsReauthorization(em: EntityManager, connection: ConnectionSecrets, message: string): Promise<boolean> {
+export async function markNeedsReauthorization(em: EntityManager, connection: ConnectionSecrets, message: string, delivering: string | null = null): Promise<boolean> {
   const [changed] = await queryRows<{ partner_id: string }>(
     em,
     `update partner_center_connections set reauthorization_required_at = now(), last_error = ?
       where partner_id = ? and connected_at = ?::timestamptz and reauthorization_required_at is null returning partner_id`,
     [message, connection.partnerId, connection.connectedAt.toISOString()],
   );
-  await queryRows(em, `update acceptance_syncs set status = 'PAUSED', job_id = null, next_attempt_at = null where partner_id = ? and status = 'PENDING'`, [connection.partnerId]);
+  await queryRows(
+    em,
+    `update acceptance_syncs set status = 'PAUSED', job_id = null, next_attempt_at = null
+      where partner_id = ? and status = 'PENDING' and acceptance_id is distinct from ?::uuid`,
+    [connection.partnerId, delivering],
+  );
   return changed !== undefined;
 }
 

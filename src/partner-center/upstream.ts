@@ -136,14 +136,17 @@ export class PartnerCenterUpstream {
     return secrets;
   }
 
-  /** An access token of `kind`; a dead grant is handled here (NEEDS_REAUTHORIZATION, PAUSED, alert). */
-  async accessToken(em: EntityManager, secrets: ConnectionSecrets, kind: TokenKind, fresh = false): Promise<string> {
+  /**
+   * An access token of `kind`; a dead grant is handled here (NEEDS_REAUTHORIZATION, PAUSED, alert).
+   * `delivering`: the acceptance whose delivery asks, left to its caller to pause (sync.delivery.ts).
+   */
+  async accessToken(em: EntityManager, secrets: ConnectionSecrets, kind: TokenKind, fresh = false, delivering: string | null = null): Promise<string> {
     try {
       return await this.deps.tokens.accessToken(em, secrets, fresh, kind);
     } catch (err) {
       if (err instanceof TokenRequestError) {
         if (err.deadGrant) {
-          await this.deadGrant(secrets, err);
+          await this.deadGrant(secrets, err, delivering);
           throw new UpstreamError('reauthorization_required', `Partner Center refused the delegated grant (${err.aadsts ?? 'invalid_grant'}): the partner must connect again`, {
             status: err.status,
             code: err.aadsts ?? 'invalid_grant',
@@ -157,14 +160,14 @@ export class PartnerCenterUpstream {
     }
   }
 
-  private async deadGrant(secrets: ConnectionSecrets, err: TokenRequestError): Promise<void> {
+  private async deadGrant(secrets: ConnectionSecrets, err: TokenRequestError, delivering: string | null): Promise<void> {
     this.deps.tokens.forget(secrets.partnerId);
     const message = `The token endpoint refused the delegated grant (${err.aadsts ?? err.oauthError ?? 'invalid_grant'}); connect again with a fresh consent`;
     const em = this.deps.orm.em.fork() as EntityManager;
     // The connection marked, its deliveries paused and its admins alerted: all or nothing, once.
     const first = await em.transactional(async (t) => {
       const tx = t as EntityManager;
-      if (!(await markNeedsReauthorization(tx, secrets, message))) return false;
+      if (!(await markNeedsReauthorization(tx, secrets, message, delivering))) return false;
       await raiseConnectionAlert(tx, secrets.partnerId, err.aadsts ?? err.oauthError ?? null, `${message}. Deliveries are paused until then.`);
       return true;
     });
@@ -200,7 +203,7 @@ export class PartnerCenterUpstream {
     const backoff = () => sleep(retryBase * (2 ** failures - 1), signal);
 
     for (;;) {
-      const accessToken = await this.accessToken(em, secrets, req.tokenKind, refreshed);
+      const accessToken = await this.accessToken(em, secrets, req.tokenKind, refreshed, req.acceptanceId ?? null);
       secretsOfCall.push(accessToken);
       const budget = await throttle.take(secrets.partnerTenantId, maxWait, signal);
       if (!budget.ok) {
