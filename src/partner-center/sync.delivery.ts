@@ -61,7 +61,7 @@ export async function deliver(deps: DeliveryDeps, jobId: string, data: SyncJobDa
   const delivery = await readDelivery(em, data.acceptanceId);
   if (!delivery) return; // deleted with its customer meanwhile
   const customerPath = `/v1/customers/${encodeURIComponent(delivery.customerTenantId)}`;
-  const ids = { partnerId: data.partnerId, customerId: delivery.customerId, acceptanceId: data.acceptanceId, tokenKind: 'delegated' as const, echoed: { contact: delivery.contact } };
+  const ids = { partnerId: data.partnerId, customerId: delivery.customerId, acceptanceId: data.acceptanceId, delivering: data.acceptanceId, tokenKind: 'delegated' as const, echoed: { contact: delivery.contact } };
 
   let outcome: DeliveryOutcome;
   let nextRequestId = claim.requestId;

@@ -57,6 +57,11 @@ export interface UpstreamRequest {
   acceptanceId?: string | null;
   attestationId?: string | null;
   tokenKind: TokenKind;
+  /**
+   * Set by an acceptance's delivery (sync.delivery.ts), which pauses its own row when the grant
+   * is dead (`pauseDelivery`, the attempt given back in the same statement); other calls leave it unset.
+   */
+  delivering?: string;
   /** The MS-RequestId to start with (a delivery's, kept across its jobs); default a new one. */
   requestId?: string;
   /** Values the answer may echo: masked/redacted in `message` and errors. */
@@ -203,7 +208,7 @@ export class PartnerCenterUpstream {
     const backoff = () => sleep(retryBase * (2 ** failures - 1), signal);
 
     for (;;) {
-      const accessToken = await this.accessToken(em, secrets, req.tokenKind, refreshed, req.acceptanceId ?? null);
+      const accessToken = await this.accessToken(em, secrets, req.tokenKind, refreshed, req.delivering ?? null);
       secretsOfCall.push(accessToken);
       const budget = await throttle.take(secrets.partnerTenantId, maxWait, signal);
       if (!budget.ok) {
