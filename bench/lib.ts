@@ -18,7 +18,7 @@ export const TS_NODE = ['-r', 'reflect-metadata', '-r', '@swc-node/register'];
 /**
  * V8 flags of `npm start` (package.json): the young generation at 16 MB (V8's default on 64 bits,
  * stated so that it does not move with the machine). 32 MB made each scavenge copy more survivors:
- * 15-20 ms pauses on 5 ms pages, a 1-connection p99 of 20-46 ms against 15-22 ms, and no more
+ * 15-20 ms pauses on 5 ms pages, a 1-connection p99 of 21-29 ms against 15-22 ms, and no more
  * throughput (docs/benchmark-history.md, thirteenth session). BENCH_NODE_FLAGS (space-separated)
  * replaces them, to measure another setting against them.
  */
