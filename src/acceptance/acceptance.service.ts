@@ -113,17 +113,6 @@ export async function recordConfirmations(
     });
   }
   if (byCustomer.size === 0) return { outcomes, latest: at };
-  // The first row of each customer is recorded at `at`: the active one is superseded at that instant.
-  const superseded = await queryRows<{ id: string; customer_id: string }>(
-    tx,
-    `update acceptances set status = 'SUPERSEDED', superseded_at = ?
-      where customer_id = any(?::uuid[]) and partner_id = ? and status = 'ACTIVE'
-     returning id, customer_id`,
-    [at.toISOString(), [...byCustomer.keys()], partnerId],
-  );
-  for (const s of superseded) {
-    (outcomes[byCustomer.get(s.customer_id)![0]] as { supersededId: string | null }).supersededId = s.id;
-  }
   const recorded = rows.flatMap((row, i) => {
     const o = outcomes[i];
     if (o instanceof ForbiddenError) return [];
@@ -147,17 +136,33 @@ export async function recordConfirmations(
       },
     ];
   });
-  await queryRows(
+  // One statement supersedes the active acceptance of each pair (at `at`, the instant its
+  // customer's first row is recorded) and then inserts the new ones (the insert waits for the
+  // update's count): the derived tables' statement triggers (customer_compliance, renewal_facts)
+  // fire after both and see the pair as it ends, so a re-confirmation that leaves a customer's
+  // status as it was writes nothing there, where the update alone made it NOT_ACCEPTED and the
+  // insert put it back (twice the directory, counts and facts written per confirmation).
+  const superseded = await queryRows<{ id: string; customer_id: string }>(
     tx,
-    `insert into acceptances (id, customer_id, partner_id, template_id, date_agreed, contact_first_name, contact_last_name, contact_email,
-                              contact_phone_number, on_behalf_of, channel, status, confirmed_by_id, recorded_at, superseded_at, source, attestation_id)
-     select x.id, x.customer_id, ?, x.template_id, x.date_agreed, x.first_name, x.last_name, x.email,
-            x.phone_number, x.on_behalf_of, x.channel, x.status, ?, x.recorded_at, x.superseded_at, x.source, x.attestation_id
-       from json_to_recordset(?::json) as x(id uuid, customer_id uuid, template_id text, date_agreed date, first_name text, last_name text, email text,
-                                            phone_number text, on_behalf_of text, channel text, status text, recorded_at timestamptz, superseded_at timestamptz,
-                                            source text, attestation_id uuid)`,
-    [partnerId, confirmedBy, JSON.stringify(recorded)],
+    `with superseded as (
+       update acceptances set status = 'SUPERSEDED', superseded_at = ?
+        where customer_id = any(?::uuid[]) and partner_id = ? and status = 'ACTIVE'
+       returning id, customer_id),
+     recorded as (
+       insert into acceptances (id, customer_id, partner_id, template_id, date_agreed, contact_first_name, contact_last_name, contact_email,
+                                contact_phone_number, on_behalf_of, channel, status, confirmed_by_id, recorded_at, superseded_at, source, attestation_id)
+       select x.id, x.customer_id, ?, x.template_id, x.date_agreed, x.first_name, x.last_name, x.email,
+              x.phone_number, x.on_behalf_of, x.channel, x.status, ?, x.recorded_at, x.superseded_at, x.source, x.attestation_id
+         from json_to_recordset(?::json) as x(id uuid, customer_id uuid, template_id text, date_agreed date, first_name text, last_name text, email text,
+                                              phone_number text, on_behalf_of text, channel text, status text, recorded_at timestamptz, superseded_at timestamptz,
+                                              source text, attestation_id uuid)
+        where (select count(*) from superseded) >= 0)
+     select id, customer_id from superseded`,
+    [at.toISOString(), [...byCustomer.keys()], partnerId, partnerId, confirmedBy, JSON.stringify(recorded)],
   );
+  for (const s of superseded) {
+    (outcomes[byCustomer.get(s.customer_id)![0]] as { supersededId: string | null }).supersededId = s.id;
+  }
   // Partner Center outbox: queued in this same transaction (src/partner-center/outbox.ts).
   await enqueueAcceptanceSyncs(
     tx,

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { aCustomer, anAcceptance, anAgreement, aPartner, aUser } from '../factories';
+import { aCustomer, anAcceptance, anAgreement, aPartner, aSubscription, aUser } from '../factories';
+import { recordConfirmations } from '../../src/acceptance/acceptance.service';
+import { Channel } from '../../src/acceptance/acceptance.enums';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { complianceStatusSql, type ComplianceScope } from '../../src/acceptance/compliance';
 import { complianceDirectory, rebuildComplianceDirectory } from '../../src/acceptance/compliance.directory';
@@ -113,7 +115,8 @@ async function apply(o: Op, customers: Customer[]): Promise<void> {
       );
       return;
     case 'confirm': {
-      // Supersede, then record: as the acceptance service does, in one transaction.
+      // Supersede, then record, in two statements (the acceptance service does both in one: the
+      // triggers must be right either way).
       const template = templates[o.template]!;
       await em.transactional(async (tx) => {
         await queryRows(tx, `update acceptances set status = 'SUPERSEDED', superseded_at = now() where customer_id = ? and partner_id = ? and status = 'ACTIVE'`, [c.id, billing[o.partner]!.id]);
@@ -209,6 +212,46 @@ describe('the compliance directory', () => {
     });
     // Each statement called the refresh once (its own trigger), whatever the number of customers it wrote.
     expect(refreshes).toEqual([1, 1, 1, 1, 1]);
+    expect(await directory()).toEqual(await liveDirectory());
+    await countsAgree();
+  });
+
+  it('a confirmation that leaves the customer as it was writes neither the directory, its counts nor the renewal facts', async () => {
+    const [partner] = billing;
+    const c = await aCustomer(gw, { partners: [{ partner: partner! }] });
+    await aSubscription(gw, { customer: c, partner: partner! });
+    const user = await aUser(gw, { partner: partner! });
+    const row = {
+      customerId: c.id,
+      templateId: templates[1]!.templateId,
+      dateAgreed: templates[1]!.effectiveFrom,
+      contact: { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phoneNumber: null },
+      onBehalfOf: null,
+      channel: Channel.API,
+    };
+    await em.transactional((tx) => recordConfirmations(tx as EntityManager, partner!.id, user.id, [row]));
+    const statusOf = async () => (await sql<{ status: string }>(`select status from customer_compliance where customer_id = ? and scope = 'all'`, [c.id]))[0]!.status;
+    // The row versions (xmin, ctid) of the customer's directory rows, their counts and its renewal facts: a write makes new ones.
+    const versions = () =>
+      sql<{ v: string }>(
+        `select 'directory ' || d.scope || ' ' || d.xmin || d.ctid as v from customer_compliance d where d.customer_id = ?
+         union all select 'counts ' || n.scope || ' ' || n.status || ' ' || n.stripe || ' ' || n.xmin || n.ctid from customer_compliance_counts n
+          where (n.scope, n.status) in (select d.scope, d.status from customer_compliance d where d.customer_id = ?)
+         union all select 'facts ' || f.xmin || f.ctid from renewal_facts f where f.customer_id = ?
+         union all select 'fact counts ' || k.scope || ' ' || k.xmin || k.ctid from renewal_fact_counts k
+          where k.fact_key in (select f.fact_key from renewal_facts f where f.customer_id = ?)
+         order by 1`,
+        [c.id, c.id, c.id, c.id],
+      ).then((rows) => rows.map((r) => r.v));
+    const before = await statusOf();
+    // Not MISSING: without its active acceptance (superseded, the new one not yet inserted) the customer would be.
+    expect(before).not.toBe('MISSING');
+    const written = await versions();
+    expect(written.filter((v) => v.startsWith('facts ')).length).toBe(1);
+    const { outcomes } = await em.transactional((tx) => recordConfirmations(tx as EntityManager, partner!.id, user.id, [row]));
+    expect(outcomes[0]).toMatchObject({ supersededId: expect.any(String) });
+    expect(await versions()).toEqual(written);
+    expect(await statusOf()).toBe(before);
     expect(await directory()).toEqual(await liveDirectory());
     await countsAgree();
   });
