@@ -212,7 +212,12 @@ export interface Cannon {
   non2xx: number;
   errors: number;
   total: number;
+  /** fixedRate: the requests over SLOW_MS, as [due time in ms from the start, latency in ms] (one stall shows as a run of neighbours). */
+  slow?: [number, number][];
 }
+
+/** What fixedRate lists as slow: the p99 goal's bound. */
+export const SLOW_MS = 50;
 
 export async function cannon(opts: autocannon.Options): Promise<Cannon> {
   const r = await autocannon({ ...opts });
@@ -291,8 +296,13 @@ export async function fixedRate(opts: {
   const total = Math.floor(opts.rate * opts.duration);
   const interval = 1000 / opts.rate;
   const tally: Tally = { latencies: [], non2xx: 0, errors: 0 };
-  const one = (due: number) => tallied(opts, agent, tally, due);
+  const slow: [number, number][] = [];
   const started = performance.now();
+  const one = async (due: number) => {
+    await tallied(opts, agent, tally, due);
+    const ms = performance.now() - due;
+    if (ms > SLOW_MS) slow.push([Math.round(due - started), Math.round(ms)]);
+  };
   const pending: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
     const due = started + i * interval;
@@ -304,7 +314,7 @@ export async function fixedRate(opts: {
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
   const s = summarize(tally.latencies);
-  return { rps: tally.latencies.length / seconds, p50: s.p50, p99: s.p99, non2xx: tally.non2xx, errors: tally.errors, total: tally.latencies.length };
+  return { rps: tally.latencies.length / seconds, p50: s.p50, p99: s.p99, non2xx: tally.non2xx, errors: tally.errors, total: tally.latencies.length, slow: slow.sort((a, b) => a[0] - b[0]) };
 }
 
 /**

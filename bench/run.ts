@@ -216,7 +216,7 @@ async function readWorkload(url: string, gw: { child: Child; base: string }, tok
         log(`read run ${r + 1}/${RUNS} ${t.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50} ms p99 ${res.p99} ms non2xx ${res.non2xx} errors ${res.errors}`);
       }
     }
-    const med = (name: string, k: keyof Cannon) => median(runs[name].map((x) => x[k]));
+    const med = (name: string, k: Exclude<keyof Cannon, 'slow'>) => median(runs[name].map((x) => x[k]));
     const perRunRatio = (other: string, ours = 'gateway') => runs[ours].map((g, i) => g.rps / runs[other][i].rps);
     return {
       connections: 32,

@@ -47,6 +47,7 @@ import { requestAttestations, followAttestations, type AttestationRow } from './
 import {
   cannon,
   fixedRate,
+  SLOW_MS,
   oneConnection,
   gatewayEnv,
   GATEWAY_NODE_FLAGS,
@@ -507,12 +508,16 @@ interface GcDuring {
   over10ms: number;
   over100ms: number;
   totalMs: number;
+  /** The event loop's longest delay during the run (prom-client's nodejs_eventloop_lag_max_seconds: its histogram restarts at each scrape), ms. */
+  loopMaxMs: number;
 }
 
 async function gcSnapshot(base: string): Promise<Map<string, number>> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const out = new Map<string, number>();
   for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(bucket|count|sum)\{([^}]*)\} ([0-9.e+-]+)$/gm)) out.set(`${m[1]}{${m[2]}}`, Number(m[3]));
+  const loop = /^nodejs_eventloop_lag_max_seconds ([0-9.e+-]+)$/m.exec(text);
+  if (loop) out.set('loopMax', Number(loop[1]));
   return out;
 }
 
@@ -522,7 +527,7 @@ function gcBetween(before: Map<string, number>, after: Map<string, number>): GcD
   const le = (bound: string) => kinds.reduce((n, kind) => n + d(`bucket{le="${bound}",kind="${kind}"}`), 0);
   const count = Object.fromEntries(kinds.map((kind) => [kind, d(`count{kind="${kind}"}`)]));
   const total = Object.values(count).reduce((a, b) => a + b, 0);
-  return { count, over10ms: total - le('0.01'), over100ms: total - le('0.1'), totalMs: kinds.reduce((n, kind) => n + d(`sum{kind="${kind}"}`), 0) * 1000 };
+  return { count, over10ms: total - le('0.01'), over100ms: total - le('0.1'), totalMs: kinds.reduce((n, kind) => n + d(`sum{kind="${kind}"}`), 0) * 1000, loopMaxMs: (after.get('loopMax') ?? NaN) * 1000 };
 }
 
 /** One round of timings of one read: 1 connection, then the fixed offered rate. */
@@ -563,7 +568,7 @@ async function timeRead(t: Target, read: Read, result: ReadResult): Promise<void
   await settle(t);
   result.rate.push({ ...rated, offered: RATE, achieved: rated.total / DURATION, connections: RATE_CONNECTIONS, gc });
   log(
-    `${t.world.scale} ${read.name}: 1 conn p50 ${f(one.p50, 2)} p99 ${f(one.p99, 1)} ms; ${RATE}/s p50 ${rated.p50} p99 ${rated.p99} ms achieved ${f(rated.total / DURATION)}/s non2xx ${rated.non2xx + one.non2xx}; gc ${JSON.stringify(gc.count)} over 10 ms ${gc.over10ms}, total ${f(gc.totalMs)} ms`,
+    `${t.world.scale} ${read.name}: 1 conn p50 ${f(one.p50, 2)} p99 ${f(one.p99, 1)} ms; ${RATE}/s p50 ${rated.p50} p99 ${rated.p99} ms achieved ${f(rated.total / DURATION)}/s non2xx ${rated.non2xx + one.non2xx}; gc ${JSON.stringify(gc.count)} over 10 ms ${gc.over10ms}, total ${f(gc.totalMs)} ms; event loop max ${f(gc.loopMaxMs)} ms; over ${SLOW_MS} ms at [due ms, ms] ${JSON.stringify(rated.slow ?? [])}`,
   );
 }
 
@@ -705,6 +710,9 @@ async function attestationBookkeeping(t: Target, round: number) {
 
 // ---------------------------------------------------------------- run
 
+/** BENCH_GATEWAY_STDOUT=1: the gateways' standard output on the runner's (`BENCH_NODE_FLAGS='--max-semi-space-size=16 --trace-gc'`). */
+const GATEWAY_STDOUT = process.env.BENCH_GATEWAY_STDOUT === '1' ? 'inherit' : 'ignore';
+
 async function startTarget(scale: number, index: number, sim: PartnerCenterSimulator): Promise<Target> {
   const world = await prepareWorld(scale, PG_PORT + index);
   const sample = await sampleOf(world.url);
@@ -716,7 +724,7 @@ async function startTarget(scale: number, index: number, sim: PartnerCenterSimul
     CREDENTIALS_KEY,
     ATTESTATION_POLL_SECONDS: '1',
     PARTNER_CENTER_BUDGET_PER_MINUTE: '1000000',
-  });
+  }, { stdout: GATEWAY_STDOUT });
   const { port } = await child.ready;
   const gw = { child, base: `http://127.0.0.1:${port}` };
   const partners = [...new Set([sample.partnerId, ...sample.relationships.map((r) => r.partnerId)])];
