@@ -17,7 +17,7 @@
  *   BENCH_ATTEST_N attestations requested per round (default 250: 100 took 0.7 s, too short a figure to compare; the 10k world's sample partner has 521 customers to attest), BENCH_REPLAY_TIMEOUT seconds (default 120),
  *   BENCH_WRITE_RUNS measured AttemptTransaction runs per scale and round (default 1), BENCH_STATEMENTS=1
  *   (the write's statements per order; needs pg_stat_statements preloaded, serverCounters below),
- *   BENCH_NODE_FLAGS the gateway's V8 flags (bench/lib.ts), BENCH_HOLD seconds to keep everything up at the end (to look at it);
+ *   BENCH_NODE_FLAGS the gateway's V8 flags (bench/lib.ts), BENCH_GATEWAY_STDOUT=1 its output on the runner's (--trace-gc), BENCH_HOLD seconds to keep everything up at the end (to look at it);
  * - the worlds: bench/scale-seed.ts's (BENCH_DATA_ROOT, default ~/.cache/consent-gateway/bench);
  *   BENCH_PG_PORT first port of the embedded PostgreSQL servers (default 54380), BENCH_PG_SETTINGS
  *   their settings (SERVING below);
