@@ -6,6 +6,7 @@ import type { Customer } from '../../src/customers/customer.entity';
 import { CloudInstance } from '../../src/customers/customer.enums';
 import { AgreementType } from '../../src/agreements/agreement.enums';
 import { exchangesOf } from '../../src/partner-center/exchange.queries';
+import { connectionSecrets, markNeedsReauthorization } from '../../src/partner-center/partner-center.queries';
 import { anAcceptance } from '../factories';
 import { CLOUD_TEMPLATE_ID, MCA_TEMPLATE_ID, startPartnerCenterSimulator, type PartnerCenterSimulator } from '../../simulator';
 import { connect, disposeAll, subscribe } from '../alerts/ws';
@@ -430,6 +431,20 @@ describe('a dead delegated grant (invalid_grant)', () => {
       ]);
     },
   );
+  test('the delivery that met the dead grant is left to pauseDelivery: every other waiting delivery of the partner is PAUSED at once', async () => {
+    const p = await aConnectedPartner(gw, sim);
+    const customers = await Promise.all([1, 2].map(() => aCustomer(gw, { partners: [{ partner: p.partner }] })));
+    const [delivering, waiting] = await Promise.all(customers.map((c) => anAcceptance(gw, { customer: c, partner: p.partner, template })));
+    // Waiting with no job: no worker claims them while the test looks.
+    await em().getConnection().execute(
+      `insert into acceptance_syncs (acceptance_id, partner_id, status, created_at) values (?, ?, 'PENDING', now()), (?, ?, 'PENDING', now())`,
+      [delivering.id, p.partner.id, waiting.id, p.partner.id],
+    );
+    const secrets = (await connectionSecrets(em(), p.partner.id))!;
+    await em().transactional((tx: any) => markNeedsReauthorization(tx, secrets, 'invalid_grant', delivering.id));
+    const rows = await em().getConnection().execute('select acceptance_id, status from acceptance_syncs where acceptance_id in (?, ?)', [delivering.id, waiting.id]);
+    expect(Object.fromEntries(rows.map((r: { acceptance_id: string; status: string }) => [r.acceptance_id, r.status]))).toEqual({ [delivering.id]: 'PENDING', [waiting.id]: 'PAUSED' });
+  });
 });
 
 describe('the exchange log', () => {
