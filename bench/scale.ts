@@ -633,6 +633,24 @@ async function statementsPer(t: Target, n: number): Promise<string[]> {
   }
 }
 
+/**
+ * Runs a write workload between two readings of the server's counters and keeps its work per
+ * request on the result as `key` (logged, with the statements under BENCH_STATEMENTS=1);
+ * `requests` counts what the workload sent. A failed workload (`error`) is answered as it is.
+ */
+async function counted<R extends { error?: string }>(t: Target, label: string, key: string, run: () => Promise<R>, requests: (r: R) => number): Promise<R> {
+  await statementsReset(t);
+  const before = await serverCounters(t);
+  const result = await run();
+  if (result.error) return result;
+  const n = requests(result);
+  const per = perRequest(before, await serverCounters(t), n);
+  (result as Record<string, unknown>)[key] = per;
+  log(t.world.scale, label, JSON.stringify(per));
+  for (const line of await statementsPer(t, n)) log(t.world.scale, '  ', line);
+  return result;
+}
+
 /** Counters' growth per request (`n` requests) between two readings of `serverCounters`. */
 function perRequest(before: Record<string, number>, after: Record<string, number>, n: number): Record<string, number> {
   return Object.fromEntries(Object.keys(after).map((k) => [k, n ? Math.round(((after[k] - before[k]) / n) * 100) / 100 : NaN]));
@@ -806,6 +824,18 @@ export function figures(r: ReadResult) {
   };
 }
 
+/** The server's work per request (`perRequest` of each round), as one paragraph of medians; none without rounds. */
+function serverWorkLine(title: string, byRound: (Record<string, number> | undefined)[]): string[] {
+  const rounds = byRound.filter((r): r is Record<string, number> => Boolean(r));
+  if (!rounds.length) return [];
+  const m = (k: string, d = 1) => f(median(rounds.map((r) => r[k])), d);
+  return [
+    '',
+    `${title} (median of ${rounds.length} round(s)): PostgreSQL ${m('postgresUserMs', 2)} ms user + ${m('postgresSysMs', 2)} ms system CPU, ` +
+      `gateway ${m('gatewayCpuMs', 2)} ms CPU; ${m('blocksHit')} buffer hits, ${m('blocksRead', 2)} blocks read; ${m('walRecords')} WAL records, ${m('walFpi', 2)} full-page images, ${m('walBytes', 0)} WAL bytes; ${m('commits', 2)} commits.`,
+  ];
+}
+
 function markdown(result: any): string {
   const lines: string[] = [];
   const m = result.machine;
@@ -845,24 +875,8 @@ function markdown(result: any): string {
       if (a.error) lines.push(`| RequestAttestation | | | | ${a.error} |`);
       else lines.push(`| RequestAttestation (8 at a time) | ${f(a.requestsPerSec)} | ${f(a.p50)} | ${f(a.p99)} | ${a.recorded}/${a.requested} recorded, ${a.failed} failed or expired upstream, followed at ${f(a.followedPerSec, 1)}/s |`);
     }
-    const confirmRounds = (w.confirm ?? []).map((x: any) => x.perRequest).filter(Boolean);
-    if (confirmRounds.length) {
-      const m = (k: string, d = 1) => f(median(confirmRounds.map((r: Record<string, number>) => r[k])), d);
-      lines.push(
-        '',
-        `Per confirmation (median of ${confirmRounds.length} round(s)): PostgreSQL ${m('postgresUserMs', 2)} ms user + ${m('postgresSysMs', 2)} ms system CPU, ` +
-          `gateway ${m('gatewayCpuMs', 2)} ms CPU; ${m('blocksHit')} buffer hits, ${m('blocksRead', 2)} blocks read; ${m('walRecords')} WAL records, ${m('walFpi', 2)} full-page images, ${m('walBytes', 0)} WAL bytes; ${m('commits', 2)} commits.`,
-      );
-    }
-    const rounds = (w.attempt?.perOrderByRound ?? []).filter(Boolean);
-    if (rounds.length) {
-      const m = (k: string, d = 1) => f(median(rounds.map((r: Record<string, number>) => r[k])), d);
-      lines.push(
-        '',
-        `Per order (AttemptTransaction, median of ${rounds.length} round(s), warm-up included): PostgreSQL ${m('postgresUserMs', 2)} ms user + ${m('postgresSysMs', 2)} ms system CPU, ` +
-          `gateway ${m('gatewayCpuMs', 2)} ms CPU; ${m('blocksHit')} buffer hits, ${m('blocksRead', 2)} blocks read; ${m('walRecords')} WAL records, ${m('walFpi', 2)} full-page images, ${m('walBytes', 0)} WAL bytes; ${m('commits', 2)} commits.`,
-      );
-    }
+    lines.push(...serverWorkLine('Per confirmation', (w.confirm ?? []).map((x: any) => x.perRequest)));
+    lines.push(...serverWorkLine('Per order of AttemptTransaction, warm-up included', w.attempt?.perOrderByRound ?? []));
   }
   return lines.join('\n');
 }
@@ -910,26 +924,13 @@ async function main() {
           // A workload that fails is reported as such; the others still run.
           const guard = async <T>(name: string, run: () => Promise<T>): Promise<T | { error: string }> =>
             run().catch((err) => (log(`${t.world.scale} ${name} failed: ${String(err).slice(0, 300)}`), { error: String(err).slice(0, 300) }));
-          await statementsReset(t);
-          const before = await serverCounters(t);
-          const attempt: any = await guard('write', () => writeWorkload(t.gw, rels, t.tokens, { runs: WRITE_RUNS, duration: DURATION, log: (...a: unknown[]) => log(t.world.scale, ...a) }));
-          if (!attempt.error) {
-            // Per order, over the warm-up and the measured run alike (the counters cannot tell them apart).
-            const orders = attempt.warmUpOrders + attempt.runs.reduce((n: number, r: any) => n + r.completed + r.blocked + r.failed, 0);
-            attempt.perOrder = perRequest(before, await serverCounters(t), orders);
-            log(t.world.scale, 'per order', JSON.stringify(attempt.perOrder));
-            for (const line of await statementsPer(t, orders)) log(t.world.scale, '  ', line);
-          }
+          // Per order, over the warm-up and the measured runs alike (the counters cannot tell them apart).
+          const attempt: any = await counted(t, 'per order', 'perOrder', () =>
+            guard('write', () => writeWorkload(t.gw, rels, t.tokens, { runs: WRITE_RUNS, duration: DURATION, log: (...a: unknown[]) => log(t.world.scale, ...a) })),
+            (a: any) => a.warmUpOrders + a.runs.reduce((n: number, r: any) => n + r.completed + r.blocked + r.failed, 0),
+          );
           (attempts.get(t.world.scale) ?? attempts.set(t.world.scale, []).get(t.world.scale)!).push(attempt);
-          await statementsReset(t);
-          const beforeConfirm = await serverCounters(t);
-          const confirmed: any = await guard('confirmations', () => confirmations(t));
-          if (!confirmed.error) {
-            const n = confirmed.confirmed + confirmed.failed;
-            confirmed.perRequest = perRequest(beforeConfirm, await serverCounters(t), n);
-            log(t.world.scale, 'per confirmation', JSON.stringify(confirmed.perRequest));
-            for (const line of await statementsPer(t, n)) log(t.world.scale, '  ', line);
-          }
+          const confirmed: any = await counted(t, 'per confirmation', 'perRequest', () => guard('confirmations', () => confirmations(t)), (c: any) => c.confirmed + c.failed);
           (w.confirm ??= []).push(confirmed);
           (w.attest ??= []).push(await guard('attestations', () => attestationBookkeeping(t, round)));
         }
