@@ -69,21 +69,26 @@ const currentRankSql = (type: string) => `(select x.version_rank from ${currentT
 /**
  * Whether a rule in force today, on any channel, refuses an acceptance of `type` dated
  * `dated` (SQL expressions): a type it does not accept, or a date before its minimum.
+ * The rules in force are an uncorrelated subquery, so PostgreSQL asks them once per
+ * statement (an init plan), not once per customer and partner (a rebuild judges millions).
  */
 const refusedTodaySql = (type: string, dated: string) => `exists (
-                select 1 from unnest(array['${Channel.DASHBOARD}', '${Channel.API}']) ch(channel)
-                cross join lateral acceptance_policy_in_force(ch.channel, ${TODAY}) r
+                select 1 from unnest((select array_agg(p) from unnest(array['${Channel.DASHBOARD}', '${Channel.API}']) ch(channel)
+                                      cross join lateral acceptance_policy_in_force(ch.channel, ${TODAY}) p)) r
                 where not (${type} = any(r.accepted_types)) or ${dated} < r.minimum_date_agreed)`;
 
 /** The customer `cc` has a direct acceptance by today. */
 const DIRECT = `(cc.direct_acceptance_type is not null and cc.direct_accepted_on <= ${TODAY})`;
 
-/** A SQL expression: the status (text) of the customer whose id is `customerIdColumn`. */
-export function complianceStatusSql(scope: ComplianceScope, customerIdColumn: string): { sql: string; params: unknown[] } {
-  const partners = scopePartnersSql(scope);
-  return {
-    sql: `(select case when cc.cloud <> 'PUBLIC' then 'NOT_APPLICABLE'
-        else (array['MISSING','WITHDRAWN','REACCEPTANCE_REQUIRED','OUTDATED','CONFIRMED'])[1 + coalesce((
+/** The statuses from least to most compliant: a code (below) is a position in it, from 0. */
+const STATUS_ORDER = `array['MISSING','WITHDRAWN','REACCEPTANCE_REQUIRED','OUTDATED','CONFIRMED']`;
+
+/**
+ * The least compliant code (0 MISSING .. 4 CONFIRMED) of the customer `cc` over the billing
+ * partners `partners` lists (SQL with a column `partner_id`; it may use `cc`): null when it
+ * lists none. The rule per partner; the compliance directory judges each partner with it once.
+ */
+export const leastCodeSql = (partners: string) => `(
           select min(case
               when ${DIRECT} and not ${refusedTodaySql('cc.direct_acceptance_type', 'cc.direct_accepted_on')} then 4
               when a.id is null then
@@ -94,11 +99,18 @@ export function complianceStatusSql(scope: ComplianceScope, customerIdColumn: st
               when ${refusedTodaySql('t.type', 'a.date_agreed')} then 2
               when t.version_rank < coalesce(${currentRankSql('t.type')}, t.version_rank) then 3
               else 4 end)
-            from (${partners.sql}) ps
+            from (${partners}) ps
             left join acceptances a on a.customer_id = cc.id and a.partner_id = ps.partner_id and a.status = 'ACTIVE'
-            left join agreement_templates t on t.template_id = a.template_id
-        ), 0)] end
-      from customers cc where cc.id = ${customerIdColumn})`,
+            left join agreement_templates t on t.template_id = a.template_id)`;
+
+/** The status of the customer `cc` whose least code is `code` (SQL): NOT_APPLICABLE outside the public cloud, MISSING with no partner. */
+export const statusOfCodeSql = (code: string) => `case when cc.cloud <> 'PUBLIC' then 'NOT_APPLICABLE' else (${STATUS_ORDER})[1 + coalesce(${code}, 0)] end`;
+
+/** A SQL expression: the status (text) of the customer whose id is `customerIdColumn`. */
+export function complianceStatusSql(scope: ComplianceScope, customerIdColumn: string): { sql: string; params: unknown[] } {
+  const partners = scopePartnersSql(scope);
+  return {
+    sql: `(select ${statusOfCodeSql(leastCodeSql(partners.sql))} from customers cc where cc.id = ${customerIdColumn})`,
     params: partners.params,
   };
 }

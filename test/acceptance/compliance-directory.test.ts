@@ -80,7 +80,9 @@ type Op =
   | { kind: 'cloud'; customer: number; cloud: 'PUBLIC' | 'CHINA' }
   | { kind: 'country'; customer: number; country: 'US' | 'DE' }
   | { kind: 'direct'; customer: number; type: AgreementType | null; daysFromToday: number }
-  | { kind: 'dropRelationship'; customer: number; partner: number };
+  | { kind: 'dropRelationship'; customer: number; partner: number }
+  // A reseller as a customer's billing partner: the service never records it, the directory still has its scopes.
+  | { kind: 'resellerBills'; customer: number; reseller: number };
 
 const i = (n: number) => fc.integer({ min: 0, max: n - 1 });
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -97,6 +99,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     daysFromToday: fc.integer({ min: -3, max: 3 }),
   }),
   fc.record({ kind: fc.constant('dropRelationship' as const), customer: i(4), partner: i(2) }),
+  fc.record({ kind: fc.constant('resellerBills' as const), customer: i(4), reseller: i(2) }),
 );
 
 async function apply(o: Op, customers: Customer[]): Promise<void> {
@@ -139,6 +142,9 @@ async function apply(o: Op, customers: Customer[]): Promise<void> {
         [o.type, o.type, o.daysFromToday, c.id],
       );
       return;
+    case 'resellerBills':
+      await sql(`insert into customer_relationships (id, customer_id, partner_id, created_at) values (gen_random_uuid(), ?, ?, now()) on conflict do nothing`, [c.id, resellers[o.reseller]!.id]);
+      return;
     case 'dropRelationship':
       await sql(`delete from customer_relationships where customer_id = ? and partner_id = ?`, [c.id, billing[o.partner]!.id]);
       return;
@@ -169,6 +175,10 @@ describe('the compliance directory', () => {
         }
         // Still valid: no template or rule changed (a future direct acceptance only shortens it).
         expect(await isDerivedValid(em, complianceDirectory)).toBe(true);
+        // The rebuild's statement (all customers at once) agrees with the live computation too.
+        await rebuildComplianceDirectory(em);
+        expect(await directory()).toEqual(await liveDirectory());
+        await countsAgree();
       }),
       { numRuns: 15 },
     );
@@ -254,6 +264,26 @@ describe('the compliance directory', () => {
     expect(await statusOf()).toBe(before);
     expect(await directory()).toEqual(await liveDirectory());
     await countsAgree();
+  });
+
+  it("a reseller's status is the least of the partners whose relationship names it, not of all the customer's partners", async () => {
+    // The directory judges each partner once and composes the scopes from those codes: the
+    // partner naming the reseller is CONFIRMED, the other MISSING.
+    const c = await aCustomer(gw, { partners: [{ partner: billing[0]! }, { partner: billing[1]!, resellers: [resellers[0]!] }] });
+    await anAcceptance(gw, { customer: c, partner: billing[1]!, template: templates[3]!, dateAgreed: '2024-06-01' });
+    const statuses = Object.fromEntries(
+      (await sql<{ scope: string; status: string }>('select scope, status from customer_compliance where customer_id = ?', [c.id])).map((r) => [r.scope, r.status]),
+    );
+    expect(statuses).toEqual({
+      all: 'MISSING',
+      [`p:${billing[0]!.id}`]: 'MISSING',
+      [`p:${billing[1]!.id}`]: 'CONFIRMED',
+      [`p:${resellers[0]!.id}`]: 'MISSING',
+      [`r:${resellers[0]!.id}`]: 'CONFIRMED',
+    });
+    expect(await directory()).toEqual(await liveDirectory());
+    await rebuildComplianceDirectory(em);
+    expect(await directory()).toEqual(await liveDirectory());
   });
 
   it('a template published invalidates the directory until it is rebuilt, then it equals the live computation', async () => {
