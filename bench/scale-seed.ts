@@ -58,7 +58,7 @@ import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DERIVED_ALL, canonicalEvent, linkHash, GENESIS_HASH, type DerivedEvent } from '../src/audit/audit.chain';
-import { queryRows } from '../src/db/query';
+import { positional } from '../src/db/query';
 import { MIGRATIONS_DIR, initOrm } from '../src/db/orm';
 import { entities } from '../src/features';
 import { migrate } from '../src/db/migrate';
@@ -745,7 +745,7 @@ export async function seedScale(url: string, opts: { customers: number; seed?: n
     await t.step('audit chain and derived rebuilds, side by side', () =>
       Promise.all([
         (async () => {
-          counts.audit_chain = await t.step('audit chain', () => chainPairs(url, orm.em as unknown as EntityManager, pairs, noon, (s) => (samples.longTrail = s)));
+          counts.audit_chain = await t.step('audit chain', () => chainPairs(url, pairs, noon, (s) => (samples.longTrail = s)));
           await t.step('recreate audit chain keys', () => recreate(url, chain, async () => undefined));
         })(),
         ...DERIVED_REBUILDS.map(async (rebuild) => {
@@ -785,54 +785,66 @@ export async function seedScale(url: string, opts: { customers: number; seed?: n
   };
 }
 
+/** Rows per FETCH of the chain's cursors. */
+const CHAIN_FETCH = 10_000;
+
 /**
  * Chains every pair's derived events with the gateway's own trail SQL (`DERIVED_ALL`) and
- * hash (`canonicalEvent`, `linkHash`), as the backfill would, but in batches of thousands of
- * pairs on two connections, the links streamed in with COPY. Answers the links written.
+ * hash (`canonicalEvent`, `linkHash`), as the backfill would, but half of the pairs per
+ * connection, each half one statement read through a cursor, the links streamed in with
+ * COPY. Answers the links written. The trail SQL reads each event table whole once per
+ * statement: in batches (16 of 75,000 pairs at 1M) it read them 16 times, and small batches
+ * far more often; one statement's rows could not be held in memory.
  */
-async function chainPairs(url: string, em: EntityManager, pairs: [string, string][], noon: number, longest: (s: ScaleWorld['samples']['longTrail']) => void): Promise<number> {
+async function chainPairs(url: string, pairs: [string, string][], noon: number, longest: (s: ScaleWorld['samples']['longTrail']) => void): Promise<number> {
   const sink = new CopySink(url, 'audit_chain', TABLES.audit_chain, true);
   await sink.open();
   const chainedAt = new Date(noon);
-  // Large batches: beyond a few thousand pairs the trail SQL reads the small event tables
-  // (attestations, submissions, drift) whole and hashes them, once per batch; small
-  // batches would scan them hundreds of times (at 1M, 4,000-pair batches took 4x longer).
-  const BATCH = Math.max(4_000, Math.ceil(pairs.length / 16));
-  let next = 0;
   let best = { customerId: '', partnerId: '', links: -1 };
-  const worker = async () => {
-    const fork = em.fork();
-    for (;;) {
-      const from = next;
-      next += BATCH;
-      if (from >= pairs.length) return;
-      const chunk = pairs.slice(from, from + BATCH);
-      const events = await queryRows<DerivedEvent>(fork as EntityManager, DERIVED_ALL, [chunk.map((p) => p[0]), chunk.map((p) => p[1])]);
+  const worker = async (chunk: [string, string][]) => {
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query('begin');
+      // Planned for all its rows (not a cursor's first tenth); its hashes and sort in memory where they fit.
+      await c.query(`set local cursor_tuple_fraction = 1; set local work_mem = '256MB'; set local statement_timeout = 0`);
+      await c.query({ text: `declare chain_events no scroll cursor for ${positional(DERIVED_ALL)}`, values: [chunk.map((p) => p[0]), chunk.map((p) => p[1])] });
+      const fetch = () => c.query<DerivedEvent>(`fetch ${CHAIN_FETCH} from chain_events`);
       let key = '';
       let seq = 0;
       let prev = GENESIS_HASH;
       const done = () => {
         if (seq > best.links) best = { customerId: key.slice(0, 36), partnerId: key.slice(37), links: seq };
       };
-      for (const e of events) {
-        const k = `${e.customer_id}/${e.partner_id}`;
-        if (k !== key) {
-          done();
-          key = k;
-          seq = 0;
-          prev = GENESIS_HASH;
+      for (let next = fetch(); ; ) {
+        const { rows } = await next;
+        if (rows.length === 0) break;
+        // The server reads the next rows while these are hashed.
+        next = fetch();
+        for (const e of rows) {
+          const k = `${e.customer_id}/${e.partner_id}`;
+          if (k !== key) {
+            done();
+            key = k;
+            seq = 0;
+            prev = GENESIS_HASH;
+          }
+          const canonical = canonicalEvent(e);
+          const hash = linkHash(prev, canonical);
+          seq++;
+          sink.push([e.customer_id, e.partner_id, seq, e.event_key, e.event, e.at_text, canonical, hash, prev, chainedAt]);
+          prev = hash;
         }
-        const canonical = canonicalEvent(e);
-        const hash = linkHash(prev, canonical);
-        seq++;
-        sink.push([e.customer_id, e.partner_id, seq, e.event_key, e.event, e.at_text, canonical, hash, prev, chainedAt]);
-        prev = hash;
+        await sink.drained();
       }
       done();
-      await sink.drained();
+      await c.query('commit');
+    } finally {
+      await c.end();
     }
   };
-  await Promise.all([worker(), worker()]);
+  const half = Math.ceil(pairs.length / 2);
+  await Promise.all([worker(pairs.slice(0, half)), worker(pairs.slice(half))]);
   await sink.close();
   longest(best);
   return sink.rows;

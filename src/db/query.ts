@@ -46,7 +46,7 @@ interface Prepared {
 const prepared = new Map<string, Prepared>();
 
 /** `?` placeholders as PostgreSQL's `$1`, `$2`, ... in order of appearance. */
-function positional(sql: string): string {
+export function positional(sql: string): string {
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);
 }
