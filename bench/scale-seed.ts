@@ -814,7 +814,11 @@ async function chainPairs(url: string, pairs: [string, string][], noon: number, 
       let seq = 0;
       let prev = GENESIS_HASH;
       const done = () => {
-        if (seq > best.links) best = { customerId: key.slice(0, 36), partnerId: key.slice(37), links: seq };
+        // Ties go to the smallest pair: the two halves finish in any order.
+        const customerId = key.slice(0, 36);
+        const partnerId = key.slice(37);
+        const longer = seq > best.links || (seq === best.links && (customerId < best.customerId || (customerId === best.customerId && partnerId < best.partnerId)));
+        if (longer) best = { customerId, partnerId, links: seq };
       };
       for (let next = fetch(); ; ) {
         const { rows } = await next;
