@@ -278,11 +278,15 @@ class CopySink {
     await this.client.connect();
     await this.client.query(SESSION_SETTINGS);
     // An empty table truncated in the loading transaction: with wal_level=minimal (a fresh
-    // seed, see prepareScaleWorld) its rows are then written without WAL.
+    // seed, see prepareScaleWorld) its rows are then written without WAL, and frozen as they
+    // go in. Unfrozen, the first statement to read each page after the load (a key's build, an
+    // analyze, a rebuild) set its hint bits, which with data checksums (on in PostgreSQL 18's
+    // initdb) logs the whole page: 7 GB of WAL at 1M, and every page written twice.
     await this.client.query('begin');
     const { rows } = await this.client.query(`select not exists (select 1 from ${this.table}) as empty`);
     if (rows[0].empty) await this.client.query(`truncate ${this.table}`);
-    this.stream = this.client.query(copyFrom(`copy ${this.table} (${this.columns.map((c) => `"${c}"`).join(', ')}) from stdin`)) as never;
+    const freeze = rows[0].empty ? ' with (freeze)' : '';
+    this.stream = this.client.query(copyFrom(`copy ${this.table} (${this.columns.map((c) => `"${c}"`).join(', ')}) from stdin${freeze}`)) as never;
     this.done = new Promise((resolve, reject) => {
       this.stream.on('finish', () => resolve());
       this.stream.on('error', (e) => reject(e as Error));
@@ -411,16 +415,13 @@ async function dropKeysAndIndexes(db: Client, tables: string[]): Promise<Saved> 
   return { constraints, indexes };
 }
 
-/**
- * Recreates keys, then indexes, then (after `analyze`, so that checking them plans hash
- * joins from real statistics) foreign keys, on two connections side by side.
- */
-async function recreate(url: string, saved: Saved, analyze: () => Promise<unknown>, log: (m: string) => void = () => undefined): Promise<void> {
-  const run = async (stmts: string[]) => {
-    const queue = [...stmts];
-    const worker = async () => {
-      const c = new Client({ connectionString: url });
-      await c.connect();
+/** Runs `statements` on two connections side by side, each taking the next from one queue (logging the slow ones). */
+async function sideBySide(url: string, statements: string[], log: (m: string) => void = () => undefined): Promise<void> {
+  const queue = [...statements];
+  const worker = async () => {
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
       await c.query(`set maintenance_work_mem = '512MB'; set work_mem = '256MB'; set max_parallel_maintenance_workers = 0; set statement_timeout = 0`);
       for (let s = queue.shift(); s; s = queue.shift()) {
         const started = Date.now();
@@ -428,14 +429,51 @@ async function recreate(url: string, saved: Saved, analyze: () => Promise<unknow
         // The slow ones, to see where the time of a large world goes.
         if (Date.now() - started > 5_000) log(`    ${Date.now() - started} ms: ${s.slice(0, 120)}`);
       }
+    } finally {
       await c.end();
-    };
-    await Promise.all([worker(), worker()]);
+    }
   };
-  await run(saved.constraints.filter((c) => c.type !== 'f').map((c) => `alter table ${c.table} add constraint "${c.name}" ${c.def}`));
-  await run(saved.indexes.map((i) => i.def));
+  await Promise.all([worker(), worker()]);
+}
+
+/**
+ * `analyze` of `tables` (default: every table of the schema), largest first, on two
+ * connections: one `analyze` of the whole database is one backend, reading table after table.
+ */
+async function analyzeTables(url: string, tables?: string[]): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  const { rows } = await c
+    .query<{ name: string }>(
+      `select c.oid::regclass::text as name from pg_class c
+        where c.relkind = 'r' and c.relnamespace = 'public'::regnamespace and ($1::text[] is null or c.oid::regclass::text = any($1))
+        order by pg_relation_size(c.oid) desc, 1`,
+      [tables ?? null],
+    )
+    .finally(() => c.end());
+  await sideBySide(url, rows.map((r) => `analyze ${r.name}`));
+}
+
+/**
+ * Recreates keys, then indexes, then (after `analyze`, so that checking them plans hash
+ * joins from real statistics) foreign keys, on two connections side by side. A foreign key is
+ * added unchecked (`not valid`, on one connection: adding one locks both its tables against
+ * another's adding) and then validated, which locks only what lets the two connections check
+ * keys of different tables at once: added checked, each waited for the other, a core idle.
+ */
+async function recreate(url: string, saved: Saved, analyze: () => Promise<unknown>, log: (m: string) => void = () => undefined): Promise<void> {
+  await sideBySide(url, saved.constraints.filter((c) => c.type !== 'f').map((c) => `alter table ${c.table} add constraint "${c.name}" ${c.def}`), log);
+  await sideBySide(url, saved.indexes.map((i) => i.def), log);
   await analyze();
-  await run(saved.constraints.filter((c) => c.type === 'f').map((c) => `alter table ${c.table} add constraint "${c.name}" ${c.def}`));
+  const foreign = saved.constraints.filter((c) => c.type === 'f');
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  try {
+    for (const c of foreign) await db.query(`alter table ${c.table} add constraint "${c.name}" ${c.def} not valid`);
+  } finally {
+    await db.end();
+  }
+  await sideBySide(url, foreign.map((c) => `alter table ${c.table} validate constraint "${c.name}"`), log);
 }
 
 /**
@@ -725,7 +763,7 @@ export async function seedScale(url: string, opts: { customers: number; seed?: n
   const chainTables = ['audit_chain'];
   const base: Saved = { constraints: saved.constraints.filter((c) => !chainTables.includes(c.table)), indexes: saved.indexes.filter((i) => !/ON public\.audit_chain /.test(i.def)) };
   const chain: Saved = { constraints: saved.constraints.filter((c) => chainTables.includes(c.table)), indexes: saved.indexes.filter((i) => /ON public\.audit_chain /.test(i.def)) };
-  await t.step('recreate keys, indexes, analyze, foreign keys', () => recreate(url, base, () => db.query('analyze'), log));
+  await t.step('recreate keys, indexes, analyze, foreign keys', () => recreate(url, base, () => analyzeTables(url), log));
   await t.step('sequences', async () => {
     for (const table of SERIAL_TABLES) {
       await db.query(`select setval(pg_get_serial_sequence($1, 'id'), greatest((select max(id) from ${table}), 1), (select count(*) > 0 from ${table}))`, [table]);
@@ -750,7 +788,7 @@ export async function seedScale(url: string, opts: { customers: number; seed?: n
         })(),
         ...DERIVED_REBUILDS.map(async (rebuild) => {
           await t.step(`rebuild ${rebuild.name}`, () => rebuild.run(orm.em.fork() as unknown as EntityManager));
-          await t.step(`recreate ${rebuild.name} keys`, () => recreate(url, bulk.get(rebuild.name)!, () => db.query(`analyze ${rebuild.bulk.join(', ')}`)));
+          await t.step(`recreate ${rebuild.name} keys`, () => recreate(url, bulk.get(rebuild.name)!, () => analyzeTables(url, rebuild.bulk)));
         }),
       ]),
     );
@@ -766,7 +804,7 @@ export async function seedScale(url: string, opts: { customers: number; seed?: n
     log(`  WARNING: triggers ${triggers.rows.map((x) => x.name).join(', ')} did not fire during COPY and DERIVED_REBUILDS is empty: their tables are not rebuilt`);
   }
   // The base tables were analyzed before their foreign keys; the derived tables (if any) are new since.
-  await t.step('analyze', () => db.query(DERIVED_REBUILDS.length ? 'analyze' : 'analyze audit_chain'));
+  await t.step('analyze', () => analyzeTables(url, DERIVED_REBUILDS.length ? undefined : ['audit_chain']));
   await db.end();
   counts.partners = partners.length;
   return {
