@@ -331,7 +331,7 @@ class CopySink {
 const SESSION_SETTINGS = `set synchronous_commit = off; set maintenance_work_mem = '512MB'; set work_mem = '64MB';
   set session_replication_role = replica; set statement_timeout = 0`;
 
-const TABLES: Record<string, string[]> = {
+export const TABLES: Record<string, string[]> = {
   partners: ['id', 'name', 'tenant_id', 'type', 'created_at'],
   reseller_links: ['id', 'reseller_id', 'provider_id', 'created_at'],
   users: ['id', 'display_name', 'partner_id', 'roles', 'first_seen_at', 'last_seen_at'],
