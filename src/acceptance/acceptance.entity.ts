@@ -101,6 +101,8 @@ export class Acceptance {
 @ObjectType({ description: 'One corrected contact field of an acceptance: who, when, old and new value' })
 @Entity({ tableName: 'acceptance_corrections' })
 @Index({ properties: ['correctedAt'] })
+// An acceptance's corrections by field and time: the audit trail's facts probe it per event (Migration20261210100000, built concurrently).
+@Index({ name: 'acceptance_corrections_acceptance_id_field_at_index', properties: ['acceptance', 'field', 'correctedAt', 'id'] })
 export class AcceptanceCorrection {
   [OptionalProps]?: 'id' | 'correctedAt';
 
@@ -108,7 +110,7 @@ export class AcceptanceCorrection {
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
 
-  @ManyToOne(() => Acceptance, { deleteRule: 'cascade', index: true })
+  @ManyToOne(() => Acceptance, { deleteRule: 'cascade' })
   acceptance!: Acceptance;
 
   @ManyToOne(() => User)
