@@ -62,7 +62,7 @@ it('moves the directory to sort names and the customers to the search indexes on
     expect(await indexValidity(c, names)).toEqual({ customers_domain_lower_index: false, customers_company_name_id_index: true, customers_company_name_trgm_index: true, customers_domain_trgm_index: true });
 
     const applied = await migrate(orm);
-    expect(applied).toEqual(['Migration20261209100000']);
+    expect(applied).toContain('Migration20261209100000');
     expect(await indexValidity(c, names)).toEqual(Object.fromEntries(CUSTOMER_INDEXES.map((i) => [i.name, true])));
     const column = await c.query(`select collation_name from information_schema.columns where table_name = 'customer_compliance' and column_name = 'sort_name'`);
     expect(column.rows).toEqual([{ collation_name: 'C' }]);
