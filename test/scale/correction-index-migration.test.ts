@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { indexValidity, previousReleaseDatabase } from '../support/migrations';
+import { indexValidity, insertPartnerUserTemplate, previousReleaseDatabase } from '../support/migrations';
 import { migrate } from '../../src/db/migrate';
 import { positional } from '../../src/db/query';
 import { DERIVED_ALL } from '../../src/audit/audit.chain';
@@ -30,13 +30,7 @@ it('builds the corrections index on a database of the previous release, and the 
   ({ db } = previous);
   const { orm, c } = previous;
   try {
-    await c.query(`insert into partners (id, name, tenant_id, type, created_at) values ($1, 'P', 't-p', 'DIRECT_BILL', now())`, [P]);
-    await c.query(`insert into users (id, display_name, partner_id, roles, first_seen_at, last_seen_at) values ('u', 'U', $1, '{AGENT}', now(), now())`, [P]);
-    await c.query(
-      `insert into agreement_templates (template_id, type, version, version_rank, country, language, display_uri, effective_from, created_at)
-       values ($1, 'MICROSOFT_CUSTOMER_AGREEMENT', 'v1', 1, 'GLOBAL', 'en-US', 'https://example.com/mca', '2020-01-01', now())`,
-      [T],
-    );
+    await insertPartnerUserTemplate(c, { partnerId: P, templateId: T });
     // 40 customers of P, each with an acceptance whose contact was corrected 60 times, 15 per field.
     await c.query(
       `insert into customers (id, tenant_id, company_name, domain, country, contact_first_name, contact_last_name, contact_email, created_at)

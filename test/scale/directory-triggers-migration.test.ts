@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { previousReleaseDatabase } from '../support/migrations';
+import { insertPartnerUserTemplate, previousReleaseDatabase } from '../support/migrations';
 import { migrate } from '../../src/db/migrate';
 import { complianceDirectory, rebuildComplianceDirectory } from '../../src/acceptance/compliance.directory';
 import { complianceStatusSql } from '../../src/acceptance/compliance';
@@ -57,13 +57,7 @@ it('replaces the per-row triggers on a database of the previous release; set-bas
       'customers customer_compliance_customer_update',
     ]);
     // The previous release's data: 40 customers, half served by P, a quarter with an acceptance.
-    await c.query(`insert into partners (id, name, tenant_id, type, created_at) values ($1, 'P', 't-p', 'DIRECT_BILL', now())`, [P]);
-    await c.query(`insert into users (id, display_name, partner_id, roles, first_seen_at, last_seen_at) values ('u', 'U', $1, '{ADMIN}', now(), now())`, [P]);
-    await c.query(
-      `insert into agreement_templates (template_id, type, version, version_rank, country, language, display_uri, effective_from, created_at)
-       values ($1, 'MICROSOFT_CUSTOMER_AGREEMENT', 'v1', 1, 'GLOBAL', 'en-US', 'https://example.com/mca', '2019-10-01', now())`,
-      [T],
-    );
+    await insertPartnerUserTemplate(c, { partnerId: P, templateId: T, role: 'ADMIN', effectiveFrom: '2019-10-01' });
     await c.query(
       `insert into customers (id, tenant_id, company_name, domain, country, contact_first_name, contact_last_name, contact_email, created_at)
        select gen_random_uuid(), 't-' || i, 'Company ' || i, 'c' || i || '.example', 'US', 'A', 'B', 'a@example.com', now() from generate_series(1, 40) i`,

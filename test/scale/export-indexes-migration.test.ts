@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { indexValidity, previousReleaseDatabase } from '../support/migrations';
+import { indexValidity, insertPartnerUserTemplate, previousReleaseDatabase } from '../support/migrations';
 import { migrate } from '../../src/db/migrate';
 import { EXPORT_INDEXES } from '../../migrations/Migration20261208100000';
 import { copyRowColumns, EXPORT_BEGIN, exportSql } from '../../src/audit/audit.queries';
@@ -26,14 +26,7 @@ it('builds the export indexes on a database of the previous release, and the exp
   ({ db } = previous);
   const { orm, c } = previous;
   try {
-    await c.query(`insert into partners (id, name, tenant_id, type, created_at) values ($1, 'P', 't-p', 'DIRECT_BILL', now())`, [P]);
-    await c.query(`insert into users (id, display_name, partner_id, roles, first_seen_at, last_seen_at) values ('u', 'U', $1, '{AGENT}', now(), now())`, [P]);
-    await c.query(
-      `insert into agreement_templates (template_id, type, version, version_rank, country, language, display_uri, effective_from, created_at)
-       values ($1, 'MICROSOFT_CUSTOMER_AGREEMENT', 'v1', 1, 'GLOBAL', 'en-US', 'https://example.com/mca', '2020-01-01', now())
-       on conflict do nothing`,
-      [T],
-    );
+    await insertPartnerUserTemplate(c, { partnerId: P, templateId: T });
     const template = (await c.query(`select template_id from agreement_templates order by template_id limit 1`)).rows[0].template_id as string;
     // 60 customers of P, every tenth with a direct acceptance; each with an acceptance (some superseded, some withdrawn) and its sync.
     await c.query(
