@@ -457,9 +457,10 @@ async function analyzeTables(url: string, tables?: string[]): Promise<void> {
 /**
  * Recreates keys, then indexes, then (after `analyze`, so that checking them plans hash
  * joins from real statistics) foreign keys, on two connections side by side. A foreign key is
- * added unchecked (`not valid`, on one connection: adding one locks both its tables against
- * another's adding) and then validated, which locks only what lets the two connections check
- * keys of different tables at once: added checked, each waited for the other, a core idle.
+ * added unchecked (`not valid`: instant; on one connection, since adding one locks both its
+ * tables against another's adding), then validated on two: a validation locks its own table
+ * only against another validation of it, so keys of different tables are checked at once
+ * (added checked, each had waited for the other, a core idle).
  */
 async function recreate(url: string, saved: Saved, analyze: () => Promise<unknown>, log: (m: string) => void = () => undefined): Promise<void> {
   await sideBySide(url, saved.constraints.filter((c) => c.type !== 'f').map((c) => `alter table ${c.table} add constraint "${c.name}" ${c.def}`), log);
