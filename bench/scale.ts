@@ -1,7 +1,7 @@
 /**
  * Issue 23: every contract read measured at one or more scales of the benchmark world
  * (`npm run bench:scale`). Per read: p50/p99 at 1 connection, p50/p99 and the achieved
- * rate at a fixed offered rate (100 requests/s, evenly spaced and open loop: bench/lib.ts fixedRate), statements per request (the gateway's own
+ * rate at a fixed offered rate (100 requests/s, evenly spaced and open loop: bench/lib.ts fixedRate, run in a process of its own, bench/rate-child.ts), statements per request (the gateway's own
  * knex `query` event, as bench/run.ts counts them) and the plan of each distinct statement
  * of one request (`EXPLAIN (ANALYZE, BUFFERS)` on a separate connection, kept as text).
  * Then the writes: the `AttemptTransaction` mix of bench/run.ts, `ConfirmCustomerAcceptance`
@@ -295,6 +295,24 @@ function timed(base: string, read: Read, token: string): Promise<{ status: numbe
   });
 }
 
+/** The fixed-rate load (bench/rate-child.ts, a process of its own: this process's collections would delay its requests). */
+let rater: Child | undefined;
+async function rate(opts: Parameters<typeof fixedRate>[0]): Promise<{ result: Cannon; generator: GeneratorFacts }> {
+  if (!rater) {
+    rater = spawnChild([...TS_NODE, 'bench/rate-child.ts'], {});
+    await rater.ready;
+  }
+  return rater.ask('rate', { opts });
+}
+
+/** What the load generator did itself during a fixed-rate window (bench/rate-child.ts). */
+interface GeneratorFacts {
+  majorCollections: number;
+  collectionMs: number;
+  longestCollectionMs: number;
+  loopMaxMs: number;
+}
+
 /** The alert replay (bench/scale-replay.ts, a process of its own): OnBlockedOrder over graphql-ws from a cursor `count` alerts back; ms to the last one. */
 let replayer: Child | undefined;
 async function replay(base: string, token: string, after: string, count: number): Promise<{ ms: number; received: number; error?: string }> {
@@ -392,7 +410,7 @@ interface ReadResult {
   plans: Plan[];
   indexBound: boolean;
   oneConnection: Cannon[];
-  rate: (Cannon & { offered: number; achieved: number; connections: number; gc?: GcDuring })[];
+  rate: (Cannon & { offered: number; achieved: number; connections: number; gc?: GcDuring; generator?: GeneratorFacts })[];
   /** The replay: ms to the last of `replayCount` alerts, per run. */
   replayMs?: number[];
   replayCount?: number;
@@ -563,12 +581,13 @@ async function timeRead(t: Target, read: Read, result: ReadResult): Promise<void
   result.oneConnection.push(one);
   await settle(t);
   const gcBefore = await gcSnapshot(t.gw.base);
-  const rated = none(await fixedRate({ ...opts, connections: RATE_CONNECTIONS, rate: RATE, duration: DURATION }));
+  const { result: rateResult, generator } = await rate({ ...opts, connections: RATE_CONNECTIONS, rate: RATE, duration: DURATION });
+  const rated = none(rateResult);
   const gc = gcBetween(gcBefore, await gcSnapshot(t.gw.base));
   await settle(t);
-  result.rate.push({ ...rated, offered: RATE, achieved: rated.total / DURATION, connections: RATE_CONNECTIONS, gc });
+  result.rate.push({ ...rated, offered: RATE, achieved: rated.total / DURATION, connections: RATE_CONNECTIONS, gc, generator });
   log(
-    `${t.world.scale} ${read.name}: 1 conn p50 ${f(one.p50, 2)} p99 ${f(one.p99, 1)} ms; ${RATE}/s p50 ${rated.p50} p99 ${rated.p99} ms achieved ${f(rated.total / DURATION)}/s non2xx ${rated.non2xx + one.non2xx}; gc ${JSON.stringify(gc.count)} over 10 ms ${gc.over10ms}, total ${f(gc.totalMs)} ms; event loop max ${f(gc.loopMaxMs)} ms; over ${SLOW_MS} ms at [due ms, ms] ${JSON.stringify(rated.slow ?? [])}`,
+    `${t.world.scale} ${read.name}: 1 conn p50 ${f(one.p50, 2)} p99 ${f(one.p99, 1)} ms; ${RATE}/s p50 ${rated.p50} p99 ${rated.p99} ms achieved ${f(rated.total / DURATION)}/s non2xx ${rated.non2xx + one.non2xx}; gc ${JSON.stringify(gc.count)} over 10 ms ${gc.over10ms}, total ${f(gc.totalMs)} ms; event loop max ${f(gc.loopMaxMs)} ms; generator ${JSON.stringify(generator)}; over ${SLOW_MS} ms at [due ms, ms] ${JSON.stringify(rated.slow ?? [])}`,
   );
 }
 
@@ -954,6 +973,7 @@ async function main() {
     for (const t of targets) await t.world.stop();
     await sim.close();
     await replayer?.stop();
+    await rater?.stop();
   }
   mkdirSync(RESULTS, { recursive: true });
   const outputs: string[] = [];
