@@ -5,7 +5,9 @@ import { PartnerType, Role } from '../../src/auth/roles';
 import type { Partner } from '../../src/partners/partner.entity';
 import type { AgreementTemplate } from '../../src/agreements/agreement.entity';
 import { queryRows } from '../../src/db/query';
-import { appendAuditChain, backfillAuditChain, canonicalJson, GENESIS_HASH, linkHash, verifyPairs, type Pair } from '../../src/audit/audit.chain';
+import fc from 'fast-check';
+import { createHash } from 'node:crypto';
+import { appendAuditChain, backfillAuditChain, canonicalEvent, canonicalJson, GENESIS_HASH, linkHash, sha256Hex, verifyPairs, type DerivedEvent, type Pair } from '../../src/audit/audit.chain';
 import { recordFailed, recordSynced } from '../../src/partner-center/partner-center.queries';
 import { CONFIRM, CORRECT, REVIEW, SUBMIT, WITHDRAW, contact } from '../acceptance/ops';
 
@@ -62,6 +64,55 @@ describe('canonical JSON', () => {
     expect(canonicalJson('line\nbreak "quoted"')).toBe('"line\\nbreak \\"quoted\\""');
     expect(() => canonicalJson(new Date())).toThrow();
     expect(() => canonicalJson(Number.NaN)).toThrow();
+  });
+
+  it("an event's canonical text is the canonical JSON of its object, for any texts, nulls and facts (written out in key order, not sorted per event)", () => {
+    const text = fc.option(fc.string({ unit: 'binary' }), { nil: null });
+    const facts = fc.option(fc.jsonValue().map((v) => JSON.stringify(v)), { nil: null });
+    const event = fc.record({
+      customer_id: fc.uuid(),
+      partner_id: fc.uuid(),
+      event: fc.constantFrom('CONFIRMED', 'SUBMITTED', 'ATTESTATION_REQUESTED', 'CORRECTED', 'SYNCED', 'WITHDRAWN'),
+      key: fc.string(),
+      at_text: fc.constant('2026-12-03T14:00:00.123456Z'),
+      acceptance_id: fc.option(fc.uuid(), { nil: null }),
+      actor_id: text,
+      field: text,
+      old_value: text,
+      new_value: text,
+      note: text,
+      facts,
+      event_key: fc.string(),
+    });
+    fc.assert(
+      fc.property(event, (e: DerivedEvent) => {
+        const object = {
+          v: 1,
+          customerId: e.customer_id,
+          partnerId: e.partner_id,
+          event: e.event,
+          at: e.at_text,
+          key: e.key,
+          acceptanceId: ['SUBMITTED', 'ATTESTATION_REQUESTED'].includes(e.event) ? null : e.acceptance_id,
+          actorId: e.actor_id,
+          field: e.field,
+          oldValue: e.old_value,
+          newValue: e.new_value,
+          note: e.note,
+          facts: e.facts === null ? null : JSON.parse(e.facts),
+        };
+        expect(canonicalEvent(e)).toBe(canonicalJson(object));
+      }),
+      { numRuns: 500 },
+    );
+    // A field the trail SQL never leaves undefined takes the generic form (the key dropped), not the text "undefined".
+    const partial = { customer_id: 'c', partner_id: 'p', event: 'CONFIRMED', key: 'k', at_text: 't', acceptance_id: null, actor_id: undefined, field: null, old_value: null, new_value: null, note: null, facts: null, event_key: 'e' };
+    expect(canonicalEvent(partial as unknown as DerivedEvent)).toBe('{"acceptanceId":null,"at":"t","customerId":"c","event":"CONFIRMED","facts":null,"field":null,"key":"k","newValue":null,"note":null,"oldValue":null,"partnerId":"p","v":1}');
+  });
+
+  it('SHA-256 in hex of the UTF-8 text, as the chain stores it', () => {
+    expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    for (const t of ['abc', 'é', '\u{1F600} ünïcode', 'x'.repeat(1000)]) expect(sha256Hex(t)).toBe(createHash('sha256').update(t, 'utf8').digest('hex'));
   });
 
   it("each link's hash is SHA-256 of the previous hash and its canonical text; the first follows 64 zeros", async () => {
