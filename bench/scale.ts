@@ -12,7 +12,8 @@
  *   worlds up side by side, measured interleaved round by round (10k, 1M, 10k, 1M...), so
  *   their ratios come from one run (bench/scale-compare.ts reads them);
  * - BENCH_DURATION seconds per measurement (default 5), BENCH_ROUNDS interleaved rounds (default 1),
- *   BENCH_RATE offered requests/s (default 100), BENCH_RATE_CONNECTIONS (default 32),
+ *   BENCH_RATE offered requests/s (default 100), BENCH_RATE_CONNECTIONS (default 32), BENCH_RATE_WARMUP
+ *   seconds at that rate before each measured window, not measured (default 3; 0: none),
  *   BENCH_READS / BENCH_SKIP_READS (comma lists of read names), BENCH_ONLY (reads,writes),
  *   BENCH_ATTEST_N attestations requested per round (default 250: 100 took 0.7 s, too short a figure to compare; the 10k world's sample partner has 521 customers to attest), BENCH_REPLAY_TIMEOUT seconds (default 120),
  *   BENCH_WRITE_RUNS measured AttemptTransaction runs per scale and round (default 1), BENCH_STATEMENTS=1
@@ -74,6 +75,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const WRITE_RUNS = Number(process.env.BENCH_WRITE_RUNS ?? 1);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const RATE_CONNECTIONS = Number(process.env.BENCH_RATE_CONNECTIONS ?? 32);
+/** Seconds at the offered rate before each measured fixed-rate window, not measured. */
+const RATE_WARMUP = Number(process.env.BENCH_RATE_WARMUP ?? 3);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'reads,writes').split(','));
 const READS = process.env.BENCH_READS ? new Set(process.env.BENCH_READS.split(',')) : undefined;
 const SKIP_READS = new Set((process.env.BENCH_SKIP_READS ?? '').split(',').filter(Boolean));
@@ -297,7 +300,7 @@ function timed(base: string, read: Read, token: string): Promise<{ status: numbe
 
 /** The fixed-rate load (bench/rate-child.ts, a process of its own: this process's collections would delay its requests). */
 let rater: Child | undefined;
-async function rate(opts: Parameters<typeof fixedRate>[0]): Promise<{ result: Cannon; generator: GeneratorFacts }> {
+async function rate(opts: Parameters<typeof fixedRate>[0]): Promise<{ result: Cannon; generator: GeneratorFacts; machine: MachineFacts }> {
   if (!rater) {
     rater = spawnChild([...TS_NODE, 'bench/rate-child.ts'], {});
     await rater.ready;
@@ -311,6 +314,14 @@ interface GeneratorFacts {
   collectionMs: number;
   longestCollectionMs: number;
   loopMaxMs: number;
+}
+
+/** The machine during a fixed-rate window (bench/rate-child.ts): major page faults, KiB paged in, I/O wait and steal (ms over all cores). */
+interface MachineFacts {
+  majorFaults: number;
+  pagedInKiB: number;
+  iowaitMs: number;
+  stealMs: number;
 }
 
 /** The alert replay (bench/scale-replay.ts, a process of its own): OnBlockedOrder over graphql-ws from a cursor `count` alerts back; ms to the last one. */
@@ -410,7 +421,7 @@ interface ReadResult {
   plans: Plan[];
   indexBound: boolean;
   oneConnection: Cannon[];
-  rate: (Cannon & { offered: number; achieved: number; connections: number; gc?: GcDuring; generator?: GeneratorFacts })[];
+  rate: (Cannon & { offered: number; achieved: number; connections: number; gc?: GcDuring; generator?: GeneratorFacts; machine?: MachineFacts; newConnections?: { warmup: number; window: number }; warmupP99?: number })[];
   /** The replay: ms to the last of `replayCount` alerts, per run. */
   replayMs?: number[];
   replayCount?: number;
@@ -504,18 +515,14 @@ async function exportStatements(t: Target): Promise<Captured[]> {
  * stops at its duration, but the requests it leaves behind still run and would load the next one.
  */
 async function settle(t: Target): Promise<void> {
-  const db = new Client({ connectionString: t.world.url });
-  await db.connect();
-  try {
+  await onWorld(t, async (db) => {
     const end = Date.now() + 30_000;
     while (Date.now() < end) {
       const { rows } = await db.query<{ n: string }>(`select count(*) as n from pg_stat_activity where datname = current_database() and state = 'active' and pid <> pg_backend_pid()`);
       if (Number(rows[0].n) === 0) return;
       await sleep(100);
     }
-  } finally {
-    await db.end();
-  }
+  });
 }
 
 /** The gateway's garbage collections during a run (prom-client's nodejs_gc_duration_seconds, by kind), from /metrics before and after. */
@@ -529,6 +536,35 @@ interface GcDuring {
   /** The event loop's longest delay during the run (prom-client's nodejs_eventloop_lag_max_seconds: its histogram restarts at each scrape), ms. */
   loopMaxMs: number;
 }
+
+/** A query on the measured database, on a connection of its own. */
+async function onWorld<T>(t: Target, work: (db: Client) => Promise<T>): Promise<T> {
+  const db = new Client({ connectionString: t.world.url });
+  await db.connect();
+  try {
+    return await work(db);
+  } finally {
+    await db.end();
+  }
+}
+
+/** The measured database's clock, as text (for `connectionsOpenedSince`). */
+const worldNow = (t: Target) => onWorld(t, async (db) => (await db.query<{ now: string }>('select now()::text as now')).rows[0].now);
+
+/**
+ * How many of the gateway's connections to the measured database were opened since `since` and are
+ * still open: its pool grows from the few connections a 1-connection run keeps (the rest closed
+ * after 30 s idle) to what the offered rate needs, and a new connection prepares every statement
+ * again on a backend whose caches are cold.
+ */
+const connectionsOpenedSince = (t: Target, since: string) =>
+  onWorld(t, async (db) => {
+    const { rows } = await db.query<{ n: string }>(
+      `select count(*) as n from pg_stat_activity where datname = current_database() and backend_type = 'client backend' and backend_start >= $1 and pid <> pg_backend_pid()`,
+      [since],
+    );
+    return Number(rows[0].n);
+  });
 
 async function gcSnapshot(base: string): Promise<Map<string, number>> {
   const text = await (await fetch(`${base}/metrics`)).text();
@@ -580,14 +616,24 @@ async function timeRead(t: Target, read: Read, result: ReadResult): Promise<void
   const one = none(await oneConnection({ ...opts, duration: DURATION }));
   result.oneConnection.push(one);
   await settle(t);
+  // The same rate first, not measured: the window measures the gateway at 100/s, not its way
+  // out of the 1-connection run before (as fast as one connection goes, ~150/s, leaving the
+  // collections it made due to the window). Its p99 is kept beside the window's.
+  const warmupStart = await worldNow(t);
+  const warmup = RATE_WARMUP > 0 ? none((await rate({ ...opts, connections: RATE_CONNECTIONS, rate: RATE, duration: RATE_WARMUP })).result) : undefined;
+  const windowStart = await worldNow(t);
   const gcBefore = await gcSnapshot(t.gw.base);
-  const { result: rateResult, generator } = await rate({ ...opts, connections: RATE_CONNECTIONS, rate: RATE, duration: DURATION });
+  const { result: rateResult, generator, machine } = await rate({ ...opts, connections: RATE_CONNECTIONS, rate: RATE, duration: DURATION });
   const rated = none(rateResult);
   const gc = gcBetween(gcBefore, await gcSnapshot(t.gw.base));
+  const inWindow = await connectionsOpenedSince(t, windowStart);
+  const newConnections = { warmup: (await connectionsOpenedSince(t, warmupStart)) - inWindow, window: inWindow };
   await settle(t);
-  result.rate.push({ ...rated, offered: RATE, achieved: rated.total / DURATION, connections: RATE_CONNECTIONS, gc, generator });
+  result.rate.push({ ...rated, offered: RATE, achieved: rated.total / DURATION, connections: RATE_CONNECTIONS, gc, generator, machine, newConnections, warmupP99: warmup?.p99 });
   log(
-    `${t.world.scale} ${read.name}: 1 conn p50 ${f(one.p50, 2)} p99 ${f(one.p99, 1)} ms; ${RATE}/s p50 ${rated.p50} p99 ${rated.p99} ms achieved ${f(rated.total / DURATION)}/s non2xx ${rated.non2xx + one.non2xx}; gc ${JSON.stringify(gc.count)} over 10 ms ${gc.over10ms}, total ${f(gc.totalMs)} ms; event loop max ${f(gc.loopMaxMs)} ms; generator ${JSON.stringify(generator)}; over ${SLOW_MS} ms at [due ms, ms] ${JSON.stringify(rated.slow ?? [])}`,
+    `${t.world.scale} ${read.name}: 1 conn p50 ${f(one.p50, 2)} p99 ${f(one.p99, 1)} ms; ${RATE}/s p50 ${rated.p50} p99 ${rated.p99} ms achieved ${f(rated.total / DURATION)}/s non2xx ${rated.non2xx + one.non2xx}` +
+      `${warmup ? ` (warm-up ${RATE_WARMUP} s before: p99 ${f(warmup.p99, 1)} ms)` : ''}; gc ${JSON.stringify(gc.count)} over 10 ms ${gc.over10ms}, total ${f(gc.totalMs)} ms; event loop max ${f(gc.loopMaxMs)} ms; ` +
+      `generator ${JSON.stringify(generator)}; machine ${JSON.stringify(machine)}; connections opened ${JSON.stringify(newConnections)}; over ${SLOW_MS} ms at [due ms, ms] ${JSON.stringify(rated.slow ?? [])}`,
   );
 }
 
@@ -984,7 +1030,7 @@ async function main() {
       scale: t.world.scale,
       startedAt,
       machine: host,
-      settings: { SCALES, DURATION, ROUNDS, RATE, RATE_CONNECTIONS, PAGE, REPLAY, SERVING },
+      settings: { SCALES, DURATION, ROUNDS, RATE, RATE_CONNECTIONS, RATE_WARMUP, PAGE, REPLAY, SERVING },
       sample: { ...t.sample, relationships: t.sample.relationships.length, attestCustomers: t.sample.attestCustomers.length },
       seedMs: t.world.seedMs,
       tableRows: Object.fromEntries(t.rows),
