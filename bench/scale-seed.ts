@@ -776,7 +776,7 @@ export async function seedScale(url: string, opts: { customers: number; seed?: n
   // directory's 3.4M rows went in in 69 s with them and in 17 + 14 s without).
   const bulk = new Map<string, Saved>();
   for (const rebuild of DERIVED_REBUILDS) bulk.set(rebuild.name, await dropKeysAndIndexes(db, rebuild.bulk));
-  const orm = await initOrm(url, entities, {}, 5);
+  const orm = await initOrm(url, entities, {}, { max: 5 });
   try {
     // Side by side (they read the base tables and write disjoint ones): the chain's hashing is
     // this process's work, each rebuild one PostgreSQL backend's; one after the other they left

@@ -62,7 +62,7 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
   // Behind a transaction pooler, session start-up parameters are refused (or dropped): the
   // limits are then the database role's own settings (docs/deployment.md).
   const pooled = config.databasePooler === 'transaction';
-  const orm = await initOrm(databaseUrl, entities, { logger: (message) => log.debug({ component: 'orm' }, message) }, config.databasePoolMax, pooled ? undefined : config.databaseSession);
+  const orm = await initOrm(databaseUrl, entities, { logger: (message) => log.debug({ component: 'orm' }, message) }, { max: config.databasePoolMax, idleTimeoutMs: config.databasePoolIdleTimeoutMs }, pooled ? undefined : config.databaseSession);
   if (config.databaseDirectUrl || pooled) useTopology(orm, { sessionUrl, transactionPooler: pooled });
   let demo: DemoSeed | undefined;
   try {

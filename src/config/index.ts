@@ -30,6 +30,13 @@ export interface Config {
   databasePooler: DatabasePooler;
   /** DATABASE_POOL_MAX: most connections this instance holds open (default 20). */
   databasePoolMax: number;
+  /**
+   * DATABASE_POOL_IDLE_TIMEOUT_MS: how long a pooled connection may sit unused before it is
+   * closed (default 600000, 10 min). A new connection prepares every statement again on a
+   * backend whose caches are cold: closed after 30 s, a burst after a quiet minute opened up to
+   * the whole pool at once and stalled for up to a second (BENCHMARKS.md, issue 23).
+   */
+  databasePoolIdleTimeoutMs: number;
   /** Limits PostgreSQL enforces on the gateway's own sessions (src/db/orm.ts); 0 turns one off. */
   databaseSession: DatabaseSessionLimits;
   /**
@@ -318,6 +325,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: env.HOST || (production ? undefined : '127.0.0.1'),
     ...databaseTopology(env),
     databasePoolMax: intVar(env, 'DATABASE_POOL_MAX', 20, 1, 1000),
+    databasePoolIdleTimeoutMs: intVar(env, 'DATABASE_POOL_IDLE_TIMEOUT_MS', 600_000, 1_000, 86_400_000),
     databaseSession: {
       statementTimeoutMs: intVar(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 86_400_000),
       idleInTransactionTimeoutMs: intVar(env, 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 15_000, 0, 86_400_000),

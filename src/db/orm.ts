@@ -27,12 +27,13 @@ type Entity = NonNullable<Options['entities']>[number];
 
 /**
  * `entities`: the features' (src/features.ts), beside the database's own settings table.
- * `poolMax`: DATABASE_POOL_MAX (src/config); 20 lets 32 concurrent readers wait less for a connection.
+ * `pool.max`: DATABASE_POOL_MAX (src/config); 20 lets 32 concurrent readers wait less for a connection.
+ * `pool.idleTimeoutMs`: DATABASE_POOL_IDLE_TIMEOUT_MS (src/config, 10 min): a new connection is cold.
  * `session`: timeouts every pooled session starts with, so no request can hold a statement
  * or an open transaction for long (a client that stalls mid-upload, a runaway statement);
  * work that legitimately runs longer raises its own with `SET LOCAL` in its transaction.
  */
-function ormOptions(clientUrl: string, entities: readonly Entity[], extra: Partial<Options> = {}, poolMax = 20, session?: DatabaseSessionLimits): Options {
+function ormOptions(clientUrl: string, entities: readonly Entity[], extra: Partial<Options> = {}, pool: PoolSize = {}, session?: DatabaseSessionLimits): Options {
   return {
     driver: PostgreSqlDriver,
     clientUrl,
@@ -51,7 +52,14 @@ function ormOptions(clientUrl: string, entities: readonly Entity[], extra: Parti
     },
     // Fail fast while the database is down (SERVICE_UNAVAILABLE in seconds, not knex's
     // 60 s default), and recover by itself: broken connections are dropped, new ones made.
-    pool: { min: 0, max: poolMax, acquireTimeoutMillis: 5_000, createTimeoutMillis: 3_000, idleTimeoutMillis: 30_000, createRetryIntervalMillis: 200 },
+    pool: {
+      min: 0,
+      max: pool.max ?? 20,
+      acquireTimeoutMillis: 5_000,
+      createTimeoutMillis: 3_000,
+      idleTimeoutMillis: pool.idleTimeoutMs ?? 600_000,
+      createRetryIntervalMillis: 200,
+    },
     driverOptions: {
       connection: {
         connectionTimeoutMillis: 3_000,
@@ -81,6 +89,12 @@ function ormOptions(clientUrl: string, entities: readonly Entity[], extra: Parti
   };
 }
 
-export async function initOrm(clientUrl: string, entities: readonly Entity[], extra: Partial<Options> = {}, poolMax?: number, session?: DatabaseSessionLimits): Promise<MikroORM> {
-  return MikroORM.init(ormOptions(clientUrl, entities, extra, poolMax, session));
+/** The pool's size and how long an unused connection is kept (defaults: 20, 10 min). */
+export interface PoolSize {
+  max?: number;
+  idleTimeoutMs?: number;
+}
+
+export async function initOrm(clientUrl: string, entities: readonly Entity[], extra: Partial<Options> = {}, pool: PoolSize = {}, session?: DatabaseSessionLimits): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(clientUrl, entities, extra, pool, session));
 }
