@@ -553,9 +553,9 @@ const worldNow = (t: Target) => onWorld(t, async (db) => (await db.query<{ now: 
 
 /**
  * How many of the gateway's connections to the measured database were opened since `since` and are
- * still open: its pool grows from the few connections a 1-connection run keeps (the rest closed
- * after 30 s idle) to what the offered rate needs, and a new connection prepares every statement
- * again on a backend whose caches are cold.
+ * still open: its pool grows from the few connections a 1-connection run uses to what the offered
+ * rate needs (and, with DATABASE_POOL_IDLE_TIMEOUT_MS short, again after every quiet spell), and a
+ * new connection prepares every statement again on a backend whose caches are cold.
  */
 const connectionsOpenedSince = (t: Target, since: string) =>
   onWorld(t, async (db) => {

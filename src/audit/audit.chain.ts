@@ -1,5 +1,4 @@
 import * as crypto from 'node:crypto';
-import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { queryRows } from '../db/query';
 import { auditEventsSql } from './audit.sql';
@@ -93,7 +92,7 @@ const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: string,
 
 export const sha256Hex: (text: string) => string = oneShot
   ? (text) => oneShot('sha256', text, 'hex')
-  : (text) => createHash('sha256').update(text, 'utf8').digest('hex');
+  : (text) => crypto.createHash('sha256').update(text, 'utf8').digest('hex');
 
 /** A link's hash: SHA-256 of the previous link's hash followed by the event's canonical text. */
 export const linkHash = (prevHash: string, canonical: string): string => sha256Hex(prevHash + canonical);
