@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from '../errors';
 import { isUuid } from '../auth/tenancy';
 import { isPlatformAdmin, seesAllPartners, type Viewer } from '../auth/viewer';
-import { paginate, type ConnectionResult } from '../common/connection';
+import { paginateRows, type ConnectionResult, type SqlCondition } from '../common/connection';
 import type { Customer } from '../customers/customer.entity';
 import type { Partner } from '../partners/partner.entity';
 import { plainPartner } from '../partners/partner.queries';
@@ -25,7 +25,6 @@ import {
   type SubscriptionRecord,
 } from './transaction.queries';
 import { plainCustomer } from '../customers/customer.queries';
-import { Order } from './transaction.entity';
 import { queryRows } from '../db/query';
 import { BillingCycle, OrderOutcome, SubscriptionStatus, TermDuration, TransactionKind } from './transaction.enums';
 import { billingFits, lotsAfterChange, termEnd } from './windows';
@@ -393,33 +392,43 @@ export class TransactionService {
     return { partnerId, resellerId: input.resellerId };
   }
 
-  /** Orders the viewer may see: its own as billing partner (a provider: also its resellers') or as reseller. */
-  list(filter: OrderFilter | null | undefined, args: { first?: number | null; after?: string | null }): Promise<ConnectionResult<Order>> {
-    const qb = this.em.createQueryBuilder(Order, 'o');
+  /**
+   * Orders the viewer may see: its own as billing partner (a provider: also its resellers') or as
+   * reseller. Plain rows (`orderOf`), page and bounded count in one statement: a page of managed
+   * entities cost about twice the CPU of the rows' own work (issue 23).
+   */
+  list(filter: OrderFilter | null | undefined, args: { first?: number | null; after?: string | null }): Promise<ConnectionResult<OrderRecord>> {
+    const where: SqlCondition[] = [];
     if (!seesAllPartners(this.viewer)) {
       // An order's partner is a billing partner and its reseller a reseller (placing one checks
       // both; a partner's type never changes): one column for the viewer's type, so the page is
       // an ordered range of (partner_id, created_at) and the bounded count stops at its cap
       // there; `partner_id = ? or reseller_id = ?` read a bitmap of every order of the partner.
-      qb.where(`${this.viewer.partnerType === PartnerType.INDIRECT_RESELLER ? 'o.reseller_id' : 'o.partner_id'} = ?`, [this.viewer.partnerId]);
+      const column = this.viewer.partnerType === PartnerType.INDIRECT_RESELLER ? 'o.reseller_id' : 'o.partner_id';
+      where.push({ sql: `${column} = ?::uuid`, params: [this.viewer.partnerId] });
     }
     for (const [field, column] of [['customerId', 'o.customer_id'], ['partnerId', 'o.partner_id']] as const) {
       const id = filter?.[field];
       if (id === null || id === undefined) continue;
       // A malformed id matches nothing, like an id of another tenant.
-      if (!isUuid(id)) qb.andWhere('false');
-      else qb.andWhere(`${column} = ?`, [id]);
+      where.push(isUuid(id) ? { sql: `${column} = ?::uuid`, params: [id] } : { sql: 'false', params: [] });
     }
-    if (filter?.outcome) qb.andWhere({ outcome: filter.outcome });
-    if (filter?.kind) qb.andWhere({ kind: filter.kind });
-    return paginate(
-      qb,
-      [
-        { column: 'o.created_at', value: (o) => o.createdAt.toISOString() },
-        { column: 'o.id', value: (o) => o.id },
-      ],
+    if (filter?.outcome) where.push({ sql: 'o.outcome = ?', params: [filter.outcome] });
+    if (filter?.kind) where.push({ sql: 'o.kind = ?', params: [filter.kind] });
+    return paginateRows(
+      this.em,
+      {
+        table: 'orders',
+        alias: 'o',
+        where,
+        keys: [
+          { column: 'o.created_at', value: (o) => o.createdAt.toISOString() },
+          { column: 'o.id', value: (o) => o.id },
+        ],
+        row: orderOf,
+        count: 'bounded',
+      },
       args,
-      'bounded',
     );
   }
 }

@@ -201,4 +201,24 @@ describe('the order history', () => {
     const completed = await gw.gql(ORDERS, { filter: { customerId: customer.id, outcome: 'COMPLETED' } }, token);
     expect(completed.data.orders.totalCount).toBe(0);
   });
+
+  it('a page with its totalCount is one statement, and lists each order as the attempt answered it', async () => {
+    const customer = await confirmedCustomer(provider, [reseller]);
+    const placed = [
+      await send(await aPartnerToken(provider), { customerId: customer.id, kind: 'NEW_PURCHASE', offerId: 'p0', quantity: 3 }),
+      await send(await aPartnerToken(reseller), { customerId: customer.id, kind: 'NEW_PURCHASE', offerId: 'p1', partnerId: provider.id }),
+    ].map((r) => r.data.attemptTransaction.order);
+    const token = await aPartnerToken(provider, Role.VIEWER);
+    const page = `query($filter: OrderFilter) { orders(filter: $filter, first: 10) { totalCount edges { node { id offerId } } } }`;
+    await gw.gql(page, { filter: { customerId: customer.id } }, token); // the first request records the user
+    let res: any;
+    const statements = await gw.countStatements(async () => {
+      res = await gw.gql(page, { filter: { customerId: customer.id } }, token);
+    });
+    expect(res.data.orders.totalCount).toBe(2);
+    expect(statements).toBe(1);
+    const listed = await gw.gql(ORDERS, { filter: { customerId: customer.id } }, token);
+    expect(listed.data.orders.edges.map((e: any) => e.node)).toEqual(placed);
+    expect(placed[1].reseller).toEqual({ id: reseller.id });
+  });
 });
