@@ -10,7 +10,7 @@ import { complianceDirectory } from './compliance.directory';
 import { derivedValidSql } from '../kernel/derived';
 import type { AcceptanceStatus, ComplianceStatus } from './acceptance.enums';
 import { CONTACT_FIELDS } from './acceptance.rules';
-import { plainAcceptance, type AcceptanceRow } from './acceptance.queries';
+import { acceptancesByIds, plainAcceptance, type AcceptanceRow } from './acceptance.queries';
 import { primeTemplates } from '../agreements/agreement.loaders';
 import { plainTemplate, prefixedTemplateRow, TEMPLATE_COLUMNS } from '../agreements/agreement.queries';
 import type { AgreementTemplate } from '../agreements/agreement.entity';
@@ -147,10 +147,7 @@ export const acceptanceHistoryOf = defineLoader<ScopedKey, Acceptance[]>(
 );
 
 /** Acceptances by id (the one an approved submission recorded). */
-export const acceptanceById = defineLoader<string, Acceptance | null>(async (ctx, ids) => {
-  const rows = await ctx.em.find(Acceptance, { id: { $in: [...ids] } });
-  return indexBy(ids, rows, (a) => a.id);
-});
+export const acceptanceById = defineLoader<string, Acceptance | null>(async (ctx, ids) => indexBy(ids, await acceptancesByIds(ctx.em, ids), (a) => a.id));
 
 /** Corrections of each acceptance, oldest first. */
 export const correctionsOf = defineLoader<string, AcceptanceCorrection[]>(async (ctx, ids) => {

@@ -1,3 +1,5 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { queryRows } from '../db/query';
 import type { Acceptance } from './acceptance.entity';
 import type { AcceptanceStatus, Channel } from './acceptance.enums';
 import { CONTACT_FIELDS } from './acceptance.rules';
@@ -157,6 +159,11 @@ export interface AcceptanceRow {
   withdrawn_at: string | null;
   withdrawn_by_id: string | null;
   withdrawal_reason: string | null;
+}
+
+/** Acceptances by id, in no particular order. */
+export async function acceptancesByIds(em: EntityManager, ids: readonly string[]): Promise<Acceptance[]> {
+  return (await queryRows<AcceptanceRow>(em, 'select a.* from acceptances a where a.id = any(?::uuid[])', [[...ids]])).map(plainAcceptance);
 }
 
 const timestamp = (s: string | null) => (s === null ? null : new Date(s));

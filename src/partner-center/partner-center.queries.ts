@@ -3,6 +3,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ACCEPTANCE_AS_ATTESTED } from '../acceptance/acceptance.queries';
 import { queryRows } from '../db/query';
 import { appendAuditChain } from '../audit/audit.chain';
+import type { Ref } from '../alerts/alert.queries';
+import type { SyncStatus } from './partner-center.enums';
 
 /**
  * The sync engine's SQL: claiming a delivery, reading what it sends, recording its
@@ -18,6 +20,50 @@ export interface ConnectionSecrets {
   clientSecretEnc: string;
   refreshTokenEnc: string;
   connectedAt: Date;
+}
+
+/** The columns of a sync row that `Acceptance.sync` shows (timestamps as the connection types them: text). */
+export interface SyncStateRow {
+  status: SyncStatus;
+  attempts: number;
+  request_id: string | null;
+  last_attempt_at: string | null;
+  next_attempt_at: string | null;
+  synced_at: string | null;
+  last_error: string | null;
+}
+
+/** A sync row with its keys and creation time, as the backlog lists it. */
+export interface SyncRow extends SyncStateRow {
+  acceptance_id: string;
+  partner_id: string;
+  created_at: string;
+}
+
+const timestamp = (s: string | null) => (s === null ? null : new Date(s));
+
+/** What `Acceptance.sync` shows of a stored row. */
+export function syncStateOf(r: SyncStateRow) {
+  return {
+    status: r.status,
+    attempts: r.attempts,
+    requestId: r.request_id,
+    lastAttemptAt: timestamp(r.last_attempt_at),
+    nextAttemptAt: timestamp(r.next_attempt_at),
+    syncedAt: timestamp(r.synced_at),
+    lastError: r.last_error,
+  };
+}
+
+/** A backlog row as a read-only record of the entity's shape (relations as `{ id }`). */
+export interface SyncRecord extends ReturnType<typeof syncStateOf> {
+  acceptance: Ref;
+  partner: Ref;
+  createdAt: Date;
+}
+
+export function plainSync(r: SyncRow): SyncRecord {
+  return { acceptance: { id: r.acceptance_id }, partner: { id: r.partner_id }, ...syncStateOf(r), createdAt: new Date(r.created_at) };
 }
 
 /** A delivery attempt's claim on its sync row. */

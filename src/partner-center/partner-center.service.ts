@@ -4,7 +4,7 @@ import { LockMode } from '@mikro-orm/core';
 import { AppError, BadUserInputError, ConflictError, NotFoundError, ServiceUnavailableError } from '../errors';
 import { actingPartnerId, isUuid, partnerExists } from '../auth/tenancy';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
-import { paginate, type ConnectionResult } from '../common/connection';
+import { paginateRows, type ConnectionResult, type SqlCondition } from '../common/connection';
 import { Partner } from '../partners/partner.entity';
 import { Acceptance } from '../acceptance/acceptance.entity';
 import { AgreementTemplate } from '../agreements/agreement.entity';
@@ -14,7 +14,7 @@ import type { Services } from '../kernel/context';
 import { currentRequestId } from '../kernel/request-scope';
 import { TokenRequestError, type IssuedToken } from './client';
 import { cipherFor } from './credentials';
-import { AcceptanceSync } from './partner-center.entity';
+import { plainSync, type SyncRecord } from './partner-center.queries';
 import { ConnectionStatus, SyncStatus } from './partner-center.enums';
 import type { ConnectPartnerCenterInput } from './partner-center.inputs';
 import type { PartnerCenterConnectionView } from './partner-center.types';
@@ -287,7 +287,7 @@ export class PartnerCenterService {
   }
 
   /** The sync backlog: a partner user its own partner's, platform roles any partner's (or all). */
-  async list(args: { partnerId?: string | null; status?: SyncStatus | null; first?: number | null; after?: string | null }): Promise<ConnectionResult<AcceptanceSync>> {
+  async list(args: { partnerId?: string | null; status?: SyncStatus | null; first?: number | null; after?: string | null }): Promise<ConnectionResult<SyncRecord>> {
     let partnerId: string | null = null;
     if (!seesAllPartners(this.viewer) || args.partnerId) {
       if (args.partnerId && !isUuid(args.partnerId)) throw new NotFoundError('Partner', args.partnerId, 'partnerId');
@@ -295,17 +295,23 @@ export class PartnerCenterService {
         throw err instanceof NotFoundError ? new NotFoundError('Partner', args.partnerId ?? undefined, 'partnerId') : err;
       });
     }
-    const qb = this.em.createQueryBuilder(AcceptanceSync, 's');
-    if (partnerId) qb.where({ partner: partnerId });
-    if (args.status) qb.andWhere({ status: args.status });
-    return paginate(
-      qb,
-      [
-        { column: 's.created_at', value: (s) => s.createdAt.toISOString() },
-        { column: 's.acceptance_id', value: (s) => s.acceptance.id },
-      ],
+    const where: SqlCondition[] = [];
+    if (partnerId) where.push({ sql: 's.partner_id = ?::uuid', params: [partnerId] });
+    if (args.status) where.push({ sql: 's.status = ?', params: [args.status] });
+    return paginateRows(
+      this.em,
+      {
+        table: 'acceptance_syncs',
+        alias: 's',
+        where,
+        keys: [
+          { column: 's.created_at', value: (s) => s.createdAt.toISOString() },
+          { column: 's.acceptance_id', value: (s) => s.acceptance.id },
+        ],
+        row: plainSync,
+        count: 'bounded',
+      },
       args,
-      'bounded',
     );
   }
 }

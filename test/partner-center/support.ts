@@ -4,7 +4,7 @@ import pino, { type Logger } from 'pino';
 import { loadConfig, type Config, type PartnerCenterConfig } from '../../src/config';
 import { createGateway } from '../../src/gateway';
 import { freshDatabase } from '../support/database';
-import { FOUNDING_RULES_SQL, gql, TEST_SECRET, platformAdminToken, type TestGateway } from '../support/gateway';
+import { FOUNDING_RULES_SQL, gql, statementCounter, TEST_SECRET, platformAdminToken, type TestGateway } from '../support/gateway';
 import { aPartner, aPartnerToken } from '../factories';
 import { Role } from '../../src/auth/roles';
 import { PartnerType } from '../../src/auth/roles';
@@ -56,7 +56,7 @@ export async function startPcGateway(
       await db?.drop();
     },
     gql: (query, variables, token) => gql(gateway.url, query, variables, token),
-    countStatements: async () => 0,
+    countStatements: statementCounter(gateway),
   };
 }
 

@@ -359,6 +359,31 @@ describe('every confirmation reaches Partner Center, as the vendor documents it'
     expect(analyst.data.acceptanceSyncs.totalCount).toBe(2);
   });
 
+  test('a backlog page costs three statements whatever its length: the page with its totalCount, its acceptances, their partners', async () => {
+    const p = await aConnectedPartner(gw, sim, { connect: false });
+    const Q = `query ($first: Int) { acceptanceSyncs(status: NOT_CONNECTED, first: $first) {
+      totalCount edges { node { acceptance { id status partner { id } } sync { status attempts syncedAt } } } } }`;
+    const page = async (first: number) => {
+      let res: any;
+      const statements = await gw.countStatements(async () => {
+        res = await gw.gql(Q, { first }, p.agent);
+      });
+      expect(res.errors).toBeUndefined();
+      return { statements, edges: res.data.acceptanceSyncs.edges, totalCount: res.data.acceptanceSyncs.totalCount };
+    };
+    const customers = await Promise.all([1, 2, 3].map(() => aCustomer(gw, { partners: [{ partner: p.partner }] })));
+    for (const c of customers) await confirm(p, c);
+    await page(1); // the first request records the user
+    const one = await page(1);
+    const three = await page(3);
+    expect(three.totalCount).toBe(3);
+    expect(three.edges).toHaveLength(3);
+    // The page (with its count), the acceptances, their partners: as many for three as for one.
+    expect(three.statements).toBe(one.statements);
+    expect(three.statements).toBe(3);
+    for (const e of three.edges) expect(e.node).toMatchObject({ acceptance: { status: 'ACTIVE', partner: { id: p.partner.id } }, sync: { status: 'NOT_CONNECTED', attempts: 0, syncedAt: null } });
+  });
+
   test('/metrics shows sync outcomes, queue depth and upstream latency', async () => {
     const text = await (await fetch(gw.url.replace('/graphql', '/metrics'))).text();
     expect(text).toMatch(/partner_center_sync_total\{outcome="synced"\} [1-9]/);

@@ -40,6 +40,19 @@ export interface StartOptions {
   foundingRules?: boolean;
 }
 
+/** Counts the SQL statements the gateway runs (knex's `query` event, which `queryRows` announces too) while `work` runs. */
+export function statementCounter(gateway: Pick<Gateway, 'orm'>): TestGateway['countStatements'] {
+  let statements = 0;
+  gateway.orm.em.getConnection().getKnex().on('query', () => {
+    statements++;
+  });
+  return async (work) => {
+    const before = statements;
+    await work();
+    return statements - before;
+  };
+}
+
 /** Starts the gateway on a random port against a fresh, migrated database. */
 export async function startGateway(overrides: Partial<Config> = {}, databaseUrl?: string, options: StartOptions = {}): Promise<TestGateway> {
   const db = databaseUrl ? undefined : await freshDatabase();
@@ -48,11 +61,6 @@ export async function startGateway(overrides: Partial<Config> = {}, databaseUrl?
   const config: Config = { ...base, port: 0, databaseUrl: url, seedDemo: false, logLevel: 'silent', ...overrides };
   const gateway = await createGateway(config, pino({ level: 'silent' }));
   if (options.foundingRules ?? true) await gateway.orm.em.getConnection().execute(FOUNDING_RULES_SQL);
-  let statements = 0;
-  const knex = gateway.orm.em.getConnection().getKnex();
-  knex.on('query', () => {
-    statements++;
-  });
   return {
     ...gateway,
     databaseUrl: url,
@@ -61,11 +69,7 @@ export async function startGateway(overrides: Partial<Config> = {}, databaseUrl?
       await db?.drop();
     },
     gql: (query, variables, token) => gql(gateway.url, query, variables, token),
-    countStatements: async (work) => {
-      const before = statements;
-      await work();
-      return statements - before;
-    },
+    countStatements: statementCounter(gateway),
   };
 }
 
