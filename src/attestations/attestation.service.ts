@@ -10,7 +10,7 @@ import { todayUtc } from '../agreements/current';
 import { PartnerType } from '../auth/roles';
 import { actingPartnerId, isUuid, linkedBySql, NO_PARTNER, partnerNamedBy } from '../auth/tenancy';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
-import { paginateRows, type ConnectionResult, type SqlCondition } from '../common/connection';
+import { paginateRows, timeOrder, type ConnectionResult, type SqlCondition } from '../common/connection';
 import { normalizeContact, type Contact } from '../common/contact';
 import { CloudInstance } from '../customers/customer.enums';
 import { queryRows } from '../db/query';
@@ -150,10 +150,7 @@ export class AttestationService {
         table: 'attestations',
         alias: 't',
         where,
-        keys: [
-          { column: 't.created_at', value: (a) => a.createdAt.toISOString() },
-          { column: 't.id', value: (a) => a.id },
-        ],
+        keys: timeOrder('t.created_at', (a) => a.createdAt, 't.id', (a) => a.id),
         row: plainAttestation,
         count: 'bounded',
       },

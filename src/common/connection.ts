@@ -128,6 +128,14 @@ export interface KeysetColumn<T> {
   value: (row: T) => string | number;
 }
 
+/** The keys of a list in time order: a timestamp column (its value a Date), then a unique id column breaking ties. */
+export function timeOrder<T>(timeColumn: string, time: (row: T) => Date, idColumn: string, id: (row: T) => string): KeysetColumn<T>[] {
+  return [
+    { column: timeColumn, value: (row) => time(row).toISOString() },
+    { column: idColumn, value: id },
+  ];
+}
+
 /**
  * Keyset pagination over a MikroORM query builder whose filters are already set:
  * ascending by `keys` (the last key must be unique), one statement for the page and

@@ -4,7 +4,7 @@ import { LockMode } from '@mikro-orm/core';
 import { AppError, BadUserInputError, ConflictError, NotFoundError, ServiceUnavailableError } from '../errors';
 import { actingPartnerId, isUuid, partnerExists } from '../auth/tenancy';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
-import { paginateRows, type ConnectionResult, type SqlCondition } from '../common/connection';
+import { paginateRows, timeOrder, type ConnectionResult, type SqlCondition } from '../common/connection';
 import { Partner } from '../partners/partner.entity';
 import { Acceptance } from '../acceptance/acceptance.entity';
 import { AgreementTemplate } from '../agreements/agreement.entity';
@@ -304,10 +304,7 @@ export class PartnerCenterService {
         table: 'acceptance_syncs',
         alias: 's',
         where,
-        keys: [
-          { column: 's.created_at', value: (s) => s.createdAt.toISOString() },
-          { column: 's.acceptance_id', value: (s) => s.acceptance.id },
-        ],
+        keys: timeOrder('s.created_at', (s) => s.createdAt, 's.acceptance_id', (s) => s.acceptance.id),
         row: plainSync,
         count: 'bounded',
       },

@@ -3,7 +3,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { BadUserInputError, NotFoundError } from '../errors';
 import { assertPlatformAdmin, isUuid, visiblePartnerCondition } from '../auth/tenancy';
 import type { Viewer } from '../auth/viewer';
-import { paginate, type ConnectionResult } from '../common/connection';
+import { paginate, timeOrder, type ConnectionResult } from '../common/connection';
 import { Partner } from './partner.entity';
 import { PartnerType } from '../auth/roles';
 import type { LinkResellerInput, RegisterPartnerInput } from './partner.inputs';
@@ -17,10 +17,7 @@ export class PartnerService {
     const qb = this.em.createQueryBuilder(Partner, 'p');
     const cond = visiblePartnerCondition(this.viewer, 'p.id');
     qb.where(cond.sql, cond.params);
-    return paginate(qb, [
-      { column: 'p.created_at', value: (p) => p.createdAt.toISOString() },
-      { column: 'p.id', value: (p) => p.id },
-    ], args);
+    return paginate(qb, timeOrder('p.created_at', (p) => p.createdAt, 'p.id', (p) => p.id), args);
   }
 
   /** A partner the viewer may see, or null: another tenant's partner is indistinguishable from none. */

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { PartnerType } from '../auth/roles';
 import { actingPartnerId, isUuid, linkedBySql, mayReadPartner, partnerExists, visibleCustomerCondition } from '../auth/tenancy';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
-import { paginateRows, type ConnectionResult, type SqlCondition } from '../common/connection';
+import { paginateRows, timeOrder, type ConnectionResult, type SqlCondition } from '../common/connection';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors';
 import { PartnerCenterRefusedError } from '../partner-center/partner-center.service';
 import type { Services } from '../kernel/context';
@@ -73,10 +73,7 @@ export class ReconciliationService {
         table: 'acceptance_drift',
         alias: 'd',
         where,
-        keys: [
-          { column: 'd.first_detected_at', value: (d) => d.firstDetectedAt.toISOString() },
-          { column: 'd.id', value: (d) => d.id },
-        ],
+        keys: timeOrder('d.first_detected_at', (d) => d.firstDetectedAt, 'd.id', (d) => d.id),
         row: (r: DriftRow) => plainDrift(r),
         count: 'bounded',
       },

@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from '../errors';
 import { isUuid } from '../auth/tenancy';
 import { isPlatformAdmin, seesAllPartners, type Viewer } from '../auth/viewer';
-import { paginateRows, type ConnectionResult, type SqlCondition } from '../common/connection';
+import { paginateRows, timeOrder, type ConnectionResult, type SqlCondition } from '../common/connection';
 import type { Customer } from '../customers/customer.entity';
 import type { Partner } from '../partners/partner.entity';
 import { plainPartner } from '../partners/partner.queries';
@@ -421,10 +421,7 @@ export class TransactionService {
         table: 'orders',
         alias: 'o',
         where,
-        keys: [
-          { column: 'o.created_at', value: (o) => o.createdAt.toISOString() },
-          { column: 'o.id', value: (o) => o.id },
-        ],
+        keys: timeOrder('o.created_at', (o) => o.createdAt, 'o.id', (o) => o.id),
         row: orderOf,
         count: 'bounded',
       },
