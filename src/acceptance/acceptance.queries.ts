@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { queryRows } from '../db/query';
+import { dateOrNull, queryRows } from '../db/query';
 import type { Acceptance } from './acceptance.entity';
 import type { AcceptanceStatus, Channel } from './acceptance.enums';
 import { CONTACT_FIELDS } from './acceptance.rules';
@@ -166,7 +166,6 @@ export async function acceptancesByIds(em: EntityManager, ids: readonly string[]
   return (await queryRows<AcceptanceRow>(em, 'select a.* from acceptances a where a.id = any(?::uuid[])', [[...ids]])).map(plainAcceptance);
 }
 
-const timestamp = (s: string | null) => (s === null ? null : new Date(s));
 
 /**
  * A read-only plain object of the entity's shape (relations as `{ id }` references):
@@ -186,8 +185,8 @@ export function plainAcceptance(r: AcceptanceRow): Acceptance {
     status: r.status,
     confirmedBy: { id: r.confirmed_by_id },
     recordedAt: new Date(r.recorded_at),
-    supersededAt: timestamp(r.superseded_at),
-    withdrawnAt: timestamp(r.withdrawn_at),
+    supersededAt: dateOrNull(r.superseded_at),
+    withdrawnAt: dateOrNull(r.withdrawn_at),
     withdrawnBy: r.withdrawn_by_id === null ? null : { id: r.withdrawn_by_id },
     withdrawalReason: r.withdrawal_reason,
   } as unknown as Acceptance;

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { seesAllPartners, type Viewer } from '../auth/viewer';
 import { visibleCustomerCondition } from '../auth/tenancy';
-import { queryRows } from '../db/query';
+import { dateOrNull, queryRows } from '../db/query';
 import type { EventSource, PairJoin } from '../acceptance/acceptance.queries';
 import type { Attestation } from './attestation.entity';
 import type { AttestationStatus } from './attestation.enums';
@@ -50,7 +50,6 @@ export interface AttestationRow {
   updated_at: string;
 }
 
-const timestamp = (s: string | Date | null) => (s === null ? null : new Date(s));
 const ref = (id: string | null) => (id === null ? null : { id });
 
 /** A read-only plain object of the entity's shape (relations as `{ id }`), as the acceptance feature's reads hand out. */
@@ -65,7 +64,7 @@ export function plainAttestation(r: AttestationRow): Attestation {
     status: r.status,
     upstreamId: r.upstream_id,
     acceptanceUrl: r.acceptance_url,
-    linkExpiresAt: timestamp(r.link_expires_at),
+    linkExpiresAt: dateOrNull(r.link_expires_at),
     linkLifetimeMinutes: r.link_lifetime_minutes,
     companyName: r.company_name,
     country: r.country,
@@ -73,12 +72,12 @@ export function plainAttestation(r: AttestationRow): Attestation {
     signatory: { firstName: r.signatory_first_name, lastName: r.signatory_last_name, email: r.signatory_email, phoneNumber: r.signatory_phone_number },
     lastError: r.last_error,
     errorCode: r.error_code,
-    acceptedAt: timestamp(r.accepted_at),
+    acceptedAt: dateOrNull(r.accepted_at),
     createRequestId: r.create_request_id,
     agreementRequestId: r.agreement_request_id,
     acceptance: ref(r.acceptance_id),
     jobId: r.job_id,
-    recordedAt: timestamp(r.recorded_at),
+    recordedAt: dateOrNull(r.recorded_at),
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
   } as unknown as Attestation;

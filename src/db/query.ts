@@ -16,6 +16,9 @@ import { transactionPooled } from './topology';
  * gets, so there each call is parsed unnamed (PgBouncer before 1.21 cannot track names).
  */
 
+/** A nullable timestamp column as `queryRows` returns it (text), as a Date. */
+export const dateOrNull = (value: string | Date | null): Date | null => (value === null ? null : new Date(value));
+
 /** The part of a pg client this module uses. */
 interface PgClient {
   query<R>(config: { text: string; values: unknown[]; name?: string }, callback: (err: Error | null, result: { rows: R[] }) => void): void;

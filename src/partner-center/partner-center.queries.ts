@@ -1,7 +1,7 @@
 import type { AgreementType } from '../agreements/agreement.enums';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ACCEPTANCE_AS_ATTESTED } from '../acceptance/acceptance.queries';
-import { queryRows } from '../db/query';
+import { dateOrNull, queryRows } from '../db/query';
 import { appendAuditChain } from '../audit/audit.chain';
 import type { Ref } from '../alerts/alert.queries';
 import type { SyncStatus } from './partner-center.enums';
@@ -40,7 +40,6 @@ export interface SyncRow extends SyncStateRow {
   created_at: string;
 }
 
-const timestamp = (s: string | null) => (s === null ? null : new Date(s));
 
 /** What `Acceptance.sync` shows of a stored row. */
 export function syncStateOf(r: SyncStateRow) {
@@ -48,9 +47,9 @@ export function syncStateOf(r: SyncStateRow) {
     status: r.status,
     attempts: r.attempts,
     requestId: r.request_id,
-    lastAttemptAt: timestamp(r.last_attempt_at),
-    nextAttemptAt: timestamp(r.next_attempt_at),
-    syncedAt: timestamp(r.synced_at),
+    lastAttemptAt: dateOrNull(r.last_attempt_at),
+    nextAttemptAt: dateOrNull(r.next_attempt_at),
+    syncedAt: dateOrNull(r.synced_at),
     lastError: r.last_error,
   };
 }
