@@ -18,7 +18,7 @@ import { RunningFeatures } from './kernel/feature';
 import { currentRequestId } from './kernel/request-scope';
 import { entities, features, resolvers } from './features';
 import { formatError } from './server/errors';
-import { createHttpServer, MAX_BODY_BYTES } from './server/http';
+import { createHttpServer, MAX_BODY_BYTES, releaseAfterResponse } from './server/http';
 import { healthRoutes, markDraining } from './server/health';
 import { attachSubscriptions } from './server/ws';
 import { buildGatewaySchema } from './server/schema';
@@ -119,6 +119,7 @@ export async function createGateway(config: Config, log: Logger = pino({ level: 
       limitsPlugin(config.limits),
       requestLogPlugin(log),
       metricsPlugin(metrics),
+      releaseAfterResponse,
     ],
   });
   await apollo.start();

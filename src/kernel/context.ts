@@ -30,24 +30,51 @@ export interface Context {
   em: EntityManager;
   loaders: Loaders;
   services: Services;
+  /**
+   * Run by the HTTP server once the response is written (shared with Apollo's copy of the
+   * context): what a request held is let go then, not when the next full collection finds it.
+   * Contexts built by `buildContext` have it.
+   */
+  readonly afterResponse?: (() => void)[];
+}
+
+/**
+ * A request's context. Its EntityManager is forked on first use: a context that never reads
+ * through the ORM (a live subscription between deliveries) holds none.
+ *
+ * A class, with `em` an accessor of its prototype, for two reasons of V8's heap:
+ * - An object literal's accessor pair is allocated in the old generation, and a getter there
+ *   kept this context (its loaders, their rows and promises, the fork) reachable through every
+ *   young collection until the next full one, whatever became of the context: each request's
+ *   objects were promoted (see docs/benchmark-history.md, twentieth session).
+ * - Apollo copies the context for each operation (`Object.assign` onto the same prototype):
+ *   the fork lives in `lazy`, an object the copy shares, so both read through one EntityManager.
+ */
+class RequestContext implements Context {
+  viewer: Viewer | null = null;
+  authError?: string;
+  loaders: Loaders;
+  readonly afterResponse: (() => void)[] = [];
+  private readonly lazy: { em?: EntityManager } = {};
+
+  constructor(
+    readonly services: Services,
+    readonly requestId: string,
+  ) {
+    this.loaders = new Loaders(() => this);
+  }
+
+  get em(): EntityManager {
+    return (this.lazy.em ??= this.services.orm.em.fork() as EntityManager);
+  }
+
+  set em(value: EntityManager | undefined) {
+    this.lazy.em = value;
+  }
 }
 
 export async function buildContext(services: Services, authorization: string | undefined | null, requestId: string = randomUUID()): Promise<Context> {
-  let em: EntityManager | undefined;
-  const ctx: Context = {
-    requestId,
-    viewer: null,
-    // Forked on first use: a context that never reads through the ORM (a live subscription between deliveries) holds none.
-    get em() {
-      return (em ??= services.orm.em.fork() as EntityManager);
-    },
-    set em(value: EntityManager) {
-      em = value;
-    },
-    loaders: undefined as unknown as Loaders,
-    services,
-  };
-  ctx.loaders = new Loaders(() => ctx);
+  const ctx = new RequestContext(services, requestId);
   const token = bearer(authorization);
   if (authorization && !token) ctx.authError = 'The authorization header must be "Bearer <token>"';
   if (token) {
