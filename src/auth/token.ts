@@ -122,8 +122,11 @@ export async function mintToken(
   let jwt = new SignJWT({ name: claims.name ?? claims.sub, roles: claims.roles, ...(claims.partnerId ? { partnerId: claims.partnerId } : {}) })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(claims.sub)
-    .setIssuedAt()
-    .setExpirationTime(options.expiresIn ?? '30d');
+    // Expiry first: jose reads the clock for each claim, and a second turning between the two
+    // made `exp - iat` one second over the lifetime asked for, which JWT_MAX_LIFETIME_SECONDS
+    // then refused (a 30-day token against the 30-day default). Issued after, never longer.
+    .setExpirationTime(options.expiresIn ?? '30d')
+    .setIssuedAt();
   if (options.issuer) jwt = jwt.setIssuer(options.issuer);
   if (options.audience) jwt = jwt.setAudience(options.audience);
   return jwt.sign(new TextEncoder().encode(secret));

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
-import { InvalidTokenError, TokenVerifier } from '../../src/auth/token';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { InvalidTokenError, mintToken, TokenVerifier } from '../../src/auth/token';
 import { loadConfig } from '../../src/config';
 import { Role } from '../../src/auth/roles';
 
@@ -46,6 +46,39 @@ describe('HS256 tokens', () => {
   it('the verified claims carry the expiry', async () => {
     const exp = now() + 600;
     expect((await verifier.verify(await hs256((j) => j.setExpirationTime(exp)))).expiresAt).toBe(exp * 1000);
+  });
+});
+
+describe('development tokens (mintToken)', () => {
+  it('live no longer than asked when a second turns while they are made, so the 30-day default maximum accepts a 30-day token', async () => {
+    // A clock that moves a second at every reading of it: the second turns between any two claims.
+    const RealDate = Date;
+    let readings = 0;
+    let ahead = 0;
+    class TickingDate extends RealDate {
+      constructor(...args: unknown[]) {
+        if (args.length) super(...(args as [number]));
+        else super(RealDate.now() + (ahead = ++readings * 1000));
+      }
+      static override now() {
+        return RealDate.now() + ahead;
+      }
+    }
+    global.Date = TickingDate as DateConstructor;
+    let token: string;
+    let verified: unknown;
+    try {
+      token = await mintToken(SECRET, { sub: 'minted', roles: [Role.ANALYST] }, { expiresIn: '30d' });
+      verified = await new TokenVerifier({ secret: SECRET, maxLifetimeSeconds: 30 * 24 * 3600 }).verify(token);
+    } catch (err) {
+      verified = err;
+    } finally {
+      global.Date = RealDate;
+    }
+    expect(readings).toBeGreaterThanOrEqual(2);
+    const { iat, exp } = decodeJwt(token!);
+    expect(exp! - iat!).toBeLessThanOrEqual(30 * 24 * 3600);
+    expect(verified).toMatchObject({ sub: 'minted' });
   });
 });
 
