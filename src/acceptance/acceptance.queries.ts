@@ -166,7 +166,6 @@ export async function acceptancesByIds(em: EntityManager, ids: readonly string[]
   return (await queryRows<AcceptanceRow>(em, 'select a.* from acceptances a where a.id = any(?::uuid[])', [[...ids]])).map(plainAcceptance);
 }
 
-
 /**
  * A read-only plain object of the entity's shape (relations as `{ id }` references):
  * the field resolvers read only properties and relation ids. Hydrating managed
