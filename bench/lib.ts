@@ -9,20 +9,14 @@ import { Client } from 'pg';
 import autocannon from 'autocannon';
 import { initOrm } from '../src/db/orm';
 import { entities } from '../src/features';
+import { START_NODE_FLAGS } from './node-flags';
 import { migrate } from '../src/db/migrate';
 
 export const ROOT = join(__dirname, '..');
 export const SECRET = 'bench-secret-that-is-long-enough-for-hs256-signing';
 /** How TypeScript children are started: the same hooks as `npm start`. */
 export const TS_NODE = ['-r', 'reflect-metadata', '-r', '@swc-node/register'];
-/**
- * V8 flags of `npm start` (package.json): the young generation at 16 MB (V8's default on 64 bits,
- * stated so that it does not move with the machine). 32 MB made each scavenge copy more survivors:
- * 15-20 ms pauses on 5 ms pages, a 1-connection p99 of 21-29 ms against 15-22 ms, and no more
- * throughput (docs/benchmark-history.md, thirteenth session). BENCH_NODE_FLAGS (space-separated)
- * replaces them, to measure another setting against them.
- */
-export const GATEWAY_NODE_FLAGS = process.env.BENCH_NODE_FLAGS !== undefined ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : ['--max-semi-space-size=16'];
+export const GATEWAY_NODE_FLAGS = process.env.BENCH_NODE_FLAGS !== undefined ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : START_NODE_FLAGS;
 
 export interface Summary {
   p50: number;

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import { nodeFlagsOf, START_NODE_FLAGS } from '../../bench/node-flags';
 
 /**
  * The deployment files, read as an operator reads them, kept in step with the gateway and
@@ -58,6 +60,25 @@ describe('Dockerfile', () => {
     expect(copied).toContain("'operations'");
     // Browser bundles GraphiQL serves at run time come from these packages.
     for (const name of ['graphiql', 'react', 'react-dom']) expect(pkg.dependencies[name]).toBeDefined();
+  });
+});
+
+describe('the start commands', () => {
+  it('npm start and npm run start:prod run node with the same V8 flags: no allocation-site pretenuring and a heap that doubles before a full collection', () => {
+    const start = nodeFlagsOf(pkg.scripts.start);
+    expect(start).toEqual(nodeFlagsOf(pkg.scripts['start:prod']));
+    // A request's objects die young: pretenured, they waited in the old generation for a full
+    // collection, one every ~13 s at 100 pages/s (docs/operations.md, "Memory and collections").
+    expect(start).toEqual(expect.arrayContaining(['--max-semi-space-size=16', '--no-allocation-site-pretenuring', '--heap-growing-percent=100']));
+    // The benchmarks' gateways run with them (bench/lib.ts reads them from package.json).
+    expect(START_NODE_FLAGS).toEqual(start);
+  });
+
+  it('this Node accepts every flag of the start commands (node refuses an unknown V8 flag and would not start)', () => {
+    const run = spawnSync(process.execPath, [...nodeFlagsOf(pkg.scripts['start:prod']), '-e', 'process.stdout.write("ok")'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('ok');
+    expect(spawnSync(process.execPath, ['--no-such-v8-flag', '-e', '0']).status).not.toBe(0);
   });
 });
 
