@@ -185,7 +185,7 @@ export interface SqlCondition {
  */
 export async function paginateRows<T extends object>(
   em: EntityManager,
-  list: { table: string; alias: string; where: SqlCondition[]; keys: KeysetColumn<T>[]; row: (row: any) => T; count?: CountMode },
+  list: { table: string; alias: string; where: SqlCondition[]; keys: KeysetColumn<T>[]; row: (row: any) => T; count?: CountMode; countSql?: SqlCondition },
   args: { first?: number | null; after?: string | null },
 ): Promise<ConnectionResult<T>> {
   return paginateStatement(em, pageStatement(list, args), list, args);
@@ -198,7 +198,17 @@ export interface PageStatement extends SqlCondition {
 
 /** paginateRows' statement, for lists that put it beside another (src/customers: a derived table's page or this one). */
 export function pageStatement<T extends object>(
-  list: { table: string; alias: string; where: SqlCondition[]; keys: KeysetColumn<T>[]; count?: CountMode; cap?: number; select?: string },
+  list: {
+    table: string;
+    alias: string;
+    where: SqlCondition[];
+    keys: KeysetColumn<T>[];
+    count?: CountMode;
+    cap?: number;
+    select?: string;
+    /** One row with the total in `count`, in place of counting the rows (maintained counts; already capped for a bounded list). */
+    countSql?: SqlCondition;
+  },
   args: { first?: number | null; after?: string | null },
 ): PageStatement {
   const limit = pageSize(args.first);
@@ -209,14 +219,14 @@ export function pageStatement<T extends object>(
   const cursor = args.after ? decodeCursor(args.after, keys.length) : null;
   return {
     sql: `select page.*, total.count as "__total"
-       from (select count(*) as count from ${list.count === 'bounded' ? `(select 1 from ${table} ${alias} where ${where} limit ${(list.cap ?? TOTAL_COUNT_CAP) + 1}) matches` : `${table} ${alias} where ${where}`}) total
+       from (${list.countSql ? list.countSql.sql : `select count(*) as count from ${list.count === 'bounded' ? `(select 1 from ${table} ${alias} where ${where} limit ${(list.cap ?? TOTAL_COUNT_CAP) + 1}) matches` : `${table} ${alias} where ${where}`}`}) total
        left join lateral (
          select ${alias}.*,${list.select ? ` ${list.select},` : ''} row_number() over (order by ${columns}) as "__n"
            from ${table} ${alias}
           where ${where}${cursor ? ` and (${columns}) > (${keys.map(() => '?').join(', ')})` : ''}
           order by ${columns} limit ?) page on true
       order by page."__n"`,
-    params: [...params, ...params, ...(cursor ?? []), limit + 1],
+    params: [...(list.countSql ? list.countSql.params : params), ...params, ...(cursor ?? []), limit + 1],
     limit,
   };
 }

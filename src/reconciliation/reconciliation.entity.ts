@@ -95,3 +95,20 @@ export class ReconciliationRun {
   @Property()
   driftFound: number = 0;
 }
+
+/**
+ * Drift rows per billing partner and open/resolved (Migration20261211100000), moved by
+ * statement triggers on `acceptance_drift` in the writer's transaction: the count of
+ * `acceptanceDrift` for a viewer who sees every customer (src/reconciliation/reconciliation.queries.ts).
+ */
+@Entity({ tableName: 'acceptance_drift_counts' })
+export class AcceptanceDriftCount {
+  @PrimaryKey({ type: 'uuid' })
+  partnerId!: string;
+
+  @PrimaryKey({ type: 'boolean' })
+  open!: boolean;
+
+  @Property({ type: 'bigint' })
+  n!: string;
+}

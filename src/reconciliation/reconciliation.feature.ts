@@ -1,5 +1,5 @@
 import type { Feature } from '../kernel/feature';
-import { AcceptanceDriftRecord, ReconciliationRun } from './reconciliation.entity';
+import { AcceptanceDriftCount, AcceptanceDriftRecord, ReconciliationRun } from './reconciliation.entity';
 import { AcceptanceDriftResolver, ReconciliationResolver } from './reconciliation.resolver';
 import { ReconciliationRuntime, reconciliationRuntimes, startReconciliationBoss } from './reconciliation.runtime';
 
@@ -10,7 +10,7 @@ import { ReconciliationRuntime, reconciliationRuntimes, startReconciliationBoss 
  */
 export const reconciliationFeature: Feature<ReconciliationRuntime> = {
   name: 'reconciliation',
-  entities: [AcceptanceDriftRecord, ReconciliationRun],
+  entities: [AcceptanceDriftRecord, AcceptanceDriftCount, ReconciliationRun],
   resolvers: [ReconciliationResolver, AcceptanceDriftResolver],
   runtime: reconciliationRuntimes,
   async start(services) {

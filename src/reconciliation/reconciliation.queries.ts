@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { UPSTREAM_SOURCES } from '../acceptance/acceptance.enums';
+import { TOTAL_COUNT_CAP, type SqlCondition } from '../common/connection';
 import { queryRows } from '../db/query';
 import type { AcceptanceDriftRecord } from './reconciliation.entity';
 import type { DriftKind } from './reconciliation.enums';
@@ -195,3 +196,23 @@ export async function connectedPartners(em: EntityManager): Promise<string[]> {
 
 export const DRIFT_COLUMNS = 'd.id, d.customer_id, d.partner_id, d.kind, d.detail, d.acceptance_id, d.first_detected_at, d.detected_at, d.resolved_at';
 
+
+/**
+ * The drift rows of `partnerId` (all partners when null) that are open (`open` true), resolved
+ * (false) or either (null), from the counts the triggers keep (Migration20261211100000), capped
+ * as a bounded `totalCount` is: one row, `count`. Only for a viewer who sees every customer:
+ * the counts do not know who may see which customer.
+ */
+export function driftCountSql(partnerId: string | null, open: boolean | null): SqlCondition {
+  return {
+    sql: `select least(coalesce(sum(k.n), 0), ${TOTAL_COUNT_CAP + 1})::int as count from acceptance_drift_counts k
+           where (?::uuid is null or k.partner_id = ?::uuid) and (?::boolean is null or k.open = ?::boolean)`,
+    params: [partnerId, partnerId, open, open],
+  };
+}
+
+/** Counts the drift rows again from the table: for a load that wrote them with the triggers off (the benchmark seeder's COPY). */
+export async function refillDriftCounts(em: EntityManager): Promise<void> {
+  await queryRows(em, 'delete from acceptance_drift_counts');
+  await queryRows(em, 'insert into acceptance_drift_counts (partner_id, open, n) select partner_id, resolved_at is null, count(*) from acceptance_drift group by 1, 2');
+}

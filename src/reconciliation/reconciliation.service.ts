@@ -7,7 +7,7 @@ import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors';
 import { PartnerCenterRefusedError } from '../partner-center/partner-center.service';
 import type { Services } from '../kernel/context';
 import type { AcceptanceDriftRecord } from './reconciliation.entity';
-import { plainDrift, type DriftRow } from './reconciliation.queries';
+import { driftCountSql, plainDrift, type DriftRow } from './reconciliation.queries';
 import { reconciliation } from './reconciliation.runtime';
 import type { RunResult } from './reconciliation.run';
 import { isConnected, UpstreamUnavailableError } from './reconciliation.upstream';
@@ -76,6 +76,9 @@ export class ReconciliationService {
         keys: timeOrder('d.first_detected_at', (d) => d.firstDetectedAt, 'd.id', (d) => d.id),
         row: (r: DriftRow) => plainDrift(r),
         count: 'bounded',
+        // Who sees every customer is counted from the maintained counts (a few rows, whatever
+        // the table's size); a partner's user only on the customers it may see, row by row.
+        countSql: seesAllPartners(this.viewer) ? driftCountSql(partnerId, args.open ?? null) : undefined,
       },
       args,
     );

@@ -302,6 +302,41 @@ describe('reconciliation: a connection Partner Center refuses', () => {
   });
 });
 
+describe('acceptanceDrift: totalCount from the maintained counts', () => {
+  it("for a viewer who sees every customer, totalCount is the sum of the counts the triggers keep per partner and open (capped as a bounded count); a partner's users are counted row by row", async () => {
+    const { partner, admin: partnerAdmin } = await aConnectedPartner(gw, sim());
+    // Two direct acceptances (recorded by the first run, resolved by the second) and a confirmation missing upstream (open).
+    for (let i = 0; i < 2; i++) sim().setDirectSigned((await aCustomer(gw, { partners: [{ partner }] })).tenantId, true);
+    const missing = await aCustomer(gw, { partners: [{ partner }] });
+    await aConfirmation(gw, { customer: missing, partner, template: await theMcaTemplate(gw) });
+    await reconcile(partner.id);
+    const analyst = await analystToken();
+    const total = async (token: string, vars: { partnerId?: string; open?: boolean }) => {
+      const res = await gw.gql(DRIFT, { ...vars, first: 1 }, token);
+      if (res.errors) throw new Error(JSON.stringify(res.errors));
+      return res.data.acceptanceDrift.totalCount as number;
+    };
+    const live = async (sql: string, params: unknown[]) => Number((await queryRows<{ n: string }>(em(), `select count(*) as n from acceptance_drift where ${sql}`, params))[0].n);
+    // Recorded drift, then resolved by a run that no longer finds it: the counts moved with the rows.
+    expect(await total(analyst, { partnerId: partner.id })).toBe(3);
+    await reconcile(partner.id);
+    expect(await total(analyst, { partnerId: partner.id, open: true })).toBe(1);
+    expect(await total(analyst, { partnerId: partner.id, open: false })).toBe(2);
+    expect(await live('partner_id = ? and resolved_at is null', [partner.id])).toBe(1);
+    expect(await total(admin, {})).toBe(await live('true', []));
+
+    // The analyst's count is read from the counts, not the rows: moved by hand, it shows (capped at 10,001);
+    // the partner's own ADMIN, counted on the customers it may see, does not.
+    await queryRows(em(), `update acceptance_drift_counts set n = n + 20000 where partner_id = ? and open`, [partner.id]);
+    try {
+      expect(await total(analyst, { partnerId: partner.id, open: true })).toBe(10_001);
+      expect(await total(partnerAdmin, { open: true })).toBe(await live('partner_id = ? and resolved_at is null', [partner.id]));
+    } finally {
+      await queryRows(em(), `update acceptance_drift_counts set n = n - 20000 where partner_id = ? and open`, [partner.id]);
+    }
+  });
+});
+
 describe('acceptanceDrift: tenancy', () => {
   it("a provider sees its resellers' customers' drift, a reseller its provider's drift of its own customers only when it names the provider, analysts all, other partners none", async () => {
     const { partner: provider, admin: providerAdmin } = await aConnectedPartner(gw, sim(), { type: PartnerType.INDIRECT_PROVIDER });
