@@ -298,11 +298,16 @@ function timed(base: string, read: Read, token: string): Promise<{ status: numbe
   });
 }
 
-/** The fixed-rate load (bench/rate-child.ts, a process of its own: this process's collections would delay its requests). */
+/**
+ * The fixed-rate load (bench/rate-child.ts, a process of its own: this process's collections would
+ * delay its requests). Without V8's memory reducer: idle between windows, the generator had it
+ * start a series of three full collections (up to 67 ms each) that fell into the next window's
+ * first requests, counted as the gateway's latency (history, twenty-first session).
+ */
 let rater: Child | undefined;
 async function rate(opts: Parameters<typeof fixedRate>[0]): Promise<{ result: Cannon; generator: GeneratorFacts; machine: MachineFacts }> {
   if (!rater) {
-    rater = spawnChild([...TS_NODE, 'bench/rate-child.ts'], {});
+    rater = spawnChild(['--no-memory-reducer', ...TS_NODE, 'bench/rate-child.ts'], {});
     await rater.ready;
   }
   return rater.ask('rate', { opts });
