@@ -57,11 +57,16 @@ const raise = (t: Tenancy, n: number) =>
     Array.from({ length: n }, (_, i) => ({ customer: t.customers[i % t.customers.length], partner: t.provider, reseller: t.reseller })),
   );
 
-/** Read statements run while `work` runs. */
-async function readsDuring(work: () => Promise<unknown>): Promise<string[]> {
+/**
+ * Read statements run while `work` runs, and how many times the hub's safety timer (every
+ * `pollMs`, a read while a subscriber catches up) could have fired meanwhile: once in a quick
+ * run, more when a loaded machine stretches it.
+ */
+async function readsDuring(work: () => Promise<unknown>): Promise<{ statements: string[]; timerReads: number }> {
   const from = reads.length;
+  const started = performance.now();
   await work();
-  return reads.slice(from);
+  return { statements: reads.slice(from), timerReads: Math.floor((performance.now() - started) / hubOf(gw).options.pollMs) + 1 };
 }
 
 /** What each delivered alert must say, from the table. */
@@ -97,8 +102,8 @@ async function replayFromTable(query: string) {
     const [first, ...history] = await raise(t, ALERTS + 1);
     await hub.caughtUp(BigInt(history[history.length - 1]));
     const sub = subscribe(connect(gw, await aPartnerToken(t.provider, Role.AGENT)).client, query, { after: first });
-    const statements = await readsDuring(() => sub.until(reached(history[history.length - 1])));
-    return { t, history, sub, statements };
+    const { statements, timerReads } = await readsDuring(() => sub.until(reached(history[history.length - 1])));
+    return { t, history, sub, statements, timerReads };
   } finally {
     hub.options.pageSize = saved;
   }
@@ -108,12 +113,12 @@ const ALERTS = 60;
 describe('statements of a delivered batch', () => {
   it(`a replay of ${ALERTS} alerts in pages of ${PAGE} runs a few statements per page, not per alert, and delivers the same payloads`, async () => {
     expect.assertions(3);
-    const { t, history, sub, statements } = await replayFromTable(ON_BLOCKED_ORDER);
+    const { t, history, sub, statements, timerReads } = await replayFromTable(ON_BLOCKED_ORDER);
     const pages = Math.ceil(ALERTS / PAGE);
     // Per page: its read, the viewer's check, orders, customers, partners (billing and reseller in one);
-    // besides, the viewer's at connection and the hub's safety timer, should it fire meanwhile.
+    // besides, the viewer's at connection and the hub's safety timer's, as often as it fired meanwhile.
     // (Each alert looking up its own order: 80 for these 60.)
-    expect(statements.length).toBeLessThanOrEqual(pages * 5 + 2);
+    expect(statements.length).toBeLessThanOrEqual(pages * 5 + 1 + timerReads);
     expect(sub.received.map(({ cursor, order, customer, partner, reseller }) => ({ cursor, order, customer, partner, reseller }))).toEqual(
       await expectedPayloads(t, history),
     );
@@ -127,13 +132,13 @@ describe('statements of a delivered batch', () => {
     const sub = subscribe(connect(gw, await aPartnerToken(t.reseller, Role.AGENT)).client, ON_BLOCKED_ORDER);
     await subscribersRegistered(gw, before + 1);
     let cursors: string[] = [];
-    const statements = await readsDuring(async () => {
+    const { statements, timerReads } = await readsDuring(async () => {
       cursors = await raise(t, ALERTS);
       await sub.until(reached(cursors[cursors.length - 1]));
     });
     // The hub's reads (one or two more after the burst of rings), the viewer's check, orders,
-    // customers, partners; the safety timer's read at most once. (Each alert looking up its own order: 68.)
-    expect(statements.length).toBeLessThanOrEqual(9);
+    // customers, partners; the safety timer's as often as it fired. (Each alert looking up its own order: 68.)
+    expect(statements.length).toBeLessThanOrEqual(8 + timerReads);
     expect(sub.received.map(({ cursor, order, customer, partner, reseller }) => ({ cursor, order, customer, partner, reseller }))).toEqual(
       await expectedPayloads(t, cursors),
     );
