@@ -1,13 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-/**
- * Issue 23: drift rows counted per (billing partner, open), kept by statement triggers in the
- * writer's transaction, so that `acceptanceDrift`'s `totalCount` for a viewer who sees every
- * partner is a sum of a few rows instead of up to 10,001 index entries (1.6 ms at a million
- * customers, 22,923 drift rows; 230 entries at 10,000). Filled from the rows already there,
- * in the same transaction as the triggers, so no write falls between the two.
- */
-/** Adds the rows of `rows` (partner_id, resolved_at, n) to the counts, in key order (two writers of one partner's counts lock them in the same order). */
+/** Adds the rows of `rows` (partner_id, open, n) to the counts, in key order (two writers of one partner's counts lock them in the same order). */
 const move = (rows: string) => `insert into acceptance_drift_counts as k (partner_id, open, n)
     select d.partner_id, d.open, sum(d.n) from (${rows}) d group by d.partner_id, d.open having sum(d.n) <> 0 order by d.partner_id, d.open
     on conflict (partner_id, open) do update set n = k.n + excluded.n`;
@@ -17,7 +10,7 @@ const move = (rows: string) => `insert into acceptance_drift_counts as k (partne
  * rows arriving +1. A statement is planned when first run, and a transition table exists only
  * for the events that have it: one statement per event.
  */
-export const DRIFT_COUNT_FUNCTION = `create or replace function acceptance_drift_counts_move() returns trigger language plpgsql as $fn$
+const DRIFT_COUNT_FUNCTION = `create or replace function acceptance_drift_counts_move() returns trigger language plpgsql as $fn$
 begin
   if tg_op = 'TRUNCATE' then
     delete from acceptance_drift_counts;
@@ -31,6 +24,13 @@ begin
   return null;
 end $fn$`;
 
+/**
+ * Issue 23: drift rows counted per (billing partner, open), kept by statement triggers in the
+ * writer's transaction, so that `acceptanceDrift`'s `totalCount` for a viewer who sees every
+ * partner is a sum of a few rows instead of up to 10,001 index entries (1.6 ms at a million
+ * customers, 22,923 drift rows; 230 entries at 10,000). Filled from the rows already there,
+ * in the same transaction as the triggers, so no write falls between the two.
+ */
 export class Migration20261211100000 extends Migration {
   override async up(): Promise<void> {
     this.addSql(`create table "acceptance_drift_counts" ("partner_id" uuid not null, "open" boolean not null, "n" bigint not null, constraint "acceptance_drift_counts_pkey" primary key ("partner_id", "open"));`);

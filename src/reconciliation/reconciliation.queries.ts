@@ -196,7 +196,6 @@ export async function connectedPartners(em: EntityManager): Promise<string[]> {
 
 export const DRIFT_COLUMNS = 'd.id, d.customer_id, d.partner_id, d.kind, d.detail, d.acceptance_id, d.first_detected_at, d.detected_at, d.resolved_at';
 
-
 /**
  * The drift rows of `partnerId` (all partners when null) that are open (`open` true), resolved
  * (false) or either (null), from the counts the triggers keep (Migration20261211100000), capped
