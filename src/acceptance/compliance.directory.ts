@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { decodeCursor, pageSize, SEARCH_COUNT_CAP, TOTAL_COUNT_CAP, type PageStatement, type SqlCondition } from '../common/connection';
 import { PartnerType } from '../auth/roles';
 import { queryRows } from '../db/query';
-import { installAndRebuildDerived, type DerivedTable } from '../kernel/derived';
+import { installAndRebuildDerived, rowsToInsertSql, type DerivedTable } from '../kernel/derived';
 import { blockedOrderCounts } from '../alerts/blocked-counts';
 import { leastCodeSql, statusOfCodeSql, TODAY } from './compliance';
 import { customerSearch, sortNameSql } from '../customers/customer.rules';
@@ -131,13 +131,14 @@ export const complianceDirectory: DerivedTable = {
     );
     // In the order of the (scope, ...) indexes: their pages are filled one after the other, not at random.
     // After the delete and the update, the new rows are those the table lacks: an EXCEPT, hashed
-    // (an anti-join was planned as a merge of both sides sorted by text keys, or a probe per row).
+    // (an anti-join was planned as a merge of both sides sorted by text keys, or a probe per row);
+    // into an empty table, every row.
+    const columns = 'customer_id, scope, status, sort_name';
+    const fresh = await rowsToInsertSql(tx, `select ${columns} from customer_compliance_rebuild`, 'customer_compliance', columns);
     await queryRows(
       tx,
       `insert into customer_compliance (customer_id, scope, status, sort_name)
-       select x.* from (select customer_id, scope, status, sort_name from customer_compliance_rebuild
-                        except select customer_id, scope, status, sort_name from customer_compliance) x
-        order by x.scope, x.sort_name, x.customer_id`,
+       select x.* from (${fresh}) x order by x.scope, x.sort_name, x.customer_id`,
     );
     await queryRows(tx, 'delete from customer_compliance_counts');
     await queryRows(

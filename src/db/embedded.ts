@@ -161,6 +161,16 @@ async function loadEmbeddedPostgres() {
   return mod.default;
 }
 
+/**
+ * A new cluster's encoding and default collation, the same on every machine: UTF-8, ordered
+ * by code point with Unicode case mapping (PostgreSQL's builtin C.UTF-8, 17 and later). Left to
+ * initdb they came from the environment: glibc's C.UTF-8 here (the same order, but compared
+ * through strcoll and without abbreviated keys: the 1M seed's orders idempotency key built in
+ * 12.2 s against 8.9 s), a linguistic order under en_US.UTF-8, SQL_ASCII under LANG=C. A
+ * cluster initialised before keeps its own.
+ */
+export const INITDB_FLAGS = ['--encoding=UTF8', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'];
+
 /** Starts (initialising on first use) a persistent PostgreSQL under `dir`, with database `name`. */
 export async function startEmbeddedPostgres(
   dir: string,
@@ -187,6 +197,7 @@ export async function startEmbeddedPostgres(
     password: PASSWORD,
     persistent: true,
     createPostgresUser: true,
+    initdbFlags: INITDB_FLAGS,
     postgresFlags: Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     onLog: (m) => log.push(String(m)),
     onError: (m) => log.push(String(m)),

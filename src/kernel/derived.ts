@@ -120,6 +120,17 @@ export async function installDerivedFunctions(em: EntityManager, tables: readonl
 }
 
 /**
+ * The rows of `fresh` (a SELECT of a rebuild's staging rows, in the order of `columns`) that
+ * `table` lacks: an EXCEPT (hashed) after the rebuild's deletes and updates, or, into an empty
+ * table (a seed, a first rebuild), `fresh` as it is: hashing every row to take away nothing
+ * cost the seeder's compliance directory about a third of its insert at 1M.
+ */
+export async function rowsToInsertSql(tx: EntityManager, fresh: string, table: string, columns: string): Promise<string> {
+  const [row] = await queryRows<{ empty: boolean }>(tx, `select not exists (select 1 from ${table}) as empty`);
+  return row!.empty ? fresh : `${fresh} except select ${columns} from ${table}`;
+}
+
+/**
  * Rebuilds `table` in one transaction (its rows, then its epoch) unless, once its lock is
  * held, the epoch is current and valid today (another instance rebuilt it meanwhile) and
  * `force` is not set. The epoch row is locked first, so a global write that would

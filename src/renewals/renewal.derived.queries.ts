@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { queryRows } from '../db/query';
-import { installAndRebuildDerived, type DerivedTable } from '../kernel/derived';
+import { installAndRebuildDerived, rowsToInsertSql, type DerivedTable } from '../kernel/derived';
 import { customerGateFacts, GATE_FACT_COLUMNS, hashedGateFacts, probedGateFacts } from '../transactions/gate.facts';
 import { visibleToPartnerSql } from '../auth/tenancy';
 
@@ -213,11 +213,8 @@ export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
        from renewal_facts_refill x where x.id = r.subscription_id and (${ROW_VALUES('r')}) is distinct from (${ROW_VALUES('x')})`,
   );
   // In renewal order: a window's rows lie on few pages.
-  await queryRows(
-    tx,
-    `insert into renewal_facts (${ROW})
-     select x.* from (select x.id, ${ROW_VALUES('x')} from renewal_facts_refill x except select ${ROW} from renewal_facts) x order by x.renews_on, x.id`,
-  );
+  const freshFacts = await rowsToInsertSql(tx, `select x.id, ${ROW_VALUES('x')} from renewal_facts_refill x`, 'renewal_facts', ROW);
+  await queryRows(tx, `insert into renewal_facts (${ROW}) select x.* from (${freshFacts}) x order by x.renews_on, x.id`);
   await queryRows(
     tx,
     `insert into renewal_fact_sets (fact_key, ${SETS}) select distinct on (x.fact_key) x.fact_key, ${setsOf('x')} from renewal_facts_refill x order by x.fact_key
@@ -244,11 +241,13 @@ export async function refillRenewalFacts(tx: EntityManager): Promise<void> {
     `update renewal_fact_counts k set cumulative = x.cumulative from renewal_fact_counts_refill x
       where (x.scope, x.span_start, x.fact_key) = (k.scope, k.span_start, k.fact_key) and k.stripe = 0 and k.cumulative <> x.cumulative`,
   );
+  const countColumns = 'scope, span_start, fact_key, cumulative';
+  const freshCounts = await rowsToInsertSql(tx, `select ${countColumns} from renewal_fact_counts_refill`, 'renewal_fact_counts', countColumns);
   await queryRows(
     tx,
     `insert into renewal_fact_counts (scope, span_start, fact_key, stripe, cumulative)
      select x.scope, x.span_start, x.fact_key, 0, x.cumulative
-       from (select scope, span_start, fact_key, cumulative from renewal_fact_counts_refill except select scope, span_start, fact_key, cumulative from renewal_fact_counts) x
+       from (${freshCounts}) x
       -- In key order: a window's rows of one scope lie on few pages.
       order by x.scope, x.span_start, x.fact_key`,
   );
