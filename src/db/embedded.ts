@@ -169,7 +169,7 @@ async function loadEmbeddedPostgres() {
  * 12.2 s against 8.9 s), a linguistic order under en_US.UTF-8, SQL_ASCII under LANG=C. A
  * cluster initialised before keeps its own.
  */
-export const INITDB_FLAGS = ['--encoding=UTF8', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'];
+const INITDB_FLAGS = ['--encoding=UTF8', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'];
 
 /** Starts (initialising on first use) a persistent PostgreSQL under `dir`, with database `name`. */
 export async function startEmbeddedPostgres(
